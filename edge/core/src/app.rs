@@ -1,0 +1,198 @@
+//! The request router and the per-request context.
+//!
+//! [`handle`] takes a plain request and answers it: the runtime adapter calls it and nothing
+//! else. [`Context`] bundles the ports with the isolate caches and offers the cached reads the
+//! handlers share.
+
+use std::rc::Rc;
+
+use crate::api::Scope;
+use crate::authority::{
+    client_key, Command, Denylist, Envelope, Reply, DENYLIST_KEY, KEYS_KEY, SCOPES_KEY,
+};
+use crate::cache::{Caches, DENYLIST_TTL_MS, KEYS_TTL_MS, SCOPES_TTL_MS};
+use crate::clients::ClientRecord;
+use crate::crypto::Secrets;
+use crate::http::{Method, Request, Response};
+use crate::keys::{KeySet, LoadedKeys};
+use crate::ports::{Authority, Clock, Kv, Rng, StoreError};
+use crate::tokens::DEFAULT_LEEWAY;
+use crate::{admin, introspection, metadata, token_endpoint};
+
+/// Deployment settings from the worker's plain vars.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ISSUER`; when absent, the request's origin.
+    pub issuer: Option<String>,
+    /// Clock leeway for token verification, seconds.
+    pub leeway: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            leeway: DEFAULT_LEEWAY,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+pub struct Context<'a> {
+    pub kv: &'a dyn Kv,
+    pub authority: &'a dyn Authority,
+    pub clock: &'a dyn Clock,
+    pub rng: &'a dyn Rng,
+    pub secrets: &'a Secrets,
+    pub caches: &'a Caches,
+    pub settings: &'a Settings,
+    pub request_id: String,
+}
+
+impl Context<'_> {
+    /// The issuer identifier for a request.
+    pub fn issuer(&self, req: &Request) -> String {
+        self.settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| req.origin.clone())
+    }
+
+    async fn kv_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.kv.get(key).await? {
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|e| StoreError(format!("corrupt KV value {key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// A client by id, from the isolate cache or KV.
+    pub async fn client(&self, id: &str) -> Result<Option<Rc<ClientRecord>>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.client(id, now) {
+            return Ok(hit);
+        }
+        let record = self.kv_json::<ClientRecord>(&client_key(id)).await?.map(Rc::new);
+        self.caches.set_client(id, now, record.clone());
+        Ok(record)
+    }
+
+    /// The signing and verifying keys; the first call on a new deployment has the authority
+    /// generate them.
+    pub async fn keys(&self) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.keys.get(now) {
+            return Ok(hit);
+        }
+        let set = match self.kv_json::<KeySet>(KEYS_KEY).await? {
+            Some(set) => set,
+            None => match self.command("system", Command::EnsureKeys).await? {
+                Reply::Keys(set) => set,
+                other => return Err(StoreError(format!("unexpected reply {other:?}"))),
+            },
+        };
+        self.install_keys(&set)
+    }
+
+    /// Loads `set` into the cache (reusing the loaded keys when the version is unchanged).
+    pub fn install_keys(&self, set: &KeySet) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(old) = self.caches.keys.get_stale() {
+            if old.0 == set.version {
+                self.caches.keys.extend(now, KEYS_TTL_MS);
+                return Ok(old);
+            }
+        }
+        let loaded = set
+            .load(self.secrets, now / 1000)
+            .map_err(|e| StoreError(e.to_string()))?;
+        let entry = Rc::new((set.version, loaded));
+        self.caches.keys.set(now, KEYS_TTL_MS, Rc::clone(&entry));
+        Ok(entry)
+    }
+
+    /// The scope catalogue.
+    pub async fn scopes(&self) -> Result<Rc<Vec<Scope>>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.scopes.get(now) {
+            return Ok(hit);
+        }
+        let scopes = Rc::new(self.kv_json(SCOPES_KEY).await?.unwrap_or_default());
+        self.caches.scopes.set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
+        Ok(scopes)
+    }
+
+    /// The access-token deny-list.
+    pub async fn denylist(&self) -> Result<Rc<Denylist>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.denylist.get(now) {
+            return Ok(hit);
+        }
+        let list = Rc::new(self.kv_json(DENYLIST_KEY).await?.unwrap_or_default());
+        self.caches.denylist.set(now, DENYLIST_TTL_MS, Rc::clone(&list));
+        Ok(list)
+    }
+
+    /// Sends a command to the authority on behalf of `actor`.
+    pub async fn command(&self, actor: &str, command: Command) -> Result<Reply, StoreError> {
+        let envelope = Envelope {
+            actor: actor.to_owned(),
+            request_id: self.request_id.clone(),
+            command,
+        };
+        self.authority.call(&envelope).await
+    }
+}
+
+/// Answers one request.
+pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
+    let path = req.path.as_str();
+    match path {
+        "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
+            metadata::authorization_server(ctx, &req).await
+        }
+        "/.well-known/jwks.json" => metadata::jwks(ctx, &req).await,
+        "/oauth/token" => token_endpoint::token(ctx, &req).await,
+        "/oauth/revoke" => introspection::revoke(ctx, &req).await,
+        "/oauth/introspect" => introspection::introspect(ctx, &req).await,
+        "/verify" => introspection::verify_endpoint(ctx, &req).await,
+        _ if path == "/admin" || path.starts_with("/admin/") => admin::handle(ctx, &req).await,
+        _ => not_found(),
+    }
+}
+
+/// The answer for anything Portcullis does not serve.
+pub fn not_found() -> Response {
+    Response::json(
+        404,
+        &crate::error::ErrorBody {
+            error: "not_found".into(),
+            error_description: Some("no such endpoint".into()),
+            field: None,
+        },
+    )
+}
+
+/// Refuses a method other than the ones listed.
+pub fn only(req: &Request, methods: &[Method]) -> Option<Response> {
+    (!methods.contains(&req.method)).then(|| {
+        let allow = methods
+            .iter()
+            .map(|m| format!("{m:?}").to_uppercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Response::json(
+            405,
+            &crate::error::ErrorBody {
+                error: "invalid_request".into(),
+                error_description: Some(format!("method not allowed; use {allow}")),
+                field: None,
+            },
+        )
+        .header("allow", allow)
+    })
+}

@@ -1,0 +1,229 @@
+//! The authority: the single writer behind every change (one Durable Object).
+//!
+//! Workers KV is eventually consistent, so nothing that must be unique, versioned or take effect
+//! at once is decided there. Admin writes, key generation and revocations are sent here as an
+//! [`Envelope`]; the authority checks them against its strongly consistent storage, versions
+//! the record, appends an audit entry, and writes the result through to KV, which stays the
+//! fast read path at the edge. The runtime adapter only moves envelopes and replies as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Scope;
+use crate::clients::ClientRecord;
+use crate::crypto::Secrets;
+use crate::error::ApiError;
+use crate::keys::KeySet;
+use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
+
+/// KV and storage key of the scope catalogue.
+pub const SCOPES_KEY: &str = "config:scopes";
+/// KV and storage key of the signing key set.
+pub const KEYS_KEY: &str = "config:keys";
+/// KV and storage key of the access-token deny-list.
+pub const DENYLIST_KEY: &str = "config:denylist";
+
+/// The KV and storage key of a client.
+pub fn client_key(client_id: &str) -> String {
+    format!("client:{client_id}")
+}
+
+fn client_name_key(name: &str) -> String {
+    format!("client-name:{}", name.to_lowercase())
+}
+
+/// Revoked access tokens by `jti`, each kept until the token would have expired anyway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Denylist {
+    pub entries: BTreeMap<String, u64>,
+}
+
+impl Denylist {
+    /// Whether the token `jti` is revoked.
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.entries.contains_key(jti)
+    }
+}
+
+/// One command for the authority, with who sent it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Audit actor: the admin token's fingerprint, a client id or `system`.
+    pub actor: String,
+    pub request_id: String,
+    pub command: Command,
+}
+
+/// What the authority can be asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    CreateScope { scope: Scope },
+    ListScopes,
+    CreateClient { record: ClientRecord },
+    GetClient { client_id: String },
+    ListClients,
+    /// Returns the key set, generating the first one if there is none.
+    EnsureKeys,
+    /// Adds an access token to the deny-list until `exp`.
+    Revoke { jti: String, exp: u64 },
+}
+
+/// The authority's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "reply", content = "value", rename_all = "snake_case")]
+pub enum Reply {
+    Scope(Scope),
+    Scopes(Vec<Scope>),
+    Client(ClientRecord),
+    Clients(Vec<ClientRecord>),
+    Keys(KeySet),
+    Denylist(Denylist),
+    Error(ApiError),
+}
+
+/// An audit entry: who did what to which target, when. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: u64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub request_id: String,
+}
+
+/// What the authority runs on.
+pub struct AuthorityEnv<'a> {
+    pub storage: &'a dyn DurableStorage,
+    pub kv: &'a dyn Kv,
+    pub clock: &'a dyn Clock,
+    pub rng: &'a dyn Rng,
+    pub secrets: &'a Secrets,
+}
+
+impl AuthorityEnv<'_> {
+    async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.storage.get(key).await? {
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|e| StoreError(format!("corrupt record {key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `value` to storage, then through to KV.
+    async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
+        self.storage.put(key, &raw).await?;
+        self.kv.put(key, &raw, None).await
+    }
+
+    async fn audit(&self, env: &Envelope, action: &str, target: &str) -> Result<(), StoreError> {
+        let at = self.clock.now_ms();
+        let seq: u64 = self.read("audit-seq").await?.unwrap_or(0) + 1;
+        self.storage.put("audit-seq", &seq.to_string()).await?;
+        let id = format!("{at:013}-{seq:010}");
+        let event = AuditEvent {
+            id: id.clone(),
+            at: at / 1000,
+            actor: env.actor.clone(),
+            action: action.into(),
+            target: target.into(),
+            request_id: env.request_id.clone(),
+        };
+        let raw = serde_json::to_string(&event).map_err(|e| StoreError(e.to_string()))?;
+        self.storage.put(&format!("audit:{id}"), &raw).await
+    }
+
+    async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .storage
+                .list(prefix, cursor.as_deref(), 1000, false)
+                .await?;
+            let done = page.len() < 1000;
+            cursor = page.last().map(|(k, _)| k.clone());
+            for (key, raw) in page {
+                out.push(
+                    serde_json::from_str(&raw)
+                        .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?,
+                );
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// Runs one envelope. Storage failures are errors; rule violations are [`Reply::Error`].
+pub async fn execute(env: &AuthorityEnv<'_>, envelope: &Envelope) -> Result<Reply, StoreError> {
+    match &envelope.command {
+        Command::CreateScope { scope } => {
+            let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
+            if scopes.iter().any(|s| s.name == scope.name) {
+                return Ok(Reply::Error(ApiError::conflict(
+                    "name",
+                    format!("scope `{}` already exists", scope.name),
+                )));
+            }
+            scopes.push(scope.clone());
+            env.write(SCOPES_KEY, &scopes).await?;
+            env.audit(envelope, "scope.create", &scope.name).await?;
+            Ok(Reply::Scope(scope.clone()))
+        }
+        Command::ListScopes => Ok(Reply::Scopes(
+            env.read(SCOPES_KEY).await?.unwrap_or_default(),
+        )),
+        Command::CreateClient { record } => {
+            let name_key = client_name_key(&record.client.name);
+            if env.storage.get(&name_key).await?.is_some() {
+                return Ok(Reply::Error(ApiError::conflict(
+                    "name",
+                    format!("a client named `{}` already exists", record.client.name),
+                )));
+            }
+            let key = client_key(&record.client.client_id);
+            if env.storage.get(&key).await?.is_some() {
+                return Ok(Reply::Error(ApiError::conflict("client_id", "already taken")));
+            }
+            env.storage.put(&name_key, &record.client.client_id).await?;
+            env.write(&key, record).await?;
+            env.audit(envelope, "client.create", &record.client.client_id)
+                .await?;
+            Ok(Reply::Client(record.clone()))
+        }
+        Command::GetClient { client_id } => {
+            match env.read::<ClientRecord>(&client_key(client_id)).await? {
+                Some(record) => Ok(Reply::Client(record)),
+                None => Ok(Reply::Error(ApiError::not_found("client"))),
+            }
+        }
+        Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
+        Command::EnsureKeys => {
+            if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
+                return Ok(Reply::Keys(set));
+            }
+            let set = KeySet::generate(env.secrets, env.rng, env.clock.now());
+            env.write(KEYS_KEY, &set).await?;
+            let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
+            env.audit(envelope, "key.generate", &kid).await?;
+            Ok(Reply::Keys(set))
+        }
+        Command::Revoke { jti, exp } => {
+            let now = env.clock.now();
+            let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
+            list.entries.retain(|_, e| *e > now);
+            if *exp > now && list.entries.insert(jti.clone(), *exp).is_none() {
+                env.write(DENYLIST_KEY, &list).await?;
+                env.audit(envelope, "token.revoke", jti).await?;
+            }
+            Ok(Reply::Denylist(list))
+        }
+    }
+}

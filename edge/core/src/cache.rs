@@ -1,0 +1,99 @@
+//! Isolate-local caches of read-mostly configuration, each entry alive for a short, bounded time.
+//!
+//! A Workers isolate serves many requests; keeping clients, keys and the deny-list in memory
+//! lets the token endpoint and the verifier answer without touching KV in the steady state.
+//! Staleness is bounded by the TTLs below (plus KV's own propagation delay across locations).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::api::Scope;
+use crate::authority::Denylist;
+use crate::clients::ClientRecord;
+use crate::keys::LoadedKeys;
+
+/// How long a client record is trusted, in milliseconds.
+pub const CLIENT_TTL_MS: u64 = 30_000;
+/// How long the key set is trusted.
+pub const KEYS_TTL_MS: u64 = 60_000;
+/// How long the scope catalogue is trusted.
+pub const SCOPES_TTL_MS: u64 = 60_000;
+/// How long the deny-list is trusted: the longest a revocation takes to reach another isolate.
+pub const DENYLIST_TTL_MS: u64 = 5_000;
+/// Most client records kept at once; beyond this the map is cleared.
+const MAX_CLIENTS: usize = 50_000;
+
+/// One cached value with its expiry.
+pub struct Slot<T> {
+    inner: RefCell<Option<(u64, Rc<T>)>>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self {
+            inner: RefCell::new(None),
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    /// The value, if still fresh at `now_ms`.
+    pub fn get(&self, now_ms: u64) -> Option<Rc<T>> {
+        match &*self.inner.borrow() {
+            Some((exp, v)) if *exp > now_ms => Some(Rc::clone(v)),
+            _ => None,
+        }
+    }
+
+    /// The value, fresh or not.
+    pub fn get_stale(&self) -> Option<Rc<T>> {
+        self.inner.borrow().as_ref().map(|(_, v)| Rc::clone(v))
+    }
+
+    /// Stores `value` until `now_ms + ttl_ms`.
+    pub fn set(&self, now_ms: u64, ttl_ms: u64, value: Rc<T>) {
+        *self.inner.borrow_mut() = Some((now_ms + ttl_ms, value));
+    }
+
+    /// Keeps the current value for another `ttl_ms`.
+    pub fn extend(&self, now_ms: u64, ttl_ms: u64) {
+        if let Some((exp, _)) = &mut *self.inner.borrow_mut() {
+            *exp = now_ms + ttl_ms;
+        }
+    }
+}
+
+/// Everything an isolate caches.
+#[derive(Default)]
+pub struct Caches {
+    clients: RefCell<HashMap<String, (u64, Option<Rc<ClientRecord>>)>>,
+    /// The key set's version with the loaded keys.
+    pub keys: Slot<(u64, LoadedKeys)>,
+    pub scopes: Slot<Vec<Scope>>,
+    pub denylist: Slot<Denylist>,
+}
+
+impl Caches {
+    /// A cached client lookup (`Some(None)` caches "no such client").
+    pub fn client(&self, id: &str, now_ms: u64) -> Option<Option<Rc<ClientRecord>>> {
+        match self.clients.borrow().get(id) {
+            Some((exp, v)) if *exp > now_ms => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Caches a client lookup.
+    pub fn set_client(&self, id: &str, now_ms: u64, value: Option<Rc<ClientRecord>>) {
+        let mut map = self.clients.borrow_mut();
+        if map.len() >= MAX_CLIENTS {
+            map.clear();
+        }
+        map.insert(id.to_owned(), (now_ms + CLIENT_TTL_MS, value));
+    }
+
+    /// Drops a client so the next lookup reads KV (after an admin change in this isolate).
+    pub fn forget_client(&self, id: &str) {
+        self.clients.borrow_mut().remove(id);
+    }
+}

@@ -1,0 +1,369 @@
+//! Registered clients: validation of new registrations, the stored record, and client
+//! authentication (RFC 6749 §2.3).
+//!
+//! A client secret is 256 random bits, shown once, and stored only as a keyed hash
+//! ([`crate::crypto::SecretHash`]). A client may hold two secrets during a rotation; the older
+//! one carries an expiry. Verification walks every stored hash without stopping early.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::{Client, GrantType, NewClient, Scope, SecretInfo};
+use crate::crypto::{random_token, SecretHash, Secrets};
+use crate::error::ApiError;
+use crate::ports::Rng;
+
+/// Default access-token lifetime in seconds.
+pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
+/// Longest access-token lifetime a client may be given (one day).
+pub const MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
+/// Claims a client's custom claims may not override.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "auth_time",
+    "acr",
+    "amr",
+    "cnf",
+];
+
+/// A client as stored: the public record plus the secret hashes (aligned with
+/// `client.secrets`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    #[serde(flatten)]
+    pub client: Client,
+    #[serde(default)]
+    pub secret_hashes: Vec<String>,
+}
+
+impl ClientRecord {
+    /// Validates a registration and builds the record; returns the fresh secret for a
+    /// confidential client.
+    pub fn register(
+        new: NewClient,
+        catalogue: &[Scope],
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        now: u64,
+    ) -> Result<(Self, Option<String>), ApiError> {
+        validate(&new, catalogue)?;
+        let client_id = random_token(rng, 16);
+        let (secret, hashes, infos) = if new.public {
+            (None, Vec::new(), Vec::new())
+        } else {
+            let secret = new_secret(rng);
+            let hash = secrets.hash_client_secret(&secret).to_stored();
+            let info = SecretInfo {
+                created_at: now,
+                expires_at: None,
+            };
+            (Some(secret), vec![hash], vec![info])
+        };
+        let mut grant_types = new.grant_types;
+        grant_types.sort_unstable();
+        let record = Self {
+            client: Client {
+                client_id,
+                name: new.name.trim().to_owned(),
+                grant_types,
+                scopes: new.scopes,
+                redirect_uris: new.redirect_uris,
+                public: new.public,
+                audiences: new.audiences,
+                access_token_ttl: new.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
+                claims: new.claims,
+                disabled: false,
+                secrets: infos,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            secret_hashes: hashes,
+        };
+        Ok((record, secret))
+    }
+
+    /// Whether `presented` is one of this client's live secrets. Every stored hash is compared
+    /// (constant time each), whatever the outcome.
+    pub fn secret_matches(&self, secrets: &Secrets, presented: &str, now: u64) -> bool {
+        let presented = secrets.hash_client_secret(presented);
+        let mut ok = false;
+        for (stored, info) in self.secret_hashes.iter().zip(&self.client.secrets) {
+            let live = info.expires_at.is_none_or(|exp| now < exp);
+            let matches = SecretHash::from_stored(stored).is_some_and(|h| h.matches(&presented));
+            ok |= live & matches;
+        }
+        ok
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        !self.client.disabled && self.client.grant_types.contains(&grant)
+    }
+}
+
+/// A new client secret: 256 random bits.
+pub fn new_secret(rng: &dyn Rng) -> String {
+    random_token(rng, 32)
+}
+
+/// Whether `s` is a valid scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    }
+    if new.grant_types.is_empty() {
+        return Err(ApiError::invalid("grant_types", "at least one grant type"));
+    }
+    let mut seen = new.grant_types.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() != new.grant_types.len() {
+        return Err(ApiError::invalid("grant_types", "a grant type is repeated"));
+    }
+    if new.public && new.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(ApiError::invalid(
+            "grant_types",
+            "a public client has no secret and cannot use client_credentials",
+        ));
+    }
+    if new.grant_types.contains(&GrantType::RefreshToken)
+        && !new.grant_types.iter().any(|g| {
+            matches!(g, GrantType::AuthorizationCode | GrantType::Password)
+        })
+    {
+        return Err(ApiError::invalid(
+            "grant_types",
+            "refresh_token needs authorization_code or password",
+        ));
+    }
+    for (i, scope) in new.scopes.iter().enumerate() {
+        if !is_scope_token(scope) {
+            return Err(ApiError::invalid(
+                &format!("scopes[{i}]"),
+                "not a valid scope token (RFC 6749 §3.3)",
+            ));
+        }
+        if !catalogue.iter().any(|s| &s.name == scope) {
+            return Err(ApiError::invalid(
+                &format!("scopes[{i}]"),
+                format!("unknown scope `{scope}`; create it first"),
+            ));
+        }
+        if new.scopes[..i].contains(scope) {
+            return Err(ApiError::invalid(&format!("scopes[{i}]"), "repeated scope"));
+        }
+    }
+    let needs_redirect = new
+        .grant_types
+        .iter()
+        .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
+    if needs_redirect && new.redirect_uris.is_empty() {
+        return Err(ApiError::invalid(
+            "redirect_uris",
+            "authorization_code and implicit need at least one redirect URI",
+        ));
+    }
+    for (i, uri) in new.redirect_uris.iter().enumerate() {
+        check_redirect_uri(uri).map_err(|why| ApiError::invalid(&format!("redirect_uris[{i}]"), why))?;
+    }
+    for (i, aud) in new.audiences.iter().enumerate() {
+        check_absolute_uri(aud)
+            .map_err(|why| ApiError::invalid(&format!("audiences[{i}]"), why))?;
+    }
+    if let Some(ttl) = new.access_token_ttl {
+        if !(60..=MAX_ACCESS_TOKEN_TTL).contains(&ttl) {
+            return Err(ApiError::invalid(
+                "access_token_ttl",
+                format!("must be between 60 and {MAX_ACCESS_TOKEN_TTL} seconds"),
+            ));
+        }
+    }
+    for (name, value) in &new.claims {
+        if RESERVED_CLAIMS.contains(&name.as_str()) {
+            return Err(ApiError::invalid(
+                &format!("claims.{name}"),
+                "a registered claim cannot be overridden",
+            ));
+        }
+        if matches!(value, Value::Null) {
+            return Err(ApiError::invalid(&format!("claims.{name}"), "must not be null"));
+        }
+    }
+    Ok(())
+}
+
+/// The scheme and host of an absolute `http(s)` URI, or why it is not one.
+fn split_http_uri(uri: &str) -> Result<(&str, &str), &'static str> {
+    if uri.len() > 2000 {
+        return Err("longer than 2000 characters");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace or control characters");
+    }
+    let (scheme, rest) = uri.split_once("://").ok_or("not an absolute URL")?;
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return Err("scheme must be https (or http for loopback)");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not carry user information");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        return Err("has no host");
+    }
+    Ok((scheme, host))
+}
+
+/// Whether `host` names the loopback interface.
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// A redirect URI must be absolute, carry no fragment (RFC 6749 §3.1.2) and use https unless it
+/// points at loopback (RFC 8252 §7.3).
+pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    let (scheme, host) = split_http_uri(uri)?;
+    if scheme.eq_ignore_ascii_case("http") && !is_loopback_host(host) {
+        return Err("http is allowed only for loopback hosts");
+    }
+    Ok(())
+}
+
+/// An audience must be an absolute http(s) URI without fragment (RFC 8707 §2).
+pub fn check_absolute_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    split_http_uri(uri).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+
+    fn catalogue() -> Vec<Scope> {
+        ["read", "write"]
+            .iter()
+            .map(|n| Scope {
+                name: (*n).into(),
+                description: String::new(),
+                created_at: 0,
+                version: 1,
+            })
+            .collect()
+    }
+
+    fn new_client() -> NewClient {
+        NewClient {
+            name: "svc".into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec!["read".into()],
+            ..NewClient::default()
+        }
+    }
+
+    fn register(new: NewClient) -> Result<(ClientRecord, Option<String>), ApiError> {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        ClientRecord::register(new, &catalogue(), &secrets, &SeqRng::default(), 1000)
+    }
+
+    #[test]
+    fn confidential_client_gets_a_256_bit_secret_stored_only_hashed() {
+        let (record, secret) = register(new_client()).unwrap();
+        let secret = secret.unwrap();
+        assert_eq!(secret.len(), 43);
+        let stored = serde_json::to_string(&record).unwrap();
+        assert!(!stored.contains(&secret));
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        assert!(record.secret_matches(&secrets, &secret, 2000));
+        assert!(!record.secret_matches(&secrets, &secret[..42], 2000));
+        assert!(!record.secret_matches(&secrets, &format!("{secret}x"), 2000));
+    }
+
+    #[test]
+    fn expired_secret_no_longer_matches() {
+        let (mut record, secret) = register(new_client()).unwrap();
+        record.client.secrets[0].expires_at = Some(1500);
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        assert!(record.secret_matches(&secrets, secret.as_deref().unwrap(), 1499));
+        assert!(!record.secret_matches(&secrets, secret.as_deref().unwrap(), 1500));
+    }
+
+    #[test]
+    fn public_client_cannot_use_client_credentials() {
+        let err = register(NewClient {
+            public: true,
+            ..new_client()
+        })
+        .unwrap_err();
+        assert_eq!((err.status, err.field.as_deref()), (422, Some("grant_types")));
+    }
+
+    #[test]
+    fn unknown_scope_is_refused_by_field() {
+        let err = register(NewClient {
+            scopes: vec!["read".into(), "admin".into()],
+            ..new_client()
+        })
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("scopes[1]"));
+    }
+
+    #[test]
+    fn reserved_claims_cannot_be_overridden() {
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), "root".into());
+        let err = register(NewClient {
+            claims,
+            ..new_client()
+        })
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("claims.sub"));
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        assert!(check_redirect_uri("https://app.example/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:8080/cb").is_ok());
+        assert!(check_redirect_uri("http://[::1]/cb").is_ok());
+        assert!(check_redirect_uri("http://app.example/cb").is_err());
+        assert!(check_redirect_uri("https://app.example/cb#x").is_err());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("https://good@evil.example/cb").is_err());
+        assert!(check_redirect_uri("javascript://x").is_err());
+    }
+
+    #[test]
+    fn scope_token_syntax() {
+        assert!(is_scope_token("read:all"));
+        assert!(!is_scope_token("a b"));
+        assert!(!is_scope_token("quote\""));
+        assert!(!is_scope_token(""));
+    }
+}

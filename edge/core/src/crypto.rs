@@ -1,0 +1,227 @@
+//! Secret material and the primitives built on it.
+//!
+//! The worker holds two secrets: `ADMIN_TOKEN` and `KEY_ENCRYPTION_KEY` (32 bytes, base64).
+//! Every other key is derived from the latter with HKDF-SHA256 (RFC 5869) under its own label:
+//! the pepper that keys client-secret hashes, and the AES-256-GCM key that seals signing keys at
+//! rest. Comparisons of secrets are constant-time ([`subtle`]).
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ports::Rng;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The worker's configuration secrets were missing or malformed.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("ADMIN_TOKEN must be at least 16 characters")]
+    AdminToken,
+    #[error("KEY_ENCRYPTION_KEY must be 32 bytes, base64-encoded")]
+    KeyEncryptionKey,
+}
+
+/// A sealed blob could not be opened (wrong key, wrong label or tampered).
+#[derive(Debug, thiserror::Error)]
+#[error("sealed data could not be opened")]
+pub struct OpenError;
+
+/// The worker's secrets and the keys derived from them. Has no `Debug`: nothing prints it.
+pub struct Secrets {
+    admin_token_digest: [u8; 32],
+    admin_fingerprint: String,
+    pepper: [u8; 32],
+    wrap_key: Aes256Gcm,
+}
+
+impl Secrets {
+    /// Builds the secrets from the two worker secrets.
+    pub fn new(admin_token: &str, key_encryption_key_b64: &str) -> Result<Self, SecretsError> {
+        if admin_token.len() < 16 {
+            return Err(SecretsError::AdminToken);
+        }
+        let kek = STANDARD
+            .decode(key_encryption_key_b64.trim())
+            .ok()
+            .filter(|k| k.len() == 32)
+            .ok_or(SecretsError::KeyEncryptionKey)?;
+        let hk = Hkdf::<Sha256>::new(Some(b"portcullis/v1"), &kek);
+        let mut pepper = [0u8; 32];
+        let mut wrap = [0u8; 32];
+        hk.expand(b"client-secret-pepper", &mut pepper)
+            .map_err(|_| SecretsError::KeyEncryptionKey)?;
+        hk.expand(b"signing-key-wrap", &mut wrap)
+            .map_err(|_| SecretsError::KeyEncryptionKey)?;
+        let admin_token_digest: [u8; 32] = Sha256::digest(admin_token.as_bytes()).into();
+        let admin_fingerprint = format!("admin:{}", hex(&admin_token_digest[..4]));
+        Ok(Self {
+            admin_token_digest,
+            admin_fingerprint,
+            pepper,
+            wrap_key: Aes256Gcm::new(&wrap.into()),
+        })
+    }
+
+    /// Whether `presented` is the admin token (constant time over digests, so length leaks
+    /// nothing either).
+    pub fn is_admin_token(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest.ct_eq(&self.admin_token_digest).into()
+    }
+
+    /// A short, non-reversible name for the admin token, used as the actor in audit entries.
+    pub fn admin_fingerprint(&self) -> &str {
+        &self.admin_fingerprint
+    }
+
+    /// The keyed hash under which a client secret is stored.
+    pub fn hash_client_secret(&self, secret: &str) -> SecretHash {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.pepper).expect("HMAC takes any key length");
+        mac.update(secret.as_bytes());
+        SecretHash(mac.finalize().into_bytes().into())
+    }
+
+    /// Seals `plaintext` with AES-256-GCM, bound to `label`; returns base64url(nonce ‖ ct).
+    pub fn seal(&self, rng: &dyn Rng, label: &str, plaintext: &[u8]) -> String {
+        let mut nonce = [0u8; 12];
+        rng.fill(&mut nonce);
+        let ct = self
+            .wrap_key
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: label.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of a short buffer cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Opens what [`Secrets::seal`] sealed under the same label.
+    pub fn open(&self, label: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| OpenError)?;
+        if raw.len() < 12 + 16 {
+            return Err(OpenError);
+        }
+        let (nonce, ct) = raw.split_at(12);
+        self.wrap_key
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: label.as_bytes(),
+                },
+            )
+            .map_err(|_| OpenError)
+    }
+}
+
+/// A keyed hash of a client secret. No `Display`; `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// Constant-time comparison.
+    pub fn matches(&self, other: &SecretHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+
+    /// The stored form (base64url).
+    pub fn to_stored(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// Parses the stored form.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
+        Some(Self(raw.try_into().ok()?))
+    }
+}
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+/// `n` random bytes as base64url without padding.
+pub fn random_token(rng: &dyn Rng, n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rng.fill(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// SHA-256, base64url.
+pub fn sha256_b64(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+
+    fn secrets() -> Secrets {
+        Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap()
+    }
+
+    #[test]
+    fn admin_token_is_checked_exactly() {
+        let s = secrets();
+        assert!(s.is_admin_token(TEST_ADMIN_TOKEN));
+        assert!(!s.is_admin_token(&TEST_ADMIN_TOKEN[..10]));
+        assert!(!s.is_admin_token(&format!("{TEST_ADMIN_TOKEN}x")));
+        assert!(!s.admin_fingerprint().contains(TEST_ADMIN_TOKEN));
+    }
+
+    #[test]
+    fn malformed_kek_is_refused() {
+        assert!(Secrets::new(TEST_ADMIN_TOKEN, "c2hvcnQ=").is_err());
+        assert!(Secrets::new("short", TEST_KEK).is_err());
+    }
+
+    #[test]
+    fn sealed_data_opens_only_under_its_label() {
+        let s = secrets();
+        let sealed = s.seal(&SeqRng::default(), "kid-1", b"private");
+        assert_eq!(s.open("kid-1", &sealed).unwrap(), b"private");
+        assert!(s.open("kid-2", &sealed).is_err());
+        let mut tampered = sealed.clone();
+        tampered.replace_range(20..21, if &sealed[20..21] == "A" { "B" } else { "A" });
+        assert!(s.open("kid-1", &tampered).is_err());
+    }
+
+    #[test]
+    fn secret_hash_is_keyed_and_round_trips() {
+        let s = secrets();
+        let h = s.hash_client_secret("abc");
+        assert!(h.matches(&SecretHash::from_stored(&h.to_stored()).unwrap()));
+        assert!(!h.matches(&s.hash_client_secret("abd")));
+        assert_eq!(format!("{h:?}"), "SecretHash(..)");
+        let other = Secrets::new(
+            TEST_ADMIN_TOKEN,
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        )
+        .unwrap();
+        assert!(!h.matches(&other.hash_client_secret("abc")));
+    }
+}

@@ -1,0 +1,210 @@
+//! Typed errors and their wire form.
+//!
+//! [`OAuthError`] maps one-to-one onto the RFC 6749 §5.2 error codes (plus RFC 6750's
+//! `invalid_token` and `insufficient_scope`), each with its HTTP status. [`ApiError`] is the
+//! admin API's error: a status, a code, the field at fault and a reason. Internal failures answer
+//! a generic message; their detail only goes to the log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::Response;
+use crate::ports::StoreError;
+
+/// An OAuth protocol error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// Client authentication failed (unknown client, wrong secret, malformed credentials: the
+    /// caller cannot tell which).
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
+    #[error("unsupported_token_type")]
+    UnsupportedTokenType,
+    /// The request body is larger than the endpoint accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("temporarily_unavailable")]
+    Unavailable,
+}
+
+/// The JSON body of every OAuth and admin error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_description: Option<String>,
+    /// The request field at fault (admin API only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub field: Option<String>,
+}
+
+impl OAuthError {
+    /// The RFC error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) | Self::PayloadTooLarge | Self::MethodNotAllowed => {
+                "invalid_request"
+            }
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::Unavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The HTTP status RFC 6749 §5.2 prescribes.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidClient => 401,
+            Self::PayloadTooLarge => 413,
+            Self::MethodNotAllowed => 405,
+            Self::Unavailable => 503,
+            _ => 400,
+        }
+    }
+
+    fn description(&self) -> Option<String> {
+        match self {
+            Self::InvalidRequest(d)
+            | Self::InvalidGrant(d)
+            | Self::UnauthorizedClient(d)
+            | Self::InvalidScope(d)
+            | Self::InvalidTarget(d) => Some(d.clone()),
+            Self::InvalidClient => Some("client authentication failed".into()),
+            Self::UnsupportedGrantType => Some("grant type not supported".into()),
+            Self::UnsupportedTokenType => Some("token type not supported".into()),
+            Self::PayloadTooLarge => Some("request body too large".into()),
+            Self::MethodNotAllowed => Some("use POST".into()),
+            Self::Unavailable => Some("the service is briefly unavailable; retry".into()),
+        }
+    }
+
+    /// The error as an HTTP response with `Cache-Control: no-store` and, for 401, a challenge.
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code().into(),
+            error_description: self.description(),
+            field: None,
+        };
+        let mut resp = Response::json(self.status(), &body).no_store();
+        match self {
+            Self::InvalidClient => {
+                resp = resp.header("www-authenticate", "Basic realm=\"portcullis\"");
+            }
+            Self::MethodNotAllowed => resp = resp.header("allow", "POST"),
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(_: StoreError) -> Self {
+        Self::Unavailable
+    }
+}
+
+/// An admin API error: status, code, optional field and a reason fit to show an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{status} {code}: {reason}")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &str, field: Option<&str>, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            field: field.map(Into::into),
+            reason: reason.into(),
+        }
+    }
+
+    /// 400: the body is not what the endpoint accepts.
+    pub fn bad_request(field: Option<&str>, reason: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", field, reason)
+    }
+
+    /// 422: well-formed, but a value breaks a rule.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Self::new(422, "invalid_value", Some(field), reason)
+    }
+
+    /// 409: the name or id is already taken.
+    pub fn conflict(field: &str, reason: impl Into<String>) -> Self {
+        Self::new(409, "conflict", Some(field), reason)
+    }
+
+    /// 404: no such record.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(404, "not_found", None, format!("{what} not found"))
+    }
+
+    /// 401: no or wrong admin token.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            401,
+            "invalid_token",
+            None,
+            "a valid admin bearer token is required",
+        )
+    }
+
+    /// 405: the path exists, the method does not.
+    pub fn method_not_allowed() -> Self {
+        Self::new(405, "method_not_allowed", None, "method not allowed here")
+    }
+
+    /// 503: storage failed; the detail goes to the log, not to the caller.
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "temporarily_unavailable",
+            None,
+            "storage is briefly unavailable; retry",
+        )
+    }
+
+    /// The error as a JSON response.
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code,
+            error_description: Some(self.reason),
+            field: self.field,
+        };
+        let resp = Response::json(self.status, &body).no_store();
+        if self.status == 401 {
+            resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\"")
+        } else {
+            resp
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(_: StoreError) -> Self {
+        Self::unavailable()
+    }
+}

@@ -1,0 +1,181 @@
+//! A plain HTTP request and response: what the adapter hands the core and takes back.
+
+use serde::Serialize;
+
+/// An HTTP method the core distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+    Other,
+}
+
+impl Method {
+    /// Parses a method name (case-sensitive, as RFC 9110 §9.1 says).
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// An incoming request, already read from the runtime.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// `scheme://host[:port]` as the caller reached us.
+    pub origin: String,
+    /// The path, still percent-encoded.
+    pub path: String,
+    /// The query string without `?`, if any.
+    pub query: Option<String>,
+    /// Header names lower-cased, in arrival order; repeated headers stay repeated.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Set by the adapter when the body was longer than it agreed to read.
+    pub body_too_large: bool,
+}
+
+impl Request {
+    /// A request with no headers and no body (tests and internal use).
+    pub fn new(method: Method, origin: &str, path_and_query: &str) -> Self {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (path_and_query.to_owned(), None),
+        };
+        Self {
+            method,
+            origin: origin.to_owned(),
+            path,
+            query,
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_too_large: false,
+        }
+    }
+
+    /// Adds a header (builder style).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body (builder style).
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The one value of header `name` (lower case); `Err` when it is sent more than once.
+    pub fn header(&self, name: &str) -> Result<Option<&str>, ()> {
+        let mut found = None;
+        for (n, v) in &self.headers {
+            if n == name {
+                if found.is_some() {
+                    return Err(());
+                }
+                found = Some(v.as_str());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The media type of the body, without parameters, lower-cased.
+    pub fn media_type(&self) -> Option<String> {
+        let ct = self.header("content-type").ok().flatten()?;
+        Some(
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase(),
+        )
+    }
+
+    /// The bearer token of the `Authorization` header (RFC 6750 §2.1), if exactly one is sent.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization").ok().flatten()?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// An outgoing response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with a body and its content type.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type", content_type.to_owned())],
+            body: body.into(),
+        }
+    }
+
+    /// A JSON response.
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
+        // Serialising our own plain data types cannot fail.
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        Self::new(status, "application/json", body)
+    }
+
+    /// A JSON response from bytes already serialised.
+    pub fn raw_json(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self::new(status, "application/json", body)
+    }
+
+    /// An empty response.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Marks the response uncacheable (RFC 6749 §5.1).
+    #[must_use]
+    pub fn no_store(self) -> Self {
+        self.header("cache-control", "no-store")
+            .header("pragma", "no-cache")
+    }
+
+    /// The first value of header `name`.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -1,0 +1,190 @@
+//! Token status: revocation (RFC 7009), introspection (RFC 7662) and `POST /verify`.
+//!
+//! A revoked access token goes on the deny-list (held by the authority, copied to KV) until it
+//! would have expired; every verification consults that list.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::app::{only, Context};
+use crate::authority::{Command, Reply};
+use crate::error::{ErrorBody, OAuthError};
+use crate::http::{Method, Request, Response};
+use crate::ports::StoreError;
+use crate::token_endpoint::{authenticate_client, read_form};
+use crate::tokens::{self, Expectations, TokenError, Verified};
+
+/// Why a bearer token was not accepted.
+#[derive(Debug)]
+pub enum BearerError {
+    Token(TokenError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for BearerError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Verifies one of our access tokens, including the deny-list; `audience` is checked if given.
+pub async fn verify_token(
+    ctx: &Context<'_>,
+    req: &Request,
+    token: &str,
+    audience: Option<&str>,
+) -> Result<Verified, BearerError> {
+    let keys = ctx.keys().await?;
+    let issuer = ctx.issuer(req);
+    let verified = tokens::verify(
+        token,
+        &keys.1,
+        &Expectations {
+            issuer: &issuer,
+            audience,
+            now: ctx.clock.now(),
+            leeway: ctx.settings.leeway,
+        },
+    )
+    .map_err(BearerError::Token)?;
+    if ctx.denylist().await?.is_revoked(&verified.claims.jti) {
+        return Err(BearerError::Token(TokenError::Revoked));
+    }
+    Ok(verified)
+}
+
+/// `POST /verify`: `Authorization: Bearer <token>` → 200 with the claims, or 401 (RFC 6750 §3).
+pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Post, Method::Get]) {
+        return refusal;
+    }
+    let Some(token) = req.bearer() else {
+        return bearer_challenge(None);
+    };
+    match verify_token(ctx, req, token, None).await {
+        Ok(v) => Response::json(200, &v.to_json()).no_store(),
+        Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid")),
+        Err(BearerError::Store(_)) => OAuthError::Unavailable.into_response(),
+    }
+}
+
+/// A 401 per RFC 6750 §3: no error attribute when no token was sent.
+pub fn bearer_challenge(invalid: Option<&str>) -> Response {
+    let (challenge, body) = match invalid {
+        Some(why) => (
+            format!("Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\""),
+            ErrorBody {
+                error: "invalid_token".into(),
+                error_description: Some(why.into()),
+                field: None,
+            },
+        ),
+        None => (
+            "Bearer realm=\"portcullis\"".to_owned(),
+            ErrorBody {
+                error: "invalid_request".into(),
+                error_description: Some("a bearer token is required".into()),
+                field: None,
+            },
+        ),
+    };
+    Response::json(401, &body)
+        .no_store()
+        .header("www-authenticate", challenge)
+}
+
+/// `POST /oauth/revoke` (RFC 7009 §2): the client authenticates; a token of its own is
+/// revoked; anything else still answers 200.
+pub async fn revoke(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Post]) {
+        return refusal.no_store();
+    }
+    match revoke_inner(ctx, req).await {
+        Ok(()) => Response::empty(200).no_store(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError> {
+    let form = read_form(req)?;
+    let client = authenticate_client(ctx, req, &form).await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    let keys = ctx.keys().await?;
+    let issuer = ctx.issuer(req);
+    let verified = tokens::verify(
+        token,
+        &keys.1,
+        &Expectations {
+            issuer: &issuer,
+            audience: None,
+            now: ctx.clock.now(),
+            leeway: ctx.settings.leeway,
+        },
+    );
+    // Invalid, expired or foreign tokens need no revocation (§2.2).
+    let Ok(v) = verified else { return Ok(()) };
+    if v.claims.client_id != client.client.client_id {
+        return Ok(());
+    }
+    let reply = ctx
+        .command(
+            &client.client.client_id,
+            Command::Revoke {
+                jti: v.claims.jti.clone(),
+                exp: v.exp + ctx.settings.leeway,
+            },
+        )
+        .await?;
+    if let Reply::Denylist(list) = reply {
+        ctx.caches.denylist.set(
+            ctx.clock.now_ms(),
+            crate::cache::DENYLIST_TTL_MS,
+            std::rc::Rc::new(list),
+        );
+    }
+    Ok(())
+}
+
+/// The introspection answer (RFC 7662 §2.2).
+#[derive(Serialize)]
+struct Introspection {
+    active: bool,
+    #[serde(flatten)]
+    claims: Map<String, Value>,
+}
+
+/// `POST /oauth/introspect`: authenticated clients only.
+pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Post]) {
+        return refusal.no_store();
+    }
+    let result = async {
+        let form = read_form(req)?;
+        authenticate_client(ctx, req, &form).await?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+        match verify_token(ctx, req, token, None).await {
+            Ok(v) => {
+                let mut claims = v.to_json();
+                claims.insert("token_type".into(), "Bearer".into());
+                Ok(Introspection {
+                    active: true,
+                    claims,
+                })
+            }
+            Err(BearerError::Token(_)) => Ok(Introspection {
+                active: false,
+                claims: Map::new(),
+            }),
+            Err(BearerError::Store(_)) => Err(OAuthError::Unavailable),
+        }
+    }
+    .await;
+    match result {
+        Ok(body) => Response::json(200, &body).no_store(),
+        Err(e) => e.into_response(),
+    }
+}

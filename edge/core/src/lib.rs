@@ -1,0 +1,31 @@
+//! Portcullis protocol core.
+//!
+//! Everything Portcullis decides lives here, free of any runtime type: requests come in as
+//! [`http::Request`], decisions go out as [`http::Response`], and time, randomness and storage are
+//! reached through the traits in [`ports`]. The Cloudflare adapter (`portcullis-edge`) and the
+//! native tests supply those traits; the operator app (`admin-tui`) reuses [`api`] for the admin
+//! API's request and response types.
+
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod authority;
+pub mod cache;
+pub mod clients;
+pub mod crypto;
+pub mod error;
+pub mod form;
+pub mod http;
+pub mod introspection;
+pub mod keys;
+pub mod metadata;
+pub mod ports;
+pub mod token_endpoint;
+pub mod tokens;
+
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+pub mod testing;
+
+pub use app::{handle, Context, Settings};

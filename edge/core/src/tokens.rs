@@ -1,0 +1,364 @@
+//! Access tokens: RFC 9068 JWTs, signed and verified with `jwt-compact`.
+//!
+//! Issuing: header `typ: at+jwt`, `kid`, `alg: EdDSA`; claims `iss`, `sub`, `aud`, `exp`, `iat`,
+//! `jti`, `client_id`, `scope` plus the client's custom claims. Verifying (RFC 9068 §4,
+//! RFC 8725): a size cap, an algorithm allow-list (`EdDSA` only: never `none`, never HMAC), `typ`,
+//! no `crit`, a known `kid`, the signature, then `iss`, `exp`, `nbf` and `iat` with a leeway.
+//! Embedded `jwk`, `jku` and `x5u` headers are ignored: only our own keys verify.
+
+use chrono::{DateTime, Utc};
+use jwt_compact::alg::Ed25519;
+use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::keys::LoadedKeys;
+
+/// Longest token accepted for verification.
+pub const MAX_TOKEN_LEN: usize = 8192;
+/// Default clock leeway in seconds.
+pub const DEFAULT_LEEWAY: u64 = 60;
+
+/// `aud`: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `aud` is among the audiences.
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Self::One(a) => a == aud,
+            Self::Many(all) => all.iter().any(|a| a == aud),
+        }
+    }
+}
+
+/// The claims of a Portcullis access token besides the time claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub jti: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// Per-client custom claims.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A verified token: its claims and timestamps, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub claims: AccessClaims,
+    pub iat: u64,
+    pub exp: u64,
+    pub kid: String,
+}
+
+impl Verified {
+    /// Every claim as one JSON object (the `/verify` and introspection payload).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut out = match serde_json::to_value(&self.claims) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        out.insert("iat".into(), self.iat.into());
+        out.insert("exp".into(), self.exp.into());
+        out
+    }
+}
+
+/// Why a token was refused. The caller answers `invalid_token` for all of them; the variant
+/// only goes to logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    #[error("token too large")]
+    TooLarge,
+    #[error("token malformed")]
+    Malformed,
+    #[error("algorithm not allowed")]
+    Algorithm,
+    #[error("wrong token type")]
+    Type,
+    #[error("unknown critical header")]
+    Critical,
+    #[error("unknown key")]
+    UnknownKey,
+    #[error("bad signature")]
+    Signature,
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid")]
+    NotYetValid,
+    #[error("issued in the future")]
+    IssuedInFuture,
+    #[error("wrong issuer")]
+    Issuer,
+    #[error("wrong audience")]
+    Audience,
+    #[error("revoked")]
+    Revoked,
+}
+
+/// Header fields we read beyond jwt-compact's own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ExtraHeader {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crit: Option<Value>,
+}
+
+fn to_datetime(secs: u64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
+}
+
+fn to_secs(t: Option<DateTime<Utc>>) -> Option<u64> {
+    t.and_then(|t| u64::try_from(t.timestamp()).ok())
+}
+
+/// Signs an access token with the current key.
+pub fn sign(keys: &LoadedKeys, claims: AccessClaims, iat: u64, ttl: u64) -> String {
+    let mut full = Claims::new(claims);
+    full.issued_at = to_datetime(iat);
+    full.expiration = to_datetime(iat + ttl);
+    let header = Header::empty()
+        .with_key_id(keys.signing_kid.as_str())
+        .with_token_type("at+jwt");
+    // Serialising plain claims and signing with an in-memory key cannot fail.
+    Ed25519
+        .token(&header, &full, &keys.signing_key)
+        .unwrap_or_default()
+}
+
+/// What verification checks besides the signature.
+#[derive(Debug, Clone, Copy)]
+pub struct Expectations<'a> {
+    pub issuer: &'a str,
+    /// Checked when given.
+    pub audience: Option<&'a str>,
+    pub now: u64,
+    pub leeway: u64,
+}
+
+/// Verifies a token against our keys and `expect`.
+pub fn verify(
+    token: &str,
+    keys: &LoadedKeys,
+    expect: &Expectations<'_>,
+) -> Result<Verified, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLarge);
+    }
+    let untrusted =
+        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
+    if untrusted.algorithm() != "EdDSA" {
+        return Err(TokenError::Algorithm);
+    }
+    let header = untrusted.header();
+    let typ = header.token_type.as_deref().unwrap_or_default();
+    if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
+        return Err(TokenError::Type);
+    }
+    if header.other_fields.crit.is_some() {
+        return Err(TokenError::Critical);
+    }
+    let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
+    let key = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
+    let token = Ed25519
+        .validator::<AccessClaims>(key)
+        .validate(&untrusted)
+        .map_err(|e| match e {
+            jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
+            _ => TokenError::Signature,
+        })?;
+    let claims = token.claims();
+    let exp = to_secs(claims.expiration).ok_or(TokenError::Malformed)?;
+    let iat = to_secs(claims.issued_at).ok_or(TokenError::Malformed)?;
+    if expect.now >= exp.saturating_add(expect.leeway) {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = to_secs(claims.not_before) {
+        if nbf > expect.now + expect.leeway {
+            return Err(TokenError::NotYetValid);
+        }
+    }
+    if iat > expect.now + expect.leeway {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if claims.custom.iss != expect.issuer {
+        return Err(TokenError::Issuer);
+    }
+    if let Some(aud) = expect.audience {
+        if !claims.custom.aud.contains(aud) {
+            return Err(TokenError::Audience);
+        }
+    }
+    Ok(Verified {
+        claims: claims.custom.clone(),
+        iat,
+        exp,
+        kid: kid.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use super::*;
+    use crate::crypto::Secrets;
+    use crate::keys::KeySet;
+    use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+
+    const ISS: &str = "https://auth.example";
+
+    fn keys() -> LoadedKeys {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        KeySet::generate(&secrets, &SeqRng::default(), 0)
+            .load(&secrets, 0)
+            .unwrap()
+    }
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: ISS.into(),
+            sub: "c1".into(),
+            aud: Audience::One("https://api.example".into()),
+            jti: "j1".into(),
+            client_id: "c1".into(),
+            scope: "read".into(),
+            extra: Map::new(),
+        }
+    }
+
+    fn expect(now: u64) -> Expectations<'static> {
+        Expectations {
+            issuer: ISS,
+            audience: None,
+            now,
+            leeway: 60,
+        }
+    }
+
+    fn b64(v: &str) -> String {
+        URL_SAFE_NO_PAD.encode(v)
+    }
+
+    #[test]
+    fn signed_token_verifies_with_rfc9068_header() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 3600);
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["alg"], "EdDSA");
+        assert_eq!(header["kid"], keys.signing_kid.as_str());
+        let v = verify(&token, &keys, &expect(1000)).unwrap();
+        assert_eq!(v.claims, claims());
+        assert_eq!((v.iat, v.exp), (1000, 4600));
+    }
+
+    #[test]
+    fn expiry_and_maturity_respect_the_leeway() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 100);
+        assert!(verify(&token, &keys, &expect(1159)).is_ok());
+        assert_eq!(verify(&token, &keys, &expect(1160)), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&token, &keys, &expect(900)),
+            Err(TokenError::IssuedInFuture)
+        );
+    }
+
+    #[test]
+    fn issuer_and_audience_are_checked() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 100);
+        let mut e = expect(1000);
+        e.issuer = "https://other.example";
+        assert_eq!(verify(&token, &keys, &e), Err(TokenError::Issuer));
+        let mut e = expect(1000);
+        e.audience = Some("https://nope.example");
+        assert_eq!(verify(&token, &keys, &e), Err(TokenError::Audience));
+        e.audience = Some("https://api.example");
+        assert!(verify(&token, &keys, &e).is_ok());
+    }
+
+    #[test]
+    fn alg_none_and_hmac_are_refused() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 100);
+        let payload = token.split('.').nth(1).unwrap();
+        for alg in ["none", "None", "NONE", "HS256"] {
+            let header = b64(&format!(
+                r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{}"}}"#,
+                keys.signing_kid
+            ));
+            let forged = format!("{header}.{payload}.");
+            assert_eq!(
+                verify(&forged, &keys, &expect(1000)),
+                Err(TokenError::Algorithm)
+            );
+        }
+    }
+
+    #[test]
+    fn tampered_payload_fails_signature() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 100);
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut c = claims();
+        c.scope = "read write admin".into();
+        let mut full = Claims::new(c);
+        full.issued_at = to_datetime(1000);
+        full.expiration = to_datetime(1100);
+        parts[1] = b64(&serde_json::to_string(&full).unwrap());
+        assert_eq!(
+            verify(&parts.join("."), &keys, &expect(1000)),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn unknown_kid_wrong_typ_and_crit_are_refused() {
+        let keys = keys();
+        let token = sign(&keys, claims(), 1000, 100);
+        let rest = token.split_once('.').unwrap().1;
+        let cases = [
+            (r#"{"alg":"EdDSA","typ":"at+jwt","kid":"../../etc/passwd"}"#, TokenError::UnknownKey),
+            (
+                &*format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, keys.signing_kid),
+                TokenError::Type,
+            ),
+            (
+                &*format!(
+                    r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{}","crit":["exp"]}}"#,
+                    keys.signing_kid
+                ),
+                TokenError::Critical,
+            ),
+        ];
+        for (header, want) in cases {
+            let forged = format!("{}.{rest}", b64(header));
+            assert_eq!(verify(&forged, &keys, &expect(1000)), Err(want), "{header}");
+        }
+    }
+
+    #[test]
+    fn garbage_and_oversized_tokens_are_refused() {
+        let keys = keys();
+        for t in ["", "a.b", "a.b.c", "....", "eyJ.eyJ.sig"] {
+            assert!(verify(t, &keys, &expect(0)).is_err(), "{t}");
+        }
+        let big = "a".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(verify(&big, &keys, &expect(0)), Err(TokenError::TooLarge));
+    }
+}
