@@ -1,1 +1,51 @@
+//! Portcullis on Cloudflare Workers: the thin runtime adapter.
+//!
+//! This crate only translates. It turns a `worker::Request` into a plain
+//! [`portcullis_core::http::Request`], builds the core's ports from the worker's bindings
+//! (Workers KV, the authority Durable Object, `Date.now()`, `crypto.getRandomValues`), calls
+//! [`portcullis_core::handle`], and turns the answer back into a `worker::Response`. All
+//! protocol logic is in `portcullis-core`. Compiled for `wasm32` only.
+#![cfg(target_arch = "wasm32")]
 
+mod authority_object;
+mod bindings;
+mod convert;
+
+use portcullis_core::{handle, Context};
+use worker::{event, Env, Request, Response, Result};
+
+/// The worker's entry point.
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+    let isolate = match bindings::isolate(&env) {
+        Ok(isolate) => isolate,
+        Err(err) => {
+            worker::console_error!("portcullis misconfigured: {err}");
+            return convert::into_worker(&portcullis_core::http::Response::json(
+                500,
+                &serde_json::json!({"error": "server_error", "error_description": "the worker is misconfigured; see its log"}),
+            ));
+        }
+    };
+    let request_id = req
+        .headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| portcullis_core::crypto::random_token(&bindings::JsRng, 9));
+    let core_req = convert::from_worker(req).await?;
+    let kv = bindings::KvPort(env.kv(bindings::KV_BINDING)?);
+    let authority = bindings::AuthorityPort(env.durable_object(bindings::AUTHORITY_BINDING)?);
+    let ctx = Context {
+        kv: &kv,
+        authority: &authority,
+        clock: &bindings::JsClock,
+        rng: &bindings::JsRng,
+        secrets: &isolate.secrets,
+        caches: &isolate.caches,
+        settings: &isolate.settings,
+        request_id,
+    };
+    let resp = handle(&ctx, core_req).await;
+    convert::into_worker(&resp)
+}

@@ -24,7 +24,8 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
 }
 
 fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
-    req.header("authorization").is_ok() && req.bearer().is_some_and(|t| ctx.secrets.is_admin_token(t))
+    req.header("authorization").is_ok()
+        && req.bearer().is_some_and(|t| ctx.secrets.is_admin_token(t))
 }
 
 async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
@@ -66,7 +67,10 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
                 )
                 .await?,
             )?;
-            Ok(with_etag(Response::json(200, &record.client), record.client.version))
+            Ok(with_etag(
+                Response::json(200, &record.client),
+                record.client.version,
+            ))
         }
         _ => Err(ApiError::not_found("admin resource")),
     }
@@ -157,7 +161,11 @@ async fn create_scope(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<R
     }
 }
 
-async fn create_client(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Response, ApiError> {
+async fn create_client(
+    ctx: &Context<'_>,
+    req: &Request,
+    actor: &str,
+) -> Result<Response, ApiError> {
     let new: NewClient = parse_json(req)?;
     let catalogue = expect_scopes(ctx.command(actor, Command::ListScopes).await?)?;
     let (record, client_secret) =

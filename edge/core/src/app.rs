@@ -76,7 +76,10 @@ impl Context<'_> {
         if let Some(hit) = self.caches.client(id, now) {
             return Ok(hit);
         }
-        let record = self.kv_json::<ClientRecord>(&client_key(id)).await?.map(Rc::new);
+        let record = self
+            .kv_json::<ClientRecord>(&client_key(id))
+            .await?
+            .map(Rc::new);
         self.caches.set_client(id, now, record.clone());
         Ok(record)
     }
@@ -122,7 +125,9 @@ impl Context<'_> {
             return Ok(hit);
         }
         let scopes = Rc::new(self.kv_json(SCOPES_KEY).await?.unwrap_or_default());
-        self.caches.scopes.set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
+        self.caches
+            .scopes
+            .set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
         Ok(scopes)
     }
 
@@ -133,7 +138,9 @@ impl Context<'_> {
             return Ok(hit);
         }
         let list = Rc::new(self.kv_json(DENYLIST_KEY).await?.unwrap_or_default());
-        self.caches.denylist.set(now, DENYLIST_TTL_MS, Rc::clone(&list));
+        self.caches
+            .denylist
+            .set(now, DENYLIST_TTL_MS, Rc::clone(&list));
         Ok(list)
     }
 

@@ -6,6 +6,7 @@
 //! the record, appends an audit entry, and writes the result through to KV, which stays the
 //! fast read path at the edge. The runtime adapter only moves envelopes and replies as JSON.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
@@ -60,15 +61,24 @@ pub struct Envelope {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
-    CreateScope { scope: Scope },
+    CreateScope {
+        scope: Scope,
+    },
     ListScopes,
-    CreateClient { record: ClientRecord },
-    GetClient { client_id: String },
+    CreateClient {
+        record: ClientRecord,
+    },
+    GetClient {
+        client_id: String,
+    },
     ListClients,
     /// Returns the key set, generating the first one if there is none.
     EnsureKeys,
     /// Adds an access token to the deny-list until `exp`.
-    Revoke { jti: String, exp: u64 },
+    Revoke {
+        jti: String,
+        exp: u64,
+    },
 }
 
 /// The authority's answer.
@@ -104,9 +114,17 @@ pub struct AuthorityEnv<'a> {
     pub secrets: &'a Secrets,
 }
 
-impl AuthorityEnv<'_> {
+/// One command's run: KV copies are queued and written only after every storage operation,
+/// because awaiting KV (network I/O) lets the next request into the Durable Object, while
+/// awaiting its own storage does not.
+struct Run<'e, 'a> {
+    env: &'e AuthorityEnv<'a>,
+    publish: RefCell<Vec<(String, String)>>,
+}
+
+impl Run<'_, '_> {
     async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        match self.storage.get(key).await? {
+        match self.env.storage.get(key).await? {
             Some(raw) => serde_json::from_str(&raw)
                 .map(Some)
                 .map_err(|e| StoreError(format!("corrupt record {key}: {e}"))),
@@ -114,17 +132,18 @@ impl AuthorityEnv<'_> {
         }
     }
 
-    /// Writes `value` to storage, then through to KV.
+    /// Writes `value` to storage and queues its copy to KV.
     async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
-        self.storage.put(key, &raw).await?;
-        self.kv.put(key, &raw, None).await
+        self.env.storage.put(key, &raw).await?;
+        self.publish.borrow_mut().push((key.to_owned(), raw));
+        Ok(())
     }
 
     async fn audit(&self, env: &Envelope, action: &str, target: &str) -> Result<(), StoreError> {
-        let at = self.clock.now_ms();
+        let at = self.env.clock.now_ms();
         let seq: u64 = self.read("audit-seq").await?.unwrap_or(0) + 1;
-        self.storage.put("audit-seq", &seq.to_string()).await?;
+        self.env.storage.put("audit-seq", &seq.to_string()).await?;
         let id = format!("{at:013}-{seq:010}");
         let event = AuditEvent {
             id: id.clone(),
@@ -135,7 +154,7 @@ impl AuthorityEnv<'_> {
             request_id: env.request_id.clone(),
         };
         let raw = serde_json::to_string(&event).map_err(|e| StoreError(e.to_string()))?;
-        self.storage.put(&format!("audit:{id}"), &raw).await
+        self.env.storage.put(&format!("audit:{id}"), &raw).await
     }
 
     async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
@@ -143,6 +162,7 @@ impl AuthorityEnv<'_> {
         let mut cursor: Option<String> = None;
         loop {
             let page = self
+                .env
                 .storage
                 .list(prefix, cursor.as_deref(), 1000, false)
                 .await?;
@@ -161,69 +181,92 @@ impl AuthorityEnv<'_> {
     }
 }
 
-/// Runs one envelope. Storage failures are errors; rule violations are [`Reply::Error`].
+/// Runs one envelope, then copies what it wrote to KV. Storage failures are errors; rule
+/// violations are [`Reply::Error`].
 pub async fn execute(env: &AuthorityEnv<'_>, envelope: &Envelope) -> Result<Reply, StoreError> {
-    match &envelope.command {
-        Command::CreateScope { scope } => {
-            let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
-            if scopes.iter().any(|s| s.name == scope.name) {
-                return Ok(Reply::Error(ApiError::conflict(
-                    "name",
-                    format!("scope `{}` already exists", scope.name),
-                )));
+    let run = Run {
+        env,
+        publish: RefCell::new(Vec::new()),
+    };
+    let reply = run.command(envelope).await?;
+    let queued = run.publish.take();
+    for (key, raw) in queued {
+        env.kv.put(&key, &raw, None).await?;
+    }
+    Ok(reply)
+}
+
+impl Run<'_, '_> {
+    async fn command(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
+        let env = self;
+        match &envelope.command {
+            Command::CreateScope { scope } => {
+                let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
+                if scopes.iter().any(|s| s.name == scope.name) {
+                    return Ok(Reply::Error(ApiError::conflict(
+                        "name",
+                        format!("scope `{}` already exists", scope.name),
+                    )));
+                }
+                scopes.push(scope.clone());
+                env.write(SCOPES_KEY, &scopes).await?;
+                env.audit(envelope, "scope.create", &scope.name).await?;
+                Ok(Reply::Scope(scope.clone()))
             }
-            scopes.push(scope.clone());
-            env.write(SCOPES_KEY, &scopes).await?;
-            env.audit(envelope, "scope.create", &scope.name).await?;
-            Ok(Reply::Scope(scope.clone()))
-        }
-        Command::ListScopes => Ok(Reply::Scopes(
-            env.read(SCOPES_KEY).await?.unwrap_or_default(),
-        )),
-        Command::CreateClient { record } => {
-            let name_key = client_name_key(&record.client.name);
-            if env.storage.get(&name_key).await?.is_some() {
-                return Ok(Reply::Error(ApiError::conflict(
-                    "name",
-                    format!("a client named `{}` already exists", record.client.name),
-                )));
+            Command::ListScopes => Ok(Reply::Scopes(
+                env.read(SCOPES_KEY).await?.unwrap_or_default(),
+            )),
+            Command::CreateClient { record } => {
+                let name_key = client_name_key(&record.client.name);
+                if env.env.storage.get(&name_key).await?.is_some() {
+                    return Ok(Reply::Error(ApiError::conflict(
+                        "name",
+                        format!("a client named `{}` already exists", record.client.name),
+                    )));
+                }
+                let key = client_key(&record.client.client_id);
+                if env.env.storage.get(&key).await?.is_some() {
+                    return Ok(Reply::Error(ApiError::conflict(
+                        "client_id",
+                        "already taken",
+                    )));
+                }
+                env.env
+                    .storage
+                    .put(&name_key, &record.client.client_id)
+                    .await?;
+                env.write(&key, record).await?;
+                env.audit(envelope, "client.create", &record.client.client_id)
+                    .await?;
+                Ok(Reply::Client(record.clone()))
             }
-            let key = client_key(&record.client.client_id);
-            if env.storage.get(&key).await?.is_some() {
-                return Ok(Reply::Error(ApiError::conflict("client_id", "already taken")));
+            Command::GetClient { client_id } => {
+                match env.read::<ClientRecord>(&client_key(client_id)).await? {
+                    Some(record) => Ok(Reply::Client(record)),
+                    None => Ok(Reply::Error(ApiError::not_found("client"))),
+                }
             }
-            env.storage.put(&name_key, &record.client.client_id).await?;
-            env.write(&key, record).await?;
-            env.audit(envelope, "client.create", &record.client.client_id)
-                .await?;
-            Ok(Reply::Client(record.clone()))
-        }
-        Command::GetClient { client_id } => {
-            match env.read::<ClientRecord>(&client_key(client_id)).await? {
-                Some(record) => Ok(Reply::Client(record)),
-                None => Ok(Reply::Error(ApiError::not_found("client"))),
+            Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
+            Command::EnsureKeys => {
+                if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
+                    return Ok(Reply::Keys(set));
+                }
+                let set = KeySet::generate(env.env.secrets, env.env.rng, env.env.clock.now());
+                env.write(KEYS_KEY, &set).await?;
+                let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
+                env.audit(envelope, "key.generate", &kid).await?;
+                Ok(Reply::Keys(set))
             }
-        }
-        Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
-        Command::EnsureKeys => {
-            if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
-                return Ok(Reply::Keys(set));
+            Command::Revoke { jti, exp } => {
+                let now = env.env.clock.now();
+                let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
+                list.entries.retain(|_, e| *e > now);
+                if *exp > now && list.entries.insert(jti.clone(), *exp).is_none() {
+                    env.write(DENYLIST_KEY, &list).await?;
+                    env.audit(envelope, "token.revoke", jti).await?;
+                }
+                Ok(Reply::Denylist(list))
             }
-            let set = KeySet::generate(env.secrets, env.rng, env.clock.now());
-            env.write(KEYS_KEY, &set).await?;
-            let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
-            env.audit(envelope, "key.generate", &kid).await?;
-            Ok(Reply::Keys(set))
-        }
-        Command::Revoke { jti, exp } => {
-            let now = env.clock.now();
-            let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
-            list.entries.retain(|_, e| *e > now);
-            if *exp > now && list.entries.insert(jti.clone(), *exp).is_none() {
-                env.write(DENYLIST_KEY, &list).await?;
-                env.audit(envelope, "token.revoke", jti).await?;
-            }
-            Ok(Reply::Denylist(list))
         }
     }
 }

@@ -119,8 +119,7 @@ pub fn new_secret(rng: &dyn Rng) -> String {
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
@@ -145,9 +144,10 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
         ));
     }
     if new.grant_types.contains(&GrantType::RefreshToken)
-        && !new.grant_types.iter().any(|g| {
-            matches!(g, GrantType::AuthorizationCode | GrantType::Password)
-        })
+        && !new
+            .grant_types
+            .iter()
+            .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Password))
     {
         return Err(ApiError::invalid(
             "grant_types",
@@ -182,7 +182,8 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
         ));
     }
     for (i, uri) in new.redirect_uris.iter().enumerate() {
-        check_redirect_uri(uri).map_err(|why| ApiError::invalid(&format!("redirect_uris[{i}]"), why))?;
+        check_redirect_uri(uri)
+            .map_err(|why| ApiError::invalid(&format!("redirect_uris[{i}]"), why))?;
     }
     for (i, aud) in new.audiences.iter().enumerate() {
         check_absolute_uri(aud)
@@ -204,7 +205,10 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
             ));
         }
         if matches!(value, Value::Null) {
-            return Err(ApiError::invalid(&format!("claims.{name}"), "must not be null"));
+            return Err(ApiError::invalid(
+                &format!("claims.{name}"),
+                "must not be null",
+            ));
         }
     }
     Ok(())
@@ -322,7 +326,10 @@ mod tests {
             ..new_client()
         })
         .unwrap_err();
-        assert_eq!((err.status, err.field.as_deref()), (422, Some("grant_types")));
+        assert_eq!(
+            (err.status, err.field.as_deref()),
+            (422, Some("grant_types"))
+        );
     }
 
     #[test]

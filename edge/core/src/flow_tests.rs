@@ -39,14 +39,21 @@ fn basic(id: &str, secret: &str) -> String {
 fn setup() -> (Harness, String, String) {
     let h = Harness::default();
     for name in ["read", "write"] {
-        let r = admin(&h, Method::Post, "/admin/v1/scopes", Some(json!({"name": name, "description": format!("{name} things")})));
+        let r = admin(
+            &h,
+            Method::Post,
+            "/admin/v1/scopes",
+            Some(json!({"name": name, "description": format!("{name} things")})),
+        );
         assert_eq!(r.status, 201);
     }
     let r = admin(
         &h,
         Method::Post,
         "/admin/v1/clients",
-        Some(json!({"name": "svc", "grant_types": ["client_credentials"], "scopes": ["read"], "redirect_uris": [], "public": false, "audiences": ["https://api.test"], "claims": {"roles": ["reader"]}})),
+        Some(
+            json!({"name": "svc", "grant_types": ["client_credentials"], "scopes": ["read"], "redirect_uris": [], "public": false, "audiences": ["https://api.test"], "claims": {"roles": ["reader"]}}),
+        ),
     );
     assert_eq!(r.status, 201, "{:?}", body(&r));
     let b = body(&r);
@@ -59,8 +66,11 @@ fn setup() -> (Harness, String, String) {
 
 fn token(h: &Harness, id: &str, secret: &str, extra: &str) -> Response {
     h.send(
-        form("/oauth/token", &format!("grant_type=client_credentials{extra}"))
-            .with_header("authorization", &basic(id, secret)),
+        form(
+            "/oauth/token",
+            &format!("grant_type=client_credentials{extra}"),
+        )
+        .with_header("authorization", &basic(id, secret)),
     )
 }
 
@@ -85,7 +95,10 @@ fn client_credentials_issues_an_rfc9068_token() {
     assert_eq!(c["client_id"], id.as_str());
     assert_eq!(c["aud"], "https://api.test");
     assert_eq!(c["roles"], json!(["reader"]));
-    assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 3600);
+    assert_eq!(
+        c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(),
+        3600
+    );
 }
 
 #[test]
@@ -116,13 +129,19 @@ fn unknown_client_and_wrong_secret_answer_identically() {
 fn two_authentication_methods_are_refused() {
     let (h, id, secret) = setup();
     let r = token(&h, &id, &secret, &format!("&client_secret={secret}"));
-    assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (r.status, body(&r)["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[test]
 fn secret_in_query_string_is_refused() {
     let (h, id, secret) = setup();
-    let mut req = form("/oauth/token", &format!("grant_type=client_credentials&client_id={id}"));
+    let mut req = form(
+        "/oauth/token",
+        &format!("grant_type=client_credentials&client_id={id}"),
+    );
     req.query = Some(format!("client_secret={secret}"));
     let r = h.send(req);
     assert_eq!(r.status, 400);
@@ -132,17 +151,22 @@ fn secret_in_query_string_is_refused() {
 fn disallowed_scope_and_resource_are_refused() {
     let (h, id, secret) = setup();
     let r = token(&h, &id, &secret, "&scope=write");
-    assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (r.status, body(&r)["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
     let r = token(&h, &id, &secret, "&resource=https%3A%2F%2Fevil.test");
-    assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_target")));
+    assert_eq!(
+        (r.status, body(&r)["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
 }
 
 #[test]
 fn unsupported_grant_type_and_missing_grant_type() {
     let (h, id, secret) = setup();
     let r = h.send(
-        form("/oauth/token", "grant_type=urn:x")
-            .with_header("authorization", &basic(&id, &secret)),
+        form("/oauth/token", "grant_type=urn:x").with_header("authorization", &basic(&id, &secret)),
     );
     assert_eq!(body(&r)["error"], "unsupported_grant_type");
     let r = h.send(form("/oauth/token", "").with_header("authorization", &basic(&id, &secret)));
@@ -158,7 +182,10 @@ fn json_body_get_and_oversized_body_are_refused_without_5xx() {
             .with_header("authorization", &basic(&id, &secret))
             .with_body(r#"{"grant_type":"client_credentials"}"#),
     );
-    assert_eq!((r.status, body(&r)["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (r.status, body(&r)["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let r = h.send(Request::new(Method::Get, ORIGIN, "/oauth/token"));
     assert_eq!(r.status, 405);
     let mut big = form("/oauth/token", "grant_type=client_credentials");
@@ -188,8 +215,11 @@ fn revoked_token_is_inactive_everywhere() {
     };
     assert_eq!(body(&introspect())["active"], true);
     let r = h.send(
-        form("/oauth/revoke", &format!("token={at}&token_type_hint=access_token"))
-            .with_header("authorization", &basic(&id, &secret)),
+        form(
+            "/oauth/revoke",
+            &format!("token={at}&token_type_hint=access_token"),
+        )
+        .with_header("authorization", &basic(&id, &secret)),
     );
     assert_eq!(r.status, 200);
     let r = verify();
@@ -254,7 +284,14 @@ fn reads_never_show_a_secret_or_its_hash() {
         assert!(!text.contains("secret_hashes"));
     }
     assert_eq!(body(&list)["clients"][0]["client_id"], id.as_str());
-    let audit: String = h.storage.0.borrow().iter().filter(|(k, _)| k.starts_with("audit:")).map(|(_, v)| v.clone()).collect();
+    let audit: String = h
+        .storage
+        .0
+        .borrow()
+        .iter()
+        .filter(|(k, _)| k.starts_with("audit:"))
+        .map(|(_, v)| v.clone())
+        .collect();
     assert!(!audit.contains(&secret));
 }
 
@@ -262,30 +299,59 @@ fn reads_never_show_a_secret_or_its_hash() {
 fn bad_admin_bodies_name_the_field_and_change_nothing() {
     let (h, _, _) = setup();
     let cases = [
-        (json!({"name": "x", "grant_types": ["client_credentials"], "bogus": 1}), 400),
-        (json!({"name": "x", "grant_types": "client_credentials"}), 400),
+        (
+            json!({"name": "x", "grant_types": ["client_credentials"], "bogus": 1}),
+            400,
+        ),
+        (
+            json!({"name": "x", "grant_types": "client_credentials"}),
+            400,
+        ),
         (json!({"name": "x", "grant_types": ["teleport"]}), 400),
-        (json!({"name": "x", "grant_types": ["client_credentials"], "scopes": ["nope"]}), 422),
-        (json!({"name": "svc", "grant_types": ["client_credentials"]}), 409),
-        (json!({"name": "p", "grant_types": ["client_credentials"], "public": true}), 422),
+        (
+            json!({"name": "x", "grant_types": ["client_credentials"], "scopes": ["nope"]}),
+            422,
+        ),
+        (
+            json!({"name": "svc", "grant_types": ["client_credentials"]}),
+            409,
+        ),
+        (
+            json!({"name": "p", "grant_types": ["client_credentials"], "public": true}),
+            422,
+        ),
     ];
     for (case, status) in cases {
         let r = admin(&h, Method::Post, "/admin/v1/clients", Some(case.clone()));
         assert_eq!(r.status, status, "{case} -> {:?}", body(&r));
         assert!(body(&r)["error_description"].is_string());
     }
-    let r = admin(&h, Method::Post, "/admin/v1/clients", Some(json!({"name": "x", "grant_types": [1]})));
+    let r = admin(
+        &h,
+        Method::Post,
+        "/admin/v1/clients",
+        Some(json!({"name": "x", "grant_types": [1]})),
+    );
     assert_eq!(body(&r)["field"], "grant_types[0]");
     let list = admin(&h, Method::Get, "/admin/v1/clients", None);
     assert_eq!(body(&list)["clients"].as_array().unwrap().len(), 1);
-    let r = admin(&h, Method::Post, "/admin/v1/scopes", Some(json!({"name": "read"})));
+    let r = admin(
+        &h,
+        Method::Post,
+        "/admin/v1/scopes",
+        Some(json!({"name": "read"})),
+    );
     assert_eq!(r.status, 409);
 }
 
 #[test]
 fn metadata_and_jwks_describe_the_server() {
     let (h, _, _) = setup();
-    let m = body(&h.send(Request::new(Method::Get, ORIGIN, "/.well-known/oauth-authorization-server")));
+    let m = body(&h.send(Request::new(
+        Method::Get,
+        ORIGIN,
+        "/.well-known/oauth-authorization-server",
+    )));
     assert_eq!(m["issuer"], ORIGIN);
     assert_eq!(m["token_endpoint"], "https://auth.test/oauth/token");
     assert_eq!(m["scopes_supported"], json!(["read", "write"]));

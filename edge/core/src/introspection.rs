@@ -72,7 +72,9 @@ pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
 pub fn bearer_challenge(invalid: Option<&str>) -> Response {
     let (challenge, body) = match invalid {
         Some(why) => (
-            format!("Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\""),
+            format!(
+                "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\""
+            ),
             ErrorBody {
                 error: "invalid_token".into(),
                 error_description: Some(why.into()),

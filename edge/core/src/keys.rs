@@ -243,6 +243,10 @@ mod tests {
         assert_eq!(loaded.signing_kid, old_next);
         assert!(loaded.verifying_key(&old_current).is_some());
         let later = 200 + MAX_ACCESS_TOKEN_TTL + 121;
-        assert!(set.load(&secrets, later).unwrap().verifying_key(&old_current).is_none());
+        assert!(set
+            .load(&secrets, later)
+            .unwrap()
+            .verifying_key(&old_current)
+            .is_none());
     }
 }

@@ -137,7 +137,8 @@ impl Default for Harness {
 impl Authority for Harness {
     async fn call(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
         let wire = serde_json::to_string(envelope).map_err(|e| StoreError(e.to_string()))?;
-        let envelope: Envelope = serde_json::from_str(&wire).map_err(|e| StoreError(e.to_string()))?;
+        let envelope: Envelope =
+            serde_json::from_str(&wire).map_err(|e| StoreError(e.to_string()))?;
         let env = AuthorityEnv {
             storage: &self.storage,
             kv: &self.kv,

@@ -68,9 +68,9 @@ pub async fn authenticate_client(
     req: &Request,
     form: &Form,
 ) -> Result<Rc<ClientRecord>, OAuthError> {
-    let header = req.header("authorization").map_err(|()| {
-        OAuthError::InvalidRequest("the Authorization header is repeated".into())
-    })?;
+    let header = req
+        .header("authorization")
+        .map_err(|()| OAuthError::InvalidRequest("the Authorization header is repeated".into()))?;
     let (client_id, secret) = match header {
         Some(value) => {
             if form.contains("client_secret") {
@@ -79,7 +79,10 @@ pub async fn authenticate_client(
                 ));
             }
             let creds = parse_basic(value)?;
-            if form.get("client_id").is_some_and(|id| id != creds.client_id) {
+            if form
+                .get("client_id")
+                .is_some_and(|id| id != creds.client_id)
+            {
                 return Err(OAuthError::InvalidRequest(
                     "client_id differs from the authenticated client".into(),
                 ));
@@ -125,7 +128,9 @@ pub fn granted_scope(requested: Option<&str>, allowed: &[String]) -> Result<Stri
     let mut granted: Vec<&str> = Vec::new();
     for s in requested.split(' ').filter(|s| !s.is_empty()) {
         if !is_scope_token(s) {
-            return Err(OAuthError::InvalidScope(format!("`{s}` is not a scope token")));
+            return Err(OAuthError::InvalidScope(format!(
+                "`{s}` is not a scope token"
+            )));
         }
         if !allowed.iter().any(|a| a == s) {
             return Err(OAuthError::InvalidScope(format!(
@@ -152,7 +157,8 @@ pub fn audience(
     let allowed = &client.client.audiences;
     match resource {
         Some(r) => {
-            check_absolute_uri(r).map_err(|why| OAuthError::InvalidTarget(format!("resource {why}")))?;
+            check_absolute_uri(r)
+                .map_err(|why| OAuthError::InvalidTarget(format!("resource {why}")))?;
             if allowed.iter().any(|a| a == r) {
                 Ok(r.to_owned())
             } else {
@@ -239,19 +245,23 @@ mod tests {
         let allowed = vec!["read".to_owned(), "write".to_owned()];
         assert_eq!(granted_scope(None, &allowed).unwrap(), "read write");
         assert_eq!(granted_scope(Some("write"), &allowed).unwrap(), "write");
-        assert_eq!(
-            granted_scope(Some("read read"), &allowed).unwrap(),
-            "read"
-        );
+        assert_eq!(granted_scope(Some("read read"), &allowed).unwrap(), "read");
     }
 
     #[test]
     fn scope_outside_the_client_is_invalid_scope() {
         let allowed = vec!["read".to_owned()];
         for s in ["admin", "read admin", "   ", "a\"b"] {
-            assert_eq!(granted_scope(Some(s), &allowed).unwrap_err().code(), "invalid_scope", "{s}");
+            assert_eq!(
+                granted_scope(Some(s), &allowed).unwrap_err().code(),
+                "invalid_scope",
+                "{s}"
+            );
         }
         let long = "read ".repeat(1000);
-        assert_eq!(granted_scope(Some(&long), &allowed).unwrap_err().code(), "invalid_scope");
+        assert_eq!(
+            granted_scope(Some(&long), &allowed).unwrap_err().code(),
+            "invalid_scope"
+        );
     }
 }

@@ -255,9 +255,12 @@ mod tests {
     fn signed_token_verifies_with_rfc9068_header() {
         let keys = keys();
         let token = sign(&keys, claims(), 1000, 3600);
-        let header: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap())
-                .unwrap();
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(header["typ"], "at+jwt");
         assert_eq!(header["alg"], "EdDSA");
         assert_eq!(header["kid"], keys.signing_kid.as_str());
@@ -271,7 +274,10 @@ mod tests {
         let keys = keys();
         let token = sign(&keys, claims(), 1000, 100);
         assert!(verify(&token, &keys, &expect(1159)).is_ok());
-        assert_eq!(verify(&token, &keys, &expect(1160)), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&token, &keys, &expect(1160)),
+            Err(TokenError::Expired)
+        );
         assert_eq!(
             verify(&token, &keys, &expect(900)),
             Err(TokenError::IssuedInFuture)
@@ -333,9 +339,15 @@ mod tests {
         let token = sign(&keys, claims(), 1000, 100);
         let rest = token.split_once('.').unwrap().1;
         let cases = [
-            (r#"{"alg":"EdDSA","typ":"at+jwt","kid":"../../etc/passwd"}"#, TokenError::UnknownKey),
             (
-                &*format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, keys.signing_kid),
+                r#"{"alg":"EdDSA","typ":"at+jwt","kid":"../../etc/passwd"}"#,
+                TokenError::UnknownKey,
+            ),
+            (
+                &*format!(
+                    r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#,
+                    keys.signing_kid
+                ),
                 TokenError::Type,
             ),
             (

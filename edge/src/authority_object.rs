@@ -1,0 +1,46 @@
+//! The authority Durable Object: receives an envelope, runs it in the core, answers the reply.
+
+use portcullis_core::authority::{execute, AuthorityEnv, Envelope};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+
+use crate::bindings::{isolate, JsClock, JsRng, KvPort, StoragePort, KV_BINDING};
+
+/// The single writer behind every change.
+#[durable_object(fetch)]
+pub struct AuthorityObject {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for AuthorityObject {
+    fn new(state: State, env: Env) -> Self {
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let envelope: Envelope = match req.json().await {
+            Ok(e) => e,
+            Err(e) => return Response::error(format!("bad envelope: {e}"), 400),
+        };
+        let isolate = match isolate(&self.env) {
+            Ok(i) => i,
+            Err(e) => return Response::error(e, 500),
+        };
+        let storage = StoragePort(self.state.storage());
+        let kv = KvPort(self.env.kv(KV_BINDING)?);
+        let env = AuthorityEnv {
+            storage: &storage,
+            kv: &kv,
+            clock: &JsClock,
+            rng: &JsRng,
+            secrets: &isolate.secrets,
+        };
+        match execute(&env, &envelope).await {
+            Ok(reply) => Response::from_json(&reply),
+            Err(e) => {
+                worker::console_error!("authority storage failure: {e}");
+                Response::error("storage failure", 503)
+            }
+        }
+    }
+}

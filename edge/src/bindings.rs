@@ -1,0 +1,194 @@
+//! The core's ports on Workers bindings, and the per-isolate state (secrets, settings, caches).
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use portcullis_core::authority::{Envelope, Reply};
+use portcullis_core::cache::Caches;
+use portcullis_core::crypto::Secrets;
+use portcullis_core::ports::{Authority, Clock, DurableStorage, Kv, Rng, StoreError};
+use portcullis_core::Settings;
+use worker::durable::ListOptions;
+use worker::kv::KvStore;
+use worker::{Env, Method, ObjectNamespace, Request, RequestInit, Storage};
+
+/// The KV namespace binding.
+pub const KV_BINDING: &str = "PORTCULLIS_KV";
+/// The authority Durable Object binding.
+pub const AUTHORITY_BINDING: &str = "AUTHORITY";
+
+/// What an isolate keeps between requests.
+pub struct Isolate {
+    pub secrets: Secrets,
+    pub settings: Settings,
+    pub caches: Caches,
+}
+
+thread_local! {
+    static ISOLATE: OnceCell<Rc<Isolate>> = const { OnceCell::new() };
+}
+
+/// The isolate's state, built from the worker's secrets and vars on first use.
+pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
+    if let Some(hit) = ISOLATE.with(|cell| cell.get().cloned()) {
+        return Ok(hit);
+    }
+    let admin = env
+        .secret("ADMIN_TOKEN")
+        .map_err(|_| "secret ADMIN_TOKEN is not set".to_owned())?
+        .to_string();
+    let kek = env
+        .secret("KEY_ENCRYPTION_KEY")
+        .map_err(|_| "secret KEY_ENCRYPTION_KEY is not set".to_owned())?
+        .to_string();
+    let secrets = Secrets::new(&admin, &kek).map_err(|e| e.to_string())?;
+    let var = |name: &str| {
+        env.var(name)
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let mut settings = Settings {
+        issuer: var("ISSUER"),
+        ..Settings::default()
+    };
+    if let Some(leeway) = var("LEEWAY_SECONDS").and_then(|v| v.parse().ok()) {
+        settings.leeway = leeway;
+    }
+    let built = Rc::new(Isolate {
+        secrets,
+        settings,
+        caches: Caches::default(),
+    });
+    ISOLATE.with(|cell| {
+        let _ = cell.set(Rc::clone(&built));
+    });
+    Ok(built)
+}
+
+/// `Date.now()`.
+pub struct JsClock;
+
+impl Clock for JsClock {
+    fn now_ms(&self) -> u64 {
+        // Milliseconds since 1970 fit an f64 exactly.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = js_sys::Date::now() as u64;
+        ms
+    }
+}
+
+/// `crypto.getRandomValues` (through `getrandom`'s `js` backend).
+pub struct JsRng;
+
+impl Rng for JsRng {
+    fn fill(&self, buf: &mut [u8]) {
+        getrandom::getrandom(buf).expect("the runtime's random source is available");
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// Workers KV.
+pub struct KvPort(pub KvStore);
+
+#[async_trait(?Send)]
+impl Kv for KvPort {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.get(key).text().await.map_err(store_err)
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), StoreError> {
+        let mut put = self.0.put(key, value).map_err(store_err)?;
+        if let Some(ttl) = ttl_secs {
+            put = put.expiration_ttl(ttl.max(60));
+        }
+        put.execute().await.map_err(store_err)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await.map_err(store_err)
+    }
+}
+
+/// Durable Object storage.
+pub struct StoragePort(pub Storage);
+
+#[async_trait(?Send)]
+impl DurableStorage for StoragePort {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.get::<String>(key).await.map_err(store_err)
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.0.put(key, value).await.map_err(store_err)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await.map(|_| ()).map_err(store_err)
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        // `start` is inclusive and `end` exclusive: ask for one more and drop the cursor itself.
+        let mut opts = ListOptions::new()
+            .prefix(prefix)
+            .reverse(reverse)
+            .limit(limit + 1);
+        if let Some(c) = cursor {
+            opts = if reverse { opts.end(c) } else { opts.start(c) };
+        }
+        let map = self.0.list_with_options(opts).await.map_err(store_err)?;
+        let mut out = Vec::with_capacity(limit);
+        for entry in map.entries() {
+            let pair: js_sys::Array = entry.map_err(|e| store_err(format!("{e:?}")))?.into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            if Some(key.as_str()) == cursor || out.len() == limit {
+                continue;
+            }
+            let value = pair.get(1).as_string().unwrap_or_default();
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+}
+
+/// The authority Durable Object, reached by name.
+pub struct AuthorityPort(pub ObjectNamespace);
+
+/// The one authority instance.
+pub const AUTHORITY_NAME: &str = "authority";
+
+#[async_trait(?Send)]
+impl Authority for AuthorityPort {
+    async fn call(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
+        let stub = self
+            .0
+            .id_from_name(AUTHORITY_NAME)
+            .and_then(|id| id.get_stub())
+            .map_err(store_err)?;
+        let body = serde_json::to_string(envelope).map_err(store_err)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+        let req =
+            Request::new_with_init("https://authority.internal/", &init).map_err(store_err)?;
+        let mut resp = stub.fetch_with_request(req).await.map_err(store_err)?;
+        if resp.status_code() != 200 {
+            return Err(StoreError(format!(
+                "authority answered {}",
+                resp.status_code()
+            )));
+        }
+        let text = resp.text().await.map_err(store_err)?;
+        serde_json::from_str(&text).map_err(store_err)
+    }
+}
