@@ -313,7 +313,7 @@ fn wait_ready(port: u16, child: &mut Child, limit: Duration) -> Result {
 /// Serves the worker with `wrangler dev` and prints how to get a token.
 fn dev() -> Result {
     let mut child = wrangler_dev(DEV_PORT)?;
-    if let Err(e) = wait_ready(DEV_PORT, &mut child, Duration::from_secs(600)) {
+    if let Err(e) = wait_ready(DEV_PORT, &mut child, Duration::from_mins(10)) {
         let _ = child.kill();
         return Err(e);
     }

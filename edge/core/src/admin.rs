@@ -154,7 +154,7 @@ async fn create_scope(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<R
     };
     match ctx.command(actor, Command::CreateScope { scope }).await? {
         Reply::Scope(s) => {
-            ctx.caches.scopes.extend(0, 0);
+            ctx.caches.scopes.invalidate();
             Ok(created(&s))
         }
         other => Err(unexpected(other)),

@@ -56,6 +56,13 @@ impl<T> Slot<T> {
         *self.inner.borrow_mut() = Some((now_ms + ttl_ms, value));
     }
 
+    /// Marks the value stale so the next read goes to storage.
+    pub fn invalidate(&self) {
+        if let Some((exp, _)) = &mut *self.inner.borrow_mut() {
+            *exp = 0;
+        }
+    }
+
     /// Keeps the current value for another `ttl_ms`.
     pub fn extend(&self, now_ms: u64, ttl_ms: u64) {
         if let Some((exp, _)) = &mut *self.inner.borrow_mut() {
@@ -64,10 +71,13 @@ impl<T> Slot<T> {
     }
 }
 
+/// A cached client lookup: expiry and the record (`None` = no such client).
+type ClientEntry = (u64, Option<Rc<ClientRecord>>);
+
 /// Everything an isolate caches.
 #[derive(Default)]
 pub struct Caches {
-    clients: RefCell<HashMap<String, (u64, Option<Rc<ClientRecord>>)>>,
+    clients: RefCell<HashMap<String, ClientEntry>>,
     /// The key set's version with the loaded keys.
     pub keys: Slot<(u64, LoadedKeys)>,
     pub scopes: Slot<Vec<Scope>>,

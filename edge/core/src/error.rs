@@ -81,19 +81,19 @@ impl OAuthError {
         }
     }
 
-    fn description(&self) -> Option<String> {
+    fn description(&self) -> String {
         match self {
             Self::InvalidRequest(d)
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
             | Self::InvalidScope(d)
-            | Self::InvalidTarget(d) => Some(d.clone()),
-            Self::InvalidClient => Some("client authentication failed".into()),
-            Self::UnsupportedGrantType => Some("grant type not supported".into()),
-            Self::UnsupportedTokenType => Some("token type not supported".into()),
-            Self::PayloadTooLarge => Some("request body too large".into()),
-            Self::MethodNotAllowed => Some("use POST".into()),
-            Self::Unavailable => Some("the service is briefly unavailable; retry".into()),
+            | Self::InvalidTarget(d) => d.clone(),
+            Self::InvalidClient => "client authentication failed".into(),
+            Self::UnsupportedGrantType => "grant type not supported".into(),
+            Self::UnsupportedTokenType => "token type not supported".into(),
+            Self::PayloadTooLarge => "request body too large".into(),
+            Self::MethodNotAllowed => "use POST".into(),
+            Self::Unavailable => "the service is briefly unavailable; retry".into(),
         }
     }
 
@@ -101,7 +101,7 @@ impl OAuthError {
     pub fn into_response(self) -> Response {
         let body = ErrorBody {
             error: self.code().into(),
-            error_description: self.description(),
+            error_description: Some(self.description()),
             field: None,
         };
         let mut resp = Response::json(self.status(), &body).no_store();

@@ -31,6 +31,11 @@ impl Method {
     }
 }
 
+/// A header that must appear once was sent several times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("header sent more than once")]
+pub struct RepeatedHeader;
+
 /// An incoming request, already read from the runtime.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -81,13 +86,13 @@ impl Request {
         self
     }
 
-    /// The one value of header `name` (lower case); `Err` when it is sent more than once.
-    pub fn header(&self, name: &str) -> Result<Option<&str>, ()> {
+    /// The one value of header `name` (lower case); an error when it is sent more than once.
+    pub fn header(&self, name: &str) -> Result<Option<&str>, RepeatedHeader> {
         let mut found = None;
         for (n, v) in &self.headers {
             if n == name {
                 if found.is_some() {
-                    return Err(());
+                    return Err(RepeatedHeader);
                 }
                 found = Some(v.as_str());
             }

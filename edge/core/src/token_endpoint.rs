@@ -70,7 +70,7 @@ pub async fn authenticate_client(
 ) -> Result<Rc<ClientRecord>, OAuthError> {
     let header = req
         .header("authorization")
-        .map_err(|()| OAuthError::InvalidRequest("the Authorization header is repeated".into()))?;
+        .map_err(|_| OAuthError::InvalidRequest("the Authorization header is repeated".into()))?;
     let (client_id, secret) = match header {
         Some(value) => {
             if form.contains("client_secret") {
