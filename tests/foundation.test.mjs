@@ -38,7 +38,7 @@ describe("discovery", () => {
     assert.equal(as.jwks_uri, `${w.url}/.well-known/jwks.json`);
     assert.equal(as.revocation_endpoint, `${w.url}/oauth/revoke`);
     assert.equal(as.introspection_endpoint, `${w.url}/oauth/introspect`);
-    assert.deepEqual(as.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
+    assert.deepEqual(as.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "none"]);
     assert.ok(as.grant_types_supported.includes("client_credentials"));
     assert.deepEqual(as.scopes_supported, ["read", "write"]);
   });
@@ -333,4 +333,43 @@ test("unknown paths are 404 JSON, never 5xx", async () => {
   const res = await w.fetch("/no/such/path");
   assert.equal(res.status, 404);
   assert.equal(ADMIN_TOKEN.length > 16, true);
+});
+
+describe("ES256 signing through WebCrypto", () => {
+  let es;
+  let client;
+  before(async () => {
+    es = await startWorker({ bindings: { SIGNING_ALG: "ES256" } });
+    await es.scope("read");
+    client = await es.client({ scopes: ["read"] });
+  });
+  after(async () => es?.stop());
+
+  test("tokens are ES256, verify with jose against the JWKS and at /verify", async () => {
+    const r = await es.form("/oauth/token", { grant_type: "client_credentials" }, {
+      authorization: basic(client.client_id, client.client_secret),
+    });
+    assert.equal(r.status, 200, r.text);
+    const jwks = await (await es.fetch("/.well-known/jwks.json")).json();
+    assert.ok(jwks.keys.every((k) => k.kty === "EC" && k.crv === "P-256" && k.alg === "ES256"));
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      r.body.access_token,
+      jose.createLocalJWKSet(jwks),
+      { issuer: es.url, typ: "at+jwt", algorithms: ["ES256"] },
+    );
+    assert.equal(protectedHeader.alg, "ES256");
+    assert.equal(payload.client_id, client.client_id);
+    const v = await es.fetch("/verify", { method: "POST", headers: { authorization: `Bearer ${r.body.access_token}` } });
+    assert.equal(v.status, 200);
+  });
+
+  test("an ES256 token with r = s = 0 is refused", async () => {
+    const r = await es.form("/oauth/token", { grant_type: "client_credentials" }, {
+      authorization: basic(client.client_id, client.client_secret),
+    });
+    const [h, p] = r.body.access_token.split(".");
+    const zero = Buffer.alloc(64).toString("base64url");
+    const v = await es.fetch("/verify", { method: "POST", headers: { authorization: `Bearer ${h}.${p}.${zero}` } });
+    assert.equal(v.status, 401);
+  });
 });

@@ -33,6 +33,7 @@ impl DurableObject for AuthorityObject {
             kv: &kv,
             clock: &JsClock,
             rng: &JsRng,
+            es256: &crate::webcrypto::WebCryptoEs256,
             secrets: &isolate.secrets,
         };
         match execute(&env, &envelope).await {

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use portcullis_core::authority::{Envelope, Reply};
 use portcullis_core::cache::Caches;
 use portcullis_core::crypto::Secrets;
-use portcullis_core::ports::{Authority, Clock, DurableStorage, Kv, Rng, StoreError};
+use portcullis_core::grants::{GrantCommand, GrantReply};
+use portcullis_core::ports::{Authority, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
 use portcullis_core::Settings;
 use worker::durable::ListOptions;
 use worker::kv::KvStore;
@@ -55,6 +56,15 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
     };
     if let Some(leeway) = var("LEEWAY_SECONDS").and_then(|v| v.parse().ok()) {
         settings.leeway = leeway;
+    }
+    settings.origin_url = var("ORIGIN_URL").map(|v| v.trim_end_matches('/').to_owned());
+    settings.upstream_login_url = var("UPSTREAM_LOGIN_URL");
+    if let Some(secs) = var("JWKS_COOLDOWN_SECONDS").and_then(|v| v.parse().ok()) {
+        settings.jwks_cooldown_secs = secs;
+    }
+    if let Some(alg) = var("SIGNING_ALG") {
+        settings.signing_alg = portcullis_core::keys::KeyAlg::parse(&alg)
+            .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;
     }
     let built = Rc::new(Isolate {
         secrets,
@@ -161,6 +171,45 @@ impl DurableStorage for StoragePort {
     }
 }
 
+/// The grant Durable Objects, one per shard, reached by name.
+pub struct GrantPort(pub ObjectNamespace);
+
+/// The grant Durable Object binding.
+pub const GRANTS_BINDING: &str = "GRANTS";
+
+#[async_trait(?Send)]
+impl GrantStore for GrantPort {
+    async fn call(&self, shard: u32, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+        let stub = self
+            .0
+            .id_from_name(&format!("grants-{shard}"))
+            .and_then(|id| id.get_stub())
+            .map_err(store_err)?;
+        post_json(&stub, command).await
+    }
+}
+
+/// POSTs `body` as JSON to a Durable Object and parses its 200 answer.
+async fn post_json<T: serde::Serialize, U: serde::de::DeserializeOwned>(
+    stub: &worker::Stub,
+    body: &T,
+) -> Result<U, StoreError> {
+    let body = serde_json::to_string(body).map_err(store_err)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let req = Request::new_with_init("https://object.internal/", &init).map_err(store_err)?;
+    let mut resp = stub.fetch_with_request(req).await.map_err(store_err)?;
+    if resp.status_code() != 200 {
+        return Err(StoreError(format!(
+            "durable object answered {}",
+            resp.status_code()
+        )));
+    }
+    let text = resp.text().await.map_err(store_err)?;
+    serde_json::from_str(&text).map_err(store_err)
+}
+
 /// The authority Durable Object, reached by name.
 pub struct AuthorityPort(pub ObjectNamespace);
 
@@ -175,20 +224,6 @@ impl Authority for AuthorityPort {
             .id_from_name(AUTHORITY_NAME)
             .and_then(|id| id.get_stub())
             .map_err(store_err)?;
-        let body = serde_json::to_string(envelope).map_err(store_err)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-        let req =
-            Request::new_with_init("https://authority.internal/", &init).map_err(store_err)?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(store_err)?;
-        if resp.status_code() != 200 {
-            return Err(StoreError(format!(
-                "authority answered {}",
-                resp.status_code()
-            )));
-        }
-        let text = resp.text().await.map_err(store_err)?;
-        serde_json::from_str(&text).map_err(store_err)
+        post_json(&stub, envelope).await
     }
 }

@@ -3,36 +3,40 @@
 use portcullis_core::http::{Method, Request as CoreRequest, Response as CoreResponse};
 use worker::{Headers, Request, Response, Result};
 
-/// Largest body the core is handed; longer bodies are flagged, not read.
-pub const MAX_BODY: usize = 64 * 1024;
-
-/// Reads a worker request into a core request (the body capped at [`MAX_BODY`]).
-pub async fn from_worker(mut req: Request) -> Result<CoreRequest> {
+/// A worker request's method, URL and headers as a core request with no body yet: enough for
+/// the gateway, which streams the body on untouched.
+pub fn head(req: &Request) -> Result<CoreRequest> {
     let url = req.url()?;
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let declared = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok());
-    let (body, too_large) = if declared.is_some_and(|n| n > MAX_BODY) {
-        (Vec::new(), true)
-    } else {
-        let body = req.bytes().await.unwrap_or_default();
-        if body.len() > MAX_BODY {
-            (Vec::new(), true)
-        } else {
-            (body, false)
-        }
-    };
     Ok(CoreRequest {
-        method: Method::parse(req.method().as_ref()),
+        method: Method::parse(&req.inner().method()),
         origin: url.origin().ascii_serialization(),
         path: url.path().to_owned(),
         query: url.query().map(str::to_owned),
-        headers,
-        body,
-        body_too_large: too_large,
+        headers: req.headers().entries().collect(),
+        body: Vec::new(),
+        body_too_large: false,
     })
+}
+
+/// Reads the body of a request for a Portcullis endpoint, capped at
+/// [`body_limit`](portcullis_core::app::body_limit); a longer body is flagged, not read.
+pub async fn read_body(core: &mut CoreRequest, req: &mut Request) {
+    let limit = portcullis_core::app::body_limit(&core.path);
+    let declared = core
+        .header("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        core.body_too_large = true;
+        return;
+    }
+    let body = req.bytes().await.unwrap_or_default();
+    if body.len() > limit {
+        core.body_too_large = true;
+    } else {
+        core.body = body;
+    }
 }
 
 /// Builds a worker response from a core response.

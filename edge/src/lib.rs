@@ -3,20 +3,25 @@
 //! This crate only translates. It turns a `worker::Request` into a plain
 //! [`portcullis_core::http::Request`], builds the core's ports from the worker's bindings
 //! (Workers KV, the authority Durable Object, `Date.now()`, `crypto.getRandomValues`), calls
-//! [`portcullis_core::handle`], and turns the answer back into a `worker::Response`. All
+//! [`portcullis_core::handle`] (or, for a path Portcullis does not serve, the gateway, whose
+//! forwarding [`proxy`] executes), and turns the answer back into a `worker::Response`. All
 //! protocol logic is in `portcullis-core`. Compiled for `wasm32` only.
 #![cfg(target_arch = "wasm32")]
 
 mod authority_object;
 mod bindings;
 mod convert;
+mod grant_object;
+mod proxy;
+mod webcrypto;
 
+use portcullis_core::gateway::{self, Decision};
 use portcullis_core::{handle, Context};
 use worker::{event, Env, Request, Response, Result};
 
 /// The worker's entry point.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
     let isolate = match bindings::isolate(&env) {
         Ok(isolate) => isolate,
         Err(err) => {
@@ -33,19 +38,30 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
         .ok()
         .flatten()
         .unwrap_or_else(|| portcullis_core::crypto::random_token(&bindings::JsRng, 9));
-    let core_req = convert::from_worker(req).await?;
+    let mut core_req = convert::head(&req)?;
     let kv = bindings::KvPort(env.kv(bindings::KV_BINDING)?);
     let authority = bindings::AuthorityPort(env.durable_object(bindings::AUTHORITY_BINDING)?);
+    let grants = bindings::GrantPort(env.durable_object(bindings::GRANTS_BINDING)?);
     let ctx = Context {
         kv: &kv,
         authority: &authority,
+        grants: &grants,
         clock: &bindings::JsClock,
         rng: &bindings::JsRng,
+        http: &proxy::FetchClient,
+        es256: &webcrypto::WebCryptoEs256,
         secrets: &isolate.secrets,
         caches: &isolate.caches,
         settings: &isolate.settings,
         request_id,
     };
+    if !portcullis_core::app::is_endpoint(&core_req.path) {
+        return match gateway::decide(&ctx, &core_req).await {
+            Decision::Respond(resp) => convert::into_worker(&resp),
+            Decision::Forward(to) => proxy::forward(&req, &to).await,
+        };
+    }
+    convert::read_body(&mut core_req, &mut req).await;
     let resp = handle(&ctx, core_req).await;
     convert::into_worker(&resp)
 }

@@ -27,9 +27,10 @@ fn main() -> ExitCode {
         "build" => build_wasm(),
         "dev" => setup().and_then(|()| dev()),
         "test" => setup().and_then(|()| test()),
+        "bench" => setup().and_then(|()| bench(&args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  dev    set up, build and serve the worker on 127.0.0.1:{DEV_PORT} with a demo client\n  test   set up and run every test (format, lints, unit, end-to-end)\n  setup  install the toolchain pieces only\n  build  build the release wasm (wrangler's build command)"
+                "usage: cargo xtask <task>\n\n  dev    set up, build and serve the worker on 127.0.0.1:{DEV_PORT} with a demo client\n  test   set up and run every test (format, lints, unit, end-to-end)\n  bench  build the release wasm and benchmark it against the peers; writes BENCHMARKS.md\n  setup  install the toolchain pieces only\n  build  build the release wasm (wrangler's build command)"
             );
             return ExitCode::from(2);
         }
@@ -148,6 +149,11 @@ fn setup() -> Result {
         println!("==> npm ci");
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]))?;
     }
+    // tmux drives the terminal app in tests/tui.test.mjs.
+    apt_install_missing("tmux", "tmux")?;
+    // Debian's Chromium drives the browser test in tests/grants.test.mjs (playwright-core
+    // downloads no browser of its own).
+    apt_install_missing("chromium", "chromium")?;
     ensure_dev_vars()
 }
 
@@ -186,15 +192,22 @@ fn dev_var(name: &str) -> Result<String> {
         .ok_or(format!("{name} missing from .dev.vars"))
 }
 
-/// Builds the release wasm and its JS shim into `edge/build/`.
-fn build_wasm() -> Result {
+/// `worker-build --release` in `edge/`, with the locally installed tools (it would otherwise
+/// download them).
+fn worker_build() -> Command {
     let bin = |p: &str| root().join("node_modules/.bin").join(p);
-    run(Command::new(cargo_bin("worker-build"))
-        .arg("--release")
+    let mut cmd = Command::new(cargo_bin("worker-build"));
+    cmd.arg("--release")
         .current_dir(root().join("edge"))
         .env("WASM_BINDGEN_BIN", cargo_bin("wasm-bindgen"))
         .env("ESBUILD_BIN", bin("esbuild"))
-        .env("WASM_OPT_BIN", bin("wasm-opt")))
+        .env("WASM_OPT_BIN", bin("wasm-opt"));
+    cmd
+}
+
+/// Builds the release wasm and its JS shim into `edge/build/`.
+fn build_wasm() -> Result {
+    run(&mut worker_build())
 }
 
 fn wrangler_dev(port: u16) -> Result<Child> {
@@ -355,6 +368,42 @@ fn test() -> Result {
     let started = Instant::now();
     build_wasm()?;
     println!("    built in {:.1}s", started.elapsed().as_secs_f64());
+    println!("==> building the portcullis CLI for the end-to-end tests");
+    run(Command::new("cargo").args(["build", "-p", "portcullis"]))?;
     println!("==> end-to-end tests in workerd");
     run(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]))
+}
+
+/// Benchmarks against the peers (`bench/`); extra arguments go to `bench/run.mjs`.
+fn bench(extra: &[String]) -> Result {
+    apt_install_missing("wrk", "wrk")?;
+    if !root()
+        .join("bench/node_modules/.package-lock.json")
+        .exists()
+    {
+        println!("==> npm ci (bench peers)");
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(root().join("bench")))?;
+    }
+    println!("==> building the release wasm");
+    build_wasm()?;
+    println!("==> building the bench wasm (release + the CPU probe) into edge/build-probe");
+    run(worker_build().args(["--out-dir", "build-probe", "--", "--features", "probe"]))?;
+    run(Command::new("node").arg("bench/run.mjs").args(extra))
+}
+
+/// Installs Debian package `package` when `binary` is not on the PATH.
+fn apt_install_missing(binary: &str, package: &str) -> Result {
+    let present = Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return Ok(());
+    }
+    println!("==> installing {package} (apt)");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", package]))
 }

@@ -1,19 +1,42 @@
-//! The operator API under `/admin/v1` (JSON over HTTPS, `Authorization: Bearer <ADMIN_TOKEN>`).
+//! The operator API under `/admin/v1` (JSON over HTTPS, `Authorization: Bearer <ADMIN_TOKEN>`),
+//! described by the `OpenAPI` 3.1 document served at `/admin/v1/openapi.json`.
 //!
 //! Requests are validated here; every change is then sent to the authority, which enforces
 //! uniqueness, versions the record, audits it and writes it through to KV. Reads come from the
 //! authority too, so an operator always sees the latest state. No answer ever holds a secret's
-//! hash; a client secret appears once, in the creation answer.
+//! hash; a client secret appears once, in the creation or rotation answer.
+//!
+//! Concurrency (RFC 9110 §13.1.1): every record read answers `ETag: "<version>"`. `PATCH` and
+//! `DELETE` (and secret or key rotation) accept `If-Match` with that tag and answer 412 when the
+//! record has changed since; the authority checks the version atomically. Without `If-Match`
+//! the change applies to the newest version (last writer wins).
+
+use std::net::IpAddr;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::api::{ClientCreated, ClientList, NewClient, NewScope, Scope, ScopeList};
-use crate::app::{only, Context};
-use crate::authority::{Command, Reply};
-use crate::clients::{is_scope_token, ClientRecord};
+use crate::api::{
+    AuditQuery, Client, ClientCreated, ClientList, ClientPatch, KeyInfo, KeyList, KeyRotation,
+    NewClient, NewScope, NewUser, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
+};
+use crate::app::Context;
+use crate::authority::{Command, Reply, AUDIT_PAGE_MAX};
+use crate::clients::{is_scope_token, new_secret, ClientRecord};
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
+use crate::keys::KeySet;
+use crate::users::UserRecord;
+
+/// The `OpenAPI` 3.1 description of this API, served as is.
+pub const OPENAPI_JSON: &str = include_str!("admin/openapi.json");
+/// How long a rotated-out client secret keeps working by default (24 h).
+pub const DEFAULT_PREVIOUS_SECRET_TTL: u64 = 86_400;
+/// The longest a rotated-out client secret may keep working (30 days).
+pub const MAX_PREVIOUS_SECRET_TTL: u64 = 30 * 86_400;
+
+#[cfg(test)]
+mod tests;
 
 /// Handles every `/admin` path.
 pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
@@ -23,60 +46,443 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
     }
 }
 
+/// 405 with the `Allow` header RFC 9110 §15.5.6 requires.
+fn not_allowed(allow: &'static str) -> Response {
+    ApiError::method_not_allowed()
+        .into_response()
+        .header("allow", allow)
+}
+
 fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
     req.header("authorization").is_ok()
         && req.bearer().is_some_and(|t| ctx.secrets.is_admin_token(t))
 }
 
+/// Records a failed admin authentication: the request id and the caller's address, never
+/// what was presented. The refusal does not depend on the audit log being reachable.
+async fn audit_refusal(ctx: &Context<'_>, req: &Request) {
+    let source_ip = req
+        .header("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_string());
+    let _ = ctx
+        .command("anonymous", Command::AdminAuthFailed { source_ip })
+        .await;
+}
+
 async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
+    let decoded: Vec<String> = req
+        .path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let method = req.method;
+    // The API description is public: it holds no data.
+    if segments == ["admin", "v1", "openapi.json"] {
+        return match method {
+            Method::Get => Ok(Response::raw_json(200, OPENAPI_JSON)),
+            _ => Ok(not_allowed("GET")),
+        };
+    }
     if !authorized(ctx, req) {
+        audit_refusal(ctx, req).await;
         return Err(ApiError::unauthorized());
     }
-    let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
-    let actor = ctx.secrets.admin_fingerprint();
-    match segments.as_slice() {
-        ["admin", "v1", "scopes"] => match req.method {
-            Method::Get => {
-                let scopes = expect_scopes(ctx.command(actor, Command::ListScopes).await?)?;
-                Ok(Response::json(200, &ScopeList { scopes }))
-            }
-            Method::Post => create_scope(ctx, req, actor).await,
+    let Some(resource) = segments.strip_prefix(&["admin", "v1"]) else {
+        return Err(ApiError::not_found("admin resource"));
+    };
+    let admin = Admin {
+        ctx,
+        req,
+        actor: ctx.secrets.admin_fingerprint(),
+    };
+    match resource {
+        ["scopes"] => match method {
+            Method::Get => admin.list_scopes().await,
+            Method::Post => admin.create_scope().await,
+            _ => Ok(not_allowed("GET, POST")),
+        },
+        ["scopes", name] => match method {
+            Method::Get => admin.get_scope(name).await,
+            Method::Delete => admin.delete_scope(name).await,
+            _ => Ok(not_allowed("GET, DELETE")),
+        },
+        ["clients"] => match method {
+            Method::Get => admin.list_clients().await,
+            Method::Post => admin.create_client().await,
+            _ => Ok(not_allowed("GET, POST")),
+        },
+        ["clients", id] => match method {
+            Method::Get => admin.get_client(id).await,
+            Method::Patch => admin.patch_client(id).await,
+            Method::Delete => admin.delete_client(id).await,
+            _ => Ok(not_allowed("GET, PATCH, DELETE")),
+        },
+        ["clients", id, "secrets"] => match method {
+            Method::Post => admin.rotate_secret(id).await,
+            _ => Ok(not_allowed("POST")),
+        },
+        ["keys"] => match method {
+            Method::Get => admin.list_keys().await,
+            _ => Ok(not_allowed("GET")),
+        },
+        ["keys", "rotate"] => match method {
+            Method::Post => admin.rotate_keys().await,
+            _ => Ok(not_allowed("POST")),
+        },
+        ["audit"] => match method {
+            Method::Get => admin.audit().await,
+            _ => Ok(not_allowed("GET")),
+        },
+        ["users"] => match method {
+            Method::Get => admin.list_users().await,
+            Method::Post => admin.create_user().await,
+            _ => Ok(not_allowed("GET, POST")),
+        },
+        ["users", id] => match method {
+            Method::Get => admin.get_user(id).await,
+            Method::Patch => admin.patch_user(id).await,
+            Method::Delete => admin.delete_user(id).await,
+            _ => Ok(not_allowed("GET, PATCH, DELETE")),
+        },
+        ["routes"] => crate::gateway::config::routes(ctx, req, admin.actor).await,
+        ["issuers"] => crate::gateway::config::issuers(ctx, req, admin.actor).await,
+        ["grants"] => match method {
+            Method::Get => crate::account::admin_list(ctx, req).await,
             _ => Err(ApiError::method_not_allowed()),
         },
-        ["admin", "v1", "clients"] => match req.method {
-            Method::Get => {
-                let clients = match ctx.command(actor, Command::ListClients).await? {
-                    Reply::Clients(all) => all.into_iter().map(|r| r.client).collect(),
-                    other => return Err(unexpected(other)),
-                };
-                Ok(Response::json(200, &ClientList { clients }))
-            }
-            Method::Post => create_client(ctx, req, actor).await,
+        ["grants", id] => match method {
+            Method::Delete => crate::account::admin_revoke(ctx, id, admin.actor).await,
             _ => Err(ApiError::method_not_allowed()),
         },
-        ["admin", "v1", "clients", id] => {
-            if let Some(refusal) = only(req, &[Method::Get]) {
-                return Ok(refusal);
-            }
-            let record = expect_client(
-                ctx.command(
-                    actor,
-                    Command::GetClient {
-                        client_id: (*id).to_owned(),
-                    },
-                )
-                .await?,
-            )?;
-            Ok(with_etag(
-                Response::json(200, &record.client),
-                record.client.version,
-            ))
-        }
         _ => Err(ApiError::not_found("admin resource")),
     }
 }
 
-fn with_etag(resp: Response, version: u64) -> Response {
+/// One authenticated admin request.
+struct Admin<'c, 'a> {
+    ctx: &'c Context<'a>,
+    req: &'c Request,
+    /// The admin token's fingerprint, recorded in the audit log.
+    actor: &'c str,
+}
+
+impl Admin<'_, '_> {
+    async fn command(&self, command: Command) -> Result<Reply, ApiError> {
+        match self.ctx.command(self.actor, command).await? {
+            Reply::Error(e) => Err(e),
+            reply => Ok(reply),
+        }
+    }
+
+    async fn list_scopes(&self) -> Result<Response, ApiError> {
+        let scopes = expect_scopes(self.command(Command::ListScopes).await?)?;
+        Ok(Response::json(200, &ScopeList { scopes }).no_store())
+    }
+
+    async fn list_clients(&self) -> Result<Response, ApiError> {
+        let mut clients: Vec<Client> = match self.command(Command::ListClients).await? {
+            Reply::Clients(all) => all.into_iter().map(|r| r.client).collect(),
+            other => return Err(unexpected(other)),
+        };
+        clients.sort_by_cached_key(|c| c.name.to_lowercase());
+        Ok(Response::json(200, &ClientList { clients }).no_store())
+    }
+
+    async fn create_scope(&self) -> Result<Response, ApiError> {
+        let new: NewScope = parse_json(self.req)?;
+        if !is_scope_token(&new.name) {
+            return Err(ApiError::invalid(
+                "name",
+                "must be a scope token (RFC 6749 §3.3), at most 128 characters",
+            ));
+        }
+        if new.description.chars().count() > 500 {
+            return Err(ApiError::invalid("description", "at most 500 characters"));
+        }
+        let scope = Scope {
+            name: new.name,
+            description: new.description,
+            created_at: self.ctx.clock.now(),
+            version: 1,
+        };
+        match self.command(Command::CreateScope { scope }).await? {
+            Reply::Scope(s) => {
+                self.ctx.caches.scopes.invalidate();
+                let version = s.version;
+                Ok(with_etag(created(&s), version))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn get_scope(&self, name: &str) -> Result<Response, ApiError> {
+        let scopes = expect_scopes(self.command(Command::ListScopes).await?)?;
+        let scope = scopes
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| ApiError::not_found("scope"))?;
+        let version = scope.version;
+        Ok(with_etag(Response::json(200, &scope), version))
+    }
+
+    async fn delete_scope(&self, name: &str) -> Result<Response, ApiError> {
+        let expected_version = if_match(self.req)?;
+        self.command(Command::DeleteScope {
+            name: name.to_owned(),
+            expected_version,
+        })
+        .await?;
+        self.ctx.caches.scopes.invalidate();
+        Ok(Response::empty(204).no_store())
+    }
+
+    async fn create_client(&self) -> Result<Response, ApiError> {
+        let new: NewClient = parse_json(self.req)?;
+        let catalogue = expect_scopes(self.command(Command::ListScopes).await?)?;
+        let (record, client_secret) = ClientRecord::register(
+            new,
+            &catalogue,
+            self.ctx.secrets,
+            self.ctx.rng,
+            self.ctx.clock.now(),
+        )?;
+        let record = expect_client(self.command(Command::CreateClient { record }).await?)?;
+        self.ctx.caches.forget_client(&record.client.client_id);
+        let version = record.client.version;
+        Ok(with_etag(
+            created(&ClientCreated {
+                client: record.client,
+                client_secret,
+            }),
+            version,
+        ))
+    }
+
+    async fn read_client(&self, id: &str) -> Result<ClientRecord, ApiError> {
+        expect_client(
+            self.command(Command::GetClient {
+                client_id: id.to_owned(),
+            })
+            .await?,
+        )
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Response, ApiError> {
+        let client = self.read_client(id).await?.client;
+        let version = client.version;
+        Ok(with_etag(Response::json(200, &client), version))
+    }
+
+    async fn patch_client(&self, id: &str) -> Result<Response, ApiError> {
+        let patch: ClientPatch = parse_json(self.req)?;
+        let if_match = if_match(self.req)?;
+        let record = read_modify_write(if_match, || async {
+            let current = self.read_client(id).await?;
+            check_if_match(if_match, current.client.version)?;
+            let catalogue = expect_scopes(self.command(Command::ListScopes).await?)?;
+            let record = current.patched(patch.clone(), &catalogue, self.ctx.clock.now())?;
+            let reply = self
+                .command(Command::UpdateClient {
+                    record,
+                    expected_version: current.client.version,
+                })
+                .await?;
+            expect_client(reply)
+        })
+        .await?;
+        self.ctx.caches.forget_client(id);
+        let version = record.client.version;
+        Ok(with_etag(Response::json(200, &record.client), version))
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<Response, ApiError> {
+        let expected_version = if_match(self.req)?;
+        self.command(Command::DeleteClient {
+            client_id: id.to_owned(),
+            expected_version,
+        })
+        .await?;
+        self.ctx.caches.forget_client(id);
+        Ok(Response::empty(204).no_store())
+    }
+
+    async fn rotate_secret(&self, id: &str) -> Result<Response, ApiError> {
+        let rotation: SecretRotation = parse_optional_json(self.req)?;
+        let keep = rotation
+            .previous_expires_in
+            .unwrap_or(DEFAULT_PREVIOUS_SECRET_TTL);
+        if keep > MAX_PREVIOUS_SECRET_TTL {
+            return Err(ApiError::invalid(
+                "previous_expires_in",
+                format!("at most {MAX_PREVIOUS_SECRET_TTL} seconds (30 days)"),
+            ));
+        }
+        let expected_version = if_match(self.req)?;
+        let secret = new_secret(self.ctx.rng);
+        let reply = self
+            .command(Command::RotateClientSecret {
+                client_id: id.to_owned(),
+                secret_hash: self.ctx.secrets.hash_client_secret(&secret).to_stored(),
+                previous_expires_at: self.ctx.clock.now() + keep,
+                expected_version,
+            })
+            .await?;
+        let record = expect_client(reply)?;
+        self.ctx.caches.forget_client(id);
+        let version = record.client.version;
+        Ok(with_etag(
+            created(&ClientCreated {
+                client: record.client,
+                client_secret: Some(secret),
+            }),
+            version,
+        ))
+    }
+
+    async fn list_keys(&self) -> Result<Response, ApiError> {
+        let alg = self.ctx.settings.signing_alg;
+        let set = expect_keys(self.command(Command::EnsureKeys { alg }).await?)?;
+        Ok(key_list(&set))
+    }
+
+    async fn rotate_keys(&self) -> Result<Response, ApiError> {
+        let rotation: KeyRotation = parse_optional_json(self.req)?;
+        let expected_version = if_match(self.req)?;
+        let set = expect_keys(
+            self.command(Command::RotateKeys {
+                alg: rotation.alg,
+                expected_version,
+            })
+            .await?,
+        )?;
+        self.ctx.install_keys(&set)?;
+        Ok(key_list(&set))
+    }
+
+    async fn audit(&self) -> Result<Response, ApiError> {
+        let query = audit_query(self.req.query.as_deref().unwrap_or_default())?;
+        match self.command(Command::ListAudit { query }).await? {
+            Reply::Audit(page) => Ok(Response::json(200, &page).no_store()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn list_users(&self) -> Result<Response, ApiError> {
+        let mut users: Vec<User> = match self.command(Command::ListUsers).await? {
+            Reply::Users(all) => all.into_iter().map(|r| r.user).collect(),
+            other => return Err(unexpected(other)),
+        };
+        users.sort_by_cached_key(|u| u.username.to_lowercase());
+        Ok(Response::json(200, &UserList { users }).no_store())
+    }
+
+    async fn create_user(&self) -> Result<Response, ApiError> {
+        let new: NewUser = parse_json(self.req)?;
+        let record = UserRecord::create(new, self.ctx.rng, self.ctx.clock.now())?;
+        let user = expect_user(self.command(Command::CreateUser { record }).await?)?.user;
+        let version = user.version;
+        Ok(with_etag(created(&user), version))
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Response, ApiError> {
+        let user = self.read_user(id).await?.user;
+        let version = user.version;
+        Ok(with_etag(Response::json(200, &user), version))
+    }
+
+    async fn read_user(&self, id: &str) -> Result<UserRecord, ApiError> {
+        expect_user(self.command(Command::GetUser { id: id.to_owned() }).await?)
+    }
+
+    async fn patch_user(&self, id: &str) -> Result<Response, ApiError> {
+        let patch: UserPatch = parse_json(self.req)?;
+        let if_match = if_match(self.req)?;
+        let user = read_modify_write(if_match, || async {
+            let current = self.read_user(id).await?;
+            check_if_match(if_match, current.user.version)?;
+            let record = current.patched(patch.clone(), self.ctx.rng, self.ctx.clock.now())?;
+            let reply = self
+                .command(Command::UpdateUser {
+                    record,
+                    expected_version: current.user.version,
+                })
+                .await?;
+            expect_user(reply)
+        })
+        .await?
+        .user;
+        let version = user.version;
+        Ok(with_etag(Response::json(200, &user), version))
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<Response, ApiError> {
+        let expected_version = if_match(self.req)?;
+        self.command(Command::DeleteUser {
+            id: id.to_owned(),
+            expected_version,
+        })
+        .await?;
+        Ok(Response::empty(204).no_store())
+    }
+}
+
+/// The version an `If-Match` header names: absent or `*` mean any version.
+pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            Some("If-Match"),
+            "must be one strong ETag as returned by a read (e.g. \"3\") or *",
+        )
+    };
+    match req.header("if-match").map_err(|_| bad())? {
+        None => Ok(None),
+        Some(v) if v.trim() == "*" => Ok(None),
+        Some(v) => v
+            .trim()
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .and_then(|v| v.parse().ok())
+            .map(Some)
+            .ok_or_else(bad),
+    }
+}
+
+/// 412 when `If-Match` named a version other than `current`.
+fn check_if_match(if_match: Option<u64>, current: u64) -> Result<(), ApiError> {
+    match if_match {
+        Some(v) if v != current => Err(ApiError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
+/// Read, change, write with the version read. Under `If-Match` a concurrent change answers
+/// 412; without it the change is retried on the newer record (last writer wins), a few times.
+async fn read_modify_write<T, F, Fut>(if_match: Option<u64>, attempt: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if e.status == 412 && if_match.is_none() && tries < 3 => {}
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn with_etag(resp: Response, version: u64) -> Response {
     resp.header("etag", format!("\"{version}\""))
         .header("cache-control", "no-store")
 }
@@ -110,11 +516,20 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Parses an optional JSON body: an empty body means every field takes its default.
+fn parse_optional_json<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    if req.body.is_empty() && !req.body_too_large {
+        Ok(T::default())
+    } else {
+        parse_json(req)
+    }
+}
+
 fn created<T: Serialize>(body: &T) -> Response {
     Response::json(201, body).no_store()
 }
 
-fn unexpected(reply: Reply) -> ApiError {
+pub(crate) fn unexpected(reply: Reply) -> ApiError {
     match reply {
         Reply::Error(e) => e,
         _ => ApiError::unavailable(),
@@ -128,56 +543,105 @@ fn expect_scopes(reply: Reply) -> Result<Vec<Scope>, ApiError> {
     }
 }
 
+fn expect_user(reply: Reply) -> Result<UserRecord, ApiError> {
+    match reply {
+        Reply::User(u) => Ok(u),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn expect_keys(reply: Reply) -> Result<KeySet, ApiError> {
+    match reply {
+        Reply::Keys(set) => Ok(set),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The key set's public view, tagged with its version.
+fn key_list(set: &KeySet) -> Response {
+    let keys = set
+        .keys
+        .iter()
+        .map(|k| KeyInfo {
+            kid: k.kid.clone(),
+            alg: k.alg,
+            state: k.state,
+            created_at: k.created_at,
+            retired_at: k.retired_at,
+            expires_at: k.expires_at,
+            jwk: k.public_jwk(),
+        })
+        .collect();
+    with_etag(
+        Response::json(
+            200,
+            &KeyList {
+                keys,
+                version: set.version,
+            },
+        ),
+        set.version,
+    )
+}
+
+/// Parses the query of `GET /admin/v1/audit`, refusing unknown parameters.
+fn audit_query(raw: &str) -> Result<AuditQuery, ApiError> {
+    let mut query = AuditQuery::default();
+    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let seconds = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(Some(&name), "must be Unix seconds"))
+        };
+        match &*name {
+            "cursor" => {
+                let well_formed = value.len() == 24
+                    && value.bytes().enumerate().all(|(i, b)| {
+                        if i == 13 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
+                if !well_formed {
+                    return Err(ApiError::bad_request(
+                        Some("cursor"),
+                        "must be a next_cursor from a previous page",
+                    ));
+                }
+                query.cursor = Some(value.into_owned());
+            }
+            "limit" => {
+                let limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=AUDIT_PAGE_MAX).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            Some("limit"),
+                            format!("must be 1 to {AUDIT_PAGE_MAX}"),
+                        )
+                    })?;
+                query.limit = Some(limit);
+            }
+            "target" => query.target = Some(value.into_owned()),
+            "action" => query.action = Some(value.into_owned()),
+            "since" => query.since = Some(seconds()?),
+            "until" => query.until = Some(seconds()?),
+            other => {
+                return Err(ApiError::bad_request(
+                    Some(other),
+                    "unknown parameter; use cursor, limit, target, action, since, until",
+                ))
+            }
+        }
+    }
+    Ok(query)
+}
+
 fn expect_client(reply: Reply) -> Result<ClientRecord, ApiError> {
     match reply {
         Reply::Client(c) => Ok(c),
         other => Err(unexpected(other)),
     }
-}
-
-async fn create_scope(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Response, ApiError> {
-    let new: NewScope = parse_json(req)?;
-    if !is_scope_token(&new.name) {
-        return Err(ApiError::invalid(
-            "name",
-            "must be a scope token (RFC 6749 §3.3), at most 128 characters",
-        ));
-    }
-    if new.description.len() > 500 {
-        return Err(ApiError::invalid("description", "at most 500 characters"));
-    }
-    let scope = Scope {
-        name: new.name,
-        description: new.description,
-        created_at: ctx.clock.now(),
-        version: 1,
-    };
-    match ctx.command(actor, Command::CreateScope { scope }).await? {
-        Reply::Scope(s) => {
-            ctx.caches.scopes.invalidate();
-            Ok(created(&s))
-        }
-        other => Err(unexpected(other)),
-    }
-}
-
-async fn create_client(
-    ctx: &Context<'_>,
-    req: &Request,
-    actor: &str,
-) -> Result<Response, ApiError> {
-    let new: NewClient = parse_json(req)?;
-    let catalogue = expect_scopes(ctx.command(actor, Command::ListScopes).await?)?;
-    let (record, client_secret) =
-        ClientRecord::register(new, &catalogue, ctx.secrets, ctx.rng, ctx.clock.now())?;
-    let record = expect_client(ctx.command(actor, Command::CreateClient { record }).await?)?;
-    ctx.caches.forget_client(&record.client.client_id);
-    let version = record.client.version;
-    Ok(with_etag(
-        created(&ClientCreated {
-            client: record.client,
-            client_secret,
-        }),
-        version,
-    ))
 }

@@ -51,6 +51,12 @@ pub struct Client {
     pub public: bool,
     pub audiences: Vec<String>,
     pub access_token_ttl: u64,
+    /// Seconds a refresh token may go unused before its grant's tokens expire (default 14 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<u64>,
+    /// Seconds a chain of refresh tokens lives in all, however often used (default 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<u64>,
     /// Extra claims put into every access token of this client (e.g. `roles`).
     #[serde(default)]
     pub claims: Map<String, Value>,
@@ -78,6 +84,12 @@ pub struct NewClient {
     pub audiences: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u64>,
+    /// Seconds a refresh token may go unused before its grant's tokens expire (default 14 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<u64>,
+    /// Seconds a chain of refresh tokens lives in all, however often used (default 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<u64>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
 }
@@ -120,4 +132,283 @@ pub struct Scope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeList {
     pub scopes: Vec<Scope>,
+}
+
+/// A user of the password and authorization-code grants as the admin API shows it: never the
+/// password nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// Unique, compared case-insensitively; kept as first written.
+    pub username: String,
+    pub disabled: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub version: u64,
+}
+
+/// `POST /admin/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+}
+
+/// `PATCH /admin/v1/users/{id}`: absent fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// `GET /admin/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList {
+    pub users: Vec<User>,
+}
+
+/// How a route's `scopes` are required.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeMode {
+    /// Every listed scope.
+    #[default]
+    All,
+    /// At least one listed scope.
+    Any,
+}
+
+/// One gateway route: which requests it covers and what a token must carry to pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// `/exact/path`, `*` for one segment, a trailing `/*` for a subtree.
+    pub path: String,
+    /// Methods covered (upper case); absent = all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// `scheme://host[:port]` of the upstream; absent = the `ORIGIN_URL` var.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub scope_mode: ScopeMode,
+    /// The `aud` a token must carry; absent = not checked for Portcullis tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Passes without a token.
+    #[serde(default)]
+    pub public: bool,
+    /// Keep `Authorization` on the forwarded request.
+    #[serde(default)]
+    pub forward_token: bool,
+    /// Only tokens of this issuer pass; absent = Portcullis or any trusted issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+/// `PUT /admin/v1/routes`: the whole route table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesBody {
+    pub routes: Vec<Route>,
+}
+
+/// The stored route table and `GET /admin/v1/routes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub routes: Vec<Route>,
+    /// 0 until the first `PUT`.
+    pub version: u64,
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+/// A signature algorithm accepted from a trusted issuer: asymmetric only (never `none`, never
+/// HMAC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Algorithm {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl Algorithm {
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+}
+
+/// An external issuer whose tokens the gateway accepts (Auth0, Okta, another Portcullis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// Its `iss` value, exactly.
+    pub issuer: String,
+    /// Where its public keys are published (`https://`, or `http://` on loopback).
+    pub jwks_uri: String,
+    /// A token must name one of these in `aud`.
+    pub audiences: Vec<String>,
+    pub algorithms: Vec<Algorithm>,
+}
+
+/// `PUT /admin/v1/issuers`: every trusted external issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuersBody {
+    pub issuers: Vec<TrustedIssuer>,
+}
+
+/// The stored issuer list and `GET /admin/v1/issuers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerTable {
+    pub issuers: Vec<TrustedIssuer>,
+    /// 0 until the first `PUT`.
+    pub version: u64,
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+/// `PATCH /admin/v1/clients/{client_id}`: any field of [`NewClient`] plus `disabled`; absent
+/// fields stay as they are. `public` cannot change (create a new client instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<GrantType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audiences: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<u64>,
+    /// Seconds a refresh token may go unused before its grant's tokens expire (default 14 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<u64>,
+    /// Seconds a chain of refresh tokens lives in all, however often used (default 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /admin/v1/clients/{client_id}/secrets` (the body is optional). The answer is a
+/// [`ClientCreated`]: the client plus the new secret, shown this once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRotation {
+    /// Seconds the previous secret keeps working: default 86 400 (24 h), `0` = it stops now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_expires_in: Option<u64>,
+}
+
+/// A signing key's algorithm, life state (`next` → `current` → `retired`) and public JWK.
+pub use crate::keys::{KeyAlg, KeyState, PublicJwk};
+
+/// A signing key as the admin API shows it: public parts and state, never the private key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    /// JWS algorithm (`EdDSA` or `ES256`).
+    pub alg: KeyAlg,
+    pub state: KeyState,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<u64>,
+    /// When the key leaves the JWKS (retired keys only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The public JWK as `/.well-known/jwks.json` publishes it.
+    pub jwk: PublicJwk,
+}
+
+/// `POST /admin/v1/keys/rotate` (the body is optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    /// Algorithm of the new `next` key; default: the same as the old `next` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<KeyAlg>,
+}
+
+/// `GET /admin/v1/keys` and the answer to `POST /admin/v1/keys/rotate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyList {
+    pub keys: Vec<KeyInfo>,
+    /// The key set's version (also its `ETag`).
+    pub version: u64,
+}
+
+/// An audit entry: who did what to which target, when. Never a secret, hash or token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Orders the log; also the pagination cursor.
+    pub id: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// `admin:<fingerprint>` of the admin token, `anonymous`, a client id or `system`.
+    pub actor: String,
+    /// `<resource>.<verb>`, e.g. `client.update`, `admin.auth_failed`.
+    pub action: String,
+    /// The id or name of what was acted on (for a failed admin login, the source IP).
+    pub target: String,
+    pub request_id: String,
+}
+
+/// `GET /admin/v1/audit`: newest first; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The query of `GET /admin/v1/audit`; every parameter is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// `next_cursor` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Events per page, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Only events on this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Only events with this action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Only events at or after this Unix time (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
+    /// Only events at or before this Unix time (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
+}
+
+pub use crate::grants::GrantView;
+
+/// `GET /admin/v1/grants` (optionally `?user=<id>` or `?client=<client_id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantList {
+    pub grants: Vec<GrantView>,
 }

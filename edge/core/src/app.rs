@@ -15,9 +15,9 @@ use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
 use crate::http::{Method, Request, Response};
 use crate::keys::{KeySet, LoadedKeys};
-use crate::ports::{Authority, Clock, Kv, Rng, StoreError};
+use crate::ports::{Authority, Clock, GrantStore, Kv, Rng, StoreError};
 use crate::tokens::DEFAULT_LEEWAY;
-use crate::{admin, introspection, metadata, token_endpoint};
+use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
 /// Deployment settings from the worker's plain vars.
 #[derive(Debug, Clone)]
@@ -26,6 +26,15 @@ pub struct Settings {
     pub issuer: Option<String>,
     /// Clock leeway for token verification, seconds.
     pub leeway: u64,
+    /// `ORIGIN_URL`: where gateway routes without their own `origin` forward to.
+    pub origin_url: Option<String>,
+    /// Least seconds between two JWKS fetches of one trusted issuer.
+    pub jwks_cooldown_secs: u64,
+    /// `SIGNING_ALG`: the algorithm of the first key set (`EdDSA` or `ES256`).
+    pub signing_alg: crate::keys::KeyAlg,
+    /// `UPSTREAM_LOGIN_URL`: when set, sign-ins are checked by the origin's login endpoint
+    /// instead of the user store.
+    pub upstream_login_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +42,10 @@ impl Default for Settings {
         Self {
             issuer: None,
             leeway: DEFAULT_LEEWAY,
+            origin_url: None,
+            jwks_cooldown_secs: crate::gateway::issuers::DEFAULT_JWKS_COOLDOWN_SECS,
+            signing_alg: crate::keys::KeyAlg::default(),
+            upstream_login_url: None,
         }
     }
 }
@@ -41,8 +54,13 @@ impl Default for Settings {
 pub struct Context<'a> {
     pub kv: &'a dyn Kv,
     pub authority: &'a dyn Authority,
+    pub grants: &'a dyn GrantStore,
     pub clock: &'a dyn Clock,
     pub rng: &'a dyn Rng,
+    /// ES256 through the runtime's WebCrypto.
+    pub es256: &'a dyn crate::ports::Es256,
+    /// Outgoing HTTP (trusted issuers' JWKS).
+    pub http: &'a dyn crate::ports::HttpClient,
     pub secrets: &'a Secrets,
     pub caches: &'a Caches,
     pub settings: &'a Settings,
@@ -58,7 +76,7 @@ impl Context<'_> {
             .unwrap_or_else(|| req.origin.clone())
     }
 
-    async fn kv_json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn kv_json<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
@@ -93,7 +111,15 @@ impl Context<'_> {
         }
         let set = match self.kv_json::<KeySet>(KEYS_KEY).await? {
             Some(set) => set,
-            None => match self.command("system", Command::EnsureKeys).await? {
+            None => match self
+                .command(
+                    "system",
+                    Command::EnsureKeys {
+                        alg: self.settings.signing_alg,
+                    },
+                )
+                .await?
+            {
                 Reply::Keys(set) => set,
                 other => return Err(StoreError(format!("unexpected reply {other:?}"))),
             },
@@ -164,11 +190,38 @@ pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
         }
         "/.well-known/jwks.json" => metadata::jwks(ctx, &req).await,
         "/oauth/token" => token_endpoint::token(ctx, &req).await,
+        "/oauth/authorize" => authorize::authorize(ctx, &req).await,
+        "/login" => login::login(ctx, &req).await,
+        "/account/grants" => account::account_grants(ctx, &req).await,
         "/oauth/revoke" => introspection::revoke(ctx, &req).await,
         "/oauth/introspect" => introspection::introspect(ctx, &req).await,
         "/verify" => introspection::verify_endpoint(ctx, &req).await,
+        #[cfg(feature = "probe")]
+        "/__probe" => crate::probe::handle(ctx, &req).await,
         _ if path == "/admin" || path.starts_with("/admin/") => admin::handle(ctx, &req).await,
         _ => not_found(),
+    }
+}
+
+/// Whether Portcullis itself serves `path` (so [`handle`] answers it, body and all). Every
+/// other path belongs to the gateway ([`crate::gateway::decide`]), which decides from the
+/// method, path and headers so the body can stream to the origin. An endpoint added to
+/// [`handle`] outside these prefixes must be added here too.
+pub fn is_endpoint(path: &str) -> bool {
+    const EXACT: &[&str] = &["/verify", "/login", "/admin", "/account"];
+    const PREFIXES: &[&str] = &["/.well-known/", "/oauth/", "/admin/", "/account/"];
+    EXACT.contains(&path)
+        || PREFIXES.iter().any(|p| path.starts_with(p))
+        || (cfg!(feature = "probe") && path == "/__probe")
+}
+
+/// The largest body a Portcullis endpoint reads: 1 MiB for the admin API (a whole route
+/// table), 64 KiB elsewhere.
+pub fn body_limit(path: &str) -> usize {
+    if path.starts_with("/admin/") {
+        1024 * 1024
+    } else {
+        64 * 1024
     }
 }
 

@@ -18,6 +18,11 @@ use crate::crypto::Secrets;
 use crate::error::ApiError;
 use crate::keys::KeySet;
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
+use crate::users::UserRecord;
+
+mod records;
+
+pub use records::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX};
 
 /// KV and storage key of the scope catalogue.
 pub const SCOPES_KEY: &str = "config:scopes";
@@ -73,11 +78,87 @@ pub enum Command {
     },
     ListClients,
     /// Returns the key set, generating the first one if there is none.
-    EnsureKeys,
+    EnsureKeys {
+        alg: crate::keys::KeyAlg,
+    },
+    CreateUser {
+        record: UserRecord,
+    },
+    GetUser {
+        id: String,
+    },
+    ListUsers,
+    /// Replaces a user (password hashed by the caller) if its stored version is still
+    /// `expected_version`; the authority assigns the next version.
+    UpdateUser {
+        record: UserRecord,
+        expected_version: u64,
+    },
+    /// Deletes a user; with `expected_version`, only if that is still the stored version.
+    DeleteUser {
+        id: String,
+        expected_version: Option<u64>,
+    },
+    /// Replaces a client (validated by the caller) if its stored version is still
+    /// `expected_version`; its secrets, id and creation time stay as stored.
+    UpdateClient {
+        record: ClientRecord,
+        expected_version: u64,
+    },
+    /// Deletes a client and its KV copy.
+    DeleteClient {
+        client_id: String,
+        expected_version: Option<u64>,
+    },
+    /// Adds a new secret (hashed by the caller); the previous one lives until
+    /// `previous_expires_at`, older ones go.
+    RotateClientSecret {
+        client_id: String,
+        secret_hash: String,
+        previous_expires_at: u64,
+        expected_version: Option<u64>,
+    },
+    /// Deletes a scope no client uses.
+    DeleteScope {
+        name: String,
+        expected_version: Option<u64>,
+    },
+    /// Rotates the signing keys (`next` → `current` → `retired`).
+    RotateKeys {
+        alg: Option<crate::keys::KeyAlg>,
+        expected_version: Option<u64>,
+    },
+    /// A page of the audit log, newest first.
+    ListAudit {
+        query: crate::api::AuditQuery,
+    },
+    /// Records a failed admin authentication (never the presented token).
+    AdminAuthFailed {
+        source_ip: Option<String>,
+    },
+    /// The gateway's route table.
+    GetRoutes,
+    /// Replaces the route table if `if_match` (when given) is still its version.
+    PutRoutes {
+        table: crate::api::RouteTable,
+        if_match: Option<u64>,
+    },
+    /// The trusted external issuers.
+    GetIssuers,
+    /// Replaces the trusted issuers if `if_match` (when given) is still their version.
+    PutIssuers {
+        table: crate::api::IssuerTable,
+        if_match: Option<u64>,
+    },
     /// Adds an access token to the deny-list until `exp`.
     Revoke {
         jti: String,
         exp: u64,
+    },
+    /// Applies what a grant shard decided (consent, revocation, code replay, refresh-token
+    /// reuse): denies its access tokens and audits the action.
+    GrantEvent {
+        event: crate::grants::GrantEvent,
     },
 }
 
@@ -91,19 +172,29 @@ pub enum Reply {
     Clients(Vec<ClientRecord>),
     Keys(KeySet),
     Denylist(Denylist),
+    User(UserRecord),
+    Users(Vec<UserRecord>),
+    /// Done, with nothing to return (a deletion, an audit-only command).
+    Done,
+    Audit(crate::api::AuditPage),
+    Routes(crate::api::RouteTable),
+    Issuers(crate::api::IssuerTable),
     Error(ApiError),
 }
 
-/// An audit entry: who did what to which target, when. Never a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEvent {
-    pub id: String,
-    pub at: u64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub request_id: String,
+/// A configuration document the operator replaces whole (the gateway's routes and issuers).
+pub trait Table: Serialize + DeserializeOwned + Default {
+    /// Its storage and KV key.
+    const KEY: &'static str;
+    /// The audit action of a replacement.
+    const ACTION: &'static str;
+    /// The stored version (0 before the first write).
+    fn version(&self) -> u64;
+    /// Sets the version and time of a replacement.
+    fn stamp(&mut self, version: u64, now: u64);
 }
+
+pub use crate::api::AuditEvent;
 
 /// What the authority runs on.
 pub struct AuthorityEnv<'a> {
@@ -111,6 +202,7 @@ pub struct AuthorityEnv<'a> {
     pub kv: &'a dyn Kv,
     pub clock: &'a dyn Clock,
     pub rng: &'a dyn Rng,
+    pub es256: &'a dyn crate::ports::Es256,
     pub secrets: &'a Secrets,
 }
 
@@ -119,7 +211,8 @@ pub struct AuthorityEnv<'a> {
 /// awaiting its own storage does not.
 struct Run<'e, 'a> {
     env: &'e AuthorityEnv<'a>,
-    publish: RefCell<Vec<(String, String)>>,
+    /// KV copies to write (`Some`) or delete (`None`) once storage is done.
+    publish: RefCell<Vec<(String, Option<String>)>>,
 }
 
 impl Run<'_, '_> {
@@ -136,6 +229,22 @@ impl Run<'_, '_> {
     async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
         self.env.storage.put(key, &raw).await?;
+        self.publish.borrow_mut().push((key.to_owned(), Some(raw)));
+        Ok(())
+    }
+
+    /// Writes `value` to storage only.
+    async fn store<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
+        self.env.storage.put(key, &raw).await
+    }
+
+    /// Queues a KV copy (`Some`) or deletion (`None`) of `key` without touching storage.
+    fn publish<T: Serialize>(&self, key: &str, value: Option<&T>) -> Result<(), StoreError> {
+        let raw = value
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError(e.to_string()))?;
         self.publish.borrow_mut().push((key.to_owned(), raw));
         Ok(())
     }
@@ -155,6 +264,28 @@ impl Run<'_, '_> {
         };
         let raw = serde_json::to_string(&event).map_err(|e| StoreError(e.to_string()))?;
         self.env.storage.put(&format!("audit:{id}"), &raw).await
+    }
+
+    /// A whole-document table, empty before its first write.
+    async fn table<T: Table>(&self) -> Result<T, StoreError> {
+        Ok(self.read(T::KEY).await?.unwrap_or_default())
+    }
+
+    /// Replaces a table unless `if_match` names a version other than the stored one.
+    async fn replace<T: Table>(
+        &self,
+        envelope: &Envelope,
+        mut table: T,
+        if_match: Option<u64>,
+    ) -> Result<Result<T, ApiError>, StoreError> {
+        let current: T = self.table().await?;
+        if if_match.is_some_and(|v| v != current.version()) {
+            return Ok(Err(ApiError::precondition_failed()));
+        }
+        table.stamp(current.version() + 1, self.env.clock.now());
+        self.write(T::KEY, &table).await?;
+        self.audit(envelope, T::ACTION, T::KEY).await?;
+        Ok(Ok(table))
     }
 
     async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
@@ -191,7 +322,10 @@ pub async fn execute(env: &AuthorityEnv<'_>, envelope: &Envelope) -> Result<Repl
     let reply = run.command(envelope).await?;
     let queued = run.publish.take();
     for (key, raw) in queued {
-        env.kv.put(&key, &raw, None).await?;
+        match raw {
+            Some(raw) => env.kv.put(&key, &raw, None).await?,
+            None => env.kv.delete(&key).await?,
+        }
     }
     Ok(reply)
 }
@@ -224,6 +358,9 @@ impl Run<'_, '_> {
                         format!("a client named `{}` already exists", record.client.name),
                     )));
                 }
+                if let Some(e) = env.missing_scope(&record.client.scopes).await? {
+                    return Ok(Reply::Error(e));
+                }
                 let key = client_key(&record.client.client_id);
                 if env.env.storage.get(&key).await?.is_some() {
                     return Ok(Reply::Error(ApiError::conflict(
@@ -247,16 +384,87 @@ impl Run<'_, '_> {
                 }
             }
             Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
-            Command::EnsureKeys => {
+            Command::EnsureKeys { alg } => {
                 if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
                     return Ok(Reply::Keys(set));
                 }
-                let set = KeySet::generate(env.env.secrets, env.env.rng, env.env.clock.now());
+                let Ok(set) = KeySet::generate(
+                    *alg,
+                    env.env.secrets,
+                    env.env.rng,
+                    env.env.es256,
+                    env.env.clock.now(),
+                )
+                .await
+                else {
+                    return Err(StoreError("signing key generation failed".into()));
+                };
                 env.write(KEYS_KEY, &set).await?;
                 let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
                 env.audit(envelope, "key.generate", &kid).await?;
                 Ok(Reply::Keys(set))
             }
+            Command::CreateUser { record } => env.create_user(envelope, record).await,
+            Command::GetUser { id } => env.get_user(id).await,
+            Command::ListUsers => Ok(Reply::Users(env.list("user:").await?)),
+            Command::UpdateUser {
+                record,
+                expected_version,
+            } => env.update_user(envelope, record, *expected_version).await,
+            Command::DeleteUser {
+                id,
+                expected_version,
+            } => env.delete_user(envelope, id, *expected_version).await,
+            Command::UpdateClient {
+                record,
+                expected_version,
+            } => env.update_client(envelope, record, *expected_version).await,
+            Command::DeleteClient {
+                client_id,
+                expected_version,
+            } => {
+                env.delete_client(envelope, client_id, *expected_version)
+                    .await
+            }
+            Command::RotateClientSecret {
+                client_id,
+                secret_hash,
+                previous_expires_at,
+                expected_version,
+            } => {
+                env.rotate_client_secret(
+                    envelope,
+                    client_id,
+                    secret_hash,
+                    *previous_expires_at,
+                    *expected_version,
+                )
+                .await
+            }
+            Command::DeleteScope {
+                name,
+                expected_version,
+            } => env.delete_scope(envelope, name, *expected_version).await,
+            Command::RotateKeys {
+                alg,
+                expected_version,
+            } => env.rotate_keys(envelope, *alg, *expected_version).await,
+            Command::ListAudit { query } => env.list_audit(query).await,
+            Command::AdminAuthFailed { source_ip } => {
+                let target = source_ip.as_deref().unwrap_or("unknown");
+                env.audit(envelope, "admin.auth_failed", target).await?;
+                Ok(Reply::Done)
+            }
+            Command::GetRoutes => Ok(Reply::Routes(env.table().await?)),
+            Command::PutRoutes { table, if_match } => Ok(env
+                .replace(envelope, table.clone(), *if_match)
+                .await?
+                .map_or_else(Reply::Error, Reply::Routes)),
+            Command::GetIssuers => Ok(Reply::Issuers(env.table().await?)),
+            Command::PutIssuers { table, if_match } => Ok(env
+                .replace(envelope, table.clone(), *if_match)
+                .await?
+                .map_or_else(Reply::Error, Reply::Issuers)),
             Command::Revoke { jti, exp } => {
                 let now = env.env.clock.now();
                 let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
@@ -265,6 +473,21 @@ impl Run<'_, '_> {
                     env.write(DENYLIST_KEY, &list).await?;
                     env.audit(envelope, "token.revoke", jti).await?;
                 }
+                Ok(Reply::Denylist(list))
+            }
+            Command::GrantEvent { event } => {
+                let now = env.env.clock.now();
+                let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
+                let before = list.entries.len();
+                list.entries.retain(|_, e| *e > now);
+                let mut changed = list.entries.len() != before;
+                for token in event.deny.iter().filter(|t| t.exp > now) {
+                    changed |= list.entries.insert(token.jti.clone(), token.exp).is_none();
+                }
+                if changed {
+                    env.write(DENYLIST_KEY, &list).await?;
+                }
+                env.audit(envelope, &event.action, &event.target).await?;
                 Ok(Reply::Denylist(list))
             }
         }

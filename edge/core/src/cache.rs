@@ -12,6 +12,7 @@ use crate::api::Scope;
 use crate::authority::Denylist;
 use crate::clients::ClientRecord;
 use crate::keys::LoadedKeys;
+use crate::tokens::Verified;
 
 /// How long a client record is trusted, in milliseconds.
 pub const CLIENT_TTL_MS: u64 = 30_000;
@@ -23,6 +24,8 @@ pub const SCOPES_TTL_MS: u64 = 60_000;
 pub const DENYLIST_TTL_MS: u64 = 5_000;
 /// Most client records kept at once; beyond this the map is cleared.
 const MAX_CLIENTS: usize = 50_000;
+/// Most verified tokens kept at once; beyond this the map is cleared.
+const MAX_VERIFIED: usize = 20_000;
 
 /// One cached value with its expiry.
 pub struct Slot<T> {
@@ -74,6 +77,9 @@ impl<T> Slot<T> {
 /// A cached client lookup: expiry and the record (`None` = no such client).
 type ClientEntry = (u64, Option<Rc<ClientRecord>>);
 
+/// A token whose signature verified, with the key-set version that verified it.
+type VerifiedEntry = (u64, Rc<Verified>);
+
 /// Everything an isolate caches.
 #[derive(Default)]
 pub struct Caches {
@@ -82,6 +88,10 @@ pub struct Caches {
     pub keys: Slot<(u64, LoadedKeys)>,
     pub scopes: Slot<Vec<Scope>>,
     pub denylist: Slot<Denylist>,
+    pub gateway: crate::gateway::GatewayCaches,
+    /// Tokens whose signature already verified, by token, with the key-set version that
+    /// verified them; claims are still checked on every use.
+    verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,
 }
 
 impl Caches {
@@ -105,5 +115,22 @@ impl Caches {
     /// Drops a client so the next lookup reads KV (after an admin change in this isolate).
     pub fn forget_client(&self, id: &str) {
         self.clients.borrow_mut().remove(id);
+    }
+
+    /// A token whose signature verified under key-set `version`.
+    pub fn verified(&self, token: &str, version: u64) -> Option<Rc<Verified>> {
+        match self.verified.borrow().get(token) {
+            Some((v, hit)) if *v == version => Some(Rc::clone(hit)),
+            _ => None,
+        }
+    }
+
+    /// Remembers a token whose signature verified.
+    pub fn set_verified(&self, token: &str, version: u64, value: Rc<Verified>) {
+        let mut map = self.verified.borrow_mut();
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+        map.insert(token.into(), (version, value));
     }
 }

@@ -8,13 +8,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Client, GrantType, NewClient, Scope, SecretInfo};
+use crate::api::{Client, ClientPatch, GrantType, NewClient, Scope, SecretInfo};
 use crate::crypto::{random_token, SecretHash, Secrets};
 use crate::error::ApiError;
+use crate::grants::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::ports::Rng;
 
 /// Default access-token lifetime in seconds.
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 3600;
+/// Longest refresh-token lifetime (idle or absolute) a client may be given (one year).
+pub const MAX_REFRESH_TOKEN_TTL: u64 = 365 * 86_400;
 /// Longest access-token lifetime a client may be given (one day).
 pub const MAX_ACCESS_TOKEN_TTL: u64 = 86_400;
 /// Claims a client's custom claims may not override.
@@ -67,28 +70,93 @@ impl ClientRecord {
             };
             (Some(secret), vec![hash], vec![info])
         };
-        let mut grant_types = new.grant_types;
-        grant_types.sort_unstable();
+        let mut client = Client {
+            client_id,
+            name: String::new(),
+            grant_types: Vec::new(),
+            scopes: Vec::new(),
+            redirect_uris: Vec::new(),
+            public: new.public,
+            audiences: Vec::new(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            refresh_token_idle_ttl: None,
+            refresh_token_absolute_ttl: None,
+            claims: serde_json::Map::new(),
+            disabled: false,
+            secrets: infos,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        assign(&mut client, new);
         let record = Self {
-            client: Client {
-                client_id,
-                name: new.name.trim().to_owned(),
-                grant_types,
-                scopes: new.scopes,
-                redirect_uris: new.redirect_uris,
-                public: new.public,
-                audiences: new.audiences,
-                access_token_ttl: new.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL),
-                claims: new.claims,
-                disabled: false,
-                secrets: infos,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            },
+            client,
             secret_hashes: hashes,
         };
         Ok((record, secret))
+    }
+
+    /// The record after an admin `PATCH`, validated like a registration (the authority assigns
+    /// the next version). A client's type (`public`) cannot change.
+    pub fn patched(
+        &self,
+        patch: ClientPatch,
+        catalogue: &[Scope],
+        now: u64,
+    ) -> Result<Self, ApiError> {
+        let c = &self.client;
+        if patch.public.is_some_and(|p| p != c.public) {
+            return Err(ApiError::invalid(
+                "public",
+                "a client's type cannot change; create a new client instead",
+            ));
+        }
+        let merged = NewClient {
+            name: patch.name.unwrap_or_else(|| c.name.clone()),
+            grant_types: patch.grant_types.unwrap_or_else(|| c.grant_types.clone()),
+            scopes: patch.scopes.unwrap_or_else(|| c.scopes.clone()),
+            redirect_uris: patch
+                .redirect_uris
+                .unwrap_or_else(|| c.redirect_uris.clone()),
+            public: c.public,
+            audiences: patch.audiences.unwrap_or_else(|| c.audiences.clone()),
+            access_token_ttl: Some(patch.access_token_ttl.unwrap_or(c.access_token_ttl)),
+            refresh_token_idle_ttl: patch.refresh_token_idle_ttl.or(c.refresh_token_idle_ttl),
+            refresh_token_absolute_ttl: patch
+                .refresh_token_absolute_ttl
+                .or(c.refresh_token_absolute_ttl),
+            claims: patch.claims.unwrap_or_else(|| c.claims.clone()),
+        };
+        validate(&merged, catalogue)?;
+        let mut next = self.clone();
+        assign(&mut next.client, merged);
+        next.client.disabled = patch.disabled.unwrap_or(c.disabled);
+        next.client.updated_at = now;
+        Ok(next)
+    }
+
+    /// Starts using a new secret (already hashed). The newest previous secret keeps working
+    /// until `previous_expires_at` (or its own earlier expiry); any older one is dropped, so a
+    /// client never holds more than two live secrets.
+    pub fn rotate_secret(&mut self, hash: String, now: u64, previous_expires_at: u64) {
+        let previous = self.secret_hashes.pop().zip(self.client.secrets.pop());
+        self.secret_hashes.clear();
+        self.client.secrets.clear();
+        if let Some((old_hash, mut info)) = previous {
+            let expires_at = info
+                .expires_at
+                .map_or(previous_expires_at, |e| e.min(previous_expires_at));
+            if expires_at > now {
+                info.expires_at = Some(expires_at);
+                self.secret_hashes.push(old_hash);
+                self.client.secrets.push(info);
+            }
+        }
+        self.secret_hashes.push(hash);
+        self.client.secrets.push(SecretInfo {
+            created_at: now,
+            expires_at: None,
+        });
     }
 
     /// Whether `presented` is one of this client's live secrets. Every stored hash is compared
@@ -108,6 +176,22 @@ impl ClientRecord {
     pub fn allows(&self, grant: GrantType) -> bool {
         !self.client.disabled && self.client.grant_types.contains(&grant)
     }
+}
+
+/// Copies the settable fields of a validated registration or change into `client`.
+fn assign(client: &mut Client, new: NewClient) {
+    let mut grant_types = new.grant_types;
+    grant_types.sort_unstable();
+    new.name.trim().clone_into(&mut client.name);
+    client.grant_types = grant_types;
+    client.scopes = new.scopes;
+    client.redirect_uris = new.redirect_uris;
+    client.public = new.public;
+    client.audiences = new.audiences;
+    client.access_token_ttl = new.access_token_ttl.unwrap_or(DEFAULT_ACCESS_TOKEN_TTL);
+    client.refresh_token_idle_ttl = new.refresh_token_idle_ttl;
+    client.refresh_token_absolute_ttl = new.refresh_token_absolute_ttl;
+    client.claims = new.claims;
 }
 
 /// A new client secret: 256 random bits.
@@ -197,6 +281,7 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
             ));
         }
     }
+    check_refresh_lifetimes(new)?;
     for (name, value) in &new.claims {
         if RESERVED_CLAIMS.contains(&name.as_str()) {
             return Err(ApiError::invalid(
@@ -210,6 +295,31 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
                 "must not be null",
             ));
         }
+    }
+    Ok(())
+}
+
+/// Refresh-token lifetimes, when given: at least a minute, at most a year, idle within absolute.
+fn check_refresh_lifetimes(new: &NewClient) -> Result<(), ApiError> {
+    let idle = new.refresh_token_idle_ttl;
+    let absolute = new.refresh_token_absolute_ttl;
+    for (field, value) in [
+        ("refresh_token_idle_ttl", idle),
+        ("refresh_token_absolute_ttl", absolute),
+    ] {
+        if value.is_some_and(|v| !(60..=MAX_REFRESH_TOKEN_TTL).contains(&v)) {
+            return Err(ApiError::invalid(
+                field,
+                format!("must be between 60 and {MAX_REFRESH_TOKEN_TTL} seconds"),
+            ));
+        }
+    }
+    let idle = idle.unwrap_or(DEFAULT_REFRESH_IDLE_TTL);
+    if idle > absolute.unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL.max(idle)) {
+        return Err(ApiError::invalid(
+            "refresh_token_idle_ttl",
+            "must not exceed refresh_token_absolute_ttl",
+        ));
     }
     Ok(())
 }
@@ -317,6 +427,75 @@ mod tests {
         let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
         assert!(record.secret_matches(&secrets, secret.as_deref().unwrap(), 1499));
         assert!(!record.secret_matches(&secrets, secret.as_deref().unwrap(), 1500));
+    }
+
+    #[test]
+    fn rotation_keeps_at_most_two_secrets_and_the_old_one_until_its_expiry() {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        let (mut record, first) = register(new_client()).unwrap();
+        let first = first.unwrap();
+        let second = new_secret(&SeqRng::default());
+        record.rotate_secret(secrets.hash_client_secret(&second).to_stored(), 2000, 2100);
+        assert!(record.secret_matches(&secrets, &first, 2099));
+        assert!(!record.secret_matches(&secrets, &first, 2100));
+        assert!(record.secret_matches(&secrets, &second, 2100));
+        let third = format!("{second}3");
+        record.rotate_secret(secrets.hash_client_secret(&third).to_stored(), 2050, 9000);
+        assert_eq!(record.secret_hashes.len(), 2);
+        assert_eq!(record.client.secrets.len(), 2);
+        assert!(!record.secret_matches(&secrets, &first, 2050));
+        assert!(record.secret_matches(&secrets, &second, 8999));
+        assert!(record.secret_matches(&secrets, &third, 9000));
+        record.rotate_secret(secrets.hash_client_secret(&first).to_stored(), 3000, 3000);
+        assert_eq!(
+            record.client.secrets.len(),
+            1,
+            "expiry 0 drops the previous secret"
+        );
+    }
+
+    #[test]
+    fn patch_is_validated_like_a_registration_and_type_cannot_change() {
+        let (record, _) = register(new_client()).unwrap();
+        let err = record
+            .patched(
+                ClientPatch {
+                    public: Some(true),
+                    ..ClientPatch::default()
+                },
+                &catalogue(),
+                5,
+            )
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("public"));
+        let err = record
+            .patched(
+                ClientPatch {
+                    scopes: Some(vec!["nope".into()]),
+                    ..ClientPatch::default()
+                },
+                &catalogue(),
+                5,
+            )
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("scopes[0]"));
+        let next = record
+            .patched(
+                ClientPatch {
+                    name: Some(" renamed ".into()),
+                    disabled: Some(true),
+                    ..ClientPatch::default()
+                },
+                &catalogue(),
+                5,
+            )
+            .unwrap();
+        assert_eq!(
+            (next.client.name.as_str(), next.client.disabled),
+            ("renamed", true)
+        );
+        assert_eq!(next.client.scopes, record.client.scopes);
+        assert_eq!(next.secret_hashes, record.secret_hashes);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! The worker holds two secrets: `ADMIN_TOKEN` and `KEY_ENCRYPTION_KEY` (32 bytes, base64).
 //! Every other key is derived from the latter with HKDF-SHA256 (RFC 5869) under its own label:
-//! the pepper that keys client-secret hashes, and the AES-256-GCM key that seals signing keys at
-//! rest. Comparisons of secrets are constant-time ([`subtle`]).
+//! the pepper that keys client-secret hashes, the AES-256-GCM key that seals signing keys at
+//! rest, and the HMAC key that signs browser session cookies and CSRF tokens. Comparisons of secrets are constant-time ([`subtle`]).
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -38,6 +38,7 @@ pub struct Secrets {
     admin_fingerprint: String,
     pepper: [u8; 32],
     wrap_key: Aes256Gcm,
+    session_key: [u8; 32],
 }
 
 impl Secrets {
@@ -58,6 +59,9 @@ impl Secrets {
             .map_err(|_| SecretsError::KeyEncryptionKey)?;
         hk.expand(b"signing-key-wrap", &mut wrap)
             .map_err(|_| SecretsError::KeyEncryptionKey)?;
+        let mut session_key = [0u8; 32];
+        hk.expand(b"session-cookie-mac", &mut session_key)
+            .map_err(|_| SecretsError::KeyEncryptionKey)?;
         let admin_token_digest: [u8; 32] = Sha256::digest(admin_token.as_bytes()).into();
         let admin_fingerprint = format!("admin:{}", hex(&admin_token_digest[..4]));
         Ok(Self {
@@ -65,6 +69,7 @@ impl Secrets {
             admin_fingerprint,
             pepper,
             wrap_key: Aes256Gcm::new(&wrap.into()),
+            session_key,
         })
     }
 
@@ -86,6 +91,22 @@ impl Secrets {
             <HmacSha256 as Mac>::new_from_slice(&self.pepper).expect("HMAC takes any key length");
         mac.update(secret.as_bytes());
         SecretHash(mac.finalize().into_bytes().into())
+    }
+
+    /// HMAC-SHA256 of `data` under the session key (session cookies, CSRF tokens), base64url.
+    pub fn session_mac(&self, data: &[u8]) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.session_key)
+            .expect("HMAC takes any key length");
+        mac.update(data);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `mac` is [`Secrets::session_mac`] of `data` (constant time).
+    pub fn session_mac_matches(&self, data: &[u8], mac: &str) -> bool {
+        self.session_mac(data)
+            .as_bytes()
+            .ct_eq(mac.as_bytes())
+            .into()
     }
 
     /// Seals `plaintext` with AES-256-GCM, bound to `label`; returns base64url(nonce ‖ ct).

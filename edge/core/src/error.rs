@@ -162,6 +162,16 @@ impl ApiError {
         Self::new(404, "not_found", None, format!("{what} not found"))
     }
 
+    /// 412: `If-Match` names a version that is no longer the stored one.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            412,
+            "precondition_failed",
+            Some("If-Match"),
+            "the record changed since it was read; read it again and retry",
+        )
+    }
+
     /// 401: no or wrong admin token.
     pub fn unauthorized() -> Self {
         Self::new(

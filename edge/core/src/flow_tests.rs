@@ -10,11 +10,11 @@ use crate::testing::{Harness, TEST_ADMIN_TOKEN};
 
 const ORIGIN: &str = "https://auth.test";
 
-fn body(resp: &Response) -> Value {
+pub(crate) fn body(resp: &Response) -> Value {
     serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
 }
 
-fn admin(h: &Harness, method: Method, path: &str, json: Option<Value>) -> Response {
+pub(crate) fn admin(h: &Harness, method: Method, path: &str, json: Option<Value>) -> Response {
     let mut req = Request::new(method, ORIGIN, path)
         .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"));
     if let Some(j) = json {
@@ -36,7 +36,7 @@ fn basic(id: &str, secret: &str) -> String {
 }
 
 /// A harness with scopes `read` and `write` and one confidential client allowed `read`.
-fn setup() -> (Harness, String, String) {
+pub(crate) fn setup() -> (Harness, String, String) {
     let h = Harness::default();
     for name in ["read", "write"] {
         let r = admin(
@@ -64,7 +64,7 @@ fn setup() -> (Harness, String, String) {
     )
 }
 
-fn token(h: &Harness, id: &str, secret: &str, extra: &str) -> Response {
+pub(crate) fn token(h: &Harness, id: &str, secret: &str, extra: &str) -> Response {
     h.send(
         form(
             "/oauth/token",

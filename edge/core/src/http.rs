@@ -29,6 +29,20 @@ impl Method {
             _ => Self::Other,
         }
     }
+
+    /// The method's name (`OTHER` for one the core does not distinguish).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Other => "OTHER",
+        }
+    }
 }
 
 /// A header that must appear once was sent several times.

@@ -1,7 +1,11 @@
 //! Token status: revocation (RFC 7009), introspection (RFC 7662) and `POST /verify`.
 //!
 //! A revoked access token goes on the deny-list (held by the authority, copied to KV) until it
-//! would have expired; every verification consults that list.
+//! would have expired; every verification consults that list. Refresh tokens (recognised by
+//! their shard prefix, whatever `token_type_hint` says, RFC 7009 §2.1) are looked up in their
+//! grant shard: revoking one ends its family, introspecting one reports it live or not.
+
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -9,10 +13,12 @@ use serde_json::{Map, Value};
 use crate::app::{only, Context};
 use crate::authority::{Command, Reply};
 use crate::error::{ErrorBody, OAuthError};
+use crate::grants::shard_of_token;
 use crate::http::{Method, Request, Response};
 use crate::ports::StoreError;
 use crate::token_endpoint::{authenticate_client, read_form};
 use crate::tokens::{self, Expectations, TokenError, Verified};
+use crate::user_grants;
 
 /// Why a bearer token was not accepted.
 #[derive(Debug)]
@@ -33,12 +39,22 @@ pub async fn verify_token(
     req: &Request,
     token: &str,
     audience: Option<&str>,
-) -> Result<Verified, BearerError> {
+) -> Result<Rc<Verified>, BearerError> {
     let keys = ctx.keys().await?;
+    let verified = if let Some(hit) = ctx.caches.verified(token, keys.0) {
+        hit
+    } else {
+        let fresh = Rc::new(
+            tokens::verify_signature(token, &keys.1, ctx.es256)
+                .await
+                .map_err(BearerError::Token)?,
+        );
+        ctx.caches.set_verified(token, keys.0, Rc::clone(&fresh));
+        fresh
+    };
     let issuer = ctx.issuer(req);
-    let verified = tokens::verify(
-        token,
-        &keys.1,
+    tokens::check_claims(
+        &verified,
         &Expectations {
             issuer: &issuer,
             audience,
@@ -113,18 +129,23 @@ async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    if shard_of_token(token).is_some() {
+        return Ok(user_grants::revoke_refresh(ctx, &client, token).await?);
+    }
     let keys = ctx.keys().await?;
     let issuer = ctx.issuer(req);
     let verified = tokens::verify(
         token,
         &keys.1,
+        ctx.es256,
         &Expectations {
             issuer: &issuer,
             audience: None,
             now: ctx.clock.now(),
             leeway: ctx.settings.leeway,
         },
-    );
+    )
+    .await;
     // Invalid, expired or foreign tokens need no revocation (§2.2).
     let Ok(v) = verified else { return Ok(()) };
     if v.claims.client_id != client.client.client_id {
@@ -164,10 +185,17 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
     }
     let result = async {
         let form = read_form(req)?;
-        authenticate_client(ctx, req, &form).await?;
+        let client = authenticate_client(ctx, req, &form).await?;
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+        if shard_of_token(token).is_some() {
+            let claims = user_grants::inspect_refresh(ctx, &client, token).await?;
+            return Ok(Introspection {
+                active: claims.is_some(),
+                claims: claims.unwrap_or_default(),
+            });
+        }
         match verify_token(ctx, req, token, None).await {
             Ok(v) => {
                 let mut claims = v.to_json();

@@ -1,10 +1,12 @@
 //! Signing keys: generation, sealing at rest, rotation states and the JWKS (RFC 7517).
 //!
-//! Keys are Ed25519 (`EdDSA`, RFC 8037), generated inside the authority from the runtime's
-//! random source, and stored sealed with AES-256-GCM under a key derived from
-//! `KEY_ENCRYPTION_KEY`, bound to their `kid`. A key set holds one `current` key (signs), one
-//! `next` key (published before it signs) and `retired` keys (published until the last token
-//! they signed has expired). The `kid` is the key's RFC 7638 thumbprint.
+//! Each key has its own algorithm: Ed25519 (`EdDSA`, RFC 8037; the default, signed in wasm by
+//! `jwt-compact`) or ECDSA P-256 (`ES256`, generated and used through the runtime's WebCrypto,
+//! see [`crate::ports::Es256`]). Keys are generated inside the authority and stored sealed with
+//! AES-256-GCM under a key derived from `KEY_ENCRYPTION_KEY`, bound to their `kid`. A key set
+//! holds one `current` key (signs), one `next` key (published before it signs) and `retired`
+//! keys (published until the last token they signed has expired). The `kid` is the key's
+//! RFC 7638 thumbprint.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,7 +15,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::MAX_ACCESS_TOKEN_TTL;
 use crate::crypto::{sha256_b64, Secrets};
-use crate::ports::Rng;
+use crate::ports::{CryptoError, Es256, Rng};
+
+/// A signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum KeyAlg {
+    /// Ed25519 (RFC 8037), the default.
+    #[default]
+    EdDSA,
+    /// ECDSA P-256 with SHA-256, through WebCrypto.
+    ES256,
+}
+
+impl KeyAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::ES256 => "ES256",
+        }
+    }
+
+    /// Parses a JOSE name (`EdDSA`, `ES256`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "EdDSA" => Some(Self::EdDSA),
+            "ES256" => Some(Self::ES256),
+            _ => None,
+        }
+    }
+}
 
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +62,7 @@ pub enum KeyState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredKey {
     pub kid: String,
-    pub alg: String,
+    pub alg: KeyAlg,
     pub state: KeyState,
     pub created_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,8 +70,11 @@ pub struct StoredKey {
     /// After this instant the key is dropped from the JWKS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
-    /// The Ed25519 public key, base64url (the JWK `x`).
+    /// The public key's JWK `x` (base64url).
     pub x: String,
+    /// The public key's JWK `y` (P-256 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
     sealed_private: String,
 }
 
@@ -60,18 +94,32 @@ pub enum KeyError {
     Unseal(String),
 }
 
-/// The key set ready for use: the decrypted signing key, parsed verifying keys, and the JWKS
+/// The private half of the current key, unsealed.
+pub enum SigningKey {
+    Ed25519(SecretKey),
+    /// PKCS #8 DER, handed to WebCrypto.
+    P256(Vec<u8>),
+}
+
+/// A published public key.
+pub enum VerifyingKey {
+    Ed25519(PublicKey),
+    P256 { x: String, y: String },
+}
+
+/// The key set ready for use: the unsealed signing key, parsed verifying keys, and the JWKS
 /// document pre-serialised.
 pub struct LoadedKeys {
     pub signing_kid: String,
-    pub signing_key: SecretKey,
-    verifying: Vec<(String, PublicKey)>,
+    pub signing_alg: KeyAlg,
+    pub signing_key: SigningKey,
+    verifying: Vec<(String, VerifyingKey)>,
     pub jwks: String,
 }
 
 impl LoadedKeys {
     /// The verifying key for `kid`, if the key set publishes it.
-    pub fn verifying_key(&self, kid: &str) -> Option<&PublicKey> {
+    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying
             .iter()
             .find(|(k, _)| k == kid)
@@ -79,66 +127,147 @@ impl LoadedKeys {
     }
 }
 
-#[derive(Serialize)]
-struct Jwk<'a> {
-    kty: &'static str,
-    crv: &'static str,
-    x: &'a str,
-    kid: &'a str,
-    alg: &'a str,
+/// A public key as a JWK (RFC 7517 §4, RFC 8037 §2, RFC 7518 §6.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicJwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    pub kid: String,
+    pub alg: String,
     #[serde(rename = "use")]
-    use_: &'static str,
+    pub use_: String,
 }
 
 #[derive(Serialize)]
-struct Jwks<'a> {
-    keys: Vec<Jwk<'a>>,
+struct Jwks {
+    keys: Vec<PublicJwk>,
 }
 
 impl StoredKey {
-    fn generate(secrets: &Secrets, rng: &dyn Rng, now: u64, state: KeyState) -> Self {
-        let mut seed = [0u8; 32];
-        rng.fill(&mut seed);
-        let pair = KeyPair::from_seed(Seed::new(seed));
-        let x = URL_SAFE_NO_PAD.encode(pair.pk.as_ref());
-        // RFC 7638 §3.2: members in lexicographic order, no whitespace.
-        let kid = sha256_b64(format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#).as_bytes());
-        let sealed_private = secrets.seal(rng, &kid, pair.sk.as_ref());
-        Self {
+    async fn generate(
+        alg: KeyAlg,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        es256: &dyn Es256,
+        now: u64,
+        state: KeyState,
+    ) -> Result<Self, CryptoError> {
+        let (x, y, private) = match alg {
+            KeyAlg::EdDSA => {
+                let mut seed = [0u8; 32];
+                rng.fill(&mut seed);
+                let pair = KeyPair::from_seed(Seed::new(seed));
+                (
+                    URL_SAFE_NO_PAD.encode(pair.pk.as_ref()),
+                    None,
+                    pair.sk.to_vec(),
+                )
+            }
+            KeyAlg::ES256 => {
+                let pair = es256.generate().await?;
+                (pair.x, Some(pair.y), pair.pkcs8)
+            }
+        };
+        // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
+        let thumbprint_input = match &y {
+            None => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+            Some(y) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+        };
+        let kid = sha256_b64(thumbprint_input.as_bytes());
+        let sealed_private = secrets.seal(rng, &kid, &private);
+        Ok(Self {
             kid,
-            alg: "EdDSA".into(),
+            alg,
             state,
             created_at: now,
             retired_at: None,
             expires_at: None,
             x,
+            y,
             sealed_private,
+        })
+    }
+
+    /// The public key as a JWK.
+    pub fn public_jwk(&self) -> PublicJwk {
+        let (kty, crv) = match self.alg {
+            KeyAlg::EdDSA => ("OKP", "Ed25519"),
+            KeyAlg::ES256 => ("EC", "P-256"),
+        };
+        PublicJwk {
+            kty: kty.into(),
+            crv: crv.into(),
+            x: self.x.clone(),
+            y: self.y.clone(),
+            kid: self.kid.clone(),
+            alg: self.alg.as_str().into(),
+            use_: "sig".into(),
         }
     }
 
-    fn public_key(&self) -> Option<PublicKey> {
-        let raw = URL_SAFE_NO_PAD.decode(&self.x).ok()?;
-        PublicKey::from_slice(&raw).ok()
+    fn verifying_key(&self) -> Option<VerifyingKey> {
+        match self.alg {
+            KeyAlg::EdDSA => {
+                let raw = URL_SAFE_NO_PAD.decode(&self.x).ok()?;
+                PublicKey::from_slice(&raw).ok().map(VerifyingKey::Ed25519)
+            }
+            KeyAlg::ES256 => Some(VerifyingKey::P256 {
+                x: self.x.clone(),
+                y: self.y.clone()?,
+            }),
+        }
+    }
+
+    fn is_published(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|exp| exp > now)
     }
 }
 
 impl KeySet {
-    /// A fresh key set: a `current` key and a `next` key.
-    pub fn generate(secrets: &Secrets, rng: &dyn Rng, now: u64) -> Self {
-        Self {
+    /// A fresh key set of algorithm `alg`: a `current` key and a `next` key.
+    pub async fn generate(
+        alg: KeyAlg,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        es256: &dyn Es256,
+        now: u64,
+    ) -> Result<Self, CryptoError> {
+        Ok(Self {
             keys: vec![
-                StoredKey::generate(secrets, rng, now, KeyState::Current),
-                StoredKey::generate(secrets, rng, now, KeyState::Next),
+                StoredKey::generate(alg, secrets, rng, es256, now, KeyState::Current).await?,
+                StoredKey::generate(alg, secrets, rng, es256, now, KeyState::Next).await?,
             ],
             version: 1,
-        }
+        })
     }
 
     /// Rotation without downtime: `next` becomes `current`, `current` retires until every token
-    /// it could have signed has expired, a new `next` is made, and expired keys are dropped.
-    pub fn rotate(&mut self, secrets: &Secrets, rng: &dyn Rng, now: u64) {
-        self.keys
-            .retain(|k| k.expires_at.is_none_or(|exp| exp > now));
+    /// it could have signed has expired, a new `next` of algorithm `alg` (default: the old
+    /// `next`'s) is made, and expired keys are dropped.
+    pub async fn rotate(
+        &mut self,
+        alg: Option<KeyAlg>,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        es256: &dyn Es256,
+        now: u64,
+    ) -> Result<(), CryptoError> {
+        let next_alg = alg.unwrap_or_else(|| {
+            self.keys
+                .iter()
+                .find(|k| k.state == KeyState::Next)
+                .map_or(KeyAlg::default(), |k| k.alg)
+        });
+        let fresh = StoredKey::generate(next_alg, secrets, rng, es256, now, KeyState::Next).await?;
+        let replacement = if self.keys.iter().any(|k| k.state == KeyState::Next) {
+            None
+        } else {
+            Some(StoredKey::generate(next_alg, secrets, rng, es256, now, KeyState::Current).await?)
+        };
+        self.keys.retain(|k| k.is_published(now));
         for key in &mut self.keys {
             match key.state {
                 KeyState::Current => {
@@ -150,13 +279,10 @@ impl KeySet {
                 KeyState::Retired => {}
             }
         }
-        if !self.keys.iter().any(|k| k.state == KeyState::Current) {
-            self.keys
-                .push(StoredKey::generate(secrets, rng, now, KeyState::Current));
-        }
-        self.keys
-            .push(StoredKey::generate(secrets, rng, now, KeyState::Next));
+        self.keys.extend(replacement);
+        self.keys.push(fresh);
         self.version += 1;
+        Ok(())
     }
 
     /// Unseals the current key and parses the published ones.
@@ -166,35 +292,27 @@ impl KeySet {
             .iter()
             .find(|k| k.state == KeyState::Current)
             .ok_or(KeyError::NoCurrentKey)?;
+        let unseal_err = || KeyError::Unseal(current.kid.clone());
         let raw = secrets
             .open(&current.kid, &current.sealed_private)
-            .map_err(|_| KeyError::Unseal(current.kid.clone()))?;
-        let signing_key =
-            SecretKey::from_slice(&raw).map_err(|_| KeyError::Unseal(current.kid.clone()))?;
-        let published: Vec<&StoredKey> = self
-            .keys
-            .iter()
-            .filter(|k| k.expires_at.is_none_or(|exp| exp > now))
-            .collect();
+            .map_err(|_| unseal_err())?;
+        let signing_key = match current.alg {
+            KeyAlg::EdDSA => {
+                SigningKey::Ed25519(SecretKey::from_slice(&raw).map_err(|_| unseal_err())?)
+            }
+            KeyAlg::ES256 => SigningKey::P256(raw),
+        };
+        let published: Vec<&StoredKey> = self.keys.iter().filter(|k| k.is_published(now)).collect();
         let verifying = published
             .iter()
-            .filter_map(|k| Some((k.kid.clone(), k.public_key()?)))
+            .filter_map(|k| Some((k.kid.clone(), k.verifying_key()?)))
             .collect();
         let jwks = Jwks {
-            keys: published
-                .iter()
-                .map(|k| Jwk {
-                    kty: "OKP",
-                    crv: "Ed25519",
-                    x: &k.x,
-                    kid: &k.kid,
-                    alg: &k.alg,
-                    use_: "sig",
-                })
-                .collect(),
+            keys: published.iter().map(|k| k.public_jwk()).collect(),
         };
         Ok(LoadedKeys {
             signing_kid: current.kid.clone(),
+            signing_alg: current.alg,
             signing_key,
             verifying,
             jwks: serde_json::to_string(&jwks).unwrap_or_default(),
@@ -205,12 +323,16 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+    use crate::testing::{NativeEs256, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+
+    fn generate(alg: KeyAlg, secrets: &Secrets, rng: &SeqRng, now: u64) -> KeySet {
+        futures::executor::block_on(KeySet::generate(alg, secrets, rng, &NativeEs256, now)).unwrap()
+    }
 
     #[test]
     fn private_keys_are_sealed_and_unseal_with_the_right_kek() {
         let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let set = KeySet::generate(&secrets, &SeqRng::default(), 100);
+        let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
         let loaded = set.load(&secrets, 100).unwrap();
         assert_eq!(loaded.signing_kid, set.keys[0].kid);
         let other = Secrets::new(
@@ -224,7 +346,7 @@ mod tests {
     #[test]
     fn jwks_publishes_next_and_current_without_private_parts() {
         let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let set = KeySet::generate(&secrets, &SeqRng::default(), 100);
+        let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
         let loaded = set.load(&secrets, 100).unwrap();
         let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
@@ -236,9 +358,17 @@ mod tests {
     fn rotation_promotes_next_and_keeps_retired_until_expiry() {
         let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
         let rng = SeqRng::default();
-        let mut set = KeySet::generate(&secrets, &rng, 100);
+        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
         let (old_current, old_next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-        set.rotate(&secrets, &rng, 200);
+        futures::executor::block_on(set.rotate(
+            Some(KeyAlg::ES256),
+            &secrets,
+            &rng,
+            &NativeEs256,
+            200,
+        ))
+        .unwrap();
+        assert_eq!(set.keys.last().unwrap().alg, KeyAlg::ES256);
         let loaded = set.load(&secrets, 200).unwrap();
         assert_eq!(loaded.signing_kid, old_next);
         assert!(loaded.verifying_key(&old_current).is_some());
@@ -248,5 +378,22 @@ mod tests {
             .unwrap()
             .verifying_key(&old_current)
             .is_none());
+    }
+
+    #[test]
+    fn es256_keys_publish_ec_jwks_with_thumbprint_kids() {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        let set = generate(KeyAlg::ES256, &secrets, &SeqRng::default(), 100);
+        let loaded = set.load(&secrets, 100).unwrap();
+        assert_eq!(loaded.signing_alg, KeyAlg::ES256);
+        let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
+        let key = &jwks["keys"][0];
+        assert_eq!(
+            (key["kty"].as_str(), key["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
+        assert!(key["y"].is_string());
+        assert_eq!(key["alg"], "ES256");
+        assert_eq!(key["kid"].as_str().unwrap().len(), 43);
     }
 }

@@ -6,25 +6,38 @@
 //! native tests supply those traits; the operator app (`admin-tui`) reuses [`api`] for the admin
 //! API's request and response types.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod app;
 pub mod authority;
+pub mod authorize;
 pub mod cache;
 pub mod clients;
 pub mod crypto;
 pub mod error;
 pub mod form;
+pub mod gateway;
+pub mod grants;
 pub mod http;
 pub mod introspection;
 pub mod keys;
+pub mod login;
 pub mod metadata;
+pub mod pages;
 pub mod ports;
+#[cfg(feature = "probe")]
+pub mod probe;
+pub mod session;
 pub mod token_endpoint;
 pub mod tokens;
+pub mod user_grants;
+pub mod users;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod grant_flow_tests;
 #[cfg(test)]
 pub mod testing;
 

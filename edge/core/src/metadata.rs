@@ -1,4 +1,7 @@
 //! Discovery: RFC 8414 authorization server metadata and the RFC 7517 JWKS.
+//!
+//! The legacy grants (`password`, `implicit`; RFC 9700 §2.4, §2.1.2) are listed because a
+//! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
 
 use serde::Serialize;
 
@@ -9,6 +12,7 @@ use crate::http::{Method, Request, Response};
 #[derive(Serialize)]
 struct Metadata<'a> {
     issuer: &'a str,
+    authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
     revocation_endpoint: String,
@@ -19,9 +23,25 @@ struct Metadata<'a> {
     revocation_endpoint_auth_methods_supported: &'a [&'a str],
     introspection_endpoint_auth_methods_supported: &'a [&'a str],
     scopes_supported: Vec<&'a str>,
+    code_challenge_methods_supported: &'a [&'a str],
+    /// RFC 9207: `iss` is in every authorization response.
+    authorization_response_iss_parameter_supported: bool,
+    /// Grant types that are supported only for clients that enable them, and deprecated by
+    /// RFC 9700 §2.4 (password) and §2.1.2 (implicit). Not an RFC 8414 field.
+    legacy_grant_types: &'a [&'a str],
 }
 
 const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+/// Token endpoint authentication: `none` is how public clients (PKCE only) identify themselves.
+const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// Every grant type, the legacy ones (RFC 9700) only for clients that enable them.
+const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+    "implicit",
+];
 
 /// `GET /.well-known/oauth-authorization-server`.
 pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response {
@@ -35,16 +55,20 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
     let base = issuer.trim_end_matches('/');
     let doc = Metadata {
         issuer: &issuer,
+        authorization_endpoint: format!("{base}/oauth/authorize"),
         token_endpoint: format!("{base}/oauth/token"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
         revocation_endpoint: format!("{base}/oauth/revoke"),
         introspection_endpoint: format!("{base}/oauth/introspect"),
-        grant_types_supported: &["client_credentials"],
-        response_types_supported: &[],
-        token_endpoint_auth_methods_supported: AUTH_METHODS,
+        grant_types_supported: GRANT_TYPES,
+        response_types_supported: &["code", "token"],
+        token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: AUTH_METHODS,
         introspection_endpoint_auth_methods_supported: AUTH_METHODS,
         scopes_supported: scopes.iter().map(|s| s.name.as_str()).collect(),
+        code_challenge_methods_supported: &["S256"],
+        authorization_response_iss_parameter_supported: true,
+        legacy_grant_types: &["password", "implicit"],
     };
     Response::json(200, &doc).header("cache-control", "public, max-age=60")
 }

@@ -68,3 +68,69 @@ pub trait Authority {
         envelope: &crate::authority::Envelope,
     ) -> Result<crate::authority::Reply, StoreError>;
 }
+
+/// The client side of the grant Durable Objects (see [`crate::grants`]).
+#[async_trait(?Send)]
+pub trait GrantStore {
+    /// Runs `command` in grant shard `shard` and returns its reply.
+    async fn call(
+        &self,
+        shard: u32,
+        command: &crate::grants::GrantCommand,
+    ) -> Result<crate::grants::GrantReply, StoreError>;
+}
+
+/// An outgoing HTTP call failed before an answer arrived.
+#[derive(Debug, thiserror::Error)]
+#[error("fetch failed: {0}")]
+pub struct FetchError(pub String);
+
+/// Outgoing HTTP `GET`s (a trusted issuer's JWKS), through the runtime's `fetch`.
+#[async_trait(?Send)]
+pub trait HttpClient {
+    /// Fetches `url`; returns the status and at most `max_len` bytes of the body as text (a
+    /// longer body is an error).
+    async fn get(&self, url: &str, max_len: usize) -> Result<(u16, String), FetchError>;
+
+    /// POSTs `body` as `application/json` to `url` (an origin's login endpoint); answers as
+    /// [`HttpClient::get`] does.
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        max_len: usize,
+    ) -> Result<(u16, String), FetchError>;
+}
+
+/// A signing operation of the runtime's WebCrypto failed.
+#[derive(Debug, thiserror::Error)]
+#[error("crypto failed: {0}")]
+pub struct CryptoError(pub String);
+
+/// A new ECDSA P-256 key pair: the private key as PKCS #8 DER, the public point as base64url
+/// JWK coordinates.
+pub struct Es256KeyPair {
+    pub pkcs8: Vec<u8>,
+    pub x: String,
+    pub y: String,
+}
+
+/// ECDSA P-256 with SHA-256 (`ES256`) through the runtime's WebCrypto: pure-Rust P-256 costs
+/// about 0.7 ms per signature in wasm, WebCrypto a fraction of that. `kid` lets the runtime keep
+/// an imported key instead of importing it again for every token.
+#[async_trait(?Send)]
+pub trait Es256 {
+    /// Generates a key pair.
+    async fn generate(&self) -> Result<Es256KeyPair, CryptoError>;
+    /// Signs `message`; answers the raw `r ‖ s` signature (RFC 7518 §3.4).
+    async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Checks a raw `r ‖ s` signature against the public point `(x, y)` (base64url).
+    async fn verify(
+        &self,
+        kid: &str,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError>;
+}

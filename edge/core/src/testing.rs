@@ -11,8 +11,9 @@ use crate::app::{Context, Settings};
 use crate::authority::{execute, AuthorityEnv, Envelope, Reply};
 use crate::cache::Caches;
 use crate::crypto::Secrets;
+use crate::grants::{self, GrantCommand, GrantEnv, GrantReply};
 use crate::http::{Request, Response};
-use crate::ports::{Authority, Clock, DurableStorage, Kv, Rng, StoreError};
+use crate::ports::{Authority, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
 
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -111,9 +112,46 @@ pub struct Harness {
     pub rng: SeqRng,
     pub kv: MemKv,
     pub storage: MemStorage,
+    /// Every grant shard's storage (ids and keys never collide across shards).
+    pub grant_storage: MemStorage,
     pub secrets: Secrets,
     pub caches: Caches,
     pub settings: Settings,
+    pub http: FakeHttp,
+}
+
+/// Outgoing HTTP answered from a map of URL → (status, body), counting the calls.
+#[derive(Default)]
+pub struct FakeHttp {
+    pub answers: RefCell<HashMap<String, (u16, String)>>,
+    pub calls: Cell<usize>,
+}
+
+#[async_trait(?Send)]
+impl crate::ports::HttpClient for FakeHttp {
+    async fn get(
+        &self,
+        url: &str,
+        max_len: usize,
+    ) -> Result<(u16, String), crate::ports::FetchError> {
+        self.calls.set(self.calls.get() + 1);
+        match self.answers.borrow().get(url) {
+            Some((_, body)) if body.len() > max_len => {
+                Err(crate::ports::FetchError("body too long".into()))
+            }
+            Some(answer) => Ok(answer.clone()),
+            None => Err(crate::ports::FetchError(format!("no route to {url}"))),
+        }
+    }
+
+    async fn post_json(
+        &self,
+        url: &str,
+        _body: &str,
+        max_len: usize,
+    ) -> Result<(u16, String), crate::ports::FetchError> {
+        self.get(url, max_len).await
+    }
 }
 
 impl Default for Harness {
@@ -123,13 +161,33 @@ impl Default for Harness {
             rng: SeqRng::default(),
             kv: MemKv::default(),
             storage: MemStorage::default(),
+            grant_storage: MemStorage::default(),
             secrets: Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("test secrets"),
             caches: Caches::default(),
+            http: FakeHttp::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
                 ..Settings::default()
             },
         }
+    }
+}
+
+/// JSON there and back, as the Durable Object wire does.
+fn round_trip<T: serde::Serialize, U: serde::de::DeserializeOwned>(v: &T) -> Result<U, StoreError> {
+    let wire = serde_json::to_string(v).map_err(|e| StoreError(e.to_string()))?;
+    serde_json::from_str(&wire).map_err(|e| StoreError(e.to_string()))
+}
+
+#[async_trait(?Send)]
+impl GrantStore for Harness {
+    async fn call(&self, _shard: u32, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+        let command: GrantCommand = round_trip(command)?;
+        let env = GrantEnv {
+            storage: &self.grant_storage,
+            clock: &self.clock,
+        };
+        round_trip(&grants::execute(&env, &command).await?)
     }
 }
 
@@ -144,6 +202,7 @@ impl Authority for Harness {
             kv: &self.kv,
             clock: &self.clock,
             rng: &self.rng,
+            es256: &NativeEs256,
             secrets: &self.secrets,
         };
         let reply = execute(&env, &envelope).await?;
@@ -153,23 +212,103 @@ impl Authority for Harness {
 }
 
 impl Harness {
-    /// Runs a request through the router.
-    pub fn send(&self, req: Request) -> Response {
-        let ctx = Context {
+    /// A request context on these fakes.
+    pub fn context(&self) -> Context<'_> {
+        Context {
             kv: &self.kv,
             authority: self,
+            grants: self,
             clock: &self.clock,
             rng: &self.rng,
+            es256: &NativeEs256,
+            http: &self.http,
             secrets: &self.secrets,
             caches: &self.caches,
             settings: &self.settings,
             request_id: "test".into(),
-        };
-        futures::executor::block_on(crate::app::handle(&ctx, req))
+        }
+    }
+
+    /// Runs a request through the router.
+    pub fn send(&self, req: Request) -> Response {
+        futures::executor::block_on(crate::app::handle(&self.context(), req))
     }
 
     /// Advances the clock.
     pub fn advance(&self, secs: u64) {
         self.clock.0.set(self.clock.0.get() + secs * 1000);
+    }
+}
+
+/// ES256 on the pure-Rust `p256` crate: fine natively, where the worker uses WebCrypto.
+pub struct NativeEs256;
+
+#[async_trait(?Send)]
+impl crate::ports::Es256 for NativeEs256 {
+    async fn generate(&self) -> Result<crate::ports::Es256KeyPair, crate::ports::CryptoError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::pkcs8::EncodePrivateKey;
+        let mut seed = [0u8; 32];
+        SeqRng::default().fill(&mut seed);
+        seed[0] = 1;
+        let key = p256::SecretKey::from_slice(&seed)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        let point = key.public_key().to_encoded_point(false);
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        Ok(crate::ports::Es256KeyPair {
+            pkcs8: pkcs8.as_bytes().to_vec(),
+            x: URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed point")),
+            y: URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed point")),
+        })
+    }
+
+    async fn sign(
+        &self,
+        _kid: &str,
+        pkcs8: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::CryptoError> {
+        use p256::ecdsa::signature::Signer;
+        use p256::pkcs8::DecodePrivateKey;
+        let key = p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        let sig: p256::ecdsa::Signature = key.sign(message);
+        Ok(sig.to_bytes().to_vec())
+    }
+
+    async fn verify(
+        &self,
+        _kid: &str,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, crate::ports::CryptoError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use p256::ecdsa::signature::Verifier;
+        let (x, y) = (
+            URL_SAFE_NO_PAD.decode(x).unwrap_or_default(),
+            URL_SAFE_NO_PAD.decode(y).unwrap_or_default(),
+        );
+        if x.len() != 32 || y.len() != 32 {
+            return Ok(false);
+        }
+        let point = p256::EncodedPoint::from_affine_coordinates(
+            x.as_slice().into(),
+            y.as_slice().into(),
+            false,
+        );
+        let Ok(key) = p256::ecdsa::VerifyingKey::from_encoded_point(&point) else {
+            return Ok(false);
+        };
+        let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &sig).is_ok())
     }
 }

@@ -16,6 +16,7 @@ use crate::error::OAuthError;
 use crate::form::{parse_basic, Form};
 use crate::http::{Method, Request, Response};
 use crate::tokens::{self, AccessClaims, Audience};
+use crate::user_grants;
 
 /// Longest accepted `scope` parameter.
 const MAX_SCOPE_LEN: usize = 2048;
@@ -28,6 +29,8 @@ struct TokenResponse<'a> {
     expires_in: u64,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 /// Handles the token endpoint.
@@ -185,6 +188,9 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
     let client = authenticate_client(ctx, req, &form).await?;
     match grant_type {
         "client_credentials" => client_credentials(ctx, req, &form, &client).await,
+        "authorization_code" => user_grants::authorization_code(ctx, req, &form, &client).await,
+        "refresh_token" => user_grants::refresh_token(ctx, req, &form, &client).await,
+        "password" => user_grants::password(ctx, req, &form, &client).await,
         _ => Err(OAuthError::UnsupportedGrantType),
     }
 }
@@ -221,9 +227,30 @@ pub async fn access_token_response(
     claims: AccessClaims,
     ttl: u64,
 ) -> Result<Response, OAuthError> {
+    token_response(ctx, claims, ttl, None).await
+}
+
+/// Signs an access token for `claims`, valid `ttl` seconds from now.
+pub async fn sign_access(
+    ctx: &Context<'_>,
+    claims: AccessClaims,
+    ttl: u64,
+) -> Result<String, OAuthError> {
     let keys = ctx.keys().await?;
+    tokens::sign(&keys.1, claims, ctx.clock.now(), ttl, ctx.es256)
+        .await
+        .map_err(|_| OAuthError::Unavailable)
+}
+
+/// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given.
+pub async fn token_response(
+    ctx: &Context<'_>,
+    claims: AccessClaims,
+    ttl: u64,
+    refresh_token: Option<String>,
+) -> Result<Response, OAuthError> {
     let scope = claims.scope.clone();
-    let token = tokens::sign(&keys.1, claims, ctx.clock.now(), ttl);
+    let token = sign_access(ctx, claims, ttl).await?;
     Ok(Response::json(
         200,
         &TokenResponse {
@@ -231,6 +258,7 @@ pub async fn access_token_response(
             token_type: "Bearer",
             expires_in: ttl,
             scope: &scope,
+            refresh_token,
         },
     )
     .no_store())

@@ -1,18 +1,22 @@
 //! Access tokens: RFC 9068 JWTs, signed and verified with `jwt-compact`.
 //!
-//! Issuing: header `typ: at+jwt`, `kid`, `alg: EdDSA`; claims `iss`, `sub`, `aud`, `exp`, `iat`,
-//! `jti`, `client_id`, `scope` plus the client's custom claims. Verifying (RFC 9068 §4,
-//! RFC 8725): a size cap, an algorithm allow-list (`EdDSA` only: never `none`, never HMAC), `typ`,
-//! no `crit`, a known `kid`, the signature, then `iss`, `exp`, `nbf` and `iat` with a leeway.
-//! Embedded `jwk`, `jku` and `x5u` headers are ignored: only our own keys verify.
+//! Issuing: header `typ: at+jwt`, `kid`, `alg` (the current key's: `EdDSA` by default, `ES256`
+//! through WebCrypto); claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` plus
+//! the client's custom claims. Verifying (RFC 9068 §4, RFC 8725): a size cap, an algorithm
+//! allow-list (`EdDSA`, `ES256`: never `none`, never HMAC) that must also match the key the
+//! `kid` names, `typ`, no `crit`, the signature, then `iss`, `exp`, `nbf` and `iat` with a
+//! leeway. Embedded `jwk`, `jku` and `x5u` headers are ignored: only our own keys verify.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use jwt_compact::alg::Ed25519;
 use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::keys::LoadedKeys;
+use crate::keys::{KeyAlg, LoadedKeys, SigningKey, VerifyingKey};
+use crate::ports::{CryptoError, Es256};
 
 /// Longest token accepted for verification.
 pub const MAX_TOKEN_LEN: usize = 8192;
@@ -58,6 +62,7 @@ pub struct Verified {
     pub claims: AccessClaims,
     pub iat: u64,
     pub exp: u64,
+    pub nbf: Option<u64>,
     pub kid: String,
 }
 
@@ -109,9 +114,9 @@ pub enum TokenError {
 
 /// Header fields we read beyond jwt-compact's own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct ExtraHeader {
+pub(crate) struct ExtraHeader {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    crit: Option<Value>,
+    pub(crate) crit: Option<Value>,
 }
 
 fn to_datetime(secs: u64) -> Option<DateTime<Utc>> {
@@ -123,17 +128,43 @@ fn to_secs(t: Option<DateTime<Utc>>) -> Option<u64> {
 }
 
 /// Signs an access token with the current key.
-pub fn sign(keys: &LoadedKeys, claims: AccessClaims, iat: u64, ttl: u64) -> String {
+pub async fn sign(
+    keys: &LoadedKeys,
+    claims: AccessClaims,
+    iat: u64,
+    ttl: u64,
+    es256: &dyn Es256,
+) -> Result<String, CryptoError> {
     let mut full = Claims::new(claims);
     full.issued_at = to_datetime(iat);
     full.expiration = to_datetime(iat + ttl);
     let header = Header::empty()
         .with_key_id(keys.signing_kid.as_str())
         .with_token_type("at+jwt");
-    // Serialising plain claims and signing with an in-memory key cannot fail.
-    Ed25519
-        .token(&header, &full, &keys.signing_key)
-        .unwrap_or_default()
+    match &keys.signing_key {
+        SigningKey::Ed25519(key) => Ed25519
+            .token(&header, &full, key)
+            .map_err(|e| CryptoError(e.to_string())),
+        SigningKey::P256(pkcs8) => {
+            // WebCrypto signs asynchronously, which jwt-compact's `Algorithm` cannot express:
+            // the compact serialisation (RFC 7515 §7.1) is assembled here.
+            let header = serde_json::json!({
+                "alg": "ES256",
+                "kid": keys.signing_kid,
+                "typ": "at+jwt",
+            });
+            let claims = serde_json::to_vec(&full).map_err(|e| CryptoError(e.to_string()))?;
+            let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+            token.push('.');
+            token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+            let signature = es256
+                .sign(&keys.signing_kid, pkcs8, token.as_bytes())
+                .await?;
+            token.push('.');
+            token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+            Ok(token)
+        }
+    }
 }
 
 /// What verification checks besides the signature.
@@ -147,19 +178,31 @@ pub struct Expectations<'a> {
 }
 
 /// Verifies a token against our keys and `expect`.
-pub fn verify(
+pub async fn verify(
     token: &str,
     keys: &LoadedKeys,
+    es256: &dyn Es256,
     expect: &Expectations<'_>,
+) -> Result<Verified, TokenError> {
+    let verified = verify_signature(token, keys, es256).await?;
+    check_claims(&verified, expect)?;
+    Ok(verified)
+}
+
+/// The expensive half of verification: size, structure, header rules and the signature.
+/// Its result depends only on the token and the key set, so it may be cached; the claims must
+/// still pass [`check_claims`] on every use.
+pub async fn verify_signature(
+    token: &str,
+    keys: &LoadedKeys,
+    es256: &dyn Es256,
 ) -> Result<Verified, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::TooLarge);
     }
     let untrusted =
         UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
-    if untrusted.algorithm() != "EdDSA" {
-        return Err(TokenError::Algorithm);
-    }
+    let alg = KeyAlg::parse(untrusted.algorithm()).ok_or(TokenError::Algorithm)?;
     let header = untrusted.header();
     let typ = header.token_type.as_deref().unwrap_or_default();
     if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
@@ -169,42 +212,66 @@ pub fn verify(
         return Err(TokenError::Critical);
     }
     let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
-    let key = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
-    let token = Ed25519
-        .validator::<AccessClaims>(key)
-        .validate(&untrusted)
-        .map_err(|e| match e {
-            jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
-            _ => TokenError::Signature,
-        })?;
-    let claims = token.claims();
-    let exp = to_secs(claims.expiration).ok_or(TokenError::Malformed)?;
-    let iat = to_secs(claims.issued_at).ok_or(TokenError::Malformed)?;
-    if expect.now >= exp.saturating_add(expect.leeway) {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = to_secs(claims.not_before) {
-        if nbf > expect.now + expect.leeway {
-            return Err(TokenError::NotYetValid);
+    let claims = match (alg, keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?) {
+        (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
+            Ed25519
+                .validator::<AccessClaims>(key)
+                .validate(&untrusted)
+                .map_err(|e| match e {
+                    jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
+                    _ => TokenError::Signature,
+                })?
+                .into_parts()
+                .1
         }
-    }
-    if iat > expect.now + expect.leeway {
-        return Err(TokenError::IssuedInFuture);
-    }
-    if claims.custom.iss != expect.issuer {
-        return Err(TokenError::Issuer);
-    }
-    if let Some(aud) = expect.audience {
-        if !claims.custom.aud.contains(aud) {
-            return Err(TokenError::Audience);
+        (KeyAlg::ES256, VerifyingKey::P256 { x, y }) => {
+            let signature = untrusted.signature_bytes();
+            let signed = token.rsplit_once('.').map_or("", |(s, _)| s);
+            let valid = signature.len() == 64
+                && es256
+                    .verify(kid, x, y, signed.as_bytes(), signature)
+                    .await
+                    .unwrap_or(false);
+            if !valid {
+                return Err(TokenError::Signature);
+            }
+            untrusted
+                .deserialize_claims_unchecked::<AccessClaims>()
+                .map_err(|_| TokenError::Malformed)?
         }
-    }
+        // The header's algorithm must be the key's: no algorithm confusion.
+        _ => return Err(TokenError::Algorithm),
+    };
     Ok(Verified {
-        claims: claims.custom.clone(),
-        iat,
-        exp,
+        exp: to_secs(claims.expiration).ok_or(TokenError::Malformed)?,
+        iat: to_secs(claims.issued_at).ok_or(TokenError::Malformed)?,
+        nbf: to_secs(claims.not_before),
+        claims: claims.custom,
         kid: kid.to_owned(),
     })
+}
+
+/// The cheap half: `exp`, `nbf`, `iat` with the leeway, `iss`, and `aud` when expected.
+pub fn check_claims(v: &Verified, expect: &Expectations<'_>) -> Result<(), TokenError> {
+    if expect.now >= v.exp.saturating_add(expect.leeway) {
+        return Err(TokenError::Expired);
+    }
+    if v.nbf.is_some_and(|nbf| nbf > expect.now + expect.leeway) {
+        return Err(TokenError::NotYetValid);
+    }
+    if v.iat > expect.now + expect.leeway {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if v.claims.iss != expect.issuer {
+        return Err(TokenError::Issuer);
+    }
+    if expect
+        .audience
+        .is_some_and(|aud| !v.claims.aud.contains(aud))
+    {
+        return Err(TokenError::Audience);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -214,16 +281,40 @@ mod tests {
 
     use super::*;
     use crate::crypto::Secrets;
+    use crate::keys::KeyAlg;
     use crate::keys::KeySet;
-    use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+    use crate::testing::{NativeEs256, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 
     const ISS: &str = "https://auth.example";
 
-    fn keys() -> LoadedKeys {
+    fn keys_of(alg: KeyAlg) -> LoadedKeys {
         let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        KeySet::generate(&secrets, &SeqRng::default(), 0)
-            .load(&secrets, 0)
-            .unwrap()
+        futures::executor::block_on(KeySet::generate(
+            alg,
+            &secrets,
+            &SeqRng::default(),
+            &NativeEs256,
+            0,
+        ))
+        .unwrap()
+        .load(&secrets, 0)
+        .unwrap()
+    }
+
+    fn keys() -> LoadedKeys {
+        keys_of(KeyAlg::EdDSA)
+    }
+
+    fn sign_t(keys: &LoadedKeys, claims: AccessClaims, iat: u64, ttl: u64) -> String {
+        futures::executor::block_on(sign(keys, claims, iat, ttl, &NativeEs256)).unwrap()
+    }
+
+    fn verify_t(
+        token: &str,
+        keys: &LoadedKeys,
+        expect: &Expectations<'_>,
+    ) -> Result<Verified, TokenError> {
+        futures::executor::block_on(verify(token, keys, &NativeEs256, expect))
     }
 
     fn claims() -> AccessClaims {
@@ -254,7 +345,7 @@ mod tests {
     #[test]
     fn signed_token_verifies_with_rfc9068_header() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 3600);
+        let token = sign_t(&keys, claims(), 1000, 3600);
         let header: Value = serde_json::from_slice(
             &URL_SAFE_NO_PAD
                 .decode(token.split('.').next().unwrap())
@@ -264,7 +355,7 @@ mod tests {
         assert_eq!(header["typ"], "at+jwt");
         assert_eq!(header["alg"], "EdDSA");
         assert_eq!(header["kid"], keys.signing_kid.as_str());
-        let v = verify(&token, &keys, &expect(1000)).unwrap();
+        let v = verify_t(&token, &keys, &expect(1000)).unwrap();
         assert_eq!(v.claims, claims());
         assert_eq!((v.iat, v.exp), (1000, 4600));
     }
@@ -272,14 +363,14 @@ mod tests {
     #[test]
     fn expiry_and_maturity_respect_the_leeway() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 100);
-        assert!(verify(&token, &keys, &expect(1159)).is_ok());
+        let token = sign_t(&keys, claims(), 1000, 100);
+        assert!(verify_t(&token, &keys, &expect(1159)).is_ok());
         assert_eq!(
-            verify(&token, &keys, &expect(1160)),
+            verify_t(&token, &keys, &expect(1160)),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            verify(&token, &keys, &expect(900)),
+            verify_t(&token, &keys, &expect(900)),
             Err(TokenError::IssuedInFuture)
         );
     }
@@ -287,21 +378,21 @@ mod tests {
     #[test]
     fn issuer_and_audience_are_checked() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 100);
+        let token = sign_t(&keys, claims(), 1000, 100);
         let mut e = expect(1000);
         e.issuer = "https://other.example";
-        assert_eq!(verify(&token, &keys, &e), Err(TokenError::Issuer));
+        assert_eq!(verify_t(&token, &keys, &e), Err(TokenError::Issuer));
         let mut e = expect(1000);
         e.audience = Some("https://nope.example");
-        assert_eq!(verify(&token, &keys, &e), Err(TokenError::Audience));
+        assert_eq!(verify_t(&token, &keys, &e), Err(TokenError::Audience));
         e.audience = Some("https://api.example");
-        assert!(verify(&token, &keys, &e).is_ok());
+        assert!(verify_t(&token, &keys, &e).is_ok());
     }
 
     #[test]
     fn alg_none_and_hmac_are_refused() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 100);
+        let token = sign_t(&keys, claims(), 1000, 100);
         let payload = token.split('.').nth(1).unwrap();
         for alg in ["none", "None", "NONE", "HS256"] {
             let header = b64(&format!(
@@ -310,7 +401,7 @@ mod tests {
             ));
             let forged = format!("{header}.{payload}.");
             assert_eq!(
-                verify(&forged, &keys, &expect(1000)),
+                verify_t(&forged, &keys, &expect(1000)),
                 Err(TokenError::Algorithm)
             );
         }
@@ -319,7 +410,7 @@ mod tests {
     #[test]
     fn tampered_payload_fails_signature() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 100);
+        let token = sign_t(&keys, claims(), 1000, 100);
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut c = claims();
         c.scope = "read write admin".into();
@@ -328,7 +419,7 @@ mod tests {
         full.expiration = to_datetime(1100);
         parts[1] = b64(&serde_json::to_string(&full).unwrap());
         assert_eq!(
-            verify(&parts.join("."), &keys, &expect(1000)),
+            verify_t(&parts.join("."), &keys, &expect(1000)),
             Err(TokenError::Signature)
         );
     }
@@ -336,7 +427,7 @@ mod tests {
     #[test]
     fn unknown_kid_wrong_typ_and_crit_are_refused() {
         let keys = keys();
-        let token = sign(&keys, claims(), 1000, 100);
+        let token = sign_t(&keys, claims(), 1000, 100);
         let rest = token.split_once('.').unwrap().1;
         let cases = [
             (
@@ -360,7 +451,11 @@ mod tests {
         ];
         for (header, want) in cases {
             let forged = format!("{}.{rest}", b64(header));
-            assert_eq!(verify(&forged, &keys, &expect(1000)), Err(want), "{header}");
+            assert_eq!(
+                verify_t(&forged, &keys, &expect(1000)),
+                Err(want),
+                "{header}"
+            );
         }
     }
 
@@ -368,9 +463,60 @@ mod tests {
     fn garbage_and_oversized_tokens_are_refused() {
         let keys = keys();
         for t in ["", "a.b", "a.b.c", "....", "eyJ.eyJ.sig"] {
-            assert!(verify(t, &keys, &expect(0)).is_err(), "{t}");
+            assert!(verify_t(t, &keys, &expect(0)).is_err(), "{t}");
         }
         let big = "a".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(verify(&big, &keys, &expect(0)), Err(TokenError::TooLarge));
+        assert_eq!(verify_t(&big, &keys, &expect(0)), Err(TokenError::TooLarge));
+    }
+
+    #[test]
+    fn es256_tokens_sign_and_verify_through_the_port() {
+        let keys = keys_of(KeyAlg::ES256);
+        let token = sign_t(&keys, claims(), 1000, 3600);
+        let header: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["typ"], "at+jwt");
+        let v = verify_t(&token, &keys, &expect(1000)).unwrap();
+        assert_eq!(v.claims, claims());
+        let i = token.len() - 10;
+        let mut tampered = token.clone();
+        let flipped = if &token[i..=i] == "A" { "B" } else { "A" };
+        tampered.replace_range(i..=i, flipped);
+        assert_eq!(
+            verify_t(&tampered, &keys, &expect(1000)),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn header_algorithm_must_match_the_key() {
+        let keys = keys_of(KeyAlg::ES256);
+        let token = sign_t(&keys, claims(), 1000, 3600);
+        let rest = token.split_once('.').unwrap().1;
+        let header = b64(&format!(
+            r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{}"}}"#,
+            keys.signing_kid
+        ));
+        assert_eq!(
+            verify_t(&format!("{header}.{rest}"), &keys, &expect(1000)),
+            Err(TokenError::Algorithm)
+        );
+    }
+
+    #[test]
+    fn es256_with_zero_r_and_s_is_refused() {
+        let keys = keys_of(KeyAlg::ES256);
+        let token = sign_t(&keys, claims(), 1000, 3600);
+        let signed = token.rsplit_once('.').unwrap().0;
+        let zero = URL_SAFE_NO_PAD.encode([0u8; 64]);
+        assert_eq!(
+            verify_t(&format!("{signed}.{zero}"), &keys, &expect(1000)),
+            Err(TokenError::Signature)
+        );
     }
 }

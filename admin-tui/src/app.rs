@@ -1,0 +1,580 @@
+//! The operator app's state and its pure update function.
+//!
+//! [`App`] is all there is to draw; [`Msg`] is everything that can happen (a key, a clock tick,
+//! a resize, an answer from the server); [`update`] changes the state and answers the admin
+//! calls to make as [`Cmd`]s, which the effects layer runs off the UI thread. Nothing here does
+//! I/O, so every rule below is tested with plain values. This file holds the state and the
+//! navigation every screen shares; `actions` says what each key does, `forms` builds the forms
+//! and their requests, `answers` applies the server's replies.
+
+use portcullis_core::api::{
+    AuditEvent, AuditQuery, Client, GrantType, GrantView, KeyInfo, Route, Scope, User,
+};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::client::Failure;
+use crate::effects::{Answer, AuditInto, Cmd};
+use crate::form::Form;
+
+mod actions;
+mod answers;
+mod forms;
+
+use actions::{modal_key, screen_key};
+use answers::on_answer;
+
+/// Ticks between two health checks (a tick is 250 ms in the terminal).
+pub const HEALTH_EVERY: u64 = 40;
+
+/// Ticks between two audit polls in follow mode.
+pub const FOLLOW_EVERY: u64 = 8;
+
+/// Audit events per page.
+pub const AUDIT_PAGE: usize = 50;
+
+/// Every grant type a client can be given, in the order the form lists them.
+pub const GRANT_TYPES: [GrantType; 5] = [
+    GrantType::ClientCredentials,
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::Password,
+    GrantType::Implicit,
+];
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Tick,
+    Resize,
+    Api(Box<Answer>),
+}
+
+/// The screens, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Clients,
+    Scopes,
+    Users,
+    Keys,
+    Audit,
+    Routes,
+    Grants,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 7] = [
+        Screen::Clients,
+        Screen::Scopes,
+        Screen::Users,
+        Screen::Keys,
+        Screen::Audit,
+        Screen::Routes,
+        Screen::Grants,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Clients => "Clients",
+            Self::Scopes => "Scopes",
+            Self::Users => "Users",
+            Self::Keys => "Keys",
+            Self::Audit => "Audit",
+            Self::Routes => "Routes",
+            Self::Grants => "Grants",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Detail,
+}
+
+/// Where a list's data stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Idle,
+    Loading,
+    Ready,
+    Failed(Failure),
+}
+
+/// A row type the incremental filter can match.
+pub trait Row {
+    /// Whether the row matches a lower-case needle.
+    fn matches(&self, needle: &str) -> bool;
+}
+
+fn any_contains(fields: &[&str], needle: &str) -> bool {
+    fields.iter().any(|f| f.to_lowercase().contains(needle))
+}
+
+impl Row for Client {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.name, &self.client_id], needle)
+    }
+}
+
+impl Row for Scope {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.name, &self.description], needle)
+    }
+}
+
+impl Row for User {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.username, &self.id], needle)
+    }
+}
+
+impl Row for KeyInfo {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.kid, self.alg.as_str()], needle)
+    }
+}
+
+impl Row for AuditEvent {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.action, &self.target, &self.actor], needle)
+    }
+}
+
+impl Row for Route {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(
+            &[&self.path, self.origin.as_deref().unwrap_or_default()],
+            needle,
+        )
+    }
+}
+
+impl Row for GrantView {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.user, &self.client_id, &self.id], needle)
+    }
+}
+
+/// The cursor and the incremental filter of a list (the part that does not depend on the rows).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Index into the visible rows.
+    pub selected: usize,
+    pub filter: String,
+    /// The filter line has the keyboard.
+    pub filtering: bool,
+}
+
+/// A list of records with a cursor and an incremental filter. The data stays on screen while
+/// it reloads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table<T> {
+    pub items: Vec<T>,
+    pub status: Status,
+    pub cursor: Cursor,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            status: Status::Idle,
+            cursor: Cursor::default(),
+        }
+    }
+}
+
+impl<T: Row> Table<T> {
+    /// The rows the filter lets through.
+    pub fn visible(&self) -> Vec<&T> {
+        let needle = self.cursor.filter.to_lowercase();
+        self.items.iter().filter(|r| r.matches(&needle)).collect()
+    }
+
+    /// The row under the cursor.
+    pub fn current(&self) -> Option<&T> {
+        self.visible().get(self.cursor.selected).copied()
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let len = self.visible().len();
+        self.cursor.selected = self
+            .cursor
+            .selected
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+    }
+
+    fn fill(&mut self, result: Result<Vec<T>, Failure>) {
+        match result {
+            Ok(items) => {
+                self.items = items;
+                self.status = Status::Ready;
+                self.move_by(0);
+            }
+            Err(e) => self.status = Status::Failed(e),
+        }
+    }
+
+    fn load(&mut self, cmd: Cmd) -> Vec<Cmd> {
+        self.status = Status::Loading;
+        vec![cmd]
+    }
+}
+
+/// What a form creates or changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormKind {
+    NewClient,
+    EditClient {
+        id: String,
+        version: u64,
+    },
+    AuditFilter,
+    NewScope,
+    NewUser,
+    UserPassword {
+        id: String,
+        version: u64,
+    },
+    /// A route added to the table as it stood at `version`.
+    NewRoute {
+        version: u64,
+        routes: Vec<Route>,
+    },
+}
+
+/// A question the operator must answer before a change is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    pub message: String,
+    /// When set, the operator must type exactly this (a name) to go ahead; otherwise `y`.
+    pub expect: Option<String>,
+    pub typed: String,
+    pub cmd: Box<Cmd>,
+    pub busy: bool,
+    pub error: Option<Failure>,
+}
+
+/// A freshly issued secret, shown once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretShown {
+    pub client_id: String,
+    pub client_name: String,
+    pub secret: String,
+    pub copied: bool,
+}
+
+/// A dialog over the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Form(FormKind, Form),
+    Confirm(Confirm),
+    Secret(SecretShown),
+}
+
+/// Is the server reachable, and how fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Unknown,
+    Up { latency_ms: u128 },
+    Down(String),
+}
+
+/// The whole state of the operator app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    pub url: String,
+    pub screen: Screen,
+    pub pane: Pane,
+    pub detail_scroll: u16,
+    pub health: Health,
+    /// Admin calls on their way (the spinner turns while > 0).
+    pub pending: usize,
+    pub ticks: u64,
+    pub clients: Table<Client>,
+    pub scopes: Table<Scope>,
+    pub users: Table<User>,
+    pub keys: Table<KeyInfo>,
+    pub audit: Table<AuditEvent>,
+    /// The server-side audit filters (action, target); pages follow them.
+    pub audit_query: AuditQuery,
+    /// Where the next (older) audit page starts; `None` at the end.
+    pub audit_next: Option<String>,
+    /// Poll for new audit events.
+    pub follow: bool,
+    pub routes: Table<Route>,
+    /// The route table's version (its `ETag`), sent back with a change.
+    pub routes_version: u64,
+    pub grants: Table<GrantView>,
+    pub modal: Option<Modal>,
+    pub help: bool,
+    /// The outcome of the last action, shown above the status bar.
+    pub notice: Option<Result<String, Failure>>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            screen: Screen::Clients,
+            pane: Pane::List,
+            detail_scroll: 0,
+            health: Health::Unknown,
+            pending: 0,
+            ticks: 0,
+            clients: Table::default(),
+            scopes: Table::default(),
+            users: Table::default(),
+            keys: Table::default(),
+            audit: Table::default(),
+            audit_query: AuditQuery::default(),
+            audit_next: None,
+            follow: false,
+            routes: Table::default(),
+            routes_version: 0,
+            grants: Table::default(),
+            modal: None,
+            help: false,
+            notice: None,
+            quit: false,
+        }
+    }
+
+    /// The first calls: health, and the data of the first screen (plus scopes, which the client
+    /// form offers).
+    pub fn start(&mut self) -> Vec<Cmd> {
+        let mut cmds = vec![Cmd::Health];
+        cmds.extend(self.clients.load(Cmd::ListClients));
+        cmds.extend(self.scopes.load(Cmd::ListScopes));
+        self.pending += cmds.iter().filter(|c| c.shows_spinner()).count();
+        cmds
+    }
+
+    /// The current screen's list cursor and filter.
+    pub fn cursor(&self) -> &Cursor {
+        match self.screen {
+            Screen::Clients => &self.clients.cursor,
+            Screen::Scopes => &self.scopes.cursor,
+            Screen::Users => &self.users.cursor,
+            Screen::Keys => &self.keys.cursor,
+            Screen::Audit => &self.audit.cursor,
+            Screen::Routes => &self.routes.cursor,
+            Screen::Grants => &self.grants.cursor,
+        }
+    }
+
+    fn cursor_mut(&mut self) -> &mut Cursor {
+        match self.screen {
+            Screen::Clients => &mut self.clients.cursor,
+            Screen::Scopes => &mut self.scopes.cursor,
+            Screen::Users => &mut self.users.cursor,
+            Screen::Keys => &mut self.keys.cursor,
+            Screen::Audit => &mut self.audit.cursor,
+            Screen::Routes => &mut self.routes.cursor,
+            Screen::Grants => &mut self.grants.cursor,
+        }
+    }
+
+    fn filtering(&self) -> bool {
+        self.cursor().filtering
+    }
+
+    /// The first page of the audit log under the current filters.
+    fn audit_first_page(&mut self, into: AuditInto) -> Vec<Cmd> {
+        let query = AuditQuery {
+            limit: Some(AUDIT_PAGE),
+            cursor: None,
+            ..self.audit_query.clone()
+        };
+        self.audit.load(Cmd::Audit { query, into })
+    }
+}
+
+/// Applies one message; answers the admin calls to make.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let cmds = match msg {
+        Msg::Key(k) if k.kind != KeyEventKind::Release => key(app, k),
+        Msg::Key(_) | Msg::Resize => Vec::new(),
+        Msg::Tick => {
+            app.ticks += 1;
+            let mut cmds = Vec::new();
+            if app.ticks.is_multiple_of(HEALTH_EVERY) {
+                cmds.push(Cmd::Health);
+            }
+            if app.follow
+                && app.ticks.is_multiple_of(FOLLOW_EVERY)
+                && app.audit.status != Status::Loading
+            {
+                cmds.extend(app.audit_first_page(AuditInto::Merge));
+            }
+            cmds
+        }
+        Msg::Api(answer) => {
+            if !matches!(*answer, Answer::Health(_)) {
+                app.pending = app.pending.saturating_sub(1);
+            }
+            on_answer(app, *answer)
+        }
+    };
+    app.pending += cmds.iter().filter(|c| c.shows_spinner()).count();
+    cmds
+}
+
+fn key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        app.quit = true;
+        return Vec::new();
+    }
+    if k.modifiers.contains(KeyModifiers::ALT) {
+        // Esc followed at once by a key reaches us as Alt+key (over SSH, tmux, or pasted):
+        // nothing here uses Alt, so honour both keys.
+        let mut cmds = key(app, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        cmds.extend(key(
+            app,
+            KeyEvent::new(k.code, k.modifiers.difference(KeyModifiers::ALT)),
+        ));
+        return cmds;
+    }
+    if app.help {
+        if matches!(k.code, KeyCode::Esc | KeyCode::Char('?' | 'q')) {
+            app.help = false;
+        }
+        return Vec::new();
+    }
+    if let Some(modal) = app.modal.take() {
+        return modal_key(app, modal, k);
+    }
+    if app.filtering() {
+        filter_key(app, k);
+        return Vec::new();
+    }
+    global_key(app, k)
+}
+
+/// Keys while the incremental filter line is open.
+fn filter_key(app: &mut App, k: KeyEvent) {
+    let cursor = app.cursor_mut();
+    match k.code {
+        KeyCode::Char(c) => {
+            cursor.filter.push(c);
+            cursor.selected = 0;
+        }
+        KeyCode::Backspace => {
+            cursor.filter.pop();
+            cursor.selected = 0;
+        }
+        KeyCode::Enter => cursor.filtering = false,
+        KeyCode::Esc => {
+            cursor.filter.clear();
+            cursor.filtering = false;
+        }
+        _ => {}
+    }
+}
+
+fn switch(app: &mut App, screen: Screen) -> Vec<Cmd> {
+    app.screen = screen;
+    app.pane = Pane::List;
+    app.detail_scroll = 0;
+    let idle = |s: &Status| *s == Status::Idle;
+    match screen {
+        Screen::Clients if idle(&app.clients.status) => app.clients.load(Cmd::ListClients),
+        Screen::Scopes if idle(&app.scopes.status) => app.scopes.load(Cmd::ListScopes),
+        Screen::Users if idle(&app.users.status) => app.users.load(Cmd::ListUsers),
+        Screen::Keys if idle(&app.keys.status) => app.keys.load(Cmd::ListKeys),
+        Screen::Audit if idle(&app.audit.status) => app.audit_first_page(AuditInto::Replace),
+        Screen::Routes if idle(&app.routes.status) => app.routes.load(Cmd::ListRoutes),
+        Screen::Grants if idle(&app.grants.status) => app.grants.load(Cmd::ListGrants),
+        _ => Vec::new(),
+    }
+}
+
+fn reload(app: &mut App) -> Vec<Cmd> {
+    match app.screen {
+        Screen::Clients => app.clients.load(Cmd::ListClients),
+        Screen::Scopes => app.scopes.load(Cmd::ListScopes),
+        Screen::Users => app.users.load(Cmd::ListUsers),
+        Screen::Keys => app.keys.load(Cmd::ListKeys),
+        Screen::Audit => app.audit_first_page(AuditInto::Replace),
+        Screen::Routes => app.routes.load(Cmd::ListRoutes),
+        Screen::Grants => app.grants.load(Cmd::ListGrants),
+    }
+}
+
+fn move_cursor(app: &mut App, delta: isize) {
+    if app.pane == Pane::Detail {
+        app.detail_scroll = app
+            .detail_scroll
+            .saturating_add_signed(i16::try_from(delta.clamp(-100, 100)).unwrap_or_default());
+        return;
+    }
+    app.detail_scroll = 0;
+    match app.screen {
+        Screen::Clients => app.clients.move_by(delta),
+        Screen::Scopes => app.scopes.move_by(delta),
+        Screen::Users => app.users.move_by(delta),
+        Screen::Keys => app.keys.move_by(delta),
+        Screen::Audit => app.audit.move_by(delta),
+        Screen::Routes => app.routes.move_by(delta),
+        Screen::Grants => app.grants.move_by(delta),
+    }
+}
+
+fn global_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
+    let screens = Screen::ALL.len();
+    match k.code {
+        KeyCode::Char('q') => app.quit = true,
+        KeyCode::Char('?') => app.help = true,
+        KeyCode::Char(c @ '1'..='9') => {
+            let i = (c as usize) - ('1' as usize);
+            if let Some(screen) = Screen::ALL.get(i) {
+                return switch(app, *screen);
+            }
+        }
+        KeyCode::Right | KeyCode::Char('l') => {
+            return switch(app, Screen::ALL[(app.screen.index() + 1) % screens]);
+        }
+        KeyCode::Left | KeyCode::Char('h') => {
+            return switch(
+                app,
+                Screen::ALL[(app.screen.index() + screens - 1) % screens],
+            );
+        }
+        KeyCode::Tab | KeyCode::BackTab => {
+            app.pane = match app.pane {
+                Pane::List => Pane::Detail,
+                Pane::Detail => Pane::List,
+            };
+        }
+        KeyCode::Enter => app.pane = Pane::Detail,
+        KeyCode::Esc => {
+            if app.pane == Pane::Detail {
+                app.pane = Pane::List;
+            } else {
+                app.cursor_mut().filter.clear();
+            }
+        }
+        KeyCode::Down | KeyCode::Char('j') => move_cursor(app, 1),
+        KeyCode::Up | KeyCode::Char('k') => move_cursor(app, -1),
+        KeyCode::PageDown => move_cursor(app, 10),
+        KeyCode::PageUp => move_cursor(app, -10),
+        KeyCode::Home | KeyCode::Char('g') => move_cursor(app, -100_000),
+        KeyCode::End | KeyCode::Char('G') => move_cursor(app, 100_000),
+        KeyCode::Char('/') => {
+            app.pane = Pane::List;
+            app.cursor_mut().filtering = true;
+        }
+        KeyCode::Char('r') => return reload(app),
+        _ => return screen_key(app, k),
+    }
+    Vec::new()
+}

@@ -1,0 +1,321 @@
+//! What each key does: the actions of every screen, and the keys of the dialogs (forms,
+//! confirmations, the once-only secret).
+
+use portcullis_core::api::{AuditQuery, ClientPatch, UserPatch};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::forms::{client_form, route_form, submit};
+use super::{App, Confirm, FormKind, Modal, Screen, Status, AUDIT_PAGE};
+use crate::effects::{AuditInto, Cmd};
+use crate::form::{Field, Form, FormEvent, Input};
+
+/// The actions of each screen.
+pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
+    match (app.screen, k.code) {
+        (Screen::Clients, KeyCode::Char('n' | 'e')) => {
+            let editing = if k.code == KeyCode::Char('e') {
+                let Some(c) = app.clients.current() else {
+                    return Vec::new();
+                };
+                Some(c.clone())
+            } else {
+                None
+            };
+            let form = client_form(app, editing.as_ref());
+            let kind = editing.map_or(FormKind::NewClient, |c| FormKind::EditClient {
+                id: c.client_id,
+                version: c.version,
+            });
+            app.modal = Some(Modal::Form(kind, form));
+            if app.scopes.status == Status::Idle {
+                return app.scopes.load(Cmd::ListScopes);
+            }
+        }
+        (Screen::Clients, KeyCode::Char('t')) => {
+            if let Some(c) = app.clients.current() {
+                return vec![Cmd::UpdateClient {
+                    id: c.client_id.clone(),
+                    version: c.version,
+                    patch: ClientPatch {
+                        disabled: Some(!c.disabled),
+                        ..ClientPatch::default()
+                    },
+                }];
+            }
+        }
+        (Screen::Clients, KeyCode::Char('d')) => {
+            if let Some(c) = app.clients.current() {
+                app.modal = Some(Modal::Confirm(typed_confirm(
+                    "Delete client",
+                    &c.name,
+                    Cmd::DeleteClient {
+                        id: c.client_id.clone(),
+                        version: c.version,
+                    },
+                )));
+            }
+        }
+        (Screen::Clients, KeyCode::Char('s')) => {
+            if let Some(c) = app.clients.current() {
+                app.modal = Some(Modal::Confirm(yes_no(
+                    "Rotate client secret",
+                    format!(
+                        "Issue a new secret for {}? The current one keeps working for 24 hours.",
+                        c.name
+                    ),
+                    Cmd::RotateSecret(c.client_id.clone()),
+                )));
+            }
+        }
+        (Screen::Keys, KeyCode::Char('R')) => {
+            app.modal = Some(Modal::Confirm(yes_no(
+                "Rotate signing keys",
+                "Promote the next key to current, retire the current one (it verifies until its \
+                 tokens expire) and publish a new next key?"
+                    .into(),
+                Cmd::RotateKeys,
+            )));
+        }
+        (Screen::Routes, KeyCode::Char('n')) => {
+            let kind = FormKind::NewRoute {
+                version: app.routes_version,
+                routes: app.routes.items.clone(),
+            };
+            app.modal = Some(Modal::Form(kind, route_form(app)));
+        }
+        (Screen::Routes, KeyCode::Char('d')) => {
+            if let Some(r) = app.routes.current() {
+                let mut routes = app.routes.items.clone();
+                if let Some(i) = routes.iter().position(|x| x == r) {
+                    routes.remove(i);
+                }
+                app.modal = Some(Modal::Confirm(yes_no(
+                    "Remove route",
+                    format!("Remove the route {} from the gateway?", r.path),
+                    Cmd::PutRoutes {
+                        version: app.routes_version,
+                        routes,
+                    },
+                )));
+            }
+        }
+        (Screen::Grants, KeyCode::Char('d')) => {
+            if let Some(g) = app.grants.current() {
+                app.modal = Some(Modal::Confirm(yes_no(
+                    "Revoke grant",
+                    format!(
+                        "Revoke what {} granted {}? Its refresh tokens stop working at once.",
+                        g.user, g.client_id
+                    ),
+                    Cmd::RevokeGrant(g.id.clone()),
+                )));
+            }
+        }
+        (Screen::Audit, KeyCode::Char('m')) => {
+            if let Some(cursor) = app.audit_next.clone() {
+                let query = AuditQuery {
+                    limit: Some(AUDIT_PAGE),
+                    cursor: Some(cursor),
+                    ..app.audit_query.clone()
+                };
+                return app.audit.load(Cmd::Audit {
+                    query,
+                    into: AuditInto::Append,
+                });
+            }
+            app.notice = Some(Ok("no older events".into()));
+        }
+        (Screen::Audit, KeyCode::Char('f')) => {
+            app.follow = !app.follow;
+            if app.follow {
+                return app.audit_first_page(AuditInto::Merge);
+            }
+        }
+        (Screen::Audit, KeyCode::Char('F')) => {
+            let q = &app.audit_query;
+            let text = |v: &Option<String>| Input::Text(v.clone().unwrap_or_default());
+            app.modal = Some(Modal::Form(
+                FormKind::AuditFilter,
+                Form::new(
+                    "Audit filter (empty = any)",
+                    vec![
+                        Field::new("action", "Action", text(&q.action)),
+                        Field::new("target", "Target", text(&q.target)),
+                    ],
+                ),
+            ));
+        }
+        (Screen::Scopes, KeyCode::Char('n')) => {
+            app.modal = Some(Modal::Form(
+                FormKind::NewScope,
+                Form::new(
+                    "New scope",
+                    vec![
+                        Field::new("name", "Name", Input::Text(String::new())),
+                        Field::new("description", "Description", Input::Text(String::new())),
+                    ],
+                ),
+            ));
+        }
+        (Screen::Scopes, KeyCode::Char('d')) => {
+            if let Some(s) = app.scopes.current() {
+                app.modal = Some(Modal::Confirm(typed_confirm(
+                    "Delete scope",
+                    &s.name,
+                    Cmd::DeleteScope {
+                        name: s.name.clone(),
+                        version: s.version,
+                    },
+                )));
+            }
+        }
+        (Screen::Users, KeyCode::Char('n')) => {
+            app.modal = Some(Modal::Form(
+                FormKind::NewUser,
+                Form::new(
+                    "New user",
+                    vec![
+                        Field::new("username", "Username", Input::Text(String::new())),
+                        Field::new("password", "Password", Input::Secret(String::new())),
+                    ],
+                ),
+            ));
+        }
+        (Screen::Users, KeyCode::Char('e')) => {
+            if let Some(u) = app.users.current() {
+                let kind = FormKind::UserPassword {
+                    id: u.id.clone(),
+                    version: u.version,
+                };
+                let form = Form::new(
+                    format!("New password for {}", u.username),
+                    vec![Field::new(
+                        "password",
+                        "Password",
+                        Input::Secret(String::new()),
+                    )],
+                );
+                app.modal = Some(Modal::Form(kind, form));
+            }
+        }
+        (Screen::Users, KeyCode::Char('t')) => {
+            if let Some(u) = app.users.current() {
+                return vec![Cmd::UpdateUser {
+                    id: u.id.clone(),
+                    version: u.version,
+                    patch: UserPatch {
+                        disabled: Some(!u.disabled),
+                        ..UserPatch::default()
+                    },
+                }];
+            }
+        }
+        (Screen::Users, KeyCode::Char('d')) => {
+            if let Some(u) = app.users.current() {
+                app.modal = Some(Modal::Confirm(typed_confirm(
+                    "Delete user",
+                    &u.username,
+                    Cmd::DeleteUser {
+                        id: u.id.clone(),
+                        version: u.version,
+                    },
+                )));
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// A confirmation that needs the record's name typed in full.
+fn typed_confirm(title: &str, name: &str, cmd: Cmd) -> Confirm {
+    Confirm {
+        title: title.into(),
+        message: format!("This cannot be undone. Type {name} to confirm."),
+        expect: Some(name.into()),
+        typed: String::new(),
+        cmd: Box::new(cmd),
+        busy: false,
+        error: None,
+    }
+}
+
+/// A yes/no question.
+fn yes_no(title: &str, message: String, cmd: Cmd) -> Confirm {
+    Confirm {
+        title: title.into(),
+        message,
+        expect: None,
+        typed: String::new(),
+        cmd: Box::new(cmd),
+        busy: false,
+        error: None,
+    }
+}
+
+pub(super) fn modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Cmd> {
+    match modal {
+        Modal::Form(kind, mut form) => match form.key(k) {
+            FormEvent::Cancel => Vec::new(),
+            FormEvent::Edited => {
+                app.modal = Some(Modal::Form(kind, form));
+                Vec::new()
+            }
+            FormEvent::Submit if kind == FormKind::AuditFilter => {
+                let set = |key: &str| Some(form.text(key)).filter(|t| !t.is_empty());
+                app.audit_query.action = set("action");
+                app.audit_query.target = set("target");
+                app.audit_next = None;
+                app.audit_first_page(AuditInto::Replace)
+            }
+            FormEvent::Submit => {
+                form.error = None;
+                let cmd = submit(&kind, &mut form);
+                form.busy = cmd.is_some();
+                app.modal = Some(Modal::Form(kind, form));
+                cmd.into_iter().collect()
+            }
+        },
+        Modal::Confirm(mut c) => {
+            if c.busy {
+                app.modal = Some(Modal::Confirm(c));
+                return Vec::new();
+            }
+            match (k.code, &c.expect) {
+                (KeyCode::Esc, _) | (KeyCode::Char('n'), None) => return Vec::new(),
+                (KeyCode::Char('y'), None) => {
+                    c.busy = true;
+                    let cmd = (*c.cmd).clone();
+                    app.modal = Some(Modal::Confirm(c));
+                    return vec![cmd];
+                }
+                (KeyCode::Enter, Some(expect)) if c.typed == *expect => {
+                    c.busy = true;
+                    let cmd = (*c.cmd).clone();
+                    app.modal = Some(Modal::Confirm(c));
+                    return vec![cmd];
+                }
+                (KeyCode::Char(ch), Some(_)) => c.typed.push(ch),
+                (KeyCode::Backspace, Some(_)) => {
+                    c.typed.pop();
+                }
+                _ => {}
+            }
+            app.modal = Some(Modal::Confirm(c));
+            Vec::new()
+        }
+        Modal::Secret(mut s) => match k.code {
+            KeyCode::Char('c') => {
+                s.copied = true;
+                let secret = s.secret.clone();
+                app.modal = Some(Modal::Secret(s));
+                vec![Cmd::Copy(secret)]
+            }
+            KeyCode::Esc | KeyCode::Enter => Vec::new(),
+            _ => {
+                app.modal = Some(Modal::Secret(s));
+                Vec::new()
+            }
+        },
+    }
+}

@@ -1,0 +1,425 @@
+//! The admin API client: the [`AdminApi`] trait the app talks to, and [`HttpApi`], its
+//! implementation over HTTP (`/admin/v1`, bearer token, JSON bodies from `portcullis_core::api`).
+//!
+//! Every failure becomes a [`Failure`] carrying the server's own `{"error", "error_description",
+//! "field"}` body, so the interface and the CLI can show it as the server said it. Conditional
+//! writes send `If-Match` with the record's version (the server's `ETag`), so two operators never
+//! silently overwrite each other (RFC 9110 §13.1.1).
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use portcullis_core::api::{
+    AuditPage, AuditQuery, Client, ClientCreated, ClientList, ClientPatch, GrantList, GrantView,
+    KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody, Scope, ScopeList,
+    SecretRotation, User, UserList, UserPatch,
+};
+use portcullis_core::error::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why an admin call failed: the server's error body, or a transport problem (no status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Option<u16>,
+    pub error: String,
+    pub description: String,
+    pub field: Option<String>,
+}
+
+impl Failure {
+    /// A failure that never reached the server (or got no usable answer).
+    pub fn transport(description: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            error: "unreachable".into(),
+            description: description.into(),
+            field: None,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "{status} ")?;
+        }
+        write!(f, "{}: {}", self.error, self.description)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field {field})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The CLI reports a failure as its one-line text.
+impl From<Failure> for String {
+    fn from(f: Failure) -> Self {
+        f.to_string()
+    }
+}
+
+/// The result of every admin call.
+pub type ApiResult<T> = Result<T, Failure>;
+
+/// Everything the operator app asks of the server. [`HttpApi`] speaks HTTP; tests use a fake.
+pub trait AdminApi: Send + Sync {
+    /// `GET /.well-known/oauth-authorization-server`: is the server up? Answers the round trip.
+    fn health(&self) -> ApiResult<Duration>;
+    fn list_clients(&self) -> ApiResult<Vec<Client>>;
+    fn get_client(&self, client_id: &str) -> ApiResult<Client>;
+    fn create_client(&self, new: &NewClient) -> ApiResult<ClientCreated>;
+    /// `PATCH` guarded by `If-Match: "<version>"`.
+    fn update_client(
+        &self,
+        client_id: &str,
+        version: u64,
+        patch: &ClientPatch,
+    ) -> ApiResult<Client>;
+    fn delete_client(&self, client_id: &str, version: u64) -> ApiResult<()>;
+    /// A new secret (shown once); the previous one keeps working as `rotation` says.
+    fn rotate_secret(&self, client_id: &str, rotation: &SecretRotation)
+        -> ApiResult<ClientCreated>;
+    fn list_scopes(&self) -> ApiResult<Vec<Scope>>;
+    fn get_scope(&self, name: &str) -> ApiResult<Scope>;
+    fn create_scope(&self, new: &NewScope) -> ApiResult<Scope>;
+    fn delete_scope(&self, name: &str, version: u64) -> ApiResult<()>;
+    fn list_users(&self) -> ApiResult<Vec<User>>;
+    fn get_user(&self, id: &str) -> ApiResult<User>;
+    fn create_user(&self, new: &NewUser) -> ApiResult<User>;
+    /// `PATCH` guarded by `If-Match: "<version>"`.
+    fn update_user(&self, id: &str, version: u64, patch: &UserPatch) -> ApiResult<User>;
+    fn delete_user(&self, id: &str, version: u64) -> ApiResult<()>;
+    fn list_keys(&self) -> ApiResult<KeyList>;
+    fn rotate_keys(&self, rotation: KeyRotation) -> ApiResult<KeyList>;
+    /// One page of the audit log, newest first.
+    fn audit(&self, query: &AuditQuery) -> ApiResult<AuditPage>;
+    /// The gateway's route table.
+    fn get_routes(&self) -> ApiResult<RouteTable>;
+    /// Replaces the whole route table, guarded by `If-Match: "<version>"`.
+    fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable>;
+    /// Every grant users have given clients.
+    fn list_grants(&self) -> ApiResult<Vec<GrantView>>;
+    /// Revokes a grant and every token issued under it.
+    fn revoke_grant(&self, id: &str) -> ApiResult<()>;
+}
+
+/// The admin API over HTTP with `ureq`.
+pub struct HttpApi {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl fmt::Debug for HttpApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the token.
+        f.debug_struct("HttpApi")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpApi {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:8787`).
+    pub fn new(base: &str, token: String) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            agent,
+        }
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        if_match: Option<u64>,
+    ) -> ApiResult<(u16, String)> {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("accept", "application/json");
+        if let Some(version) = if_match {
+            req = req.header("if-match", format!("\"{version}\""));
+        }
+        let built = match body {
+            None => req.body(String::new()),
+            Some(json) => req.header("content-type", "application/json").body(json),
+        }
+        .map_err(|e| Failure::transport(e.to_string()))?;
+        let resp = self
+            .agent
+            .run(built)
+            .map_err(|e| Failure::transport(format!("{}: {e}", self.base)))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .into_body()
+            .read_to_string()
+            .map_err(|e| Failure::transport(e.to_string()))?;
+        if (200..300).contains(&status) {
+            Ok((status, text))
+        } else {
+            Err(failure_from(status, &text))
+        }
+    }
+
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        if_match: Option<u64>,
+    ) -> ApiResult<T> {
+        let (status, text) = self.send(method, path, body, if_match)?;
+        serde_json::from_str(&text).map_err(|e| Failure {
+            status: Some(status),
+            error: "unexpected_answer".into(),
+            description: format!("the server's answer does not parse: {e}"),
+            field: None,
+        })
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
+        self.call("GET", path, None, None)
+    }
+
+    fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> ApiResult<T> {
+        self.call("POST", path, Some(json(body)?), None)
+    }
+
+    fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        version: u64,
+        body: &impl Serialize,
+    ) -> ApiResult<T> {
+        self.call("PATCH", path, Some(json(body)?), Some(version))
+    }
+
+    fn delete(&self, path: &str, version: Option<u64>) -> ApiResult<()> {
+        self.send("DELETE", path, None, version).map(|_| ())
+    }
+}
+
+/// The server's error body as a [`Failure`]; a body that is not one still gives a readable line.
+fn failure_from(status: u16, text: &str) -> Failure {
+    match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) => Failure {
+            status: Some(status),
+            error: body.error,
+            description: body.error_description.unwrap_or_default(),
+            field: body.field,
+        },
+        Err(_) => Failure {
+            status: Some(status),
+            error: "http_error".into(),
+            description: text.chars().take(200).collect(),
+            field: None,
+        },
+    }
+}
+
+/// A request body as JSON text.
+fn json(body: &impl Serialize) -> ApiResult<String> {
+    serde_json::to_string(body).map_err(|e| Failure::transport(e.to_string()))
+}
+
+/// A struct's set fields as `?a=1&b=x` (empty when none is set).
+fn query_string(query: &impl Serialize) -> ApiResult<String> {
+    let value = serde_json::to_value(query).map_err(|e| Failure::transport(e.to_string()))?;
+    let mut pairs: Vec<String> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let text = v.as_str().map_or_else(|| v.to_string(), ToOwned::to_owned);
+            format!("{}={}", segment(k), segment(&text))
+        })
+        .collect();
+    pairs.sort();
+    Ok(if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    })
+}
+
+/// One path segment, percent-encoded.
+pub fn segment(s: &str) -> String {
+    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+}
+
+impl AdminApi for HttpApi {
+    fn health(&self) -> ApiResult<Duration> {
+        let started = Instant::now();
+        self.send("GET", "/.well-known/oauth-authorization-server", None, None)?;
+        Ok(started.elapsed())
+    }
+
+    fn list_clients(&self) -> ApiResult<Vec<Client>> {
+        self.get::<ClientList>("/admin/v1/clients")
+            .map(|l| l.clients)
+    }
+
+    fn get_client(&self, client_id: &str) -> ApiResult<Client> {
+        self.get(&format!("/admin/v1/clients/{}", segment(client_id)))
+    }
+
+    fn create_client(&self, new: &NewClient) -> ApiResult<ClientCreated> {
+        self.post("/admin/v1/clients", new)
+    }
+
+    fn update_client(
+        &self,
+        client_id: &str,
+        version: u64,
+        patch: &ClientPatch,
+    ) -> ApiResult<Client> {
+        self.patch(
+            &format!("/admin/v1/clients/{}", segment(client_id)),
+            version,
+            patch,
+        )
+    }
+
+    fn delete_client(&self, client_id: &str, version: u64) -> ApiResult<()> {
+        self.delete(
+            &format!("/admin/v1/clients/{}", segment(client_id)),
+            Some(version),
+        )
+    }
+
+    fn rotate_secret(
+        &self,
+        client_id: &str,
+        rotation: &SecretRotation,
+    ) -> ApiResult<ClientCreated> {
+        self.post(
+            &format!("/admin/v1/clients/{}/secrets", segment(client_id)),
+            rotation,
+        )
+    }
+
+    fn list_scopes(&self) -> ApiResult<Vec<Scope>> {
+        self.get::<ScopeList>("/admin/v1/scopes").map(|l| l.scopes)
+    }
+
+    fn get_scope(&self, name: &str) -> ApiResult<Scope> {
+        self.get(&format!("/admin/v1/scopes/{}", segment(name)))
+    }
+
+    fn create_scope(&self, new: &NewScope) -> ApiResult<Scope> {
+        self.post("/admin/v1/scopes", new)
+    }
+
+    fn delete_scope(&self, name: &str, version: u64) -> ApiResult<()> {
+        self.delete(
+            &format!("/admin/v1/scopes/{}", segment(name)),
+            Some(version),
+        )
+    }
+
+    fn list_users(&self) -> ApiResult<Vec<User>> {
+        self.get::<UserList>("/admin/v1/users").map(|l| l.users)
+    }
+
+    fn get_user(&self, id: &str) -> ApiResult<User> {
+        self.get(&format!("/admin/v1/users/{}", segment(id)))
+    }
+
+    fn create_user(&self, new: &NewUser) -> ApiResult<User> {
+        self.post("/admin/v1/users", new)
+    }
+
+    fn update_user(&self, id: &str, version: u64, patch: &UserPatch) -> ApiResult<User> {
+        self.patch(&format!("/admin/v1/users/{}", segment(id)), version, patch)
+    }
+
+    fn delete_user(&self, id: &str, version: u64) -> ApiResult<()> {
+        self.delete(&format!("/admin/v1/users/{}", segment(id)), Some(version))
+    }
+
+    fn list_keys(&self) -> ApiResult<KeyList> {
+        self.get("/admin/v1/keys")
+    }
+
+    fn rotate_keys(&self, rotation: KeyRotation) -> ApiResult<KeyList> {
+        self.post("/admin/v1/keys/rotate", &rotation)
+    }
+
+    fn audit(&self, query: &AuditQuery) -> ApiResult<AuditPage> {
+        self.get(&format!("/admin/v1/audit{}", query_string(query)?))
+    }
+
+    fn get_routes(&self) -> ApiResult<RouteTable> {
+        self.get("/admin/v1/routes")
+    }
+
+    fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable> {
+        self.call("PUT", "/admin/v1/routes", Some(json(body)?), Some(version))
+    }
+
+    fn list_grants(&self) -> ApiResult<Vec<GrantView>> {
+        self.get::<GrantList>("/admin/v1/grants").map(|l| l.grants)
+    }
+
+    fn revoke_grant(&self, id: &str) -> ApiResult<()> {
+        self.delete(&format!("/admin/v1/grants/{}", segment(id)), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_body_keeps_code_reason_and_field() {
+        let f = failure_from(
+            422,
+            r#"{"error":"invalid_value","error_description":"must be https","field":"redirect_uris"}"#,
+        );
+        assert_eq!(f.error, "invalid_value");
+        assert_eq!(
+            f.to_string(),
+            "422 invalid_value: must be https (field redirect_uris)"
+        );
+    }
+
+    #[test]
+    fn non_json_error_still_reads_as_one_line() {
+        let f = failure_from(502, "bad gateway");
+        assert_eq!(f.to_string(), "502 http_error: bad gateway");
+    }
+
+    #[test]
+    fn audit_filters_become_an_escaped_query() {
+        let q = AuditQuery {
+            action: Some("client.create".into()),
+            target: Some("a b".into()),
+            limit: Some(20),
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            query_string(&q).expect("query"),
+            "?action=client%2Ecreate&limit=20&target=a%20b"
+        );
+        assert_eq!(query_string(&AuditQuery::default()).expect("query"), "");
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+}

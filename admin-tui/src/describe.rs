@@ -1,0 +1,240 @@
+//! How each admin record reads to a person: its table row and its labelled fields. Shared by the
+//! terminal screens and the CLI's human output, so both say the same thing.
+
+use portcullis_core::api::{AuditEvent, Client, GrantView, KeyInfo, Route, Scope, User};
+
+/// A record shown as a table row and as a detail view.
+pub trait Describe {
+    /// Column titles, matching [`Describe::row`].
+    const HEADERS: &'static [&'static str];
+    fn row(&self) -> Vec<String>;
+    fn fields(&self) -> Vec<(&'static str, String)>;
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(
+            || secs.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )
+}
+
+/// A list as `a, b, c`, or `—` when empty.
+pub fn joined(items: &[String]) -> String {
+    if items.is_empty() {
+        "—".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn state(disabled: bool) -> String {
+    if disabled { "disabled" } else { "enabled" }.into()
+}
+
+fn kind(public: bool) -> String {
+    if public { "public" } else { "confidential" }.into()
+}
+
+impl Describe for Client {
+    const HEADERS: &'static [&'static str] = &["NAME", "CLIENT ID", "TYPE", "STATE"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.client_id.clone(),
+            kind(self.public),
+            state(self.disabled),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let grants: Vec<String> = self
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        let secrets: Vec<String> = self
+            .secrets
+            .iter()
+            .map(|s| match s.expires_at {
+                Some(exp) => format!("issued {} (expires {})", time(s.created_at), time(exp)),
+                None => format!("issued {}", time(s.created_at)),
+            })
+            .collect();
+        vec![
+            ("Name", self.name.clone()),
+            ("Client ID", self.client_id.clone()),
+            ("Type", kind(self.public)),
+            ("State", state(self.disabled)),
+            ("Grant types", joined(&grants)),
+            ("Scopes", joined(&self.scopes)),
+            ("Redirect URIs", joined(&self.redirect_uris)),
+            ("Audiences", joined(&self.audiences)),
+            ("Token TTL", format!("{} s", self.access_token_ttl)),
+            ("Secrets", joined(&secrets)),
+            ("Created", time(self.created_at)),
+            ("Updated", time(self.updated_at)),
+            ("Version", self.version.to_string()),
+        ]
+    }
+}
+
+impl Describe for Scope {
+    const HEADERS: &'static [&'static str] = &["NAME", "DESCRIPTION"];
+
+    fn row(&self) -> Vec<String> {
+        vec![self.name.clone(), self.description.clone()]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Name", self.name.clone()),
+            ("Description", self.description.clone()),
+            ("Created", time(self.created_at)),
+            ("Version", self.version.to_string()),
+        ]
+    }
+}
+
+impl Describe for User {
+    const HEADERS: &'static [&'static str] = &["USERNAME", "ID", "STATE"];
+
+    fn row(&self) -> Vec<String> {
+        vec![self.username.clone(), self.id.clone(), state(self.disabled)]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Username", self.username.clone()),
+            ("ID", self.id.clone()),
+            ("State", state(self.disabled)),
+            ("Created", time(self.created_at)),
+            ("Updated", time(self.updated_at)),
+            ("Version", self.version.to_string()),
+        ]
+    }
+}
+
+impl Describe for KeyInfo {
+    const HEADERS: &'static [&'static str] = &["KID", "ALG", "STATE", "CREATED"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.kid.clone(),
+            self.alg.as_str().into(),
+            wire_name(&self.state),
+            time(self.created_at),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let optional = |t: Option<u64>| t.map_or_else(|| "—".into(), time);
+        vec![
+            ("Key ID", self.kid.clone()),
+            ("Algorithm", self.alg.as_str().into()),
+            ("State", wire_name(&self.state)),
+            ("Created", time(self.created_at)),
+            ("Retired", optional(self.retired_at)),
+            ("Leaves JWKS", optional(self.expires_at)),
+            (
+                "JWK",
+                format!("{} {} x={}", self.jwk.kty, self.jwk.crv, self.jwk.x),
+            ),
+        ]
+    }
+}
+
+impl Describe for AuditEvent {
+    const HEADERS: &'static [&'static str] = &["TIME", "ACTION", "TARGET", "ACTOR"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            time(self.at),
+            self.action.clone(),
+            self.target.clone(),
+            self.actor.clone(),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Time", time(self.at)),
+            ("Action", self.action.clone()),
+            ("Target", self.target.clone()),
+            ("Actor", self.actor.clone()),
+            ("Request ID", self.request_id.clone()),
+            ("Event ID", self.id.clone()),
+        ]
+    }
+}
+
+/// A unit enum's JSON name (`"current"`), as the API spells it.
+fn wire_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(ToOwned::to_owned))
+        .unwrap_or_default()
+}
+
+impl Describe for Route {
+    const HEADERS: &'static [&'static str] = &["PATH", "METHODS", "SCOPES", "ACCESS"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.path.clone(),
+            self.methods
+                .as_ref()
+                .map_or_else(|| "any".into(), |m| m.join(",")),
+            joined(&self.scopes),
+            if self.public { "public" } else { "token" }.into(),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let or_default = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.into());
+        vec![
+            ("Path", self.path.clone()),
+            (
+                "Methods",
+                self.methods
+                    .as_ref()
+                    .map_or_else(|| "any".into(), |m| m.join(", ")),
+            ),
+            ("Origin", or_default(&self.origin, "ORIGIN_URL")),
+            ("Scopes", joined(&self.scopes)),
+            ("Scope mode", wire_name(&self.scope_mode)),
+            ("Audience", or_default(&self.audience, "not checked")),
+            ("Issuer", or_default(&self.issuer, "Portcullis or trusted")),
+            ("Public", self.public.to_string()),
+            ("Forward token", self.forward_token.to_string()),
+        ]
+    }
+}
+
+impl Describe for GrantView {
+    const HEADERS: &'static [&'static str] = &["USER", "CLIENT", "SCOPES", "UPDATED"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.user.clone(),
+            self.client_id.clone(),
+            joined(&self.scopes),
+            time(self.updated_at),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Grant ID", self.id.clone()),
+            ("User", self.user.clone()),
+            ("Client ID", self.client_id.clone()),
+            ("Scopes", joined(&self.scopes)),
+            ("Created", time(self.created_at)),
+            ("Updated", time(self.updated_at)),
+        ]
+    }
+}

@@ -1,0 +1,170 @@
+//! Side effects: the commands `update` asks for, and the thread that runs them.
+//!
+//! [`Cmd`] describes one admin call; [`execute`] performs it through an [`AdminApi`] and answers
+//! with an [`Answer`]. [`spawn`] runs each command on its own short-lived thread and sends the
+//! answer back over a channel, so the interface never waits on the network. Tests call
+//! [`execute`] directly with a fake API.
+
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use portcullis_core::api::{
+    AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantView, KeyList, KeyRotation,
+    NewClient, NewScope, NewUser, Route, RouteTable, RoutesBody, Scope, SecretRotation, User,
+    UserPatch,
+};
+
+use crate::client::{AdminApi, ApiResult};
+
+/// One admin call the app wants made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Health,
+    ListClients,
+    CreateClient(NewClient),
+    UpdateClient {
+        id: String,
+        version: u64,
+        patch: ClientPatch,
+    },
+    DeleteClient {
+        id: String,
+        version: u64,
+    },
+    RotateSecret(String),
+    ListScopes,
+    CreateScope(NewScope),
+    DeleteScope {
+        name: String,
+        version: u64,
+    },
+    ListUsers,
+    CreateUser(NewUser),
+    UpdateUser {
+        id: String,
+        version: u64,
+        patch: UserPatch,
+    },
+    DeleteUser {
+        id: String,
+        version: u64,
+    },
+    ListKeys,
+    RotateKeys,
+    Audit {
+        query: AuditQuery,
+        into: AuditInto,
+    },
+    ListRoutes,
+    /// Replace the route table (the version it was read at guards against lost updates).
+    PutRoutes {
+        version: u64,
+        routes: Vec<Route>,
+    },
+    ListGrants,
+    RevokeGrant(String),
+    /// Put text on the operator's clipboard (OSC 52); handled by the terminal loop.
+    Copy(String),
+}
+
+impl Cmd {
+    /// Whether the spinner should turn while it runs (health checks run quietly).
+    pub fn shows_spinner(&self) -> bool {
+        !matches!(self, Self::Health | Self::Copy(_))
+    }
+}
+
+/// Where a page of audit events goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditInto {
+    /// A fresh first page replaces what is shown.
+    Replace,
+    /// The next (older) page goes below.
+    Append,
+    /// Follow mode: events not yet shown go on top.
+    Merge,
+}
+
+/// What the server answered to a [`Cmd`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Health(ApiResult<Duration>),
+    Clients(ApiResult<Vec<Client>>),
+    ClientCreated(ApiResult<ClientCreated>),
+    ClientSaved(ApiResult<Client>),
+    ClientDeleted(ApiResult<String>),
+    SecretRotated(ApiResult<ClientCreated>),
+    Scopes(ApiResult<Vec<Scope>>),
+    ScopeSaved(ApiResult<Scope>),
+    ScopeDeleted(ApiResult<String>),
+    Users(ApiResult<Vec<User>>),
+    UserSaved(ApiResult<User>),
+    UserDeleted(ApiResult<String>),
+    Keys(ApiResult<KeyList>),
+    KeysRotated(ApiResult<KeyList>),
+    Audit(AuditInto, ApiResult<AuditPage>),
+    Routes(ApiResult<RouteTable>),
+    RoutesSaved(ApiResult<RouteTable>),
+    Grants(ApiResult<Vec<GrantView>>),
+    GrantRevoked(ApiResult<String>),
+}
+
+/// Performs one command; `None` for commands that are not admin calls.
+pub fn execute(api: &dyn AdminApi, cmd: Cmd) -> Option<Answer> {
+    Some(match cmd {
+        Cmd::Health => Answer::Health(api.health()),
+        Cmd::ListClients => Answer::Clients(api.list_clients()),
+        Cmd::CreateClient(new) => Answer::ClientCreated(api.create_client(&new)),
+        Cmd::UpdateClient { id, version, patch } => {
+            Answer::ClientSaved(api.update_client(&id, version, &patch))
+        }
+        Cmd::DeleteClient { id, version } => {
+            Answer::ClientDeleted(api.delete_client(&id, version).map(|()| id))
+        }
+        Cmd::RotateSecret(id) => {
+            Answer::SecretRotated(api.rotate_secret(&id, &SecretRotation::default()))
+        }
+        Cmd::ListScopes => Answer::Scopes(api.list_scopes()),
+        Cmd::CreateScope(new) => Answer::ScopeSaved(api.create_scope(&new)),
+        Cmd::DeleteScope { name, version } => {
+            Answer::ScopeDeleted(api.delete_scope(&name, version).map(|()| name))
+        }
+        Cmd::ListUsers => Answer::Users(api.list_users()),
+        Cmd::CreateUser(new) => Answer::UserSaved(api.create_user(&new)),
+        Cmd::UpdateUser { id, version, patch } => {
+            Answer::UserSaved(api.update_user(&id, version, &patch))
+        }
+        Cmd::DeleteUser { id, version } => {
+            Answer::UserDeleted(api.delete_user(&id, version).map(|()| id))
+        }
+        Cmd::ListKeys => Answer::Keys(api.list_keys()),
+        Cmd::RotateKeys => Answer::KeysRotated(api.rotate_keys(KeyRotation::default())),
+        Cmd::Audit { query, into } => Answer::Audit(into, api.audit(&query)),
+        Cmd::ListRoutes => Answer::Routes(api.get_routes()),
+        Cmd::PutRoutes { version, routes } => {
+            Answer::RoutesSaved(api.put_routes(version, &RoutesBody { routes }))
+        }
+        Cmd::ListGrants => Answer::Grants(api.list_grants()),
+        Cmd::RevokeGrant(id) => Answer::GrantRevoked(api.revoke_grant(&id).map(|()| id)),
+        Cmd::Copy(_) => return None,
+    })
+}
+
+/// Runs `cmd` off the UI thread; its answer arrives on `answers`.
+pub fn spawn<M: Send + 'static>(
+    api: &Arc<dyn AdminApi>,
+    cmd: Cmd,
+    answers: &Sender<M>,
+    wrap: fn(Answer) -> M,
+) {
+    let api = Arc::clone(api);
+    let answers = answers.clone();
+    thread::spawn(move || {
+        if let Some(answer) = execute(api.as_ref(), cmd) {
+            // The receiver is gone only when the app is quitting.
+            let _ = answers.send(wrap(answer));
+        }
+    });
+}

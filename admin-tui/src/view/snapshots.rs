@@ -1,0 +1,185 @@
+//! Rendering snapshots: the real app drawn on ratatui's `TestBackend` at 80×24 (the smallest
+//! terminal we support) and wider, in normal, loading, dialog and error states.
+
+use insta::assert_snapshot;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::Terminal;
+
+use crate::app::{App, Msg, Status};
+use crate::effects::Answer;
+use crate::fake::{ctrl, drive, failure, key, sample, started, typed};
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| super::draw(f, app))
+        .expect("drawing never fails");
+    terminal.backend().to_string()
+}
+
+#[test]
+fn clients_80x24() {
+    let app = started(&sample());
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn clients_wide_side_by_side() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Down));
+    drive(&mut app, &api, key(KeyCode::Tab));
+    assert_snapshot!(render(&app, 130, 30));
+}
+
+#[test]
+fn clients_filtered() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('/')));
+    typed(&mut app, &api, "web");
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn clients_loading_with_spinner() {
+    let mut app = App::new("http://127.0.0.1:8787");
+    let _ = app.start();
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn clients_load_error_and_server_down() {
+    let mut app = App::new("http://127.0.0.1:8787");
+    let _ = app.start();
+    crate::app::update(
+        &mut app,
+        Msg::Api(Box::new(Answer::Clients(Err(failure(
+            401,
+            "invalid_token",
+            "a valid admin bearer token is required",
+            None,
+        ))))),
+    );
+    crate::app::update(
+        &mut app,
+        Msg::Api(Box::new(Answer::Health(Err(
+            crate::client::Failure::transport("connection refused"),
+        )))),
+    );
+    assert!(matches!(app.clients.status, Status::Failed(_)));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn client_form_with_server_error_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "shop");
+    for _ in 0..4 {
+        drive(&mut app, &api, key(KeyCode::Tab));
+    }
+    typed(&mut app, &api, "http://shop.example.com/cb");
+    drive(&mut app, &api, key(KeyCode::Enter));
+    api.state().fail_next = Some(failure(
+        422,
+        "invalid_value",
+        "http is only allowed on loopback",
+        Some("redirect_uris[0]"),
+    ));
+    drive(&mut app, &api, ctrl('s'));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn new_secret_modal() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "quarry");
+    drive(&mut app, &api, ctrl('s'));
+    drive(&mut app, &api, key(KeyCode::Char('c')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn typed_delete_confirmation() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('2')));
+    drive(&mut app, &api, key(KeyCode::Char('d')));
+    typed(&mut app, &api, "rea");
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn scopes_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('2')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn users_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('3')));
+    drive(&mut app, &api, key(KeyCode::Char('t')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('?')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn keys_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('4')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn audit_80x24_following_with_filter() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('5')));
+    drive(&mut app, &api, key(KeyCode::Char('F')));
+    typed(&mut app, &api, "client.create");
+    drive(&mut app, &api, ctrl('s'));
+    drive(&mut app, &api, key(KeyCode::Char('f')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn edit_client_form_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    drive(&mut app, &api, key(KeyCode::Tab));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn routes_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('6')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn grants_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('7')));
+    assert_snapshot!(render(&app, 80, 24));
+}

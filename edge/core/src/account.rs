@@ -1,0 +1,156 @@
+//! Reviewing and revoking grants: the signed-in user's `GET/POST /account/grants` page and the
+//! operator's `GET /admin/v1/grants?user=&client=` and `DELETE /admin/v1/grants/{id}`.
+//!
+//! Revoking a grant drops its consent and every refresh token under it in the grant shard at
+//! once, and puts its live access tokens on the deny-list (RFC 7009 §2.1 spirit: revoking the
+//! grant revokes what it issued). Each revocation is audited by the authority.
+
+use chrono::DateTime;
+
+use crate::api::GrantList;
+use crate::app::{only, Context};
+use crate::error::ApiError;
+use crate::form::Form;
+use crate::grants::{shard_of, shard_of_token, GrantCommand, GrantReply, GrantView, SHARDS};
+use crate::http::{Method, Request, Response};
+use crate::login::{see_other, ACCOUNT_PAGE};
+use crate::pages::{self, GrantRow};
+use crate::ports::StoreError;
+use crate::session::Session;
+use crate::user_grants::apply_event;
+
+/// Every grant, optionally only `user`'s and/or only `client_id`'s (one shard when the user is
+/// known, all shards otherwise).
+pub async fn list_grants(
+    ctx: &Context<'_>,
+    user: Option<&str>,
+    client_id: Option<&str>,
+) -> Result<Vec<GrantView>, StoreError> {
+    let shards: Vec<u32> = match user {
+        Some(u) => vec![shard_of(u)],
+        None => (0..SHARDS).collect(),
+    };
+    let command = GrantCommand::List {
+        user: user.map(str::to_owned),
+        client_id: client_id.map(str::to_owned),
+    };
+    let mut all = Vec::new();
+    for shard in shards {
+        if let GrantReply::Grants { grants } = ctx.grants.call(shard, &command).await? {
+            all.extend(grants);
+        }
+    }
+    all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+    Ok(all)
+}
+
+/// Revokes grant `id` (only if it is `user`'s, when given); whether there was one to revoke.
+pub async fn revoke_grant(
+    ctx: &Context<'_>,
+    actor: &str,
+    id: &str,
+    user: Option<&str>,
+) -> Result<bool, StoreError> {
+    let Some(shard) = shard_of_token(id) else {
+        return Ok(false);
+    };
+    let command = GrantCommand::Revoke {
+        grant_id: id.to_owned(),
+        user: user.map(str::to_owned),
+    };
+    match ctx.grants.call(shard, &command).await? {
+        GrantReply::Revoked {
+            revoked: Some(event),
+        } => {
+            apply_event(ctx, actor, event).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+fn date(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// `GET/POST /account/grants`.
+pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
+        return refusal;
+    }
+    let Some((session, user)) = Session::signed_in(ctx, req) else {
+        return see_other("/login?next=%2Faccount%2Fgrants");
+    };
+    let mut notice = None;
+    if req.method == Method::Post {
+        let form = match req.media_type().as_deref() {
+            Some("application/x-www-form-urlencoded") if !req.body_too_large => {
+                Form::parse(&req.body).ok()
+            }
+            _ => None,
+        };
+        let Some(form) = form.filter(|f| session.csrf_matches(ctx, f.get("csrf_token"))) else {
+            return pages::error(
+                403,
+                "Form expired",
+                "This form expired or did not come from this site. Reload the page and try again.",
+            );
+        };
+        let id = form.get("grant_id").unwrap_or_default();
+        match revoke_grant(ctx, &format!("user:{}", user.id), id, Some(&user.id)).await {
+            Ok(true) => return see_other(&format!("{ACCOUNT_PAGE}?revoked=1")),
+            Ok(false) => notice = Some("That authorisation no longer exists."),
+            Err(_) => return unavailable(),
+        }
+    } else if req.query.as_deref() == Some("revoked=1") {
+        notice = Some("Access revoked.");
+    }
+    let Ok(grants) = list_grants(ctx, Some(&user.id), None).await else {
+        return unavailable();
+    };
+    let mut rows = Vec::with_capacity(grants.len());
+    for g in grants {
+        let name = match ctx.client(&g.client_id).await {
+            Ok(Some(c)) => c.client.name.clone(),
+            _ => g.client_id.clone(),
+        };
+        rows.push(GrantRow {
+            id: g.id,
+            client_name: name,
+            scopes: g.scopes.join(" "),
+            created: date(g.created_at),
+            updated: date(g.updated_at),
+        });
+    }
+    pages::grants(&user.name, &rows, &session.csrf(ctx), notice)
+}
+
+fn unavailable() -> Response {
+    pages::error(
+        503,
+        "Temporarily unavailable",
+        "The service is briefly unavailable. Please retry.",
+    )
+}
+
+/// `GET /admin/v1/grants?user=&client=`.
+pub async fn admin_list(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
+    let query = req.query.as_deref().unwrap_or_default();
+    let params = Form::parse(query.as_bytes())
+        .map_err(|_| ApiError::bad_request(None, "a query parameter is repeated"))?;
+    let grants = list_grants(ctx, params.get("user"), params.get("client")).await?;
+    Ok(Response::json(200, &GrantList { grants }).no_store())
+}
+
+/// `DELETE /admin/v1/grants/{id}`.
+pub async fn admin_revoke(ctx: &Context<'_>, id: &str, actor: &str) -> Result<Response, ApiError> {
+    if revoke_grant(ctx, actor, id, None).await? {
+        Ok(Response::empty(204).no_store())
+    } else {
+        Err(ApiError::not_found("grant"))
+    }
+}

@@ -1,0 +1,386 @@
+//! The authority's versioned admin records: clients, scopes, users, signing keys, and the
+//! audit log's reading side.
+//!
+//! Each record carries a `version`, bumped on every change; a change that names an expected
+//! version is refused with 412 when the stored one differs (optimistic concurrency, RFC 9110
+//! §13.1.1), checked here, inside the single writer, so two operators can never both win.
+
+use super::{client_key, client_name_key, Envelope, Reply, Run, KEYS_KEY, SCOPES_KEY};
+use crate::api::{AuditEvent, AuditPage, AuditQuery, Scope};
+use crate::clients::ClientRecord;
+use crate::error::ApiError;
+use crate::keys::{KeyAlg, KeySet, KeyState};
+use crate::ports::StoreError;
+use crate::users::{user_login_key, UserRecord};
+
+/// Most audit entries one page request examines (filters may skip many).
+const AUDIT_SCAN_LIMIT: usize = 1000;
+/// Default and largest audit page.
+pub const AUDIT_PAGE_DEFAULT: usize = 50;
+pub const AUDIT_PAGE_MAX: usize = 200;
+
+fn user_key(id: &str) -> String {
+    format!("user:{id}")
+}
+
+fn user_name_key(username: &str) -> String {
+    format!("user-name:{}", username.to_lowercase())
+}
+
+/// 412 unless `expected` is absent or equals `stored`.
+pub(super) fn check_version(stored: u64, expected: Option<u64>) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != stored => Err(ApiError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
+/// The audit action of a change: `<kind>.disable`/`.enable` when it flips `disabled`, else
+/// `<kind>.update`.
+fn change_action(kind: &str, was_disabled: bool, is_disabled: bool) -> String {
+    let verb = match (was_disabled, is_disabled) {
+        (false, true) => "disable",
+        (true, false) => "enable",
+        _ => "update",
+    };
+    format!("{kind}.{verb}")
+}
+
+impl Run<'_, '_> {
+    /// 422 naming the first of `scopes` missing from the catalogue.
+    pub(super) async fn missing_scope(
+        &self,
+        scopes: &[String],
+    ) -> Result<Option<ApiError>, StoreError> {
+        let catalogue: Vec<Scope> = self.read(SCOPES_KEY).await?.unwrap_or_default();
+        Ok(scopes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !catalogue.iter().any(|c| &c.name == *s))
+            .map(|(i, s)| {
+                ApiError::invalid(
+                    &format!("scopes[{i}]"),
+                    format!("unknown scope `{s}`; create it first"),
+                )
+            }))
+    }
+
+    /// The stored client with version `expected` (any when `None`), or the error to answer.
+    async fn client_at(
+        &self,
+        client_id: &str,
+        expected: Option<u64>,
+    ) -> Result<Result<ClientRecord, ApiError>, StoreError> {
+        Ok(
+            match self.read::<ClientRecord>(&client_key(client_id)).await? {
+                None => Err(ApiError::not_found("client")),
+                Some(stored) => check_version(stored.client.version, expected).map(|()| stored),
+            },
+        )
+    }
+
+    pub(super) async fn update_client(
+        &self,
+        envelope: &Envelope,
+        record: &ClientRecord,
+        expected_version: u64,
+    ) -> Result<Reply, StoreError> {
+        let id = &record.client.client_id;
+        let stored = match self.client_at(id, Some(expected_version)).await? {
+            Ok(stored) => stored,
+            Err(e) => return Ok(Reply::Error(e)),
+        };
+        if let Some(e) = self.missing_scope(&record.client.scopes).await? {
+            return Ok(Reply::Error(e));
+        }
+        let (old_name, new_name) = (
+            client_name_key(&stored.client.name),
+            client_name_key(&record.client.name),
+        );
+        if old_name != new_name {
+            if self.env.storage.get(&new_name).await?.is_some() {
+                return Ok(Reply::Error(ApiError::conflict(
+                    "name",
+                    format!("a client named `{}` already exists", record.client.name),
+                )));
+            }
+            self.env.storage.delete(&old_name).await?;
+            self.env.storage.put(&new_name, id).await?;
+        }
+        let mut next = record.clone();
+        // Identity, type and secrets are never changed by an update.
+        next.client.created_at = stored.client.created_at;
+        next.client.public = stored.client.public;
+        next.client.secrets = stored.client.secrets;
+        next.secret_hashes = stored.secret_hashes;
+        next.client.version = stored.client.version + 1;
+        self.write(&client_key(id), &next).await?;
+        let action = change_action("client", stored.client.disabled, next.client.disabled);
+        self.audit(envelope, &action, id).await?;
+        Ok(Reply::Client(next))
+    }
+
+    pub(super) async fn delete_client(
+        &self,
+        envelope: &Envelope,
+        client_id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let stored = match self.client_at(client_id, expected_version).await? {
+            Ok(stored) => stored,
+            Err(e) => return Ok(Reply::Error(e)),
+        };
+        let key = client_key(client_id);
+        self.env.storage.delete(&key).await?;
+        self.env
+            .storage
+            .delete(&client_name_key(&stored.client.name))
+            .await?;
+        self.publish::<ClientRecord>(&key, None)?;
+        self.audit(envelope, "client.delete", client_id).await?;
+        Ok(Reply::Done)
+    }
+
+    pub(super) async fn rotate_client_secret(
+        &self,
+        envelope: &Envelope,
+        client_id: &str,
+        secret_hash: &str,
+        previous_expires_at: u64,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let mut record = match self.client_at(client_id, expected_version).await? {
+            Ok(stored) => stored,
+            Err(e) => return Ok(Reply::Error(e)),
+        };
+        if record.client.public {
+            return Ok(Reply::Error(ApiError::invalid(
+                "public",
+                "a public client has no secret",
+            )));
+        }
+        let now = self.env.clock.now();
+        record.rotate_secret(secret_hash.to_owned(), now, previous_expires_at);
+        record.client.updated_at = now;
+        record.client.version += 1;
+        self.write(&client_key(client_id), &record).await?;
+        self.audit(envelope, "client.secret_rotate", client_id)
+            .await?;
+        Ok(Reply::Client(record))
+    }
+
+    pub(super) async fn delete_scope(
+        &self,
+        envelope: &Envelope,
+        name: &str,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let mut scopes: Vec<Scope> = self.read(SCOPES_KEY).await?.unwrap_or_default();
+        let Some(at) = scopes.iter().position(|s| s.name == name) else {
+            return Ok(Reply::Error(ApiError::not_found("scope")));
+        };
+        if let Err(e) = check_version(scopes[at].version, expected_version) {
+            return Ok(Reply::Error(e));
+        }
+        let users: Vec<String> = self
+            .list::<ClientRecord>("client:")
+            .await?
+            .into_iter()
+            .filter(|c| c.client.scopes.iter().any(|s| s == name))
+            .map(|c| c.client.client_id)
+            .collect();
+        if !users.is_empty() {
+            return Ok(Reply::Error(ApiError::conflict(
+                "name",
+                format!(
+                    "still allowed to {} client(s): {}; remove it from them first",
+                    users.len(),
+                    users.join(", ")
+                ),
+            )));
+        }
+        scopes.remove(at);
+        self.write(SCOPES_KEY, &scopes).await?;
+        self.audit(envelope, "scope.delete", name).await?;
+        Ok(Reply::Done)
+    }
+
+    /// Rotates the signing keys (generating the first set if there is none).
+    pub(super) async fn rotate_keys(
+        &self,
+        envelope: &Envelope,
+        alg: Option<KeyAlg>,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let (env, now) = (self.env, self.env.clock.now());
+        let failed = |_| StoreError("signing key generation failed".into());
+        let mut set = match self.read::<KeySet>(KEYS_KEY).await? {
+            Some(set) => set,
+            None => KeySet::generate(
+                alg.unwrap_or_default(),
+                env.secrets,
+                env.rng,
+                env.es256,
+                now,
+            )
+            .await
+            .map_err(failed)?,
+        };
+        if let Err(e) = check_version(set.version, expected_version) {
+            return Ok(Reply::Error(e));
+        }
+        set.rotate(alg, env.secrets, env.rng, env.es256, now)
+            .await
+            .map_err(failed)?;
+        self.write(KEYS_KEY, &set).await?;
+        let current = set
+            .keys
+            .iter()
+            .find(|k| k.state == KeyState::Current)
+            .map_or("", |k| k.kid.as_str());
+        self.audit(envelope, "key.rotate", current).await?;
+        Ok(Reply::Keys(set))
+    }
+
+    /// A page of the audit log, newest first, filtered; see [`AuditQuery`].
+    pub(super) async fn list_audit(&self, query: &AuditQuery) -> Result<Reply, StoreError> {
+        let limit = query
+            .limit
+            .unwrap_or(AUDIT_PAGE_DEFAULT)
+            .clamp(1, AUDIT_PAGE_MAX);
+        // Keys are `audit:<ms, 13 digits>-<seq>`; a bare `audit:<ms>` sorts before every key
+        // of that millisecond, so listing backwards from it starts strictly before `ms`.
+        let mut cursor = match (&query.cursor, query.until) {
+            (Some(c), _) => Some(format!("audit:{c}")),
+            (None, Some(until)) => Some(format!("audit:{:013}", (until + 1) * 1000)),
+            (None, None) => None,
+        };
+        let mut events = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let page = self
+                .env
+                .storage
+                .list("audit:", cursor.as_deref(), AUDIT_PAGE_MAX, true)
+                .await?;
+            let exhausted = page.len() < AUDIT_PAGE_MAX;
+            for (key, raw) in page {
+                let event: AuditEvent = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
+                if query.since.is_some_and(|since| event.at < since) {
+                    return Ok(Reply::Audit(AuditPage {
+                        events,
+                        next_cursor: None,
+                    }));
+                }
+                scanned += 1;
+                let last_id = event.id.clone();
+                let wanted = query.until.is_none_or(|u| event.at <= u)
+                    && query.target.as_ref().is_none_or(|t| *t == event.target)
+                    && query.action.as_ref().is_none_or(|a| *a == event.action);
+                if wanted {
+                    events.push(event);
+                }
+                if events.len() == limit || scanned == AUDIT_SCAN_LIMIT {
+                    return Ok(Reply::Audit(AuditPage {
+                        events,
+                        next_cursor: Some(last_id),
+                    }));
+                }
+                cursor = Some(key);
+            }
+            if exhausted {
+                return Ok(Reply::Audit(AuditPage {
+                    events,
+                    next_cursor: None,
+                }));
+            }
+        }
+    }
+
+    pub(super) async fn create_user(
+        &self,
+        envelope: &Envelope,
+        record: &UserRecord,
+    ) -> Result<Reply, StoreError> {
+        let name_key = user_name_key(&record.user.username);
+        if self.env.storage.get(&name_key).await?.is_some() {
+            return Ok(Reply::Error(ApiError::conflict(
+                "username",
+                format!("a user named `{}` already exists", record.user.username),
+            )));
+        }
+        if self
+            .env
+            .storage
+            .get(&user_key(&record.user.id))
+            .await?
+            .is_some()
+        {
+            return Ok(Reply::Error(ApiError::conflict("id", "already taken")));
+        }
+        self.store(&name_key, &record.user.id).await?;
+        self.put_user(record).await?;
+        self.audit(envelope, "user.create", &record.user.id).await?;
+        Ok(Reply::User(record.clone()))
+    }
+
+    pub(super) async fn get_user(&self, id: &str) -> Result<Reply, StoreError> {
+        Ok(match self.read::<UserRecord>(&user_key(id)).await? {
+            Some(record) => Reply::User(record),
+            None => Reply::Error(ApiError::not_found("user")),
+        })
+    }
+
+    pub(super) async fn update_user(
+        &self,
+        envelope: &Envelope,
+        record: &UserRecord,
+        expected_version: u64,
+    ) -> Result<Reply, StoreError> {
+        let Some(stored) = self.read::<UserRecord>(&user_key(&record.user.id)).await? else {
+            return Ok(Reply::Error(ApiError::not_found("user")));
+        };
+        if let Err(e) = check_version(stored.user.version, Some(expected_version)) {
+            return Ok(Reply::Error(e));
+        }
+        let mut next = record.clone();
+        // Usernames never change: the login key and the uniqueness index stay valid.
+        next.user.username = stored.user.username;
+        next.user.created_at = stored.user.created_at;
+        next.user.version = stored.user.version + 1;
+        self.put_user(&next).await?;
+        let action = change_action("user", stored.user.disabled, next.user.disabled);
+        self.audit(envelope, &action, &next.user.id).await?;
+        Ok(Reply::User(next))
+    }
+
+    pub(super) async fn delete_user(
+        &self,
+        envelope: &Envelope,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let key = user_key(id);
+        let Some(stored) = self.read::<UserRecord>(&key).await? else {
+            return Ok(Reply::Error(ApiError::not_found("user")));
+        };
+        if let Err(e) = check_version(stored.user.version, expected_version) {
+            return Ok(Reply::Error(e));
+        }
+        self.env.storage.delete(&key).await?;
+        self.env
+            .storage
+            .delete(&user_name_key(&stored.user.username))
+            .await?;
+        self.publish::<UserRecord>(&user_login_key(&stored.user.username), None)?;
+        self.audit(envelope, "user.delete", id).await?;
+        Ok(Reply::Done)
+    }
+
+    /// Stores a user by id and queues its KV copy under the login key.
+    async fn put_user(&self, record: &UserRecord) -> Result<(), StoreError> {
+        self.store(&user_key(&record.user.id), record).await?;
+        self.publish(&user_login_key(&record.user.username), Some(record))
+    }
+}

@@ -1,0 +1,514 @@
+//! `GET/POST /oauth/authorize`: the authorization endpoint (RFC 6749 §3.1, §4.1.1-4.1.2, §4.2).
+//!
+//! Order matters (RFC 6749 §4.1.2.1, RFC 9700 §4.1): the client and its redirect URI are
+//! checked first, and while either is in doubt errors are shown as a page, never redirected.
+//! Redirect URIs match a registered one exactly, except that a loopback IP literal may use any
+//! port (RFC 8252 §7.3). After that, errors go back to the client with `error`, `state` and
+//! `iss` (RFC 9207). `response_type=code` requires PKCE with `S256` (RFC 7636 §4.3; `plain`
+//! is refused, RFC 9700 §2.1.1); `response_type=token` (implicit, legacy per RFC 9700 §2.1.2)
+//! only for clients that enable it, with the token in the fragment and no refresh token.
+//! A person without a session is sent to `/login`; a person who has not yet consented to the
+//! requested scopes sees the consent page, which posts back here with `decision`.
+
+use crate::api::GrantType;
+use crate::app::{only, Context};
+use crate::clients::ClientRecord;
+use crate::form::Form;
+use crate::grants::{
+    new_token, shard_of, token_hash, CodeRecord, GrantCommand, GrantEvent, GrantReply, CODE_TTL,
+};
+use crate::http::{Method, Request, Response};
+use crate::login::see_other;
+use crate::pages;
+use crate::ports::StoreError;
+use crate::session::{Session, SessionUser};
+use crate::token_endpoint::{audience, granted_scope, sign_access};
+use crate::user_grants::{apply_event, plan, user_claims};
+
+/// The parameters of an authorization request carried through login and consent.
+const REQUEST_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+];
+
+/// Whether `given` is `registered`, exactly, or differs from a loopback-IP `registered` only in
+/// its port (RFC 8252 §7.3).
+pub fn redirect_uri_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    match (split_loopback(registered), split_loopback(given)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `http://127.x.x.x` or `http://[::1]` and the rest after the port, for a loopback URI.
+fn split_loopback(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = if authority.starts_with("[::1]") {
+        "[::1]"
+    } else {
+        let host = authority.split(':').next().unwrap_or_default();
+        let octets: Vec<&str> = host.split('.').collect();
+        let ipv4 = octets.len() == 4
+            && octets[0] == "127"
+            && octets
+                .iter()
+                .all(|o| !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()));
+        if !ipv4 {
+            return None;
+        }
+        host
+    };
+    let port = &authority[host.len()..];
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok.then_some((host, tail))
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URI.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    (!authority.is_empty() && !authority.contains('@'))
+        .then(|| format!("{}://{authority}", scheme.to_ascii_lowercase()))
+}
+
+/// The answer to the client: a redirect with `params` in the query (code) or fragment
+/// (implicit), plus `iss` (RFC 9207).
+fn redirect(uri: &str, fragment: bool, params: &[(&str, &str)], issuer: &str) -> Response {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    ser.append_pair("iss", issuer);
+    let sep = if fragment {
+        '#'
+    } else if uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    Response::empty(302)
+        .header("location", format!("{uri}{sep}{}", ser.finish()))
+        .no_store()
+}
+
+/// A validated authorization request.
+struct Authz<'r> {
+    client: std::rc::Rc<ClientRecord>,
+    /// The redirect URI to answer at.
+    redirect_uri: String,
+    /// The `redirect_uri` parameter as sent (empty when omitted), bound to the code.
+    sent_redirect_uri: String,
+    implicit: bool,
+    scopes: Vec<String>,
+    state: Option<&'r str>,
+    challenge: Option<&'r str>,
+    issuer: String,
+    form: &'r Form,
+}
+
+impl Authz<'_> {
+    fn error(&self, code: &str, description: &str) -> Response {
+        let mut params = vec![("error", code), ("error_description", description)];
+        if let Some(state) = self.state {
+            params.push(("state", state));
+        }
+        redirect(&self.redirect_uri, self.implicit, &params, &self.issuer)
+    }
+
+    /// The request's own parameters, to carry through login and consent.
+    fn carried(&self) -> Vec<(String, String)> {
+        REQUEST_PARAMS
+            .iter()
+            .filter_map(|k| self.form.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
+            .collect()
+    }
+
+    fn targets(&self) -> Vec<String> {
+        origin_of(&self.redirect_uri).into_iter().collect()
+    }
+}
+
+fn read_params(req: &Request) -> Result<Form, &'static str> {
+    match req.method {
+        Method::Post => {
+            if req.body_too_large {
+                return Err("The request is too large.");
+            }
+            if req.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+                return Err("The form was not understood.");
+            }
+            Form::parse(&req.body).map_err(|_| "A parameter is repeated or malformed.")
+        }
+        _ => Form::parse(req.query.as_deref().unwrap_or_default().as_bytes())
+            .map_err(|_| "A parameter is repeated or malformed."),
+    }
+}
+
+fn unavailable() -> Response {
+    pages::error(
+        503,
+        "Temporarily unavailable",
+        "The service is briefly unavailable. Please retry.",
+    )
+}
+
+/// `GET/POST /oauth/authorize`.
+pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
+        return refusal;
+    }
+    let form = match read_params(req) {
+        Ok(f) => f,
+        Err(why) => return pages::error(400, "Invalid request", why),
+    };
+    let authz = match validate(ctx, req, &form).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(resp)) => return resp,
+        Err(_) => return unavailable(),
+    };
+    match proceed(ctx, req, &authz).await {
+        Ok(resp) => resp,
+        Err(_) => unavailable(),
+    }
+}
+
+/// Checks the client and redirect URI (errors as pages), then the rest (errors redirected).
+async fn validate<'r>(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: &'r Form,
+) -> Result<Result<Authz<'r>, Response>, StoreError> {
+    let bad = |msg: &str| Ok(Err(pages::error(400, "Invalid authorization request", msg)));
+    let Some(client_id) = form.get("client_id").filter(|id| id.len() <= 256) else {
+        return bad("The request names no client (client_id is missing).");
+    };
+    let client = match ctx.client(client_id).await? {
+        Some(c) if !c.client.disabled => c,
+        _ => return bad("The application that sent you here is not registered."),
+    };
+    let registered = &client.client.redirect_uris;
+    let (redirect_uri, sent) = match form.get("redirect_uri") {
+        Some(given) if registered.iter().any(|r| redirect_uri_matches(r, given)) => {
+            (given.to_owned(), given.to_owned())
+        }
+        Some(_) => {
+            return bad("The redirect URI is not registered for this application.");
+        }
+        None => match registered.as_slice() {
+            [only] => (only.clone(), String::new()),
+            _ => return bad("The request names no redirect URI (redirect_uri is missing)."),
+        },
+    };
+    let mut authz = Authz {
+        client,
+        redirect_uri,
+        sent_redirect_uri: sent,
+        implicit: form.get("response_type") == Some("token"),
+        scopes: Vec::new(),
+        state: form.get("state"),
+        challenge: form.get("code_challenge"),
+        issuer: ctx.issuer(req),
+        form,
+    };
+    let grant = match form.get("response_type") {
+        Some("code") => GrantType::AuthorizationCode,
+        Some("token") => GrantType::Implicit,
+        Some(_) => {
+            return Ok(Err(
+                authz.error("unsupported_response_type", "response_type must be code")
+            ))
+        }
+        None => {
+            return Ok(Err(
+                authz.error("invalid_request", "response_type is required")
+            ))
+        }
+    };
+    if !authz.client.allows(grant) {
+        return Ok(Err(authz.error(
+            "unauthorized_client",
+            "this client may not use this response_type",
+        )));
+    }
+    match granted_scope(form.get("scope"), &authz.client.client.scopes) {
+        Ok(s) => authz.scopes = s.split(' ').map(str::to_owned).collect(),
+        Err(_) => {
+            return Ok(Err(authz.error(
+                "invalid_scope",
+                "the requested scope is not allowed for this client",
+            )))
+        }
+    }
+    if !authz.implicit {
+        let Some(challenge) = authz.challenge else {
+            return Ok(Err(authz.error(
+                "invalid_request",
+                "code_challenge is required (PKCE with S256)",
+            )));
+        };
+        if form.get("code_challenge_method") != Some("S256") {
+            return Ok(Err(
+                authz.error("invalid_request", "code_challenge_method must be S256")
+            ));
+        }
+        let well_formed = challenge.len() == 43
+            && challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Ok(Err(authz.error(
+                "invalid_request",
+                "code_challenge must be a base64url SHA-256 digest",
+            )));
+        }
+    }
+    if authz.implicit && audience(form.get("resource"), &authz.client, &authz.issuer).is_err() {
+        return Ok(Err(authz.error(
+            "invalid_target",
+            "resource is not an audience of this client",
+        )));
+    }
+    Ok(Ok(authz))
+}
+
+/// Login, consent, then the code or token.
+async fn proceed(
+    ctx: &Context<'_>,
+    req: &Request,
+    authz: &Authz<'_>,
+) -> Result<Response, StoreError> {
+    let Some((session, user)) = Session::signed_in(ctx, req) else {
+        let mut ser = form_urlencoded::Serializer::new(String::from("/oauth/authorize?"));
+        for (k, v) in authz.carried() {
+            ser.append_pair(&k, &v);
+        }
+        let next = ser.finish();
+        let mut login = form_urlencoded::Serializer::new(String::from("/login?"));
+        login.append_pair("next", &next);
+        return Ok(see_other(&login.finish()));
+    };
+    let shard = shard_of(&user.id);
+    let client_id = authz.client.client.client_id.clone();
+    let grant_id = if req.method == Method::Post {
+        if !session.csrf_matches(ctx, authz.form.get("csrf_token")) {
+            return Ok(pages::error(
+                403,
+                "Form expired",
+                "This consent form expired or did not come from this site. Go back to the application and try again.",
+            ));
+        }
+        match authz.form.get("decision") {
+            Some("allow") => {}
+            Some("deny") => return Ok(authz.error("access_denied", "the user denied the request")),
+            _ => {
+                return Ok(pages::error(
+                    400,
+                    "Invalid request",
+                    "Choose Allow or Deny.",
+                ))
+            }
+        }
+        let consent = GrantCommand::Consent {
+            user: user.id.clone(),
+            client_id: client_id.clone(),
+            scopes: authz.scopes.clone(),
+            grant_id: new_token(ctx.rng, shard),
+        };
+        let GrantReply::Grant { grant } = ctx.grants.call(shard, &consent).await? else {
+            return Err(StoreError("unexpected grant reply".into()));
+        };
+        let event = GrantEvent {
+            action: "consent.grant".into(),
+            target: grant.id.clone(),
+            deny: Vec::new(),
+        };
+        apply_event(ctx, &format!("user:{}", user.id), event).await?;
+        grant.id
+    } else {
+        let asked = GrantCommand::Consented {
+            user: user.id.clone(),
+            client_id: client_id.clone(),
+        };
+        let remembered = match ctx.grants.call(shard, &asked).await? {
+            GrantReply::Consented { grant: Some(g) }
+                if authz.scopes.iter().all(|s| g.scopes.contains(s)) =>
+            {
+                Some(g.id)
+            }
+            _ => None,
+        };
+        match remembered {
+            Some(id) => id,
+            None => return consent_page(ctx, &session, &user, authz).await,
+        }
+    };
+    if authz.implicit {
+        implicit(ctx, authz, &user, shard, grant_id).await
+    } else {
+        let code = new_token(ctx.rng, shard);
+        let record = CodeRecord {
+            grant_id,
+            client_id,
+            redirect_uri: authz.sent_redirect_uri.clone(),
+            challenge: authz.challenge.unwrap_or_default().to_owned(),
+            user: user.id.clone(),
+            scopes: authz.scopes.clone(),
+            exp: ctx.clock.now() + CODE_TTL,
+            redeemed: None,
+        };
+        ctx.grants
+            .call(
+                shard,
+                &GrantCommand::IssueCode {
+                    code_hash: token_hash(&code),
+                    code: record,
+                },
+            )
+            .await?;
+        let mut params = vec![("code", code.as_str())];
+        if let Some(state) = authz.state {
+            params.push(("state", state));
+        }
+        Ok(redirect(&authz.redirect_uri, false, &params, &authz.issuer))
+    }
+}
+
+async fn consent_page(
+    ctx: &Context<'_>,
+    session: &Session,
+    user: &SessionUser,
+    authz: &Authz<'_>,
+) -> Result<Response, StoreError> {
+    let catalogue = ctx.scopes().await?;
+    let scopes: Vec<(String, String)> = authz
+        .scopes
+        .iter()
+        .map(|s| {
+            let description = catalogue
+                .iter()
+                .find(|c| &c.name == s)
+                .map(|c| c.description.clone())
+                .unwrap_or_default();
+            (s.clone(), description)
+        })
+        .collect();
+    Ok(pages::consent(
+        &authz.client.client.name,
+        &user.name,
+        &scopes,
+        &authz.carried(),
+        &session.csrf(ctx),
+        &authz.targets(),
+    ))
+}
+
+/// `response_type=token`: the access token in the fragment, never a refresh token.
+async fn implicit(
+    ctx: &Context<'_>,
+    authz: &Authz<'_>,
+    user: &SessionUser,
+    shard: u32,
+    grant_id: String,
+) -> Result<Response, StoreError> {
+    let client = &authz.client;
+    let plan = plan(ctx, client, shard, false);
+    let command = GrantCommand::IssueDirect {
+        user: user.id.clone(),
+        client_id: client.client.client_id.clone(),
+        scopes: authz.scopes.clone(),
+        grant_id,
+        issue: plan.issue.clone(),
+    };
+    ctx.grants.call(shard, &command).await?;
+    let aud = audience(authz.form.get("resource"), client, &authz.issuer)
+        .unwrap_or_else(|_| authz.issuer.clone());
+    let claims = user_claims(
+        client,
+        authz.issuer.clone(),
+        aud,
+        &user.id,
+        &authz.scopes,
+        &plan.issue.access.jti,
+    );
+    let ttl = client.client.access_token_ttl;
+    let token = sign_access(ctx, claims, ttl)
+        .await
+        .map_err(|e| StoreError(format!("signing failed: {}", e.code())))?;
+    let ttl = ttl.to_string();
+    let scope = authz.scopes.join(" ");
+    let mut params = vec![
+        ("access_token", token.as_str()),
+        ("token_type", "Bearer"),
+        ("expires_in", ttl.as_str()),
+        ("scope", scope.as_str()),
+    ];
+    if let Some(state) = authz.state {
+        params.push(("state", state));
+    }
+    Ok(redirect(&authz.redirect_uri, true, &params, &authz.issuer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_match_exactly_except_loopback_ports() {
+        let reg = "https://app.test/cb";
+        assert!(redirect_uri_matches(reg, reg));
+        for bad in [
+            "https://app.test/cb/",
+            "https://APP.test/cb",
+            "https://app.test/CB",
+            "https://app.test/cb/x",
+            "https://app.test/cb?x=1",
+            "https://app.test/cb#f",
+            "https://app.test@evil.test/cb",
+            "https://app.test:444/cb",
+            "http://app.test/cb",
+        ] {
+            assert!(!redirect_uri_matches(reg, bad), "{bad}");
+        }
+        let lo = "http://127.0.0.1:8080/cb";
+        assert!(redirect_uri_matches(lo, "http://127.0.0.1:51234/cb"));
+        assert!(redirect_uri_matches(lo, "http://127.0.0.1/cb"));
+        assert!(!redirect_uri_matches(lo, "http://127.0.0.1:5/cb/"));
+        assert!(!redirect_uri_matches(lo, "http://127.0.0.2:5/cb"));
+        assert!(!redirect_uri_matches(lo, "http://127.0.0.1:5@evil.test/cb"));
+        assert!(redirect_uri_matches(
+            "http://[::1]:1/cb",
+            "http://[::1]:2/cb"
+        ));
+        assert!(!redirect_uri_matches(
+            "http://localhost:1/cb",
+            "http://localhost:2/cb"
+        ));
+    }
+
+    #[test]
+    fn origin_of_uri() {
+        assert_eq!(
+            origin_of("https://App.test:8443/cb?x#y").as_deref(),
+            Some("https://App.test:8443")
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
+        assert_eq!(origin_of("https://a@b/"), None);
+    }
+}

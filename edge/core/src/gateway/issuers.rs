@@ -1,0 +1,330 @@
+//! Trusted external issuers: validation of their configuration, their JWKS (RFC 7517) fetched
+//! through the [`HttpClient`](crate::ports::HttpClient) port and cached in the isolate, and
+//! verification of their tokens (RFC 7519, RFC 8725).
+//!
+//! Signatures are checked natively with `jwt-compact` (`RS256` through the `rsa` crate with a
+//! 2048-bit minimum, `ES256` through `p256`, `EdDSA` through `ed25519-compact`): verifying is
+//! cheap even in wasm (RSA verification uses the small public exponent), so no `WebCrypto` port is
+//! needed. Only the issuer's allow-listed algorithms are accepted, the header `alg` must match
+//! the key's type (and the JWK's own `alg` when it names one), and `none` and HMAC cannot be
+//! configured at all. An unknown `kid` refetches the JWKS at most once per cool-down, so a
+//! flood of made-up key ids cannot hammer the issuer.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use jwt_compact::alg::{Ed25519, Es256, Rsa, StrongAlg, StrongKey};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmExt, Claims, UntrustedToken};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::api::{Algorithm, TrustedIssuer};
+use crate::app::Context;
+use crate::error::ApiError;
+use crate::gateway::routes::is_origin;
+use crate::tokens::{
+    check_claims, AccessClaims, Audience, Expectations, ExtraHeader, TokenError, Verified,
+    MAX_TOKEN_LEN,
+};
+
+/// Most trusted issuers.
+pub const MAX_ISSUERS: usize = 50;
+/// Largest JWKS document read.
+pub const MAX_JWKS_LEN: usize = 64 * 1024;
+/// How long fetched keys are used before they are refreshed.
+pub const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
+/// Default least time between two fetches of one issuer's JWKS.
+pub const DEFAULT_JWKS_COOLDOWN_SECS: u64 = 30;
+
+type RsaKey = StrongKey<<Rsa as JwtAlgorithm>::VerifyingKey>;
+type EcKey = <Es256 as JwtAlgorithm>::VerifyingKey;
+type EdKey = <Ed25519 as JwtAlgorithm>::VerifyingKey;
+
+/// A public key from an issuer's JWKS, parsed for one algorithm family.
+enum KeyMaterial {
+    Rsa(RsaKey),
+    Ec(EcKey),
+    Ed(EdKey),
+}
+
+/// One usable key of a JWKS.
+struct ExternalKey {
+    kid: String,
+    /// The JWK's own `alg`, when it names one.
+    alg: Option<String>,
+    material: KeyMaterial,
+}
+
+/// An issuer's keys as last fetched.
+struct JwksEntry {
+    keys: Rc<Vec<ExternalKey>>,
+    /// When the last fetch was attempted (successful or not): the cool-down's start.
+    attempted_ms: u64,
+    /// When the keys must be refreshed.
+    fresh_until_ms: u64,
+}
+
+/// Fetched JWKS documents by `jwks_uri`.
+#[derive(Default)]
+pub struct JwksCache(std::cell::RefCell<HashMap<String, JwksEntry>>);
+
+/// Checks the issuer list; the error names the first field at fault.
+pub fn validate(issuers: &[TrustedIssuer]) -> Result<(), ApiError> {
+    if issuers.len() > MAX_ISSUERS {
+        return Err(ApiError::invalid("issuers", "at most 50 issuers"));
+    }
+    for (i, t) in issuers.iter().enumerate() {
+        let field = |name: &str| format!("issuers[{i}].{name}");
+        if t.issuer.is_empty() || t.issuer.len() > 2048 {
+            return Err(ApiError::invalid(&field("issuer"), "1 to 2048 characters"));
+        }
+        if issuers[..i].iter().any(|o| o.issuer == t.issuer) {
+            return Err(ApiError::invalid(&field("issuer"), "listed twice"));
+        }
+        if !is_jwks_uri(&t.jwks_uri) {
+            return Err(ApiError::invalid(
+                &field("jwks_uri"),
+                "must be an https:// URL (http:// only on loopback)",
+            ));
+        }
+        if t.audiences.is_empty() || t.audiences.iter().any(|a| a.is_empty() || a.len() > 2048) {
+            return Err(ApiError::invalid(
+                &field("audiences"),
+                "at least one audience, each 1 to 2048 characters",
+            ));
+        }
+        if t.algorithms.is_empty() {
+            return Err(ApiError::invalid(
+                &field("algorithms"),
+                "at least one of RS256, ES256, EdDSA",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_jwks_uri(uri: &str) -> bool {
+    let Some(scheme_end) = uri.find("://").map(|p| p + 3) else {
+        return false;
+    };
+    let host_end = uri[scheme_end..]
+        .find(['/', '?'])
+        .map_or(uri.len(), |p| scheme_end + p);
+    let authority = &uri[scheme_end..host_end];
+    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| {
+        authority
+            .strip_prefix(h)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+    });
+    uri.len() <= 2048
+        && !uri.contains(['#', ' ', '@'])
+        && is_origin(&uri[..host_end])
+        && (uri.starts_with("https://") || loopback)
+}
+
+/// The claims read from an external token beyond the time claims.
+#[derive(Deserialize)]
+struct ExternalClaims {
+    iss: String,
+    #[serde(default)]
+    sub: String,
+    aud: Audience,
+    #[serde(default)]
+    jti: String,
+    /// RFC 9068 `client_id`, else `OpenID` `azp`.
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
+    /// RFC 8693 `scope`, else Okta-style `scp` (an array).
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    scp: Option<Vec<String>>,
+}
+
+fn parse_key(jwk: &Value) -> Option<ExternalKey> {
+    let kid = jwk.get("kid")?.as_str()?.to_owned();
+    if jwk
+        .get("use")
+        .and_then(Value::as_str)
+        .is_some_and(|u| u != "sig")
+    {
+        return None;
+    }
+    let alg = jwk.get("alg").and_then(Value::as_str).map(str::to_owned);
+    let parsed: JsonWebKey<'_> = serde_json::from_value(jwk.clone()).ok()?;
+    let material = match jwk.get("kty")?.as_str()? {
+        "RSA" => KeyMaterial::Rsa(
+            <Rsa as JwtAlgorithm>::VerifyingKey::try_from(&parsed)
+                .ok()
+                .and_then(|k| StrongKey::try_from(k).ok())?,
+        ),
+        "EC" if jwk.get("crv")?.as_str()? == "P-256" => {
+            KeyMaterial::Ec(EcKey::try_from(&parsed).ok()?)
+        }
+        "OKP" if jwk.get("crv")?.as_str()? == "Ed25519" => {
+            KeyMaterial::Ed(EdKey::try_from(&parsed).ok()?)
+        }
+        _ => return None,
+    };
+    Some(ExternalKey { kid, alg, material })
+}
+
+fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
+    let doc: Value = serde_json::from_str(body).ok()?;
+    Some(
+        doc.get("keys")?
+            .as_array()?
+            .iter()
+            .filter_map(parse_key)
+            .collect(),
+    )
+}
+
+/// The key `kid` of `issuer`, fetching the JWKS when it is stale or lacks `kid` and the
+/// cool-down allows. Unreachable issuers keep their last keys.
+async fn key_set(ctx: &Context<'_>, issuer: &TrustedIssuer, kid: &str) -> Rc<Vec<ExternalKey>> {
+    let cache = &ctx.caches.gateway.jwks;
+    let now = ctx.clock.now_ms();
+    let cooldown = ctx.settings.jwks_cooldown_secs * 1000;
+    let (keys, may_fetch) = match cache.0.borrow().get(&issuer.jwks_uri) {
+        Some(e) => {
+            let usable = e.fresh_until_ms > now && e.keys.iter().any(|k| k.kid == kid);
+            (
+                Some(Rc::clone(&e.keys)),
+                !usable && now >= e.attempted_ms.saturating_add(cooldown),
+            )
+        }
+        None => (None, true),
+    };
+    if !may_fetch {
+        return keys.unwrap_or_default();
+    }
+    let fetched = match ctx.http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
+        Ok((200, body)) => parse_jwks(&body).map(Rc::new),
+        _ => None,
+    };
+    let mut map = cache.0.borrow_mut();
+    let entry = map
+        .entry(issuer.jwks_uri.clone())
+        .or_insert_with(|| JwksEntry {
+            keys: Rc::default(),
+            attempted_ms: now,
+            fresh_until_ms: 0,
+        });
+    entry.attempted_ms = now;
+    if let Some(keys) = fetched {
+        entry.keys = keys;
+        entry.fresh_until_ms = now + JWKS_TTL_MS;
+    }
+    Rc::clone(&entry.keys)
+}
+
+fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
+    match e {
+        jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
+        _ => TokenError::Signature,
+    }
+}
+
+/// Verifies a token of a trusted issuer: algorithm allow-list, no `crit`, a known `kid` whose
+/// type fits the algorithm, the signature, the time claims with the leeway, `aud` among the
+/// issuer's audiences (and equal to `audience` when the route names one).
+pub async fn verify(
+    ctx: &Context<'_>,
+    issuer: &TrustedIssuer,
+    token: &str,
+    audience: Option<&str>,
+) -> Result<Verified, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLarge);
+    }
+    let untrusted =
+        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
+    let alg = issuer
+        .algorithms
+        .iter()
+        .copied()
+        .find(|a| a.as_str() == untrusted.algorithm())
+        .ok_or(TokenError::Algorithm)?;
+    let header = untrusted.header();
+    if header.other_fields.crit.is_some() {
+        return Err(TokenError::Critical);
+    }
+    let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
+    let keys = key_set(ctx, issuer, kid).await;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid && k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
+        .ok_or(TokenError::UnknownKey)?;
+    let claims: Claims<ExternalClaims> = match (alg, &key.material) {
+        (Algorithm::RS256, KeyMaterial::Rsa(k)) => {
+            StrongAlg(Rsa::rs256())
+                .validator(k)
+                .validate(&untrusted)
+                .map_err(|e| signature_error(&e))?
+                .into_parts()
+                .1
+        }
+        (Algorithm::ES256, KeyMaterial::Ec(k)) => {
+            Es256
+                .validator(k)
+                .validate(&untrusted)
+                .map_err(|e| signature_error(&e))?
+                .into_parts()
+                .1
+        }
+        (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
+            Ed25519
+                .validator(k)
+                .validate(&untrusted)
+                .map_err(|e| signature_error(&e))?
+                .into_parts()
+                .1
+        }
+        _ => return Err(TokenError::Algorithm),
+    };
+    let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.and_then(|t| u64::try_from(t.timestamp()).ok())
+    };
+    let custom = claims.custom;
+    let scope = match (custom.scope, custom.scp) {
+        (Some(s), _) => s,
+        (None, Some(list)) => list.join(" "),
+        (None, None) => String::new(),
+    };
+    let verified = Verified {
+        exp: secs(claims.expiration).ok_or(TokenError::Malformed)?,
+        iat: secs(claims.issued_at).unwrap_or(0),
+        nbf: secs(claims.not_before),
+        claims: AccessClaims {
+            iss: custom.iss,
+            sub: custom.sub,
+            aud: custom.aud,
+            jti: custom.jti,
+            client_id: custom.client_id.or(custom.azp).unwrap_or_default(),
+            scope,
+            extra: Map::new(),
+        },
+        kid: kid.to_owned(),
+    };
+    check_claims(
+        &verified,
+        &Expectations {
+            issuer: &issuer.issuer,
+            audience,
+            now: ctx.clock.now(),
+            leeway: ctx.settings.leeway,
+        },
+    )?;
+    if !issuer
+        .audiences
+        .iter()
+        .any(|a| verified.claims.aud.contains(a))
+    {
+        return Err(TokenError::Audience);
+    }
+    Ok(verified)
+}

@@ -1,0 +1,317 @@
+//! The gateway: every request that is not a Portcullis endpoint is matched against the route
+//! table, its bearer token verified, and then refused or forwarded to the origin.
+//!
+//! The decision is made from the method, path and headers alone, so the adapter can stream the
+//! body to the origin untouched. Refusals follow RFC 6750 §3: 401 with `WWW-Authenticate:
+//! Bearer` (`error="invalid_token"` when a token was sent, no error attribute when none was),
+//! 403 `insufficient_scope` naming the scopes needed. Tokens are Portcullis's own (RFC 9068,
+//! checked by [`introspection::verify_token`] including the deny-list) or a trusted external
+//! issuer's ([`issuers`]). A forwarded request carries the verified `X-Portcullis-Subject`,
+//! `X-Portcullis-Client-Id` and `X-Portcullis-Scope`; such headers sent by the caller are
+//! dropped, and so is `Authorization` unless the route forwards it.
+
+pub mod config;
+pub mod issuers;
+pub mod routes;
+
+use std::rc::Rc;
+
+use jwt_compact::{Empty, UntrustedToken};
+use serde::Deserialize;
+
+use self::issuers::JwksCache;
+use self::routes::{Match, RouteIndex};
+use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
+use crate::app::{not_found, Context};
+use crate::cache::Slot;
+use crate::error::{ErrorBody, OAuthError};
+use crate::http::{Request, Response};
+use crate::introspection::{bearer_challenge, verify_token, BearerError};
+use crate::ports::StoreError;
+use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
+
+/// KV and storage key of the route table.
+pub const ROUTES_KEY: &str = "config:routes";
+/// KV and storage key of the trusted issuers.
+pub const ISSUERS_KEY: &str = "config:issuers";
+/// How long the route table and the issuer list are trusted in an isolate.
+pub const CONFIG_TTL_MS: u64 = 30_000;
+
+/// The verified subject, set on forwarded requests.
+pub const SUBJECT_HEADER: &str = "x-portcullis-subject";
+/// The verified client id.
+pub const CLIENT_ID_HEADER: &str = "x-portcullis-client-id";
+/// The verified scopes, space-separated.
+pub const SCOPE_HEADER: &str = "x-portcullis-scope";
+/// Headers only the gateway may set: a caller's copies are removed.
+const RESERVED_PREFIX: &str = "x-portcullis-";
+/// Connection-level headers (RFC 9110 §7.6.1) and `Host`, which the runtime sets for the hop
+/// to the origin.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// The gateway's isolate caches.
+#[derive(Default)]
+pub struct GatewayCaches {
+    /// The compiled route table.
+    pub routes: Slot<RouteIndex>,
+    pub issuers: Slot<IssuerTable>,
+    pub jwks: JwksCache,
+}
+
+/// A request to send on to the origin: the adapter streams the caller's body along.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// The origin plus the request's own path and query, unchanged.
+    pub url: String,
+    /// Every header to send, in order (lower-case names).
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the adapter does with a gateway request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Respond(Response),
+    Forward(Forward),
+}
+
+/// Decides a request that no Portcullis endpoint serves. `req` needs no body.
+pub async fn decide(ctx: &Context<'_>, req: &Request) -> Decision {
+    match check(ctx, req).await {
+        Ok(forward) => Decision::Forward(forward),
+        Err(refusal) => Decision::Respond(refusal),
+    }
+}
+
+async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
+    let segs =
+        routes::segments(&req.path).map_err(|e| error(400, "invalid_request", &e.to_string()))?;
+    let index = route_index(ctx).await.map_err(unavailable)?;
+    let route = match index.lookup(req.method, &segs) {
+        Match::Route(r) => r,
+        Match::MethodNotAllowed(allow) => {
+            return Err(
+                error(405, "invalid_request", "method not allowed on this route")
+                    .header("allow", allow),
+            )
+        }
+        Match::None => return Err(not_found()),
+    };
+    let origin = route
+        .origin
+        .as_deref()
+        .or(ctx.settings.origin_url.as_deref())
+        .ok_or_else(|| {
+            error(
+                502,
+                "server_error",
+                "no origin is configured for this route",
+            )
+        })?;
+    let identity = if route.public {
+        None
+    } else {
+        Some(authorize(ctx, req, route).await?)
+    };
+    Ok(forward(req, route, origin, identity.as_deref()))
+}
+
+fn error(status: u16, code: &str, description: &str) -> Response {
+    Response::json(
+        status,
+        &ErrorBody {
+            error: code.into(),
+            error_description: Some(description.into()),
+            field: None,
+        },
+    )
+    .no_store()
+}
+
+fn unavailable(_: StoreError) -> Response {
+    OAuthError::Unavailable.into_response()
+}
+
+/// The bearer token's verified claims, with the route's scopes present.
+async fn authorize(
+    ctx: &Context<'_>,
+    req: &Request,
+    route: &Route,
+) -> Result<Rc<Verified>, Response> {
+    let Some(token) = req.bearer() else {
+        return Err(bearer_challenge(None));
+    };
+    let verified = verify(ctx, req, route, token).await.map_err(|e| match e {
+        BearerError::Token(_) => bearer_challenge(Some("the access token is not valid")),
+        BearerError::Store(e) => unavailable(e),
+    })?;
+    let c = &verified.claims;
+    if ![&c.sub, &c.client_id, &c.scope]
+        .iter()
+        .all(|v| header_safe(v))
+    {
+        return Err(bearer_challenge(Some(
+            "the token's identity cannot be forwarded",
+        )));
+    }
+    if !has_scopes(route, &c.scope) {
+        return Err(insufficient_scope(route));
+    }
+    Ok(verified)
+}
+
+/// The `iss` a token claims, read before verification only to pick the verifier.
+fn claimed_issuer(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let untrusted = UntrustedToken::<Empty>::try_from(token).ok()?;
+    Some(
+        untrusted
+            .deserialize_claims_unchecked::<Iss>()
+            .ok()?
+            .custom
+            .iss,
+    )
+}
+
+async fn verify(
+    ctx: &Context<'_>,
+    req: &Request,
+    route: &Route,
+    token: &str,
+) -> Result<Rc<Verified>, BearerError> {
+    let iss = claimed_issuer(token).ok_or(BearerError::Token(TokenError::Malformed))?;
+    if route.issuer.as_deref().is_some_and(|want| want != iss) {
+        return Err(BearerError::Token(TokenError::Issuer));
+    }
+    let audience = route.audience.as_deref();
+    if iss == ctx.issuer(req) {
+        return verify_token(ctx, req, token, audience).await;
+    }
+    let table = issuer_table(ctx).await?;
+    let trusted = table
+        .issuers
+        .iter()
+        .find(|t| t.issuer == iss)
+        .ok_or(BearerError::Token(TokenError::Issuer))?;
+    issuers::verify(ctx, trusted, token, audience)
+        .await
+        .map(Rc::new)
+        .map_err(BearerError::Token)
+}
+
+/// Whether `granted` (space-separated) satisfies the route.
+fn has_scopes(route: &Route, granted: &str) -> bool {
+    let has = |s: &String| granted.split(' ').any(|g| g == s);
+    route.scopes.is_empty()
+        || match route.scope_mode {
+            ScopeMode::All => route.scopes.iter().all(has),
+            ScopeMode::Any => route.scopes.iter().any(has),
+        }
+}
+
+/// 403 per RFC 6750 §3.1, naming the scopes needed.
+fn insufficient_scope(route: &Route) -> Response {
+    let needed = route.scopes.join(" ");
+    let mode = match route.scope_mode {
+        ScopeMode::All => "all",
+        ScopeMode::Any => "one",
+    };
+    error(
+        403,
+        "insufficient_scope",
+        &format!("the access token needs {mode} of these scopes: {needed}"),
+    )
+    .header(
+        "www-authenticate",
+        // Scope tokens hold neither `"` nor `\` (RFC 6749 §3.3), so they quote as they are.
+        format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\""),
+    )
+}
+
+/// Printable ASCII only: what an HTTP header value can carry unchanged.
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
+
+fn forward(req: &Request, route: &Route, origin: &str, who: Option<&Verified>) -> Forward {
+    let mut url = format!("{origin}{}", req.path);
+    if let Some(q) = &req.query {
+        url.push('?');
+        url.push_str(q);
+    }
+    let mut headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.to_ascii_lowercase();
+            !name.starts_with(RESERVED_PREFIX)
+                && !HOP_BY_HOP.contains(&name.as_str())
+                && (route.forward_token || name != "authorization")
+        })
+        .cloned()
+        .collect();
+    if let Some(v) = who {
+        let c = &v.claims;
+        for (name, value) in [
+            (SUBJECT_HEADER, &c.sub),
+            (CLIENT_ID_HEADER, &c.client_id),
+            (SCOPE_HEADER, &c.scope),
+        ] {
+            if !value.is_empty() {
+                headers.push((name.to_owned(), value.clone()));
+            }
+        }
+    }
+    Forward { url, headers }
+}
+
+/// The compiled route table, from the isolate cache or KV.
+async fn route_index(ctx: &Context<'_>) -> Result<Rc<RouteIndex>, StoreError> {
+    if let Some(hit) = ctx.caches.gateway.routes.get(ctx.clock.now_ms()) {
+        return Ok(hit);
+    }
+    let table: RouteTable = ctx.kv_json(ROUTES_KEY).await?.unwrap_or_default();
+    Ok(install_routes(ctx, &table))
+}
+
+/// Caches `table`, compiling it unless the cached index already has its version.
+pub fn install_routes(ctx: &Context<'_>, table: &RouteTable) -> Rc<RouteIndex> {
+    let slot = &ctx.caches.gateway.routes;
+    let now = ctx.clock.now_ms();
+    if let Some(old) = slot.get_stale().filter(|old| old.version == table.version) {
+        slot.extend(now, CONFIG_TTL_MS);
+        return old;
+    }
+    let index = Rc::new(RouteIndex::compile(table.version, &table.routes));
+    slot.set(now, CONFIG_TTL_MS, Rc::clone(&index));
+    index
+}
+
+/// The trusted issuers, from the isolate cache or KV.
+async fn issuer_table(ctx: &Context<'_>) -> Result<Rc<IssuerTable>, StoreError> {
+    let slot = &ctx.caches.gateway.issuers;
+    let now = ctx.clock.now_ms();
+    if let Some(hit) = slot.get(now) {
+        return Ok(hit);
+    }
+    let table = Rc::new(ctx.kv_json(ISSUERS_KEY).await?.unwrap_or_default());
+    slot.set(now, CONFIG_TTL_MS, Rc::clone(&table));
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests;

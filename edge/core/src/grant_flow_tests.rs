@@ -1,0 +1,194 @@
+//! Whole requests for the user grants against the in-memory ports: sign-in, consent, code
+//! redemption with PKCE, refresh rotation and replay handling, through the real router.
+
+use serde_json::{json, Value};
+
+use crate::crypto::sha256_b64;
+use crate::http::{Method, Request, Response};
+use crate::testing::{Harness, TEST_ADMIN_TOKEN};
+
+const ORIGIN: &str = "https://auth.test";
+const CB: &str = "https://app.test/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn body(resp: &Response) -> Value {
+    serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+}
+
+fn html(resp: &Response) -> String {
+    String::from_utf8_lossy(&resp.body).into_owned()
+}
+
+fn admin_post(h: &Harness, path: &str, json: &Value) -> Value {
+    let r = h.send(
+        Request::new(Method::Post, ORIGIN, path)
+            .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"))
+            .with_header("content-type", "application/json")
+            .with_body(json.to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", html(&r));
+    body(&r)
+}
+
+fn form(path: &str, cookie: &str, params: &[(&str, &str)]) -> Request {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        ser.append_pair(k, v);
+    }
+    Request::new(Method::Post, ORIGIN, path)
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_header("cookie", cookie)
+        .with_body(ser.finish())
+}
+
+/// The `name=value` part of the session cookie a response sets.
+fn cookie_of(r: &Response) -> String {
+    let set = r.header_value("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// The hidden fields of the page's form, unescaped.
+fn hidden(page: &str) -> Vec<(String, String)> {
+    page.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"").unwrap();
+            let value = rest.split_once('"').unwrap().0;
+            (name.to_owned(), value.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+/// Scopes, a user `alice` and a public code client; answers the client id.
+fn setup() -> (Harness, String) {
+    let h = Harness::default();
+    admin_post(
+        &h,
+        "/admin/v1/scopes",
+        &json!({"name": "read", "description": "Read things"}),
+    );
+    admin_post(
+        &h,
+        "/admin/v1/users",
+        &json!({"username": "alice", "password": "correct horse"}),
+    );
+    let c = admin_post(
+        &h,
+        "/admin/v1/clients",
+        &json!({"name": "Printer", "grant_types": ["authorization_code", "refresh_token"], "scopes": ["read"], "redirect_uris": [CB], "public": true}),
+    );
+    (h, c["client_id"].as_str().unwrap().to_owned())
+}
+
+/// Signs in, consents and answers the code.
+fn code(h: &Harness, client_id: &str) -> String {
+    let page = h.send(Request::new(Method::Get, ORIGIN, "/login"));
+    let cookie = cookie_of(&page);
+    let csrf = hidden(&html(&page))[0].1.clone();
+    let r = h.send(form(
+        "/login",
+        &cookie,
+        &[
+            ("username", "alice"),
+            ("password", "correct horse"),
+            ("csrf_token", &csrf),
+        ],
+    ));
+    assert_eq!(r.status, 303, "{}", html(&r));
+    let cookie = cookie_of(&r);
+    let challenge = sha256_b64(VERIFIER.as_bytes());
+    let url = format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=read&state=s1&code_challenge={challenge}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+    );
+    let mut r = h.send(Request::new(Method::Get, ORIGIN, &url).with_header("cookie", &cookie));
+    if r.status == 200 {
+        // First time: the consent page; afterwards the consent is remembered.
+        assert!(html(&r).contains("Read things"));
+        let mut fields = hidden(&html(&r));
+        fields.push(("decision".into(), "allow".into()));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        r = h.send(form("/oauth/authorize", &cookie, &pairs));
+    }
+    assert_eq!(r.status, 302, "{}", html(&r));
+    let location = r.header_value("location").unwrap();
+    let query = location
+        .strip_prefix(&format!("{CB}?"))
+        .expect("back at the client");
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    assert!(params.contains(&("state".into(), "s1".into())));
+    assert!(params.contains(&("iss".into(), ORIGIN.into())));
+    params.into_iter().find(|(k, _)| k == "code").unwrap().1
+}
+
+fn redeem(h: &Harness, client_id: &str, code: &str, verifier: &str) -> Response {
+    h.send(form(
+        "/oauth/token",
+        "",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CB),
+            ("code_verifier", verifier),
+            ("client_id", client_id),
+        ],
+    ))
+}
+
+fn verify(h: &Harness, at: &str) -> u16 {
+    h.send(
+        Request::new(Method::Post, ORIGIN, "/verify")
+            .with_header("authorization", &format!("Bearer {at}")),
+    )
+    .status
+}
+
+#[test]
+fn code_flow_issues_tokens_once_and_replay_revokes_them() {
+    let (h, client_id) = setup();
+    let code = code(&h, &client_id);
+    assert_eq!(
+        redeem(&h, &client_id, &code, &VERIFIER.replace('d', "e")).status,
+        400
+    );
+    let code = self::code(&h, &client_id);
+    let r = redeem(&h, &client_id, &code, VERIFIER);
+    assert_eq!(r.status, 200, "{}", html(&r));
+    let tokens = body(&r);
+    let at = tokens["access_token"].as_str().unwrap();
+    assert_eq!(verify(&h, at), 200);
+    let again = redeem(&h, &client_id, &code, VERIFIER);
+    assert_eq!(body(&again)["error"], "invalid_grant");
+    assert_eq!(verify(&h, at), 401, "the replay revoked the access token");
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let r = h.send(form(
+        "/oauth/token",
+        "",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", &client_id),
+        ],
+    ));
+    assert_eq!(body(&r)["error"], "invalid_grant", "and its refresh token");
+}
+
+#[test]
+fn unknown_client_or_redirect_uri_is_a_page_not_a_redirect() {
+    let (h, client_id) = setup();
+    for url in [
+        "/oauth/authorize?response_type=code&client_id=nobody".to_owned(),
+        format!("/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fevil.test%2Fcb"),
+        format!("/oauth/authorize?response_type=code&client_id={client_id}&client_id=x"),
+    ] {
+        let r = h.send(Request::new(Method::Get, ORIGIN, &url));
+        assert_eq!(r.status, 400, "{url}");
+        assert!(r.header_value("location").is_none(), "{url}");
+        assert!(r.header_value("content-type").unwrap().starts_with("text/html"));
+    }
+}

@@ -1,0 +1,1133 @@
+//! Grant state: consents, authorization codes, refresh-token families and login lockouts, held
+//! in sharded Durable Objects (the `GrantObject` class).
+//!
+//! Everything here must be single-use or take effect at once, so none of it lives in KV. Each
+//! user's grants sit in one shard (chosen by a hash of the user id); the codes and refresh
+//! tokens we hand out name their shard in a short prefix (`"{shard}.{256 random bits}"`), so
+//! the edge can route them without any lookup. Only SHA-256 hashes of codes and refresh tokens
+//! are stored.
+//!
+//! [`execute`] runs one [`GrantCommand`] and awaits nothing but the object's own storage, so a
+//! Durable Object's input gate makes each command atomic: of twenty concurrent redemptions of
+//! one code, exactly one succeeds. Revoking access tokens (the deny-list) and auditing belong
+//! to the authority: a command that revokes answers a [`GrantEvent`] the caller forwards.
+//!
+//! Rules implemented: RFC 6749 §4.1.2 and §10.5 (codes short-lived, single-use, bound to the
+//! client and redirect URI; a replay revokes what the code issued), RFC 7636 §4.6 (S256 only),
+//! RFC 6749 §6 and RFC 9700 §4.14.2 (refresh-token rotation with reuse detection, scope may only
+//! narrow, sender binding to the client), RFC 9700 §4.15 (bounded login attempts).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::crypto::{random_token, sha256_b64};
+use crate::ports::{Clock, DurableStorage, Rng, StoreError};
+
+/// How long a used or expired code is remembered, so that a replay still revokes, seconds.
+const CODE_MEMORY: u64 = 600;
+/// Longest access-token lifetime (see [`crate::clients::MAX_ACCESS_TOKEN_TTL`]).
+const MAX_ACCESS_TOKEN_TTL: u64 = crate::clients::MAX_ACCESS_TOKEN_TTL;
+/// Key prefix of the expiry index (`expiry:{unix seconds, 11 digits}:{key}`).
+const EXPIRY_PREFIX: &str = "expiry:";
+/// Records a sweep deletes at most.
+const SWEEP_BATCH: usize = 32;
+/// Number of grant shards (Durable Object instances named `grants-{n}`).
+pub const SHARDS: u32 = 16;
+/// Lifetime of an authorization code, seconds (RFC 6749 §4.1.2: "10 minutes maximum").
+pub const CODE_TTL: u64 = 60;
+/// Default idle lifetime of a refresh token family, seconds.
+pub const DEFAULT_REFRESH_IDLE_TTL: u64 = 14 * 86_400;
+/// Default absolute lifetime of a refresh token family, seconds.
+pub const DEFAULT_REFRESH_ABSOLUTE_TTL: u64 = 90 * 86_400;
+/// Failed logins allowed per user before a lockout starts.
+const USER_FREE_FAILURES: u32 = 5;
+/// Failed logins allowed per IP address before a lockout starts.
+const IP_FREE_FAILURES: u32 = 20;
+/// First lockout, seconds; each further failure doubles it.
+const LOCKOUT_BASE: u64 = 30;
+/// Longest lockout, seconds.
+const LOCKOUT_MAX: u64 = 3600;
+/// Failures older than this (without a lockout in force) are forgotten, seconds.
+const FAILURE_MEMORY: u64 = 900;
+
+/// The shard that holds `key` (a user id, or a lockout key).
+pub fn shard_of(key: &str) -> u32 {
+    let digest = sha256_b64(key.as_bytes());
+    let n = digest.bytes().take(6).fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    n % SHARDS
+}
+
+/// The shard a code, refresh token or grant id names, if it is one of ours.
+pub fn shard_of_token(token: &str) -> Option<u32> {
+    let (shard, rest) = token.split_once('.')?;
+    if rest.is_empty() || shard.len() > 2 || !shard.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    shard.parse().ok().filter(|s| *s < SHARDS)
+}
+
+/// A new opaque credential (code, refresh token or grant id) in `shard`: 256 random bits.
+pub fn new_token(rng: &dyn Rng, shard: u32) -> String {
+    format!("{shard}.{}", random_token(rng, 32))
+}
+
+/// What is stored in place of a code or refresh token.
+pub fn token_hash(token: &str) -> String {
+    sha256_b64(token.as_bytes())
+}
+
+/// Whether `verifier` proves `challenge` under S256 (RFC 7636 §4.1, §4.6).
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    well_formed
+        && bool::from(
+            sha256_b64(verifier.as_bytes())
+                .as_bytes()
+                .ct_eq(challenge.as_bytes()),
+        )
+}
+
+/// An access token the deny-list must hold until it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub jti: String,
+    pub exp: u64,
+}
+
+/// What a revoking command asks the authority to do: deny these tokens and audit `action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantEvent {
+    /// Audit action, e.g. `grant.revoke`, `refresh.reuse`, `code.replay`.
+    pub action: String,
+    /// Audit target: the grant id.
+    pub target: String,
+    pub deny: Vec<IssuedToken>,
+}
+
+/// The tokens to issue, chosen by the edge (which holds the random source and the client's
+/// lifetimes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    /// The access token's `jti` and expiry.
+    pub access: IssuedToken,
+    /// The hash of the new refresh token, when the client may refresh.
+    pub refresh_hash: Option<String>,
+    pub idle_ttl: u64,
+    pub absolute_ttl: u64,
+}
+
+/// An authorization code as stored (under its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The S256 `code_challenge`.
+    pub challenge: String,
+    pub user: String,
+    pub scopes: Vec<String>,
+    pub exp: u64,
+    /// Once used: the family it started (empty when it was burnt by a failed redemption).
+    #[serde(default)]
+    pub redeemed: Option<String>,
+}
+
+/// A user's authorisation of a client: the consented scopes and every token family under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub id: String,
+    pub user: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    #[serde(default)]
+    pub families: Vec<String>,
+}
+
+/// A grant as shown to its user and to operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub id: String,
+    pub user: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl From<GrantRecord> for GrantView {
+    fn from(g: GrantRecord) -> Self {
+        Self {
+            id: g.id,
+            user: g.user,
+            client_id: g.client_id,
+            scopes: g.scopes,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        }
+    }
+}
+
+/// A chain of rotated refresh tokens and the access tokens issued along it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Family {
+    id: String,
+    grant_id: String,
+    client_id: String,
+    user: String,
+    scopes: Vec<String>,
+    /// The hash of the one refresh token that may be used next.
+    current: Option<String>,
+    created_at: u64,
+    last_used: u64,
+    idle_ttl: u64,
+    absolute_ttl: u64,
+    tokens: Vec<IssuedToken>,
+}
+
+impl Family {
+    fn expires_at(&self) -> u64 {
+        (self.last_used + self.idle_ttl).min(self.created_at + self.absolute_ttl)
+    }
+}
+
+/// Failed logins under one key (a user or an IP address).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Attempts {
+    failures: u32,
+    last_failure: u64,
+    locked_until: u64,
+}
+
+/// A live refresh token, for introspection (RFC 7662).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshInfo {
+    pub client_id: String,
+    pub user: String,
+    pub scope: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// What a grant shard can be asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GrantCommand {
+    /// The scopes `user` has consented to for `client_id`, if any.
+    Consented {
+        user: String,
+        client_id: String,
+    },
+    /// Records consent (the union with any earlier one); `grant_id` is used for a new grant.
+    Consent {
+        user: String,
+        client_id: String,
+        scopes: Vec<String>,
+        grant_id: String,
+    },
+    IssueCode {
+        code_hash: String,
+        code: CodeRecord,
+    },
+    /// Redeems a code (RFC 6749 §4.1.3) with its PKCE verifier.
+    RedeemCode {
+        code_hash: String,
+        client_id: String,
+        redirect_uri: String,
+        verifier: String,
+        issue: Issue,
+    },
+    /// Rotates a refresh token (RFC 6749 §6); `scope` may only narrow.
+    Refresh {
+        token_hash: String,
+        client_id: String,
+        scope: Option<Vec<String>>,
+        issue: Issue,
+    },
+    /// Issues tokens without a code (password and implicit grants), recording the grant.
+    IssueDirect {
+        user: String,
+        client_id: String,
+        scopes: Vec<String>,
+        grant_id: String,
+        issue: Issue,
+    },
+    List {
+        user: Option<String>,
+        client_id: Option<String>,
+    },
+    /// Revokes a grant; when `user` is given, only if it is theirs.
+    Revoke {
+        grant_id: String,
+        user: Option<String>,
+    },
+    /// RFC 7009 for a refresh token: revokes its family if `client_id` owns it.
+    RevokeRefresh {
+        token_hash: String,
+        client_id: String,
+    },
+    InspectRefresh {
+        token_hash: String,
+    },
+    /// Seconds until `key` may try to log in again (0 = now).
+    LoginStatus {
+        key: String,
+    },
+    LoginFailed {
+        key: String,
+    },
+    LoginSucceeded {
+        key: String,
+    },
+}
+
+/// Why a redemption or refresh failed, in RFC 6749 §5.2 terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    InvalidGrant,
+    InvalidScope,
+}
+
+/// A shard's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum GrantReply {
+    Consented {
+        grant: Option<GrantView>,
+    },
+    Grant {
+        grant: GrantView,
+    },
+    Done,
+    Issued {
+        grant_id: String,
+        user: String,
+        scopes: Vec<String>,
+        /// Whether the refresh token in the request was stored.
+        refresh: bool,
+    },
+    Refused {
+        code: RefusalCode,
+        reason: String,
+        revoked: Option<GrantEvent>,
+    },
+    Grants {
+        grants: Vec<GrantView>,
+    },
+    Revoked {
+        revoked: Option<GrantEvent>,
+    },
+    Refresh {
+        info: Option<RefreshInfo>,
+    },
+    Lockout {
+        retry_after: u64,
+    },
+}
+
+/// What a shard runs on.
+pub struct GrantEnv<'a> {
+    pub storage: &'a dyn DurableStorage,
+    pub clock: &'a dyn Clock,
+}
+
+fn code_key(hash: &str) -> String {
+    format!("code:{hash}")
+}
+fn grant_key(id: &str) -> String {
+    format!("grant:{id}")
+}
+fn family_key(id: &str) -> String {
+    format!("family:{id}")
+}
+fn refresh_key(hash: &str) -> String {
+    format!("refresh:{hash}")
+}
+fn pair_key(user: &str, client_id: &str) -> String {
+    format!(
+        "pair:{}",
+        sha256_b64(format!("{user}\n{client_id}").as_bytes())
+    )
+}
+fn lock_key(key: &str) -> String {
+    format!("lock:{key}")
+}
+
+fn refused(reason: &str) -> GrantReply {
+    GrantReply::Refused {
+        code: RefusalCode::InvalidGrant,
+        reason: reason.into(),
+        revoked: None,
+    }
+}
+
+struct Shard<'e, 'a> {
+    env: &'e GrantEnv<'a>,
+    now: u64,
+}
+
+/// Runs one command against a shard's storage.
+pub async fn execute(env: &GrantEnv<'_>, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+    let shard = Shard {
+        env,
+        now: env.clock.now(),
+    };
+    shard.run(command).await
+}
+
+impl Shard<'_, '_> {
+    async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.env.storage.get(key).await? {
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|e| StoreError(format!("corrupt record {key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
+        self.env.storage.put(key, &raw).await
+    }
+
+    /// Schedules `key` for deletion once `at` (seconds) has passed.
+    async fn expire(&self, key: &str, at: u64) -> Result<(), StoreError> {
+        self.env
+            .storage
+            .put(&format!("{EXPIRY_PREFIX}{at:011}:{key}"), "")
+            .await
+    }
+
+    /// Deletes a few records whose time has passed (the oldest first), so a shard's storage
+    /// holds only what can still matter.
+    async fn sweep(&self) -> Result<(), StoreError> {
+        let due = self
+            .env
+            .storage
+            .list(EXPIRY_PREFIX, None, SWEEP_BATCH, false)
+            .await?;
+        for (entry, _) in due {
+            let Some((at, key)) = entry[EXPIRY_PREFIX.len()..].split_once(':') else {
+                continue;
+            };
+            if at.parse::<u64>().map_or(true, |at| at > self.now) {
+                break;
+            }
+            self.env.storage.delete(key).await?;
+            self.env.storage.delete(&entry).await?;
+        }
+        Ok(())
+    }
+
+    async fn grant_of(
+        &self,
+        user: &str,
+        client_id: &str,
+    ) -> Result<Option<GrantRecord>, StoreError> {
+        match self.read::<String>(&pair_key(user, client_id)).await? {
+            Some(id) => self.read(&grant_key(&id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Finds or creates the grant of `user` to `client_id` and widens it to `scopes`.
+    async fn upsert_grant(
+        &self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        new_id: &str,
+    ) -> Result<GrantRecord, StoreError> {
+        let existing = self.grant_of(user, client_id).await?;
+        let mut grant = if let Some(g) = existing {
+            g
+        } else {
+            self.write(&pair_key(user, client_id), &new_id).await?;
+            GrantRecord {
+                id: new_id.to_owned(),
+                user: user.to_owned(),
+                client_id: client_id.to_owned(),
+                scopes: Vec::new(),
+                created_at: self.now,
+                updated_at: self.now,
+                families: Vec::new(),
+            }
+        };
+        for s in scopes {
+            if !grant.scopes.contains(s) {
+                grant.scopes.push(s.clone());
+                grant.updated_at = self.now;
+            }
+        }
+        self.write(&grant_key(&grant.id), &grant).await?;
+        Ok(grant)
+    }
+
+    /// Starts a token family under `grant` and stores the refresh token, if any.
+    async fn start_family(
+        &self,
+        grant: &mut GrantRecord,
+        scopes: &[String],
+        issue: &Issue,
+    ) -> Result<String, StoreError> {
+        let family = Family {
+            id: issue.access.jti.clone(),
+            grant_id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            user: grant.user.clone(),
+            scopes: scopes.to_vec(),
+            current: issue.refresh_hash.clone(),
+            created_at: self.now,
+            last_used: self.now,
+            idle_ttl: issue.idle_ttl,
+            absolute_ttl: issue.absolute_ttl,
+            tokens: vec![issue.access.clone()],
+        };
+        let end = self.now + issue.absolute_ttl;
+        if let Some(hash) = &issue.refresh_hash {
+            self.write(&refresh_key(hash), &family.id).await?;
+            self.expire(&refresh_key(hash), end).await?;
+        }
+        self.write(&family_key(&family.id), &family).await?;
+        self.expire(&family_key(&family.id), end + MAX_ACCESS_TOKEN_TTL)
+            .await?;
+        let now = self.now;
+        let mut live = Vec::with_capacity(grant.families.len() + 1);
+        for id in grant.families.drain(..) {
+            if let Some(f) = self.read::<Family>(&family_key(&id)).await? {
+                if f.expires_at() > now || f.tokens.iter().any(|t| t.exp > now) {
+                    live.push(id);
+                } else {
+                    self.env.storage.delete(&family_key(&id)).await?;
+                }
+            }
+        }
+        live.push(family.id.clone());
+        grant.families = live;
+        self.write(&grant_key(&grant.id), grant).await?;
+        Ok(family.id)
+    }
+
+    /// Deletes a family; answers its access tokens that are still alive.
+    async fn drop_family(&self, id: &str) -> Result<Vec<IssuedToken>, StoreError> {
+        let Some(family) = self.read::<Family>(&family_key(id)).await? else {
+            return Ok(Vec::new());
+        };
+        self.env.storage.delete(&family_key(id)).await?;
+        Ok(family
+            .tokens
+            .into_iter()
+            .filter(|t| t.exp > self.now)
+            .collect())
+    }
+
+    /// Revokes a whole grant: every family, every refresh token, the consent.
+    async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        action: &str,
+    ) -> Result<Option<GrantEvent>, StoreError> {
+        let Some(grant) = self.read::<GrantRecord>(&grant_key(grant_id)).await? else {
+            return Ok(None);
+        };
+        let mut deny = Vec::new();
+        for id in &grant.families {
+            deny.extend(self.drop_family(id).await?);
+        }
+        self.env.storage.delete(&grant_key(grant_id)).await?;
+        self.env
+            .storage
+            .delete(&pair_key(&grant.user, &grant.client_id))
+            .await?;
+        Ok(Some(GrantEvent {
+            action: action.into(),
+            target: grant.id,
+            deny,
+        }))
+    }
+
+    async fn run(&self, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+        let now = self.now;
+        match command {
+            GrantCommand::Consented { user, client_id } => Ok(GrantReply::Consented {
+                grant: self.grant_of(user, client_id).await?.map(GrantView::from),
+            }),
+            GrantCommand::Consent {
+                user,
+                client_id,
+                scopes,
+                grant_id,
+            } => Ok(GrantReply::Grant {
+                grant: self
+                    .upsert_grant(user, client_id, scopes, grant_id)
+                    .await?
+                    .into(),
+            }),
+            GrantCommand::IssueCode { code_hash, code } => {
+                self.sweep().await?;
+                self.write(&code_key(code_hash), code).await?;
+                self.expire(&code_key(code_hash), code.exp + CODE_MEMORY)
+                    .await?;
+                Ok(GrantReply::Done)
+            }
+            GrantCommand::RedeemCode {
+                code_hash,
+                client_id,
+                redirect_uri,
+                verifier,
+                issue,
+            } => {
+                self.redeem(code_hash, client_id, redirect_uri, verifier, issue)
+                    .await
+            }
+            GrantCommand::Refresh {
+                token_hash,
+                client_id,
+                scope,
+                issue,
+            } => {
+                self.refresh(token_hash, client_id, scope.as_deref(), issue)
+                    .await
+            }
+            GrantCommand::IssueDirect {
+                user,
+                client_id,
+                scopes,
+                grant_id,
+                issue,
+            } => {
+                self.sweep().await?;
+                let mut grant = self.upsert_grant(user, client_id, scopes, grant_id).await?;
+                self.start_family(&mut grant, scopes, issue).await?;
+                Ok(GrantReply::Issued {
+                    grant_id: grant.id,
+                    user: user.clone(),
+                    scopes: scopes.clone(),
+                    refresh: issue.refresh_hash.is_some(),
+                })
+            }
+            GrantCommand::List { user, client_id } => {
+                let mut grants = Vec::new();
+                let mut cursor: Option<String> = None;
+                loop {
+                    let page = self
+                        .env
+                        .storage
+                        .list("grant:", cursor.as_deref(), 500, false)
+                        .await?;
+                    let done = page.len() < 500;
+                    cursor = page.last().map(|(k, _)| k.clone());
+                    for (key, raw) in page {
+                        let g: GrantRecord = serde_json::from_str(&raw)
+                            .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
+                        if user.as_ref().is_none_or(|u| *u == g.user)
+                            && client_id.as_ref().is_none_or(|c| *c == g.client_id)
+                        {
+                            grants.push(GrantView::from(g));
+                        }
+                    }
+                    if done {
+                        return Ok(GrantReply::Grants { grants });
+                    }
+                }
+            }
+            GrantCommand::Revoke { grant_id, user } => {
+                if let Some(user) = user {
+                    let owned = self
+                        .read::<GrantRecord>(&grant_key(grant_id))
+                        .await?
+                        .is_some_and(|g| g.user == *user);
+                    if !owned {
+                        return Ok(GrantReply::Revoked { revoked: None });
+                    }
+                }
+                Ok(GrantReply::Revoked {
+                    revoked: self.revoke_grant(grant_id, "grant.revoke").await?,
+                })
+            }
+            GrantCommand::RevokeRefresh {
+                token_hash,
+                client_id,
+            } => {
+                let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
+                    return Ok(GrantReply::Revoked { revoked: None });
+                };
+                let Some(family) = self.read::<Family>(&family_key(&fid)).await? else {
+                    return Ok(GrantReply::Revoked { revoked: None });
+                };
+                if family.client_id != *client_id {
+                    return Ok(GrantReply::Revoked { revoked: None });
+                }
+                let deny = self.drop_family(&fid).await?;
+                Ok(GrantReply::Revoked {
+                    revoked: Some(GrantEvent {
+                        action: "refresh.revoke".into(),
+                        target: family.grant_id,
+                        deny,
+                    }),
+                })
+            }
+            GrantCommand::InspectRefresh { token_hash } => {
+                let family = match self.read::<String>(&refresh_key(token_hash)).await? {
+                    Some(fid) => self.read::<Family>(&family_key(&fid)).await?,
+                    None => None,
+                };
+                let info = family
+                    .filter(|f| f.current.as_deref() == Some(token_hash) && f.expires_at() > now)
+                    .map(|f| RefreshInfo {
+                        exp: f.expires_at(),
+                        client_id: f.client_id,
+                        user: f.user,
+                        scope: f.scopes.join(" "),
+                        iat: f.last_used,
+                    });
+                Ok(GrantReply::Refresh { info })
+            }
+            GrantCommand::LoginStatus { key } => {
+                let a: Attempts = self.read(&lock_key(key)).await?.unwrap_or_default();
+                Ok(GrantReply::Lockout {
+                    retry_after: a.locked_until.saturating_sub(now),
+                })
+            }
+            GrantCommand::LoginFailed { key } => {
+                let mut a: Attempts = self.read(&lock_key(key)).await?.unwrap_or_default();
+                if a.locked_until <= now && now.saturating_sub(a.last_failure) > FAILURE_MEMORY {
+                    a.failures = 0;
+                }
+                a.failures += 1;
+                a.last_failure = now;
+                let free = if key.starts_with("ip:") {
+                    IP_FREE_FAILURES
+                } else {
+                    USER_FREE_FAILURES
+                };
+                if a.failures >= free {
+                    let doublings = (a.failures - free).min(16);
+                    a.locked_until = now + (LOCKOUT_BASE << doublings).min(LOCKOUT_MAX);
+                }
+                self.write(&lock_key(key), &a).await?;
+                Ok(GrantReply::Lockout {
+                    retry_after: a.locked_until.saturating_sub(now),
+                })
+            }
+            GrantCommand::LoginSucceeded { key } => {
+                self.env.storage.delete(&lock_key(key)).await?;
+                Ok(GrantReply::Done)
+            }
+        }
+    }
+
+    async fn redeem(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        issue: &Issue,
+    ) -> Result<GrantReply, StoreError> {
+        let key = code_key(code_hash);
+        let Some(mut code) = self.read::<CodeRecord>(&key).await? else {
+            return Ok(refused("the code is unknown or expired"));
+        };
+        if let Some(family) = &code.redeemed {
+            // RFC 6749 §4.1.2: a replayed code revokes the tokens it issued.
+            let deny = self.drop_family(family).await?;
+            return Ok(GrantReply::Refused {
+                code: RefusalCode::InvalidGrant,
+                reason: "the code was already used".into(),
+                revoked: Some(GrantEvent {
+                    action: "code.replay".into(),
+                    target: code.grant_id,
+                    deny,
+                }),
+            });
+        }
+        let why = if self.now >= code.exp {
+            Some("the code has expired")
+        } else if code.client_id != client_id {
+            Some("the code was issued to another client")
+        } else if code.redirect_uri != redirect_uri {
+            Some("redirect_uri differs from the authorization request")
+        } else if !pkce_matches(verifier, &code.challenge) {
+            Some("code_verifier does not match the code_challenge")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            // A failed redemption burns the code: it cannot be tried again.
+            code.redeemed = Some(String::new());
+            self.write(&key, &code).await?;
+            return Ok(refused(why));
+        }
+        let Some(mut grant) = self.read::<GrantRecord>(&grant_key(&code.grant_id)).await? else {
+            self.env.storage.delete(&key).await?;
+            return Ok(refused("the grant was revoked"));
+        };
+        let family = self.start_family(&mut grant, &code.scopes, issue).await?;
+        code.redeemed = Some(family);
+        self.write(&key, &code).await?;
+        Ok(GrantReply::Issued {
+            grant_id: grant.id,
+            user: code.user,
+            scopes: code.scopes,
+            refresh: issue.refresh_hash.is_some(),
+        })
+    }
+
+    async fn refresh(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        scope: Option<&[String]>,
+        issue: &Issue,
+    ) -> Result<GrantReply, StoreError> {
+        let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
+            return Ok(refused("the refresh token is unknown"));
+        };
+        let Some(mut family) = self.read::<Family>(&family_key(&fid)).await? else {
+            return Ok(refused("the refresh token was revoked"));
+        };
+        if family.current.as_deref() != Some(token_hash) {
+            // RFC 9700 §4.14.2: a used refresh token came back; someone holds a copy.
+            let revoked = self.revoke_grant(&family.grant_id, "refresh.reuse").await?;
+            return Ok(GrantReply::Refused {
+                code: RefusalCode::InvalidGrant,
+                reason: "the refresh token was already used".into(),
+                revoked,
+            });
+        }
+        if family.client_id != client_id {
+            return Ok(refused("the refresh token was issued to another client"));
+        }
+        if family.expires_at() <= self.now {
+            self.drop_family(&fid).await?;
+            return Ok(refused("the refresh token has expired"));
+        }
+        let scopes = match scope {
+            Some(requested) => {
+                if let Some(extra) = requested.iter().find(|s| !family.scopes.contains(s)) {
+                    return Ok(GrantReply::Refused {
+                        code: RefusalCode::InvalidScope,
+                        reason: format!("scope `{extra}` was not granted"),
+                        revoked: None,
+                    });
+                }
+                requested.to_vec()
+            }
+            None => family.scopes.clone(),
+        };
+        if let Some(new) = &issue.refresh_hash {
+            self.write(&refresh_key(new), &fid).await?;
+            let end = family.created_at + family.absolute_ttl;
+            self.expire(&refresh_key(new), end).await?;
+        }
+        family.current.clone_from(&issue.refresh_hash);
+        family.last_used = self.now;
+        family.tokens.retain(|t| t.exp > self.now);
+        family.tokens.push(issue.access.clone());
+        self.write(&family_key(&fid), &family).await?;
+        Ok(GrantReply::Issued {
+            grant_id: family.grant_id,
+            user: family.user,
+            scopes,
+            refresh: issue.refresh_hash.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::testing::{FixedClock, MemStorage};
+
+    struct T {
+        storage: MemStorage,
+        clock: FixedClock,
+    }
+
+    impl T {
+        fn new() -> Self {
+            Self {
+                storage: MemStorage::default(),
+                clock: FixedClock(Cell::new(1_000_000_000)),
+            }
+        }
+        fn run(&self, c: &GrantCommand) -> GrantReply {
+            let env = GrantEnv {
+                storage: &self.storage,
+                clock: &self.clock,
+            };
+            futures::executor::block_on(execute(&env, c)).unwrap()
+        }
+        fn now(&self) -> u64 {
+            self.clock.0.get() / 1000
+        }
+        fn advance(&self, secs: u64) {
+            self.clock.0.set(self.clock.0.get() + secs * 1000);
+        }
+        fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {
+            Issue {
+                access: IssuedToken {
+                    jti: jti.into(),
+                    exp: self.now() + 3600,
+                },
+                refresh_hash: refresh.map(token_hash),
+                idle_ttl: 1000,
+                absolute_ttl: 5000,
+            }
+        }
+        /// A consented grant and a fresh code; answers the code's hash.
+        fn code(&self) -> String {
+            self.run(&GrantCommand::Consent {
+                user: "u1".into(),
+                client_id: "c1".into(),
+                scopes: vec!["read".into(), "write".into()],
+                grant_id: "g1".into(),
+            });
+            let hash = token_hash(&format!("code-{}", self.now()));
+            self.run(&GrantCommand::IssueCode {
+                code_hash: hash.clone(),
+                code: CodeRecord {
+                    grant_id: "g1".into(),
+                    client_id: "c1".into(),
+                    redirect_uri: "https://app/cb".into(),
+                    challenge: sha256_b64(VERIFIER.as_bytes()),
+                    user: "u1".into(),
+                    scopes: vec!["read".into()],
+                    exp: self.now() + CODE_TTL,
+                    redeemed: None,
+                },
+            });
+            hash
+        }
+        fn redeem(&self, hash: &str, client: &str, verifier: &str, jti: &str) -> GrantReply {
+            self.run(&GrantCommand::RedeemCode {
+                code_hash: hash.into(),
+                client_id: client.into(),
+                redirect_uri: "https://app/cb".into(),
+                verifier: verifier.into(),
+                issue: self.issue(jti, Some(&format!("rt-{jti}"))),
+            })
+        }
+        fn refresh(&self, old: &str, new: &str, client: &str) -> GrantReply {
+            self.run(&GrantCommand::Refresh {
+                token_hash: token_hash(old),
+                client_id: client.into(),
+                scope: None,
+                issue: self.issue(new, Some(&format!("rt-{new}"))),
+            })
+        }
+    }
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn is_issued(r: &GrantReply) -> bool {
+        matches!(r, GrantReply::Issued { .. })
+    }
+
+    #[test]
+    fn code_redeems_once_and_replay_revokes_what_it_issued() {
+        let t = T::new();
+        let code = t.code();
+        assert!(is_issued(&t.redeem(&code, "c1", VERIFIER, "at1")));
+        match t.redeem(&code, "c1", VERIFIER, "at2") {
+            GrantReply::Refused {
+                code: RefusalCode::InvalidGrant,
+                revoked: Some(r),
+                ..
+            } => {
+                assert_eq!(r.action, "code.replay");
+                assert_eq!(
+                    r.deny.iter().map(|t| t.jti.as_str()).collect::<Vec<_>>(),
+                    ["at1"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // The refresh token the code issued is dead too.
+        assert!(!is_issued(&t.refresh("rt-at1", "at3", "c1")));
+    }
+
+    #[test]
+    fn code_is_bound_to_client_verifier_and_lifetime() {
+        let t = T::new();
+        assert!(!is_issued(&t.redeem(&t.code(), "c2", VERIFIER, "a")));
+        assert!(!is_issued(&t.redeem(
+            &t.code(),
+            "c1",
+            &VERIFIER.replace('d', "e"),
+            "b"
+        )));
+        let code = t.code();
+        t.advance(CODE_TTL);
+        assert!(!is_issued(&t.redeem(&code, "c1", VERIFIER, "c")));
+        // A failed attempt burns the code.
+        t.advance(1);
+        let code = t.code();
+        assert!(!is_issued(&t.redeem(&code, "c2", VERIFIER, "d")));
+        assert!(!is_issued(&t.redeem(&code, "c1", VERIFIER, "e")));
+    }
+
+    #[test]
+    fn refresh_rotates_and_reuse_revokes_the_grant() {
+        let t = T::new();
+        assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
+        assert!(is_issued(&t.refresh("rt-at1", "at2", "c1")));
+        match t.refresh("rt-at1", "at3", "c1") {
+            GrantReply::Refused {
+                revoked: Some(r), ..
+            } => {
+                assert_eq!(r.action, "refresh.reuse");
+                let mut jtis: Vec<_> = r.deny.iter().map(|t| t.jti.clone()).collect();
+                jtis.sort();
+                assert_eq!(jtis, ["at1", "at2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!is_issued(&t.refresh("rt-at2", "at4", "c1")));
+        assert!(matches!(
+            t.run(&GrantCommand::Consented {
+                user: "u1".into(),
+                client_id: "c1".into()
+            }),
+            GrantReply::Consented { grant: None }
+        ));
+    }
+
+    #[test]
+    fn refresh_by_another_client_fails_and_scope_only_narrows() {
+        let t = T::new();
+        assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
+        assert!(!is_issued(&t.refresh("rt-at1", "x", "c2")));
+        let widen = t.run(&GrantCommand::Refresh {
+            token_hash: token_hash("rt-at1"),
+            client_id: "c1".into(),
+            scope: Some(vec!["write".into()]),
+            issue: t.issue("y", Some("rt-y")),
+        });
+        assert!(matches!(
+            widen,
+            GrantReply::Refused {
+                code: RefusalCode::InvalidScope,
+                ..
+            }
+        ));
+        assert!(is_issued(&t.refresh("rt-at1", "at2", "c1")));
+    }
+
+    #[test]
+    fn refresh_expires_when_idle() {
+        let t = T::new();
+        assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
+        t.advance(1000);
+        assert!(!is_issued(&t.refresh("rt-at1", "at2", "c1")));
+    }
+
+    #[test]
+    fn consent_widens_and_is_remembered() {
+        let t = T::new();
+        t.code();
+        t.run(&GrantCommand::Consent {
+            user: "u1".into(),
+            client_id: "c1".into(),
+            scopes: vec!["admin".into()],
+            grant_id: "other".into(),
+        });
+        match t.run(&GrantCommand::Consented {
+            user: "u1".into(),
+            client_id: "c1".into(),
+        }) {
+            GrantReply::Consented { grant: Some(g) } => {
+                assert_eq!(g.id, "g1");
+                assert_eq!(g.scopes, ["read", "write", "admin"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn user_revokes_only_their_own_grant() {
+        let t = T::new();
+        assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
+        let not_mine = t.run(&GrantCommand::Revoke {
+            grant_id: "g1".into(),
+            user: Some("u2".into()),
+        });
+        assert_eq!(not_mine, GrantReply::Revoked { revoked: None });
+        match t.run(&GrantCommand::Revoke {
+            grant_id: "g1".into(),
+            user: Some("u1".into()),
+        }) {
+            GrantReply::Revoked { revoked: Some(r) } => assert_eq!(r.deny.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(!is_issued(&t.refresh("rt-at1", "at2", "c1")));
+    }
+
+    #[test]
+    fn failed_logins_lock_out_with_back_off() {
+        let t = T::new();
+        let fail = || match t.run(&GrantCommand::LoginFailed {
+            key: "user:bob".into(),
+        }) {
+            GrantReply::Lockout { retry_after } => retry_after,
+            other => panic!("{other:?}"),
+        };
+        for _ in 1..USER_FREE_FAILURES {
+            assert_eq!(fail(), 0);
+        }
+        assert_eq!(fail(), LOCKOUT_BASE);
+        assert_eq!(fail(), LOCKOUT_BASE * 2);
+        t.advance(LOCKOUT_BASE * 2);
+        assert_eq!(
+            t.run(&GrantCommand::LoginStatus {
+                key: "user:bob".into()
+            }),
+            GrantReply::Lockout { retry_after: 0 }
+        );
+    }
+
+    #[test]
+    fn expired_codes_and_families_are_swept_from_storage() {
+        let t = T::new();
+        assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
+        let count = |prefix: &str| {
+            t.storage
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .count()
+        };
+        assert_eq!(
+            (count("code:"), count("refresh:"), count("family:")),
+            (1, 1, 1)
+        );
+        t.advance(5000 + MAX_ACCESS_TOKEN_TTL + 1);
+        t.code();
+        assert_eq!(count("code:"), 1, "only the new code is left");
+        assert_eq!((count("refresh:"), count("family:")), (0, 0));
+    }
+
+    #[test]
+    fn tokens_name_their_shard() {
+        let rng = crate::testing::SeqRng::default();
+        let tok = new_token(&rng, 7);
+        assert_eq!(shard_of_token(&tok), Some(7));
+        assert!(tok.len() >= 45);
+        assert_eq!(shard_of_token("99.x"), None);
+        assert_eq!(shard_of_token("7."), None);
+        assert_eq!(shard_of_token("nodot"), None);
+        assert!(shard_of("alice") < SHARDS);
+    }
+}

@@ -1,0 +1,291 @@
+//! `GET/POST /login`: signing a person in, and the credential check the password grant shares.
+//!
+//! Credentials are checked against the user store ([`crate::users::verify_user_password`]),
+//! or, when the operator sets `UPSTREAM_LOGIN_URL`, by the origin's own login endpoint (JSON
+//! `POST {"username", "password"}`; `200 {"user_id": …}` is a match), so a site becomes an
+//! OAuth provider without moving its users.
+//! Failed attempts are counted per username and per client IP address in the grant shards,
+//! which lock the key out with exponential back-off (RFC 9700 §4.15; NIST SP 800-63B
+//! §5.2.2); while a key is locked out no password is even checked. A successful sign-in
+//! starts a new session (fresh id, so no fixation) and returns to `next`, which may only name
+//! the authorization endpoint or the account page (no open redirect).
+
+use serde::Deserialize;
+
+use crate::app::{only, Context};
+use crate::form::Form;
+use crate::grants::{shard_of, GrantCommand, GrantReply};
+use crate::http::{Method, Request, Response};
+use crate::pages;
+use crate::ports::StoreError;
+use crate::session::{Session, SessionUser};
+use crate::users::verify_user_password;
+
+/// Longest answer read from an upstream login endpoint.
+const UPSTREAM_MAX_ANSWER: usize = 16 * 1024;
+/// Where a sign-in returns when `next` is absent or not allowed.
+pub const ACCOUNT_PAGE: &str = "/account/grants";
+
+/// A signed-in user's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// The outcome of a credential check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Valid(UserRef),
+    Invalid,
+    /// Locked out for this many more seconds.
+    Locked(u64),
+}
+
+/// The lockout keys of an attempt: the username and the client's address.
+fn lockout_keys(req: &Request, username: &str) -> [String; 2] {
+    let ip = req
+        .header("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .unwrap_or("unknown");
+    [
+        format!("user:{}", username.to_lowercase()),
+        format!("ip:{ip}"),
+    ]
+}
+
+async fn lockout(ctx: &Context<'_>, command: GrantCommand, key: &str) -> Result<u64, StoreError> {
+    match ctx.grants.call(shard_of(key), &command).await? {
+        GrantReply::Lockout { retry_after } => Ok(retry_after),
+        _ => Ok(0),
+    }
+}
+
+/// Checks `username` and `password`, honouring and updating the lockouts.
+pub async fn check_credentials(
+    ctx: &Context<'_>,
+    req: &Request,
+    username: &str,
+    password: &str,
+) -> Result<Credentials, StoreError> {
+    let keys = lockout_keys(req, username);
+    let mut wait = 0;
+    for key in &keys {
+        let status = GrantCommand::LoginStatus { key: key.clone() };
+        wait = wait.max(lockout(ctx, status, key).await?);
+    }
+    if wait > 0 {
+        return Ok(Credentials::Locked(wait));
+    }
+    let found = match &ctx.settings.upstream_login_url {
+        Some(url) => upstream_login(ctx, url, username, password).await?,
+        None => verify_user_password(ctx, username, password)
+            .await?
+            .map(|record| UserRef {
+                id: record.user.id,
+                name: record.user.username,
+            }),
+    };
+    if let Some(user) = found {
+        let ok = GrantCommand::LoginSucceeded {
+            key: keys[0].clone(),
+        };
+        lockout(ctx, ok, &keys[0]).await?;
+        return Ok(Credentials::Valid(user));
+    }
+    for key in &keys {
+        let failed = GrantCommand::LoginFailed { key: key.clone() };
+        lockout(ctx, failed, key).await?;
+    }
+    Ok(Credentials::Invalid)
+}
+
+/// The origin's answer to a successful sign-in.
+#[derive(Deserialize)]
+struct UpstreamUser {
+    user_id: String,
+}
+
+/// Asks the origin's own login endpoint: `POST {"username", "password"}` as JSON; a 200 with
+/// `{"user_id": "…"}` is a match, any other 4xx a mismatch, anything else an outage.
+async fn upstream_login(
+    ctx: &Context<'_>,
+    url: &str,
+    username: &str,
+    password: &str,
+) -> Result<Option<UserRef>, StoreError> {
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let (status, text) = ctx
+        .http
+        .post_json(url, &body, UPSTREAM_MAX_ANSWER)
+        .await
+        .map_err(|e| StoreError(format!("upstream login: {e}")))?;
+    match status {
+        200 => {
+            let user: UpstreamUser = serde_json::from_str(&text)
+                .map_err(|_| StoreError("upstream login answered no user_id".into()))?;
+            let id = user.user_id.trim();
+            if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+                return Err(StoreError("upstream login answered a bad user_id".into()));
+            }
+            Ok(Some(UserRef {
+                id: id.to_owned(),
+                name: username.to_owned(),
+            }))
+        }
+        400..=499 => Ok(None),
+        other => Err(StoreError(format!("upstream login answered {other}"))),
+    }
+}
+
+/// `next` if it names a page a sign-in may return to, else the account page.
+pub fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| {
+        (n.starts_with("/oauth/authorize?") || *n == ACCOUNT_PAGE)
+            && !n.contains(['\\', '\r', '\n', '#'])
+    })
+    .unwrap_or(ACCOUNT_PAGE)
+    .to_owned()
+}
+
+/// The origin of the `redirect_uri` an authorization request in `next` names: a form that
+/// returns there must be allowed to end at that client (`form-action`).
+pub fn next_form_targets(next: &str) -> Vec<String> {
+    next.split_once('?')
+        .into_iter()
+        .flat_map(|(_, q)| form_urlencoded::parse(q.as_bytes()))
+        .filter(|(k, _)| k == "redirect_uri")
+        .filter_map(|(_, v)| crate::authorize::origin_of(&v))
+        .collect()
+}
+
+/// A 303 See Other to `location` (after a form post, the browser follows with a GET).
+pub fn see_other(location: &str) -> Response {
+    Response::empty(303).header("location", location).no_store()
+}
+
+/// `GET/POST /login`.
+pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
+        return refusal;
+    }
+    let existing = Session::from_request(ctx, req);
+    if req.method == Method::Get {
+        let query = req.query.as_deref().unwrap_or_default();
+        let next = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned());
+        let next = safe_next(next.as_deref());
+        let session = existing.unwrap_or_else(|| Session::start(ctx, None));
+        return pages::login(
+            &session.csrf(ctx),
+            &next,
+            "",
+            None,
+            200,
+            &next_form_targets(&next),
+        )
+        .header("set-cookie", session.cookie(ctx, req));
+    }
+    let form = match (req.media_type().as_deref(), req.body_too_large) {
+        (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
+        _ => None,
+    };
+    let Some(form) = form else {
+        return pages::error(
+            400,
+            "Invalid request",
+            "The sign-in form was not understood.",
+        );
+    };
+    let next = safe_next(form.get("next"));
+    let targets = next_form_targets(&next);
+    let username = form.get("username").unwrap_or_default();
+    let session = match existing {
+        Some(s) if s.csrf_matches(ctx, form.get("csrf_token")) => s,
+        _ => {
+            let fresh = Session::start(ctx, None);
+            return pages::login(
+                &fresh.csrf(ctx),
+                &next,
+                username,
+                Some("Your sign-in form expired. Please try again."),
+                403,
+                &targets,
+            )
+            .header("set-cookie", fresh.cookie(ctx, req));
+        }
+    };
+    let password = form.get("password").unwrap_or_default();
+    if username.is_empty() || password.is_empty() {
+        return pages::login(
+            &session.csrf(ctx),
+            &next,
+            username,
+            Some("Enter your username and password."),
+            400,
+            &targets,
+        );
+    }
+    match check_credentials(ctx, req, username, password).await {
+        Ok(Credentials::Valid(user)) => {
+            let signed_in = Session::start(
+                ctx,
+                Some(SessionUser {
+                    id: user.id,
+                    name: user.name,
+                    auth_time: ctx.clock.now(),
+                }),
+            );
+            see_other(&next).header("set-cookie", signed_in.cookie(ctx, req))
+        }
+        Ok(Credentials::Invalid) => pages::login(
+            &session.csrf(ctx),
+            &next,
+            username,
+            Some("Wrong username or password."),
+            401,
+            &targets,
+        ),
+        Ok(Credentials::Locked(secs)) => pages::login(
+            &session.csrf(ctx),
+            &next,
+            username,
+            Some(&format!(
+                "Too many failed sign-ins. Try again in {secs} seconds."
+            )),
+            429,
+            &targets,
+        )
+        .header("retry-after", secs.to_string()),
+        Err(_) => pages::error(
+            503,
+            "Temporarily unavailable",
+            "Signing in is briefly unavailable. Please retry.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_may_only_name_our_own_pages() {
+        assert_eq!(
+            safe_next(Some("/oauth/authorize?a=b")),
+            "/oauth/authorize?a=b"
+        );
+        assert_eq!(safe_next(Some("/account/grants")), ACCOUNT_PAGE);
+        for bad in [
+            "https://evil.test/",
+            "//evil.test/x",
+            "/admin/v1/clients",
+            "/oauth/authorize?\\x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), ACCOUNT_PAGE, "{bad}");
+        }
+        assert_eq!(safe_next(None), ACCOUNT_PAGE);
+    }
+}

@@ -1,0 +1,154 @@
+//! Browser sessions for the login, consent and account pages: a signed cookie and the CSRF
+//! tokens bound to it.
+//!
+//! The cookie holds the session as JSON, base64url-encoded, followed by an HMAC-SHA256 under a
+//! key derived from `KEY_ENCRYPTION_KEY` ([`crate::crypto::Secrets::session_mac`]). It is
+//! `HttpOnly`, `SameSite=Lax`, `Secure` unless the page is served from loopback (RFC 6265bis
+//! §4.1.2; RFC 8252 §8.3), and lives at most [`SESSION_TTL`]. Every form carries a CSRF token:
+//! an HMAC of the session id, so it is worthless without the matching cookie (RFC 9700 §4.7).
+//! Signing in replaces the session id (no session fixation).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::app::Context;
+use crate::clients::is_loopback_host;
+use crate::crypto::random_token;
+use crate::http::Request;
+
+/// The cookie's name.
+pub const COOKIE: &str = "portcullis_session";
+/// Longest life of a session, seconds.
+pub const SESSION_TTL: u64 = 30 * 60;
+
+/// The signed-in user of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: String,
+    pub name: String,
+    pub auth_time: u64,
+}
+
+/// A browser session, signed in or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub sid: String,
+    pub user: Option<SessionUser>,
+    pub exp: u64,
+}
+
+impl Session {
+    /// A new session for `user` (or an anonymous one), with a fresh id.
+    pub fn start(ctx: &Context<'_>, user: Option<SessionUser>) -> Self {
+        Self {
+            sid: random_token(ctx.rng, 18),
+            user,
+            exp: ctx.clock.now() + SESSION_TTL,
+        }
+    }
+
+    /// The live session the request's cookie carries, if its signature holds.
+    pub fn from_request(ctx: &Context<'_>, req: &Request) -> Option<Self> {
+        let value = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "cookie")
+            .flat_map(|(_, v)| v.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
+        let (payload, mac) = value.split_once('.')?;
+        if !ctx.secrets.session_mac_matches(payload.as_bytes(), mac) {
+            return None;
+        }
+        let raw = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let session: Self = serde_json::from_slice(&raw).ok()?;
+        (session.exp > ctx.clock.now()).then_some(session)
+    }
+
+    /// The live session of a signed-in user, with the user.
+    pub fn signed_in(ctx: &Context<'_>, req: &Request) -> Option<(Self, SessionUser)> {
+        let session = Self::from_request(ctx, req)?;
+        let user = session.user.clone()?;
+        Some((session, user))
+    }
+
+    /// The `Set-Cookie` value that stores this session.
+    pub fn cookie(&self, ctx: &Context<'_>, req: &Request) -> String {
+        // Serialising a plain struct cannot fail.
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
+        let mac = ctx.secrets.session_mac(payload.as_bytes());
+        let max_age = self.exp.saturating_sub(ctx.clock.now());
+        let secure = if is_loopback_origin(&req.origin) {
+            ""
+        } else {
+            "; Secure"
+        };
+        format!(
+            "{COOKIE}={payload}.{mac}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        )
+    }
+
+    /// The CSRF token every form of this session carries.
+    pub fn csrf(&self, ctx: &Context<'_>) -> String {
+        ctx.secrets
+            .session_mac(format!("csrf\n{}", self.sid).as_bytes())
+    }
+
+    /// Whether `token` is this session's CSRF token.
+    pub fn csrf_matches(&self, ctx: &Context<'_>, token: Option<&str>) -> bool {
+        token.is_some_and(|t| {
+            ctx.secrets
+                .session_mac_matches(format!("csrf\n{}", self.sid).as_bytes(), t)
+        })
+    }
+}
+
+/// Whether a `scheme://host[:port]` origin is on loopback.
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    is_loopback_host(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Method;
+    use crate::testing::Harness;
+
+    #[test]
+    fn session_cookie_round_trips_and_refuses_tampering() {
+        let h = Harness::default();
+        let ctx = &h.context();
+        {
+            let req = Request::new(Method::Get, "https://auth.test", "/login");
+            let s = Session::start(
+                ctx,
+                Some(SessionUser {
+                    id: "u1".into(),
+                    name: "alice".into(),
+                    auth_time: 1,
+                }),
+            );
+            let cookie = s.cookie(ctx, &req);
+            assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+            assert!(cookie.contains("; Secure"));
+            let value = cookie.split(';').next().unwrap();
+            let back = Session::from_request(ctx, &req.clone().with_header("cookie", value));
+            assert_eq!(back.as_ref(), Some(&s));
+            let mac = value.split_once('.').unwrap().1;
+            let other = URL_SAFE_NO_PAD.encode(br#"{"sid":"x","user":null,"exp":9999999999}"#);
+            let forged = format!("{COOKIE}={other}.{mac}");
+            assert!(
+                Session::from_request(ctx, &req.clone().with_header("cookie", &forged)).is_none()
+            );
+            assert!(s.csrf_matches(ctx, Some(&s.csrf(ctx))));
+            assert!(!Session::start(ctx, None).csrf_matches(ctx, Some(&s.csrf(ctx))));
+            let local = Request::new(Method::Get, "http://127.0.0.1:8787", "/login");
+            assert!(!s.cookie(ctx, &local).contains("Secure"));
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Tokens issued to a client acting for a user: the `authorization_code`, `refresh_token` and
+//! (legacy) `password` grants of the token endpoint, and the helpers the authorization endpoint
+//! shares with them.
+//!
+//! RFC 6749 §4.1.3 (code redemption, `redirect_uri` as in the request), RFC 7636 §4.5-4.6
+//! (`code_verifier`), RFC 6749 §6 with RFC 9700 §4.14.2 (refresh rotation and reuse
+//! detection), RFC 6749 §4.3 with RFC 9700 §2.4 (password grant, off unless enabled). The
+//! single-use decisions are taken by the grant shard ([`crate::grants`]); the deny-list and
+//! the audit log by the authority, through [`apply_event`].
+
+use crate::api::GrantType;
+use crate::app::Context;
+use crate::authority::{Command, Reply};
+use crate::cache::DENYLIST_TTL_MS;
+use crate::clients::ClientRecord;
+use crate::crypto::random_token;
+use crate::error::OAuthError;
+use crate::form::Form;
+use crate::grants::{
+    new_token, shard_of, shard_of_token, token_hash, GrantCommand, GrantEvent, GrantReply, Issue,
+    IssuedToken, RefusalCode, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
+};
+use crate::http::{Request, Response};
+use crate::login::{check_credentials, Credentials};
+use crate::ports::StoreError;
+use crate::token_endpoint::{audience, granted_scope, token_response};
+use crate::tokens::{AccessClaims, Audience};
+
+/// The tokens about to be issued: what the shard records and what the client receives.
+pub struct Plan {
+    pub issue: Issue,
+    pub refresh_token: Option<String>,
+}
+
+/// Chooses a `jti` and, if the client may refresh, a new refresh token in `shard`.
+pub fn plan(ctx: &Context<'_>, client: &ClientRecord, shard: u32, refresh: bool) -> Plan {
+    let refresh_token =
+        (refresh && client.allows(GrantType::RefreshToken)).then(|| new_token(ctx.rng, shard));
+    Plan {
+        issue: Issue {
+            access: IssuedToken {
+                jti: random_token(ctx.rng, 16),
+                exp: ctx.clock.now() + client.client.access_token_ttl,
+            },
+            refresh_hash: refresh_token.as_deref().map(token_hash),
+            idle_ttl: client
+                .client
+                .refresh_token_idle_ttl
+                .unwrap_or(DEFAULT_REFRESH_IDLE_TTL),
+            absolute_ttl: client
+                .client
+                .refresh_token_absolute_ttl
+                .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL),
+        },
+        refresh_token,
+    }
+}
+
+/// The claims of an access token for `user`.
+pub fn user_claims(
+    client: &ClientRecord,
+    issuer: String,
+    aud: String,
+    user: &str,
+    scopes: &[String],
+    jti: &str,
+) -> AccessClaims {
+    AccessClaims {
+        iss: issuer,
+        sub: user.to_owned(),
+        aud: Audience::One(aud),
+        jti: jti.to_owned(),
+        client_id: client.client.client_id.clone(),
+        scope: scopes.join(" "),
+        extra: client.client.claims.clone(),
+    }
+}
+
+/// Sends what a grant shard decided to the authority: deny-list entries (kept one leeway past
+/// their expiry) and the audit entry.
+pub async fn apply_event(
+    ctx: &Context<'_>,
+    actor: &str,
+    mut event: GrantEvent,
+) -> Result<(), StoreError> {
+    for token in &mut event.deny {
+        token.exp += ctx.settings.leeway;
+    }
+    if let Reply::Denylist(list) = ctx.command(actor, Command::GrantEvent { event }).await? {
+        ctx.caches
+            .denylist
+            .set(ctx.clock.now_ms(), DENYLIST_TTL_MS, std::rc::Rc::new(list));
+    }
+    Ok(())
+}
+
+/// Turns a shard's answer to a redemption or refresh into the token response.
+async fn finish(
+    ctx: &Context<'_>,
+    req: &Request,
+    client: &ClientRecord,
+    aud: String,
+    plan: Plan,
+    reply: GrantReply,
+) -> Result<Response, OAuthError> {
+    match reply {
+        GrantReply::Issued { user, scopes, .. } => {
+            let claims = user_claims(
+                client,
+                ctx.issuer(req),
+                aud,
+                &user,
+                &scopes,
+                &plan.issue.access.jti,
+            );
+            token_response(
+                ctx,
+                claims,
+                client.client.access_token_ttl,
+                plan.refresh_token,
+            )
+            .await
+        }
+        GrantReply::Refused {
+            code,
+            reason,
+            revoked,
+        } => {
+            if let Some(event) = revoked {
+                apply_event(ctx, &client.client.client_id, event).await?;
+            }
+            Err(match code {
+                RefusalCode::InvalidGrant => OAuthError::InvalidGrant(reason),
+                RefusalCode::InvalidScope => OAuthError::InvalidScope(reason),
+            })
+        }
+        _ => Err(OAuthError::Unavailable),
+    }
+}
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub async fn authorization_code(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: &Form,
+    client: &ClientRecord,
+) -> Result<Response, OAuthError> {
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use authorization_code".into(),
+        ));
+    }
+    let code = form
+        .get("code")
+        .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
+    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
+    let shard = shard_of_token(code)
+        .ok_or_else(|| OAuthError::InvalidGrant("the code is unknown or expired".into()))?;
+    let plan = plan(ctx, client, shard, true);
+    let reply = ctx
+        .grants
+        .call(
+            shard,
+            &GrantCommand::RedeemCode {
+                code_hash: token_hash(code),
+                client_id: client.client.client_id.clone(),
+                redirect_uri: form.get("redirect_uri").unwrap_or_default().to_owned(),
+                verifier: form.get("code_verifier").unwrap_or_default().to_owned(),
+                issue: plan.issue.clone(),
+            },
+        )
+        .await?;
+    finish(ctx, req, client, aud, plan, reply).await
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6): rotates the token; `scope` may only narrow.
+pub async fn refresh_token(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: &Form,
+    client: &ClientRecord,
+) -> Result<Response, OAuthError> {
+    if !client.allows(GrantType::RefreshToken) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use refresh_token".into(),
+        ));
+    }
+    let token = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
+    let scope = match form.get("scope") {
+        Some(s) => Some(
+            granted_scope(Some(s), &client.client.scopes)?
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
+        ),
+        None => None,
+    };
+    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
+    let shard = shard_of_token(token)
+        .ok_or_else(|| OAuthError::InvalidGrant("the refresh token is unknown".into()))?;
+    let plan = plan(ctx, client, shard, true);
+    let reply = ctx
+        .grants
+        .call(
+            shard,
+            &GrantCommand::Refresh {
+                token_hash: token_hash(token),
+                client_id: client.client.client_id.clone(),
+                scope,
+                issue: plan.issue.clone(),
+            },
+        )
+        .await?;
+    finish(ctx, req, client, aud, plan, reply).await
+}
+
+/// `grant_type=password` (RFC 6749 §4.3): legacy, only for clients that enable it.
+pub async fn password(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: &Form,
+    client: &ClientRecord,
+) -> Result<Response, OAuthError> {
+    if !client.allows(GrantType::Password) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the password grant".into(),
+        ));
+    }
+    let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
+        return Err(OAuthError::InvalidRequest(
+            "username and password are required".into(),
+        ));
+    };
+    let scope = granted_scope(form.get("scope"), &client.client.scopes)?;
+    let scopes: Vec<String> = scope.split(' ').map(str::to_owned).collect();
+    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
+    let user = match check_credentials(ctx, req, username, password).await? {
+        Credentials::Valid(user) => user,
+        Credentials::Invalid => {
+            return Err(OAuthError::InvalidGrant(
+                "wrong username or password".into(),
+            ))
+        }
+        Credentials::Locked(_) => {
+            return Err(OAuthError::InvalidGrant(
+                "too many failed sign-ins; try again later".into(),
+            ))
+        }
+    };
+    let shard = shard_of(&user.id);
+    let plan = plan(ctx, client, shard, true);
+    let reply = ctx
+        .grants
+        .call(
+            shard,
+            &GrantCommand::IssueDirect {
+                user: user.id.clone(),
+                client_id: client.client.client_id.clone(),
+                scopes,
+                grant_id: new_token(ctx.rng, shard),
+                issue: plan.issue.clone(),
+            },
+        )
+        .await?;
+    finish(ctx, req, client, aud, plan, reply).await
+}
+
+/// RFC 7009 for a refresh token: revokes its family (and that family's access tokens) when the
+/// calling client owns it; anything else is silently ignored (§2.2).
+pub async fn revoke_refresh(
+    ctx: &Context<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<(), StoreError> {
+    let Some(shard) = shard_of_token(token) else {
+        return Ok(());
+    };
+    let command = GrantCommand::RevokeRefresh {
+        token_hash: token_hash(token),
+        client_id: client.client.client_id.clone(),
+    };
+    if let GrantReply::Revoked {
+        revoked: Some(event),
+    } = ctx.grants.call(shard, &command).await?
+    {
+        apply_event(ctx, &client.client.client_id, event).await?;
+    }
+    Ok(())
+}
+
+/// RFC 7662 for a refresh token: its claims when it is live and `client` owns it (a refresh
+/// token is no one else's business, §4).
+pub async fn inspect_refresh(
+    ctx: &Context<'_>,
+    client: &ClientRecord,
+    token: &str,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StoreError> {
+    let Some(shard) = shard_of_token(token) else {
+        return Ok(None);
+    };
+    let command = GrantCommand::InspectRefresh {
+        token_hash: token_hash(token),
+    };
+    let GrantReply::Refresh { info: Some(info) } = ctx.grants.call(shard, &command).await? else {
+        return Ok(None);
+    };
+    if info.client_id != client.client.client_id {
+        return Ok(None);
+    }
+    let mut claims = serde_json::Map::new();
+    claims.insert("client_id".into(), info.client_id.into());
+    claims.insert("sub".into(), info.user.into());
+    claims.insert("scope".into(), info.scope.into());
+    claims.insert("iat".into(), info.iat.into());
+    claims.insert("exp".into(), info.exp.into());
+    claims.insert("token_type".into(), "refresh_token".into());
+    Ok(Some(claims))
+}

@@ -1,0 +1,92 @@
+//! Outgoing HTTP: forwarding a gateway request to its origin, and the core's
+//! [`HttpClient`] port (trusted issuers' JWKS, an origin's login endpoint), both on the
+//! runtime's `fetch`.
+//!
+//! Forwarding executes the core's [`Forward`] decision: the caller's method, the core's URL and
+//! header list, and the caller's body stream handed on untouched, so an upload streams through
+//! without being buffered. Redirects are not followed: the origin's answer, status, headers and
+//! streamed body, goes back as it is.
+
+use async_trait::async_trait;
+use portcullis_core::gateway::Forward;
+use portcullis_core::ports::{FetchError, HttpClient};
+use worker::{Fetch, Request, Response, Result, Url};
+
+/// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
+pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in &decision.headers {
+        headers.append(name, value)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.inner().method());
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.set_body(&body);
+    }
+    let outgoing = web_sys::Request::new_with_str_and_init(&decision.url, &init)?;
+    match Fetch::Request(Request::from(outgoing)).send().await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            worker::console_error!("origin unreachable: {e}");
+            crate::convert::into_worker(&portcullis_core::http::Response::json(
+                502,
+                &serde_json::json!({"error": "bad_gateway", "error_description": "the origin could not be reached"}),
+            ))
+        }
+    }
+}
+
+/// `fetch` for the core's outgoing `GET`s.
+pub struct FetchClient;
+
+#[async_trait(?Send)]
+impl HttpClient for FetchClient {
+    async fn get(
+        &self,
+        url: &str,
+        max_len: usize,
+    ) -> std::result::Result<(u16, String), FetchError> {
+        let url = Url::parse(url).map_err(|e| FetchError(e.to_string()))?;
+        read_capped(Fetch::Url(url), max_len).await
+    }
+
+    async fn post_json(
+        &self,
+        url: &str,
+        body: &str,
+        max_len: usize,
+    ) -> std::result::Result<(u16, String), FetchError> {
+        let err = |e: worker::Error| FetchError(e.to_string());
+        let headers = worker::Headers::new();
+        headers
+            .set("content-type", "application/json")
+            .map_err(err)?;
+        headers.set("accept", "application/json").map_err(err)?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Post)
+            .with_headers(headers)
+            .with_redirect(worker::RequestRedirect::Manual)
+            .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+        let req = Request::new_with_init(url, &init).map_err(err)?;
+        read_capped(Fetch::Request(req), max_len).await
+    }
+}
+
+/// Sends `fetch` and reads at most `max_len` bytes of the answer.
+async fn read_capped(
+    fetch: Fetch,
+    max_len: usize,
+) -> std::result::Result<(u16, String), FetchError> {
+    let err = |e: worker::Error| FetchError(e.to_string());
+    let mut resp = fetch.send().await.map_err(err)?;
+    let body = resp.bytes().await.map_err(err)?;
+    if body.len() > max_len {
+        return Err(FetchError(format!("body longer than {max_len} bytes")));
+    }
+    Ok((
+        resp.status_code(),
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
+}

@@ -1,0 +1,161 @@
+//! ES256 on the runtime's WebCrypto (`crypto.subtle`), with imported keys kept per isolate.
+//!
+//! Pure-Rust P-256 costs about 0.7 ms per signature in wasm; WebCrypto runs natively in workerd.
+//! Importing a key is itself costly, so each imported `CryptoKey` is cached by `kid`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    CryptoKey, EcKeyGenParams, EcKeyImportParams, EcdsaParams, SubtleCrypto, WorkerGlobalScope,
+};
+
+thread_local! {
+    static SIGNING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+    static VERIFYING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+/// ES256 through `crypto.subtle`.
+pub struct WebCryptoEs256;
+
+fn err(e: impl std::fmt::Debug) -> CryptoError {
+    CryptoError(format!("{e:?}"))
+}
+
+fn subtle() -> Result<SubtleCrypto, CryptoError> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    Ok(scope.crypto().map_err(err)?.subtle())
+}
+
+fn usages(names: &[&str]) -> Array {
+    names.iter().map(|n| JsValue::from_str(n)).collect()
+}
+
+fn field(obj: &JsValue, name: &str) -> Result<JsValue, CryptoError> {
+    Reflect::get(obj, &JsValue::from_str(name)).map_err(err)
+}
+
+fn ecdsa_sha256() -> EcdsaParams {
+    EcdsaParams::new("ECDSA", &JsValue::from_str("SHA-256"))
+}
+
+async fn cached_key(
+    cache: &'static std::thread::LocalKey<RefCell<HashMap<String, CryptoKey>>>,
+    kid: &str,
+    import: impl std::future::Future<Output = Result<CryptoKey, CryptoError>>,
+) -> Result<CryptoKey, CryptoError> {
+    if let Some(hit) = cache.with(|c| c.borrow().get(kid).cloned()) {
+        return Ok(hit);
+    }
+    let key = import.await?;
+    cache.with(|c| c.borrow_mut().insert(kid.to_owned(), key.clone()));
+    Ok(key)
+}
+
+#[async_trait(?Send)]
+impl Es256 for WebCryptoEs256 {
+    async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
+        let subtle = subtle()?;
+        let params = EcKeyGenParams::new("ECDSA", "P-256");
+        let pair = JsFuture::from(
+            subtle
+                .generate_key_with_object(&params, true, &usages(&["sign", "verify"]))
+                .map_err(err)?,
+        )
+        .await
+        .map_err(err)?;
+        let private: CryptoKey = field(&pair, "privateKey")?.unchecked_into();
+        let public: CryptoKey = field(&pair, "publicKey")?.unchecked_into();
+        let pkcs8 = JsFuture::from(subtle.export_key("pkcs8", &private).map_err(err)?)
+            .await
+            .map_err(err)?;
+        let jwk = JsFuture::from(subtle.export_key("jwk", &public).map_err(err)?)
+            .await
+            .map_err(err)?;
+        let coordinate = |name: &str| -> Result<String, CryptoError> {
+            field(&jwk, name)?
+                .as_string()
+                .ok_or_else(|| CryptoError(format!("exported JWK lacks {name}")))
+        };
+        Ok(Es256KeyPair {
+            pkcs8: Uint8Array::new(&pkcs8).to_vec(),
+            x: coordinate("x")?,
+            y: coordinate("y")?,
+        })
+    }
+
+    async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let subtle = subtle()?;
+        let key = cached_key(&SIGNING, kid, async {
+            let params = EcKeyImportParams::new("ECDSA");
+            params.set_named_curve("P-256");
+            let der: Object = Uint8Array::from(pkcs8).into();
+            let key = JsFuture::from(
+                subtle
+                    .import_key_with_object("pkcs8", &der, &params, false, &usages(&["sign"]))
+                    .map_err(err)?,
+            )
+            .await
+            .map_err(err)?;
+            Ok(key.unchecked_into())
+        })
+        .await?;
+        let data: Object = Uint8Array::from(message).into();
+        let signature = JsFuture::from(
+            subtle
+                .sign_with_object_and_buffer_source(&ecdsa_sha256(), &key, &data)
+                .map_err(err)?,
+        )
+        .await
+        .map_err(err)?;
+        Ok(Uint8Array::new(&signature).to_vec())
+    }
+
+    async fn verify(
+        &self,
+        kid: &str,
+        x: &str,
+        y: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let subtle = subtle()?;
+        let key = cached_key(&VERIFYING, kid, async {
+            let jwk = Object::new();
+            for (k, v) in [("kty", "EC"), ("crv", "P-256"), ("x", x), ("y", y)] {
+                Reflect::set(&jwk, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(err)?;
+            }
+            let params = EcKeyImportParams::new("ECDSA");
+            params.set_named_curve("P-256");
+            let key = JsFuture::from(
+                subtle
+                    .import_key_with_object("jwk", &jwk, &params, false, &usages(&["verify"]))
+                    .map_err(err)?,
+            )
+            .await
+            .map_err(err)?;
+            Ok(key.unchecked_into())
+        })
+        .await?;
+        let sig: Object = Uint8Array::from(signature).into();
+        let data: Object = Uint8Array::from(message).into();
+        let ok = JsFuture::from(
+            subtle
+                .verify_with_object_and_buffer_source_and_buffer_source(
+                    &ecdsa_sha256(),
+                    &key,
+                    &sig,
+                    &data,
+                )
+                .map_err(err)?,
+        )
+        .await
+        .map_err(err)?;
+        Ok(ok.as_bool().unwrap_or(false))
+    }
+}
