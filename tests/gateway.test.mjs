@@ -250,6 +250,26 @@ describe("Portcullis tokens", () => {
     assert.equal(r.got.headers.authorization, undefined);
   });
 
+  test("a GET that declares Content-Length: 0 (as wrk and some proxies send) is forwarded", async () => {
+    const token = await ownToken("read");
+    const before = seen.length;
+    const { request } = await import("node:http");
+    const status = await new Promise((resolve, reject) => {
+      const req = request(`${w.url}/api/items`, {
+        method: "GET",
+        headers: { authorization: `Bearer ${token}`, "content-length": "0" },
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+    assert.equal(seen.length, before + 1);
+    assert.equal(seen.at(-1).method, "GET");
+  });
+
   test("forward_token keeps Authorization; scope_mode any accepts one of the scopes", async () => {
     const token = await ownToken("read");
     const r = await call("/either/thing", { token });

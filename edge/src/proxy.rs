@@ -19,11 +19,15 @@ pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
         headers.append(name, value)?;
     }
     let init = web_sys::RequestInit::new();
-    init.set_method(&req.inner().method());
+    let method = req.inner().method();
+    init.set_method(&method);
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.set_body(&body);
+    // A GET or HEAD may arrive with `Content-Length: 0`, but fetch refuses any body on them.
+    if method != "GET" && method != "HEAD" {
+        if let Some(body) = req.inner().body() {
+            init.set_body(&body);
+        }
     }
     let outgoing = web_sys::Request::new_with_str_and_init(&decision.url, &init)?;
     match Fetch::Request(Request::from(outgoing)).send().await {

@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 /// Pinned tool versions (wasm-bindgen's comes from Cargo.lock).
 const WORKER_BUILD_VERSION: &str = "0.8.7";
 const DEV_PORT: u16 = 8787;
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// Seconds each fuzz target runs by default.
+const FUZZ_SECONDS: u64 = 30;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -28,9 +31,11 @@ fn main() -> ExitCode {
         "dev" => setup().and_then(|()| dev()),
         "test" => setup().and_then(|()| test()),
         "bench" => setup().and_then(|()| bench(&args[1..])),
+        "fuzz" => fuzz(args.get(1).map(String::as_str)),
+        "soak" => setup().and_then(|()| soak(&args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  dev    set up, build and serve the worker on 127.0.0.1:{DEV_PORT} with a demo client\n  test   set up and run every test (format, lints, unit, end-to-end)\n  bench  build the release wasm and benchmark it against the peers; writes BENCHMARKS.md\n  setup  install the toolchain pieces only\n  build  build the release wasm (wrangler's build command)"
+                "usage: cargo xtask <task>\n\n  dev    set up, build and serve the worker on 127.0.0.1:{DEV_PORT} with a demo client\n  test   set up and run every test (format, lints, unit, end-to-end)\n  bench  build the release wasm and benchmark it against the peers; writes BENCHMARKS.md\n  fuzz   run every cargo-fuzz target for a bounded time (default {FUZZ_SECONDS} s each): `cargo xtask fuzz 60`\n  soak   60 s of mixed load at 64 connections against the local worker, then check the books\n  setup  install the toolchain pieces only\n  build  build the release wasm (wrangler's build command)"
             );
             return ExitCode::from(2);
         }
@@ -406,4 +411,50 @@ fn apt_install_missing(binary: &str, package: &str) -> Result {
     println!("==> installing {package} (apt)");
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get").args(["install", "-y", "-qq", package]))
+}
+
+/// Runs every target of `fuzz/` for `seconds` each (libFuzzer's `-max_total_time`). cargo-fuzz
+/// wants nightly flags; `RUSTC_BOOTSTRAP=1` lets the stable compiler accept them. No sanitizer:
+/// our crates forbid `unsafe`, so what the fuzzer hunts is panics, overflows and hangs, which
+/// debug assertions and libFuzzer's timeout catch. A crash leaves its input in
+/// `fuzz/artifacts/<target>/` and fails the task.
+fn fuzz(seconds: Option<&str>) -> Result {
+    let seconds = seconds.map_or(Ok(FUZZ_SECONDS), |s| {
+        s.parse::<u64>()
+            .map_err(|_| format!("`{s}` is not a number of seconds"))
+    })?;
+    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
+    let dir = root().join("fuzz");
+    let cargo_fuzz = || {
+        let mut cmd = Command::new("cargo");
+        cmd.arg("fuzz")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(&dir);
+        cmd
+    };
+    let targets = output(cargo_fuzz().arg("list")).ok_or("`cargo fuzz list` failed")?;
+    for target in targets.lines().filter(|t| !t.is_empty()) {
+        println!("==> fuzzing {target} for {seconds} s");
+        run(cargo_fuzz().args([
+            "run",
+            "--sanitizer",
+            "none",
+            "--release",
+            "--debug-assertions",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-timeout=10",
+            "-rss_limit_mb=1024",
+            "-print_final_stats=1",
+        ]))?;
+    }
+    Ok(())
+}
+
+/// 60 s of mixed load against a fresh local worker, then the books are checked (`bench/soak.mjs`).
+fn soak(extra: &[String]) -> Result {
+    println!("==> building the wasm worker");
+    build_wasm()?;
+    run(Command::new("node").arg("bench/soak.mjs").args(extra))
 }

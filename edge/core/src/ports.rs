@@ -115,8 +115,10 @@ pub struct Es256KeyPair {
     pub y: String,
 }
 
-/// ECDSA P-256 with SHA-256 (`ES256`) through the runtime's WebCrypto: pure-Rust P-256 costs
-/// about 0.7 ms per signature in wasm, WebCrypto a fraction of that. `kid` lets the runtime keep
+/// The signature algorithms the runtime's WebCrypto runs natively: ECDSA P-256 with SHA-256
+/// (`ES256`: generate, sign, verify) and RSA (`RS256`: verify, for trusted issuers). Pure-Rust
+/// P-256 costs about 0.7 ms per signature in wasm and pure-Rust RSA doubles the worker's size;
+/// WebCrypto is native code. `kid` lets the runtime keep
 /// an imported key instead of importing it again for every token.
 #[async_trait(?Send)]
 pub trait Es256 {
@@ -124,6 +126,21 @@ pub trait Es256 {
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError>;
     /// Signs `message`; answers the raw `r ‖ s` signature (RFC 7518 §3.4).
     async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Checks an `RS256` (RSASSA-PKCS1-v1_5 with SHA-256) signature against the public key
+    /// `(n, e)` (base64url JWK members); `cache_key` names the key for reuse. Runtimes without
+    /// it refuse every signature.
+    async fn verify_rs256(
+        &self,
+        cache_key: &str,
+        n: &str,
+        e: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let _ = (cache_key, n, e, message, signature);
+        Err(CryptoError("RS256 is not available here".into()))
+    }
+
     /// Checks a raw `r ‖ s` signature against the public point `(x, y)` (base64url).
     async fn verify(
         &self,

@@ -35,6 +35,11 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
     let Ok(token) = tokens::sign(&keys.1, claims.clone(), now, 3600, ctx.es256).await else {
         return Response::empty(503);
     };
+    let token_request = Request::new(crate::http::Method::Post, &req.origin, "/oauth/token")
+        .with_header("content-type", "application/x-www-form-urlencoded")
+        .with_body(format!(
+            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        ));
     let mut ok = true;
     for _ in 0..n {
         ok &= match param("op").as_str() {
@@ -49,6 +54,12 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
             "verify" => tokens::verify_signature(&token, &keys.1, ctx.es256)
                 .await
                 .is_ok(),
+            "token" => {
+                Box::pin(crate::app::handle(ctx, token_request.clone()))
+                    .await
+                    .status
+                    == 200
+            }
             "form" => crate::form::Form::parse(b"grant_type=client_credentials&scope=read").is_ok(),
             _ => true,
         };

@@ -280,6 +280,29 @@ impl crate::ports::Es256 for NativeEs256 {
         Ok(sig.to_bytes().to_vec())
     }
 
+    async fn verify_rs256(
+        &self,
+        _cache_key: &str,
+        n: &str,
+        e: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, crate::ports::CryptoError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use rsa::signature::Verifier;
+        let int =
+            |v: &str| rsa::BigUint::from_bytes_be(&URL_SAFE_NO_PAD.decode(v).unwrap_or_default());
+        let Ok(key) = rsa::RsaPublicKey::new(int(n), int(e)) else {
+            return Ok(false);
+        };
+        let key = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key);
+        let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &sig).is_ok())
+    }
+
     async fn verify(
         &self,
         _kid: &str,

@@ -376,6 +376,33 @@ mod tests {
     }
 
     #[test]
+    fn exp_nbf_and_iat_are_judged_exactly_at_the_leeway_edges() {
+        let at = |iat, exp, nbf| Verified {
+            claims: claims(),
+            iat,
+            exp,
+            nbf,
+            kid: "k".into(),
+        };
+        // exp 1000, leeway 60: valid through 1059, expired from 1060.
+        assert!(check_claims(&at(900, 1000, None), &expect(1059)).is_ok());
+        assert_eq!(
+            check_claims(&at(900, 1000, None), &expect(1060)),
+            Err(TokenError::Expired)
+        );
+        // nbf and iat 1060 at now 1000: exactly the leeway ahead passes, a second more fails.
+        assert!(check_claims(&at(1060, 2000, Some(1060)), &expect(1000)).is_ok());
+        assert_eq!(
+            check_claims(&at(1000, 2000, Some(1061)), &expect(1000)),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            check_claims(&at(1061, 2000, None), &expect(1000)),
+            Err(TokenError::IssuedInFuture)
+        );
+    }
+
+    #[test]
     fn issuer_and_audience_are_checked() {
         let keys = keys();
         let token = sign_t(&keys, claims(), 1000, 100);

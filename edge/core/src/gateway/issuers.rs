@@ -2,10 +2,10 @@
 //! through the [`HttpClient`](crate::ports::HttpClient) port and cached in the isolate, and
 //! verification of their tokens (RFC 7519, RFC 8725).
 //!
-//! Signatures are checked natively with `jwt-compact` (`RS256` through the `rsa` crate with a
-//! 2048-bit minimum, `ES256` through `p256`, `EdDSA` through `ed25519-compact`): verifying is
-//! cheap even in wasm (RSA verification uses the small public exponent), so no `WebCrypto` port is
-//! needed. Only the issuer's allow-listed algorithms are accepted, the header `alg` must match
+//! Signatures: `EdDSA` with `jwt-compact` in wasm; `RS256` (2048-bit minimum) and `ES256`
+//! through the runtime's WebCrypto ([`Es256`](crate::ports::Es256) port), because pure-Rust RSA
+//! and P-256 would double the worker's size and P-256 is slow in wasm. Only the issuer's
+//! allow-listed algorithms are accepted, the header `alg` must match
 //! the key's type (and the JWK's own `alg` when it names one), and `none` and HMAC cannot be
 //! configured at all. An unknown `kid` refetches the JWKS at most once per cool-down, so a
 //! flood of made-up key ids cannot hammer the issuer.
@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use jwt_compact::alg::{Ed25519, Es256, Rsa, StrongAlg, StrongKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jwt_compact::alg::Ed25519;
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmExt, Claims, UntrustedToken};
 use serde::Deserialize;
@@ -37,14 +39,16 @@ pub const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
 /// Default least time between two fetches of one issuer's JWKS.
 pub const DEFAULT_JWKS_COOLDOWN_SECS: u64 = 30;
 
-type RsaKey = StrongKey<<Rsa as JwtAlgorithm>::VerifyingKey>;
-type EcKey = <Es256 as JwtAlgorithm>::VerifyingKey;
 type EdKey = <Ed25519 as JwtAlgorithm>::VerifyingKey;
 
-/// A public key from an issuer's JWKS, parsed for one algorithm family.
+/// Least RSA modulus accepted, in bytes (2048 bits).
+const MIN_RSA_MODULUS: usize = 256;
+
+/// A public key from an issuer's JWKS, parsed for one algorithm family. RSA and P-256 keys stay
+/// as their JWK members (base64url), which is what WebCrypto imports.
 enum KeyMaterial {
-    Rsa(RsaKey),
-    Ec(EcKey),
+    Rsa { n: String, e: String },
+    Ec { x: String, y: String },
     Ed(EdKey),
 }
 
@@ -154,17 +158,40 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
         return None;
     }
     let alg = jwk.get("alg").and_then(Value::as_str).map(str::to_owned);
-    let parsed: JsonWebKey<'_> = serde_json::from_value(jwk.clone()).ok()?;
+    let member = |name: &str| -> Option<String> {
+        let value = jwk.get(name)?.as_str()?;
+        URL_SAFE_NO_PAD.decode(value).ok().map(|_| value.to_owned())
+    };
+    let decoded_len = |name: &str| {
+        member(name)
+            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .map(|v| v.len())
+    };
     let material = match jwk.get("kty")?.as_str()? {
-        "RSA" => KeyMaterial::Rsa(
-            <Rsa as JwtAlgorithm>::VerifyingKey::try_from(&parsed)
-                .ok()
-                .and_then(|k| StrongKey::try_from(k).ok())?,
-        ),
+        "RSA" => {
+            let n = member("n")?;
+            let significant = URL_SAFE_NO_PAD
+                .decode(&n)
+                .ok()?
+                .iter()
+                .skip_while(|b| **b == 0)
+                .count();
+            if significant < MIN_RSA_MODULUS {
+                return None;
+            }
+            KeyMaterial::Rsa { n, e: member("e")? }
+        }
         "EC" if jwk.get("crv")?.as_str()? == "P-256" => {
-            KeyMaterial::Ec(EcKey::try_from(&parsed).ok()?)
+            if decoded_len("x")? != 32 || decoded_len("y")? != 32 {
+                return None;
+            }
+            KeyMaterial::Ec {
+                x: member("x")?,
+                y: member("y")?,
+            }
         }
         "OKP" if jwk.get("crv")?.as_str()? == "Ed25519" => {
+            let parsed: JsonWebKey<'_> = serde_json::from_value(jwk.clone()).ok()?;
             KeyMaterial::Ed(EdKey::try_from(&parsed).ok()?)
         }
         _ => return None,
@@ -222,6 +249,19 @@ async fn key_set(ctx: &Context<'_>, issuer: &TrustedIssuer, kid: &str) -> Rc<Vec
     Rc::clone(&entry.keys)
 }
 
+/// The claims of a token whose signature the runtime checked (`valid`).
+fn trusted_claims(
+    untrusted: &UntrustedToken<'_, ExtraHeader>,
+    valid: bool,
+) -> Result<Claims<ExternalClaims>, TokenError> {
+    if !valid {
+        return Err(TokenError::Signature);
+    }
+    untrusted
+        .deserialize_claims_unchecked()
+        .map_err(|_| TokenError::Malformed)
+}
+
 fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
     match e {
         jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
@@ -259,22 +299,26 @@ pub async fn verify(
         .iter()
         .find(|k| k.kid == kid && k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
         .ok_or(TokenError::UnknownKey)?;
+    let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
+    let signature = untrusted.signature_bytes();
+    let cache_key = |material: &str| format!("{}#{kid}#{material}", issuer.jwks_uri);
     let claims: Claims<ExternalClaims> = match (alg, &key.material) {
-        (Algorithm::RS256, KeyMaterial::Rsa(k)) => {
-            StrongAlg(Rsa::rs256())
-                .validator(k)
-                .validate(&untrusted)
-                .map_err(|e| signature_error(&e))?
-                .into_parts()
-                .1
+        (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => {
+            let valid = ctx
+                .es256
+                .verify_rs256(&cache_key(n), n, e, signed, signature)
+                .await
+                .unwrap_or(false);
+            trusted_claims(&untrusted, valid)?
         }
-        (Algorithm::ES256, KeyMaterial::Ec(k)) => {
-            Es256
-                .validator(k)
-                .validate(&untrusted)
-                .map_err(|e| signature_error(&e))?
-                .into_parts()
-                .1
+        (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
+            let valid = signature.len() == 64
+                && ctx
+                    .es256
+                    .verify(&cache_key(x), x, y, signed, signature)
+                    .await
+                    .unwrap_or(false);
+            trusted_claims(&untrusted, valid)?
         }
         (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
             Ed25519

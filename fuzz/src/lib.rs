@@ -1,0 +1,325 @@
+//! The fuzz harness shared by every target: one function per parser that takes outside input,
+//! each calling only public `portcullis-core` functions and asserting the properties that must
+//! hold for any input (no panic; answers that are consistent with one another).
+//!
+//! Parsers covered: RFC 7617 Basic credentials with RFC 6749 §2.3.1 form-decoding, RFC 6749
+//! §3.2 form bodies, the admin API's JSON bodies, RFC 7519/9068 access tokens, the gateway's RFC
+//! 3986 §3.3 path matching, RFC 6749 §3.1.2 / RFC 8252 §7.3 redirect URIs, the login page's
+//! `next` (no open redirect, RFC 9700 §4.11), and the headers every endpoint reads (RFC 6750
+//! §2.1 bearer, `Content-Type`, our opaque tokens' shard prefix).
+
+#![forbid(unsafe_code)]
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use portcullis_core::admin::parse_json;
+use portcullis_core::api::{
+    ClientPatch, IssuersBody, KeyRotation, NewClient, NewScope, NewUser, Route, RoutesBody,
+    SecretRotation, UserPatch,
+};
+use portcullis_core::authorize::{origin_of, redirect_uri_matches};
+use portcullis_core::clients::{check_absolute_uri, check_redirect_uri};
+use portcullis_core::crypto::Secrets;
+use portcullis_core::form::{parse_basic, Form};
+use portcullis_core::gateway::routes::{segments, RouteIndex};
+use portcullis_core::gateway::{issuers, routes};
+use portcullis_core::grants::{shard_of_token, SHARDS};
+use portcullis_core::http::{Method, Request};
+use portcullis_core::keys::{KeyAlg, KeySet, LoadedKeys};
+use portcullis_core::login::{next_form_targets, safe_next};
+use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
+use portcullis_core::tokens::{self, AccessClaims, Audience};
+
+const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// `Authorization: Basic …` (RFC 7617, RFC 6749 §2.3.1).
+pub fn basic_header(data: &[u8]) {
+    let Ok(header) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(creds) = parse_basic(header) {
+        assert!(
+            !creds.client_id.is_empty(),
+            "an empty client id was accepted"
+        );
+    }
+}
+
+/// A token-endpoint form body (RFC 6749 §3.2): no repeats, empty counts as absent.
+pub fn form_body(data: &[u8]) {
+    let Ok(form) = Form::parse(data) else {
+        return;
+    };
+    for name in [
+        "grant_type",
+        "scope",
+        "client_id",
+        "client_secret",
+        "code",
+        "",
+    ] {
+        if let Some(v) = form.get(name) {
+            assert!(!v.is_empty(), "an empty value counted as present");
+            assert!(form.contains(name));
+        }
+    }
+}
+
+/// Every JSON body the admin API parses.
+pub fn admin_json(data: &[u8]) {
+    let req = Request::new(Method::Post, "https://as.example", "/admin/v1/clients")
+        .with_header("content-type", "application/json")
+        .with_body(data.to_vec());
+    let _ = parse_json::<NewClient>(&req);
+    let _ = parse_json::<ClientPatch>(&req);
+    let _ = parse_json::<NewScope>(&req);
+    let _ = parse_json::<NewUser>(&req);
+    let _ = parse_json::<UserPatch>(&req);
+    let _ = parse_json::<SecretRotation>(&req);
+    let _ = parse_json::<KeyRotation>(&req);
+    if let Ok(body) = parse_json::<RoutesBody>(&req) {
+        if routes::validate(&body.routes).is_ok() {
+            let _ = RouteIndex::compile(1, &body.routes);
+        }
+    }
+    if let Ok(body) = parse_json::<IssuersBody>(&req) {
+        let _ = issuers::validate(&body.issuers);
+    }
+}
+
+/// An access token at `/verify` or the gateway (RFC 7519, RFC 9068). The first byte picks what
+/// the rest replaces: the whole token, or the header, claims or signature of a valid token, so
+/// the JSON and signature paths are reached, not only the outer split.
+pub fn jwt_verify(data: &[u8]) {
+    let fixture = fixture();
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let parts: Vec<&str> = fixture.token.split('.').collect();
+    let encoded = URL_SAFE_NO_PAD.encode(rest);
+    let token = match mode % 4 {
+        0 => String::from_utf8_lossy(rest).into_owned(),
+        1 => format!("{encoded}.{}.{}", parts[1], parts[2]),
+        2 => format!("{}.{encoded}.{}", parts[0], parts[2]),
+        _ => format!("{}.{}.{encoded}", parts[0], parts[1]),
+    };
+    let verified =
+        futures::executor::block_on(tokens::verify_signature(&token, &fixture.keys, &NoEs256));
+    if token != fixture.token {
+        // Anything but the signed bytes with their signature must fail, whatever else changed.
+        let header_or_claims_changed = parts[0] != token.split('.').next().unwrap_or_default()
+            || token.split('.').nth(1) != Some(parts[1]);
+        if header_or_claims_changed && mode % 4 != 0 {
+            assert!(verified.is_err(), "a modified token verified: {token}");
+        }
+    }
+}
+
+/// The gateway's route matching (RFC 3986 §3.3): the first line is the request path, every
+/// further line a route pattern.
+pub fn route_match(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut lines = text.split('\n');
+    let path = lines.next().unwrap_or_default();
+    let table: Vec<Route> = lines.take(64).map(route).collect();
+    let _ = routes::validate(&table);
+    let index = RouteIndex::compile(1, &table);
+    if let Ok(segs) = segments(path) {
+        for seg in &segs {
+            assert!(
+                !seg.contains(['/', '\\', '\0']) && seg != "." && seg != "..",
+                "a dangerous segment passed: {path:?}"
+            );
+        }
+        for method in [Method::Get, Method::Post, Method::Other] {
+            let _ = index.lookup(method, &segs);
+        }
+    }
+}
+
+/// Redirect URIs: registration checks (RFC 6749 §3.1.2, RFC 8252 §7.3) and the authorization
+/// request's matcher. Input is `registered\ngiven`.
+pub fn redirect_uri(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (registered, given) = text.split_once('\n').unwrap_or((text, text));
+    let _ = check_redirect_uri(registered);
+    let _ = check_absolute_uri(registered);
+    let _ = origin_of(registered);
+    assert!(redirect_uri_matches(registered, registered));
+    let forward = redirect_uri_matches(registered, given);
+    assert_eq!(
+        forward,
+        redirect_uri_matches(given, registered),
+        "match is not symmetric"
+    );
+    if forward && registered != given {
+        assert!(
+            registered.starts_with("http://") && given.starts_with("http://"),
+            "a non-loopback URI matched another: {registered:?} {given:?}"
+        );
+    }
+}
+
+/// The login page's `next` parameter: whatever is sent, a sign-in returns only to the
+/// authorization endpoint or the account page, on our own origin.
+pub fn login_next(data: &[u8]) {
+    let Ok(next) = std::str::from_utf8(data) else {
+        return;
+    };
+    let target = safe_next(Some(next));
+    assert!(
+        target.starts_with("/oauth/authorize?") || target == safe_next(None),
+        "next escaped: {target:?}"
+    );
+    assert!(!target.starts_with("//") && !target.contains(['\\', '\r', '\n', '#']));
+    for origin in next_form_targets(&target) {
+        assert!(origin.starts_with("http://") || origin.starts_with("https://"));
+    }
+}
+
+/// The headers every endpoint reads: `Authorization: Bearer` (RFC 6750 §2.1), `Content-Type`,
+/// and the shard prefix of our opaque codes and refresh tokens. Input is `name: value` lines.
+pub fn request_headers(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut req = Request::new(Method::Post, "https://as.example", "/oauth/token");
+    for line in text.lines().take(16) {
+        let (name, value) = line.split_once(':').unwrap_or(("authorization", line));
+        req = req.with_header(&name.to_ascii_lowercase(), value);
+    }
+    let _ = req.media_type();
+    if let Some(token) = req.bearer() {
+        assert!(!token.is_empty() && token.trim() == token);
+        if let Some(shard) = shard_of_token(token) {
+            assert!(shard < SHARDS, "shard {shard} out of range");
+        }
+    }
+    let _ = shard_of_token(text);
+}
+
+fn route(path: &str) -> Route {
+    Route {
+        path: path.to_owned(),
+        methods: None,
+        origin: None,
+        scopes: Vec::new(),
+        scope_mode: portcullis_core::api::ScopeMode::All,
+        audience: None,
+        public: true,
+        forward_token: false,
+        issuer: None,
+    }
+}
+
+/// A key set and one valid token for it, built once per process.
+struct Fixture {
+    keys: LoadedKeys,
+    token: String,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let secrets = Secrets::new("fuzz-admin-token-0123456789abcdef", KEK).expect("secrets");
+        let rng = CounterRng(Cell::new(1));
+        let set = futures::executor::block_on(KeySet::generate(
+            KeyAlg::EdDSA,
+            &secrets,
+            &rng,
+            &NoEs256,
+            0,
+        ))
+        .expect("keys");
+        let keys = set.load(&secrets, 0).expect("load");
+        let claims = AccessClaims {
+            iss: "https://as.example".into(),
+            sub: "client".into(),
+            aud: Audience::One("https://api.example".into()),
+            jti: "0123456789abcdef0123456789".into(),
+            client_id: "client".into(),
+            scope: "read".into(),
+            extra: serde_json::Map::new(),
+        };
+        let token = futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NoEs256))
+            .expect("token");
+        Fixture { keys, token }
+    })
+}
+
+struct CounterRng(Cell<u8>);
+
+impl Rng for CounterRng {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf {
+            self.0.set(self.0.get().wrapping_mul(31).wrapping_add(7));
+            *b = self.0.get();
+        }
+    }
+}
+
+/// Our keys are `EdDSA`; an `ES256` token is refused before or at this port.
+struct NoEs256;
+
+#[async_trait(?Send)]
+impl Es256 for NoEs256 {
+    async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
+        Err(CryptoError("EdDSA only".into()))
+    }
+    async fn sign(&self, _: &str, _: &[u8], _: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Err(CryptoError("EdDSA only".into()))
+    }
+    async fn verify(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<bool, CryptoError> {
+        Err(CryptoError("EdDSA only".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_token_verifies() {
+        let f = fixture();
+        assert!(
+            futures::executor::block_on(tokens::verify_signature(&f.token, &f.keys, &NoEs256))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn every_target_takes_empty_and_simple_inputs() {
+        for data in [
+            &b""[..],
+            b"\n",
+            b"/a/b\n/a/*",
+            b"Basic YTpi",
+            b"{}",
+            b"\x00\xff",
+        ] {
+            basic_header(data);
+            form_body(data);
+            admin_json(data);
+            jwt_verify(data);
+            route_match(data);
+            redirect_uri(data);
+            login_next(data);
+            request_headers(data);
+        }
+    }
+}
