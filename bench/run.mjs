@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { startWorker, basic } from "../tests/harness.mjs";
+import { startWorker, basic, pkce, Person } from "../tests/harness.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -34,7 +34,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** Runs wrk once (asynchronously: the origin server lives in this process); returns
  * { rps, p50, p99 } with latencies in ms. */
 async function wrk(url, script, seconds, latency = true) {
-  const argv = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", script, url];
+  const argv = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
   if (latency) argv.unshift("--latency");
   const { stdout: out } = await promisify(execFile)("wrk", argv, { encoding: "utf8" });
   const ms = (label) => {
@@ -153,6 +153,7 @@ async function main() {
     results.gateway = await measure("Portcullis: gateway pass-through", `${w.url}/api/items`, luaScript("pc-gw", { method: "GET", headers: { Authorization: `Bearer ${token}` } }));
   }
 
+  Object.assign(results, await userGrants(w));
   results.cpu = await cpu(w, c);
   if (!quick) Object.assign(results, await scale(w, c));
 
@@ -173,6 +174,71 @@ async function main() {
 
   results.native = criterion();
   writeReport(results);
+}
+
+/** The user grants: authorization-code exchange (each code authorized then redeemed on one
+ * connection) and refresh-token rotation (each answer's new refresh token is the next request's). */
+async function userGrants(w) {
+  const cb = "https://app.bench.test/cb";
+  const spa = (name) => w.client({ name, public: true, grant_types: ["authorization_code", "refresh_token"], scopes: ["read"], redirect_uris: [cb] });
+  const app = await spa("bench-spa");
+  const { verifier, challenge } = pkce();
+  const authorizePathOf = (client) => `/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: client.client_id, redirect_uri: cb, scope: "read", state: "s", code_challenge: challenge, code_challenge_method: "S256" })}`;
+  const authorizePath = authorizePathOf(app);
+  const redeem = (code, client) => w.form("/oauth/token", { grant_type: "authorization_code", code, redirect_uri: cb, code_verifier: verifier, client_id: client.client_id });
+  // A grant keeps at most 32 refresh-token families, so the pool spreads over several people.
+  const refresher = await spa("bench-refresher");
+  const refreshTokens = [];
+  let person;
+  for (let u = 0; refreshTokens.length < CONNECTIONS * 2; u++) {
+    const user = await w.admin("POST", "/admin/v1/users", { username: `bench-user-${u}`, password: "bench password 1" });
+    if (user.status !== 201) return {};
+    person = new Person(w);
+    for (let i = 0; i < 24; i++) {
+      const r = await person.authorize(authorizePathOf(refresher), `bench-user-${u}`, "bench password 1");
+      if (r.status !== 302) return {};
+      const t = await redeem(new URL(r.location).searchParams.get("code"), refresher);
+      refreshTokens.push(t.body.refresh_token);
+    }
+  }
+  // The code flow: the last person, with consent to the bench app remembered.
+  if ((await person.authorize(authorizePath)).status !== 302) return {};
+  const form = `local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }`;
+  const codeFile = path.join(tmp, "code.lua");
+  fs.writeFileSync(codeFile, [
+    form,
+    `local authorize = { ["Cookie"] = ${JSON.stringify(person.cookieHeader())} }`,
+    "local codes = {}",
+    "request = function()",
+    "  local code = table.remove(codes)",
+    `  if code == nil then return wrk.format("GET", ${JSON.stringify(authorizePath)}, authorize) end`,
+    `  return wrk.format("POST", "/oauth/token", headers, "grant_type=authorization_code&client_id=${app.client_id}&redirect_uri=" .. ${JSON.stringify(encodeURIComponent(cb))} .. "&code_verifier=${verifier}&code=" .. code)`,
+    "end",
+    "response = function(status, headers, body)",
+    '  local location = headers["location"] or headers["Location"]',
+    "  if status == 302 and location then",
+    '    local code = location:match("[?&]code=([^&]+)")',
+    "    if code then table.insert(codes, code) end",
+    "  end",
+    "end",
+  ].join("\n") + "\n");
+  const refreshFile = path.join(tmp, "refresh.lua");
+  fs.writeFileSync(refreshFile, [
+    form,
+    `local queue = { ${refreshTokens.map((t) => JSON.stringify(t)).join(", ")} }`,
+    "request = function()",
+    "  local token = table.remove(queue, 1) or \"exhausted\"",
+    `  return wrk.format("POST", "/oauth/token", headers, "grant_type=refresh_token&client_id=${refresher.client_id}&refresh_token=" .. token)`,
+    "end",
+    "response = function(status, headers, body)",
+    "  local token = body:match('\"refresh_token\":\"([^\"]+)\"')",
+    "  if token then table.insert(queue, token) end",
+    "end",
+  ].join("\n") + "\n");
+  return {
+    refresh: await measure("Portcullis: refresh-token rotation", `${w.url}/oauth/token`, refreshFile),
+    code: await measure("Portcullis: code flow (authorize + exchange)", `${w.url}/oauth/token`, codeFile),
+  };
 }
 
 /** CPU per operation inside workerd: the probe runs a hot path n times per request; the time
@@ -281,7 +347,9 @@ function writeReport(r) {
     "",
     "| target | req/s | p50 ms | p99 ms | runs (req/s) |",
     "| --- | ---: | ---: | ---: | --- |",
-    ...[r.token, r.verify, r.introspect, r.gateway, r.ceilToken, r.ceilProxy, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
+    ...[r.token, r.verify, r.introspect, r.gateway, r.code, r.refresh, r.ceilToken, r.ceilProxy, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
+    "",
+    "The code-flow row counts requests: half are authorizations (a signed-in person with remembered consent gets a 302 with a fresh code) and half are the exchanges of those codes; the refresh row rotates a pool of refresh tokens, each answer's new token feeding a later request. Both go through the grant Durable Objects.",
     "",
     "## Ratios (same run)",
     "",

@@ -4,12 +4,12 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as oauth from "oauth4webapi";
-import { startWorker, basic } from "./harness.mjs";
+import { startWorker, basic, pkce, Person, csrfOf, hiddenFieldsOf } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
 const CB = "https://app.example.test/cb";
@@ -21,11 +21,6 @@ let spa; // public client: authorization_code + refresh_token
 let web; // confidential client: authorization_code + refresh_token
 let other; // another public client with the same redirect URI
 
-const b64url = (buf) => Buffer.from(buf).toString("base64url");
-const pkce = () => {
-  const verifier = b64url(randomBytes(32));
-  return { verifier, challenge: b64url(createHash("sha256").update(verifier).digest()) };
-};
 
 async function user(username, password = PASSWORD) {
   const r = await w.admin("POST", "/admin/v1/users", { username, password });
@@ -51,50 +46,18 @@ before(async () => {
 });
 after(async () => w?.stop());
 
-/** A person with a cookie jar, driving the pages over plain HTTP. */
-class Agent {
+/** A person with a cookie jar, driving the pages over plain HTTP (alice unless told). */
+class Agent extends Person {
   constructor() {
-    this.jar = new Map();
+    super(w);
   }
-  cookieHeader() {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-  remember(res) {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const i = pair.indexOf("=");
-      this.jar.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-  }
-  async get(p) {
-    const res = await w.fetch(p, { headers: { cookie: this.cookieHeader() } });
-    this.remember(res);
-    return { res, status: res.status, html: await res.text(), location: res.headers.get("location") };
-  }
-  async post(p, params) {
-    const res = await w.fetch(p, {
-      method: "POST",
-      headers: { cookie: this.cookieHeader(), "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(params).toString(),
-    });
-    this.remember(res);
-    return { res, status: res.status, html: await res.text(), location: res.headers.get("location") };
-  }
-  async login(username = "alice", password = PASSWORD, next) {
-    const page = await this.get("/login" + (next ? `?next=${encodeURIComponent(next)}` : ""));
-    assert.equal(page.status, 200);
-    return this.post("/login", { username, password, csrf_token: csrf(page.html), next: next ?? "" });
+  login(username = "alice", password = PASSWORD, next) {
+    return super.login(username, password, next);
   }
 }
 
-const csrf = (html) => html.match(/name="csrf_token" value="([^"]+)"/)?.[1];
-const hiddenFields = (html) =>
-  Object.fromEntries(
-    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
-      m[1],
-      m[2].replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">"),
-    ]),
-  );
+const csrf = csrfOf;
+const hiddenFields = hiddenFieldsOf;
 
 function authorizeUrl(client, params = {}) {
   const q = new URLSearchParams({

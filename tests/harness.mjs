@@ -1,7 +1,7 @@
 // End-to-end harness: serves the built wasm worker (edge/build) in workerd through Miniflare,
 // on a free loopback port, with fresh in-memory KV and Durable Object state per suite.
 import { Miniflare } from "miniflare";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -67,15 +67,7 @@ export class Worker {
       init.headers["content-type"] ??= "application/json";
       init.body = typeof body === "string" ? body : JSON.stringify(body);
     }
-    const res = await this.fetch(p, init);
-    const text = await res.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: json, text };
+    return answer(await this.fetch(p, init));
   }
 
   /** Creates a scope (ignores "already exists"). */
@@ -106,15 +98,20 @@ export class Worker {
       headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
       body: new URLSearchParams(params).toString(),
     });
-    const text = await res.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: json, text };
+    return answer(res);
   }
+}
+
+/** A response as { status, headers, body (parsed JSON, if it is), text }. */
+async function answer(res) {
+  const text = await res.text();
+  let body;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: res.status, headers: res.headers, body, text };
 }
 
 /** `Authorization: Basic` for a client, form-urlencoding both parts (RFC 6749 §2.3.1). */
@@ -122,3 +119,75 @@ export function basic(id, secret) {
   const enc = (s) => encodeURIComponent(s).replace(/%20/g, "+");
   return "Basic " + Buffer.from(`${enc(id)}:${enc(secret)}`).toString("base64");
 }
+
+/** A PKCE pair (RFC 7636, S256). */
+export function pkce() {
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  return { verifier, challenge };
+}
+
+/** A person with a cookie jar who drives the login and consent pages over plain HTTP. */
+export class Person {
+  constructor(worker) {
+    this.w = worker;
+    this.jar = new Map();
+  }
+
+  cookieHeader() {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  remember(res) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const i = pair.indexOf("=");
+      this.jar.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+  }
+
+  async get(p) {
+    const res = await this.w.fetch(p, { headers: { cookie: this.cookieHeader() } });
+    this.remember(res);
+    return { res, status: res.status, html: await res.text(), location: res.headers.get("location") };
+  }
+
+  async post(p, params) {
+    const res = await this.w.fetch(p, {
+      method: "POST",
+      headers: { cookie: this.cookieHeader(), "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params).toString(),
+    });
+    this.remember(res);
+    return { res, status: res.status, html: await res.text(), location: res.headers.get("location") };
+  }
+
+  async login(username, password, next) {
+    const page = await this.get("/login" + (next ? `?next=${encodeURIComponent(next)}` : ""));
+    return this.post("/login", { username, password, csrf_token: csrfOf(page.html), next: next ?? "" });
+  }
+
+  /** Follows `/oauth/authorize?...` through login and consent (allow) to the client's redirect. */
+  async authorize(url, username, password) {
+    let r = await this.get(url);
+    if (r.status === 303 && r.location.startsWith("/login")) {
+      r = await this.login(username, password, new URL(r.location, this.w.url).searchParams.get("next"));
+      if (r.status !== 303) throw new Error(`login failed: ${r.status}`);
+      r = await this.get(r.location);
+    }
+    if (r.status === 200) r = await this.post("/oauth/authorize", { ...hiddenFieldsOf(r.html), decision: "allow" });
+    return r;
+  }
+}
+
+/** The CSRF token of a page. */
+export const csrfOf = (html) => html.match(/name="csrf_token" value="([^"]+)"/)?.[1];
+
+/** The hidden fields of a page's form, unescaped. */
+export const hiddenFieldsOf = (html) =>
+  Object.fromEntries(
+    [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+      m[1],
+      m[2].replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">"),
+    ]),
+  );

@@ -96,17 +96,8 @@ impl Es256 for WebCryptoEs256 {
     async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let subtle = subtle()?;
         let key = cached_key(&SIGNING, kid, async {
-            let params = EcKeyImportParams::new("ECDSA");
-            params.set_named_curve("P-256");
             let der: Object = Uint8Array::from(pkcs8).into();
-            let key = JsFuture::from(
-                subtle
-                    .import_key_with_object("pkcs8", &der, &params, false, &usages(&["sign"]))
-                    .map_err(err)?,
-            )
-            .await
-            .map_err(err)?;
-            Ok(key.unchecked_into())
+            import(&subtle, "pkcs8", &der, &p256_params(), "sign").await
         })
         .await?;
         let data: Object = Uint8Array::from(message).into();
@@ -129,43 +120,14 @@ impl Es256 for WebCryptoEs256 {
         signature: &[u8],
     ) -> Result<bool, CryptoError> {
         let subtle = subtle()?;
+        let params = RsaHashedImportParams::new(&JsValue::from_str("SHA-256"));
+        set(&params, "name", "RSASSA-PKCS1-v1_5")?;
         let key = cached_key(&RSA, cache_key, async {
-            let jwk = Object::new();
-            for (k, v) in [("kty", "RSA"), ("n", n), ("e", e)] {
-                Reflect::set(&jwk, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(err)?;
-            }
-            let params = RsaHashedImportParams::new(&JsValue::from_str("SHA-256"));
-            Reflect::set(
-                &params,
-                &JsValue::from_str("name"),
-                &JsValue::from_str("RSASSA-PKCS1-v1_5"),
-            )
-            .map_err(err)?;
-            let key = JsFuture::from(
-                subtle
-                    .import_key_with_object("jwk", &jwk, &params, false, &usages(&["verify"]))
-                    .map_err(err)?,
-            )
-            .await
-            .map_err(err)?;
-            Ok(key.unchecked_into())
+            let jwk = jwk(&[("kty", "RSA"), ("n", n), ("e", e)])?;
+            import(&subtle, "jwk", &jwk, &params, "verify").await
         })
         .await?;
-        let sig: Object = Uint8Array::from(signature).into();
-        let data: Object = Uint8Array::from(message).into();
-        let ok = JsFuture::from(
-            subtle
-                .verify_with_str_and_buffer_source_and_buffer_source(
-                    "RSASSA-PKCS1-v1_5",
-                    &key,
-                    &sig,
-                    &data,
-                )
-                .map_err(err)?,
-        )
-        .await
-        .map_err(err)?;
-        Ok(ok.as_bool().unwrap_or(false))
+        verify_with(&subtle, &params, &key, signature, message).await
     }
 
     async fn verify(
@@ -178,36 +140,69 @@ impl Es256 for WebCryptoEs256 {
     ) -> Result<bool, CryptoError> {
         let subtle = subtle()?;
         let key = cached_key(&VERIFYING, kid, async {
-            let jwk = Object::new();
-            for (k, v) in [("kty", "EC"), ("crv", "P-256"), ("x", x), ("y", y)] {
-                Reflect::set(&jwk, &JsValue::from_str(k), &JsValue::from_str(v)).map_err(err)?;
-            }
-            let params = EcKeyImportParams::new("ECDSA");
-            params.set_named_curve("P-256");
-            let key = JsFuture::from(
-                subtle
-                    .import_key_with_object("jwk", &jwk, &params, false, &usages(&["verify"]))
-                    .map_err(err)?,
-            )
-            .await
-            .map_err(err)?;
-            Ok(key.unchecked_into())
+            let jwk = jwk(&[("kty", "EC"), ("crv", "P-256"), ("x", x), ("y", y)])?;
+            import(&subtle, "jwk", &jwk, &p256_params(), "verify").await
         })
         .await?;
-        let sig: Object = Uint8Array::from(signature).into();
-        let data: Object = Uint8Array::from(message).into();
-        let ok = JsFuture::from(
-            subtle
-                .verify_with_object_and_buffer_source_and_buffer_source(
-                    &ecdsa_sha256(),
-                    &key,
-                    &sig,
-                    &data,
-                )
-                .map_err(err)?,
-        )
-        .await
-        .map_err(err)?;
-        Ok(ok.as_bool().unwrap_or(false))
+        verify_with(&subtle, &ecdsa_sha256(), &key, signature, message).await
     }
+}
+
+fn set(obj: &JsValue, name: &str, value: &str) -> Result<(), CryptoError> {
+    Reflect::set(obj, &JsValue::from_str(name), &JsValue::from_str(value))
+        .map(|_| ())
+        .map_err(err)
+}
+
+/// A JWK object from its members.
+fn jwk(members: &[(&str, &str)]) -> Result<Object, CryptoError> {
+    let obj = Object::new();
+    for (name, value) in members {
+        set(&obj, name, value)?;
+    }
+    Ok(obj)
+}
+
+fn p256_params() -> EcKeyImportParams {
+    let params = EcKeyImportParams::new("ECDSA");
+    params.set_named_curve("P-256");
+    params
+}
+
+/// `crypto.subtle.importKey`, not extractable, for one usage.
+async fn import(
+    subtle: &SubtleCrypto,
+    format: &str,
+    data: &Object,
+    params: &Object,
+    usage: &str,
+) -> Result<CryptoKey, CryptoError> {
+    let key = JsFuture::from(
+        subtle
+            .import_key_with_object(format, data, params, false, &usages(&[usage]))
+            .map_err(err)?,
+    )
+    .await
+    .map_err(err)?;
+    Ok(key.unchecked_into())
+}
+
+/// `crypto.subtle.verify`.
+async fn verify_with(
+    subtle: &SubtleCrypto,
+    algorithm: &Object,
+    key: &CryptoKey,
+    signature: &[u8],
+    message: &[u8],
+) -> Result<bool, CryptoError> {
+    let sig: Object = Uint8Array::from(signature).into();
+    let data: Object = Uint8Array::from(message).into();
+    let ok = JsFuture::from(
+        subtle
+            .verify_with_object_and_buffer_source_and_buffer_source(algorithm, key, &sig, &data)
+            .map_err(err)?,
+    )
+    .await
+    .map_err(err)?;
+    Ok(ok.as_bool().unwrap_or(false))
 }

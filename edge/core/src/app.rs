@@ -80,12 +80,7 @@ impl Context<'_> {
         &self,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        match self.kv.get(key).await? {
-            Some(raw) => serde_json::from_str(&raw)
-                .map(Some)
-                .map_err(|e| StoreError(format!("corrupt KV value {key}: {e}"))),
-            None => Ok(None),
-        }
+        crate::ports::parse_record(key, self.kv.get(key).await?)
     }
 
     /// A client by id, from the isolate cache or KV.

@@ -217,17 +217,12 @@ struct Run<'e, 'a> {
 
 impl Run<'_, '_> {
     async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        match self.env.storage.get(key).await? {
-            Some(raw) => serde_json::from_str(&raw)
-                .map(Some)
-                .map_err(|e| StoreError(format!("corrupt record {key}: {e}"))),
-            None => Ok(None),
-        }
+        crate::ports::parse_record(key, self.env.storage.get(key).await?)
     }
 
     /// Writes `value` to storage and queues its copy to KV.
     async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
+        let raw = crate::ports::record_json(value)?;
         self.env.storage.put(key, &raw).await?;
         self.publish.borrow_mut().push((key.to_owned(), Some(raw)));
         Ok(())

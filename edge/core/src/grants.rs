@@ -30,6 +30,10 @@ const CODE_MEMORY: u64 = 600;
 const MAX_ACCESS_TOKEN_TTL: u64 = crate::clients::MAX_ACCESS_TOKEN_TTL;
 /// Key prefix of the expiry index (`expiry:{unix seconds, 11 digits}:{key}`).
 const EXPIRY_PREFIX: &str = "expiry:";
+/// Most refresh-token families a grant keeps (one per signed-in device or session, say).
+/// Starting one more ends the oldest family's refresh token, so that neither the grant record
+/// nor the work of starting a family grows without bound.
+pub const MAX_FAMILIES: usize = 32;
 /// Records a sweep deletes at most.
 const SWEEP_BATCH: usize = 32;
 /// Number of grant shards (Durable Object instances named `grants-{n}`).
@@ -385,17 +389,14 @@ pub async fn execute(env: &GrantEnv<'_>, command: &GrantCommand) -> Result<Grant
 
 impl Shard<'_, '_> {
     async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        match self.env.storage.get(key).await? {
-            Some(raw) => serde_json::from_str(&raw)
-                .map(Some)
-                .map_err(|e| StoreError(format!("corrupt record {key}: {e}"))),
-            None => Ok(None),
-        }
+        crate::ports::parse_record(key, self.env.storage.get(key).await?)
     }
 
     async fn write<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
-        let raw = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
-        self.env.storage.put(key, &raw).await
+        self.env
+            .storage
+            .put(key, &crate::ports::record_json(value)?)
+            .await
     }
 
     /// Schedules `key` for deletion once `at` (seconds) has passed.
@@ -500,6 +501,10 @@ impl Shard<'_, '_> {
         self.expire(&family_key(&family.id), end + MAX_ACCESS_TOKEN_TTL)
             .await?;
         let now = self.now;
+        let excess = grant.families.len().saturating_sub(MAX_FAMILIES - 1);
+        for id in grant.families.drain(..excess) {
+            self.env.storage.delete(&family_key(&id)).await?;
+        }
         let mut live = Vec::with_capacity(grant.families.len() + 1);
         for id in grant.families.drain(..) {
             if let Some(f) = self.read::<Family>(&family_key(&id)).await? {
@@ -956,6 +961,35 @@ mod tests {
         }
         // The refresh token the code issued is dead too.
         assert!(!is_issued(&t.refresh("rt-at1", "at3", "c1")));
+    }
+
+    #[test]
+    fn a_grant_keeps_a_bounded_number_of_refresh_families() {
+        let t = T::new();
+        for i in 0..=MAX_FAMILIES {
+            t.advance(1);
+            assert!(is_issued(&t.redeem(
+                &t.code(),
+                "c1",
+                VERIFIER,
+                &format!("at{i}")
+            )));
+        }
+        let families = t
+            .storage
+            .0
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with("family:"))
+            .count();
+        assert_eq!(families, MAX_FAMILIES);
+        // The oldest family's refresh token ended; the newest still rotates.
+        assert!(!is_issued(&t.refresh("rt-at0", "x0", "c1")));
+        assert!(is_issued(&t.refresh(
+            &format!("rt-at{MAX_FAMILIES}"),
+            "x1",
+            "c1"
+        )));
     }
 
     #[test]

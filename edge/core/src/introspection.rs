@@ -123,12 +123,23 @@ pub async fn revoke(ctx: &Context<'_>, req: &Request) -> Response {
     }
 }
 
-async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError> {
+/// The authenticated client and the `token` parameter of a revocation or introspection
+/// request (RFC 7009 §2.1, RFC 7662 §2.1).
+async fn token_request(
+    ctx: &Context<'_>,
+    req: &Request,
+) -> Result<(std::rc::Rc<crate::clients::ClientRecord>, String), OAuthError> {
     let form = read_form(req)?;
     let client = authenticate_client(ctx, req, &form).await?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    Ok((client, token.to_owned()))
+}
+
+async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError> {
+    let (client, token) = token_request(ctx, req).await?;
+    let token = token.as_str();
     if shard_of_token(token).is_some() {
         return Ok(user_grants::revoke_refresh(ctx, &client, token).await?);
     }
@@ -184,11 +195,8 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
         return refusal.no_store();
     }
     let result = async {
-        let form = read_form(req)?;
-        let client = authenticate_client(ctx, req, &form).await?;
-        let token = form
-            .get("token")
-            .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+        let (client, token) = token_request(ctx, req).await?;
+        let token = token.as_str();
         if shard_of_token(token).is_some() {
             let claims = user_grants::inspect_refresh(ctx, &client, token).await?;
             return Ok(Introspection {

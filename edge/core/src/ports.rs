@@ -28,6 +28,22 @@ pub trait Rng {
 #[error("storage unavailable: {0}")]
 pub struct StoreError(pub String);
 
+/// Parses a stored JSON record; one that does not parse is a storage fault, not bad input.
+pub fn parse_record<T: serde::de::DeserializeOwned>(
+    key: &str,
+    raw: Option<String>,
+) -> Result<Option<T>, StoreError> {
+    raw.map(|raw| {
+        serde_json::from_str(&raw).map_err(|e| StoreError(format!("corrupt record {key}: {e}")))
+    })
+    .transpose()
+}
+
+/// Serialises a record for storage.
+pub fn record_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))
+}
+
 /// Workers KV: eventually consistent, fast to read at the edge.
 #[async_trait(?Send)]
 pub trait Kv {
