@@ -16,7 +16,7 @@ export const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
  * Miniflare's entry worker in front (what the benchmarks use: the entry worker alone caps a
  * trivial route at a few thousand requests per second).
  */
-export async function startWorker({ bindings = {}, build = "edge/build", direct = false } = {}) {
+export async function startWorker({ bindings = {}, build = "edge/build", direct = false, limits = {} } = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: path.join(root, build, "index.js"),
@@ -36,6 +36,11 @@ export async function startWorker({ bindings = {}, build = "edge/build", direct 
     },
     host: "127.0.0.1",
     port: 0,
+    // Generous by default so suites do not trip them; the rate-limit tests pass their own.
+    ratelimits: {
+      CLIENT_RATE_LIMITER: { simple: { limit: limits.client ?? 1_000_000, period: 60 } },
+      IP_RATE_LIMITER: { simple: { limit: limits.ip ?? 1_000_000, period: 60 } },
+    },
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
   });
   const entry = (await mf.ready).toString();

@@ -8,7 +8,9 @@ use portcullis_core::authority::{Envelope, Reply};
 use portcullis_core::cache::Caches;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::grants::{GrantCommand, GrantReply};
-use portcullis_core::ports::{Authority, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
+use portcullis_core::ports::{
+    Authority, Clock, DurableStorage, GrantStore, Kv, Limit, RateLimiter, Rng, StoreError,
+};
 use portcullis_core::Settings;
 use worker::durable::ListOptions;
 use worker::kv::KvStore;
@@ -225,5 +227,44 @@ impl Authority for AuthorityPort {
             .and_then(|id| id.get_stub())
             .map_err(store_err)?;
         post_json(&stub, envelope).await
+    }
+}
+
+/// The Workers rate-limit bindings, one per [`Limit`]; a missing binding limits nothing.
+pub struct RateLimitPort {
+    client: Option<worker::RateLimiter>,
+    ip: Option<worker::RateLimiter>,
+}
+
+/// The client rate-limit binding.
+pub const CLIENT_LIMITER_BINDING: &str = "CLIENT_RATE_LIMITER";
+/// The address rate-limit binding.
+pub const IP_LIMITER_BINDING: &str = "IP_RATE_LIMITER";
+
+impl RateLimitPort {
+    /// The bindings of `env`.
+    pub fn new(env: &Env) -> Self {
+        Self {
+            client: env.rate_limiter(CLIENT_LIMITER_BINDING).ok(),
+            ip: env.rate_limiter(IP_LIMITER_BINDING).ok(),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl RateLimiter for RateLimitPort {
+    async fn allow(&self, limit: Limit, key: &str) -> bool {
+        let binding = match limit {
+            Limit::Client => &self.client,
+            Limit::Ip => &self.ip,
+        };
+        match binding {
+            // A limiter that cannot answer lets the request through: availability first.
+            Some(limiter) => limiter
+                .limit(key.to_owned())
+                .await
+                .map_or(true, |outcome| outcome.success),
+            None => true,
+        }
     }
 }

@@ -42,6 +42,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Resp
     let kv = bindings::KvPort(env.kv(bindings::KV_BINDING)?);
     let authority = bindings::AuthorityPort(env.durable_object(bindings::AUTHORITY_BINDING)?);
     let grants = bindings::GrantPort(env.durable_object(bindings::GRANTS_BINDING)?);
+    let limits = bindings::RateLimitPort::new(&env);
     let ctx = Context {
         kv: &kv,
         authority: &authority,
@@ -50,6 +51,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Resp
         rng: &bindings::JsRng,
         http: &proxy::FetchClient,
         es256: &webcrypto::WebCryptoEs256,
+        limits: &limits,
         secrets: &isolate.secrets,
         caches: &isolate.caches,
         settings: &isolate.settings,

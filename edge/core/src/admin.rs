@@ -11,8 +11,6 @@
 //! record has changed since; the authority checks the version atomically. Without `If-Match`
 //! the change applies to the newest version (last writer wins).
 
-use std::net::IpAddr;
-
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -61,12 +59,7 @@ fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
 /// Records a failed admin authentication: the request id and the caller's address, never
 /// what was presented. The refusal does not depend on the audit log being reachable.
 async fn audit_refusal(ctx: &Context<'_>, req: &Request) {
-    let source_ip = req
-        .header("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
-        .map(|ip| ip.to_string());
+    let source_ip = req.client_ip();
     let _ = ctx
         .command("anonymous", Command::AdminAuthFailed { source_ip })
         .await;

@@ -59,6 +59,8 @@ pub struct Context<'a> {
     pub rng: &'a dyn Rng,
     /// ES256 through the runtime's WebCrypto.
     pub es256: &'a dyn crate::ports::Es256,
+    /// Rate limits (the runtime's rate-limit binding).
+    pub limits: &'a dyn crate::ports::RateLimiter,
     /// Outgoing HTTP (trusted issuers' JWKS).
     pub http: &'a dyn crate::ports::HttpClient,
     pub secrets: &'a Secrets,

@@ -132,6 +132,10 @@ pub enum Command {
     ListAudit {
         query: crate::api::AuditQuery,
     },
+    /// Records a tripped rate limit (`client:<id>` or `ip:<address>`).
+    RateLimited {
+        target: String,
+    },
     /// Records a failed admin authentication (never the presented token).
     AdminAuthFailed {
         source_ip: Option<String>,
@@ -445,6 +449,10 @@ impl Run<'_, '_> {
                 expected_version,
             } => env.rotate_keys(envelope, *alg, *expected_version).await,
             Command::ListAudit { query } => env.list_audit(query).await,
+            Command::RateLimited { target } => {
+                env.audit(envelope, "ratelimit.trip", target).await?;
+                Ok(Reply::Done)
+            }
             Command::AdminAuthFailed { source_ip } => {
                 let target = source_ip.as_deref().unwrap_or("unknown");
                 env.audit(envelope, "admin.auth_failed", target).await?;

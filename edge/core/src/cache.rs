@@ -92,6 +92,8 @@ pub struct Caches {
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
     verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,
+    /// When a tripped rate limit was last audited, by key (at most once a minute each).
+    pub rate_audits: RefCell<HashMap<String, u64>>,
 }
 
 impl Caches {

@@ -39,6 +39,9 @@ pub enum OAuthError {
     MethodNotAllowed,
     #[error("temporarily_unavailable")]
     Unavailable,
+    /// Too many requests: answered 429 with `Retry-After`.
+    #[error("rate limited")]
+    RateLimited,
 }
 
 /// The JSON body of every OAuth and admin error.
@@ -66,7 +69,7 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
-            Self::Unavailable => "temporarily_unavailable",
+            Self::Unavailable | Self::RateLimited => "temporarily_unavailable",
         }
     }
 
@@ -77,6 +80,7 @@ impl OAuthError {
             Self::PayloadTooLarge => 413,
             Self::MethodNotAllowed => 405,
             Self::Unavailable => 503,
+            Self::RateLimited => 429,
             _ => 400,
         }
     }
@@ -94,6 +98,10 @@ impl OAuthError {
             Self::PayloadTooLarge => "request body too large".into(),
             Self::MethodNotAllowed => "use POST".into(),
             Self::Unavailable => "the service is briefly unavailable; retry".into(),
+            Self::RateLimited => format!(
+                "too many requests; retry after {} seconds",
+                crate::ratelimit::RETRY_AFTER_SECS
+            ),
         }
     }
 
@@ -110,6 +118,12 @@ impl OAuthError {
                 resp = resp.header("www-authenticate", "Basic realm=\"portcullis\"");
             }
             Self::MethodNotAllowed => resp = resp.header("allow", "POST"),
+            Self::RateLimited => {
+                resp = resp.header(
+                    "retry-after",
+                    crate::ratelimit::RETRY_AFTER_SECS.to_string(),
+                );
+            }
             _ => {}
         }
         resp

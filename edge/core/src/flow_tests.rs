@@ -371,3 +371,35 @@ fn disabled_client_is_invalid_client() {
     h.caches.forget_client(&id);
     assert_eq!(token(&h, &id, &secret, "").status, 401);
 }
+
+#[test]
+fn rate_limits_answer_429_with_retry_after_and_are_audited_once() {
+    let (h, id, secret) = setup();
+    h.limits.budget.set(Some(2));
+    assert_eq!(token(&h, &id, &secret, "").status, 200);
+    assert_eq!(token(&h, &id, &secret, "").status, 200);
+    let r = token(&h, &id, &secret, "");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header_value("retry-after"), Some("60"));
+    assert_eq!(body(&r)["error"], "temporarily_unavailable");
+    assert_eq!(token(&h, &id, &secret, "").status, 429);
+    let trips = h
+        .storage
+        .0
+        .borrow()
+        .iter()
+        .filter(|(k, v)| k.starts_with("audit:") && v.contains("ratelimit.trip"))
+        .count();
+    assert_eq!(trips, 1);
+}
+
+#[test]
+fn wrong_secrets_do_not_spend_the_clients_budget() {
+    let (h, id, secret) = setup();
+    h.limits.budget.set(Some(3));
+    for _ in 0..2 {
+        assert_eq!(token(&h, &id, "wrong", "").status, 401);
+    }
+    // The address has one request left; the client's budget is untouched by the failures.
+    assert_eq!(token(&h, &id, &secret, "").status, 200);
+}

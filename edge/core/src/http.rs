@@ -114,6 +114,15 @@ impl Request {
         Ok(found)
     }
 
+    /// The caller's address as the edge saw it (`CF-Connecting-IP`), if it parses.
+    pub fn client_ip(&self) -> Option<String> {
+        self.header("cf-connecting-ip")
+            .ok()
+            .flatten()
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string())
+    }
+
     /// The media type of the body, without parameters, lower-cased.
     pub fn media_type(&self) -> Option<String> {
         let ct = self.header("content-type").ok().flatten()?;

@@ -28,6 +28,7 @@ pub mod pages;
 pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
+pub mod ratelimit;
 pub mod session;
 pub mod token_endpoint;
 pub mod tokens;

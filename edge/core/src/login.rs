@@ -188,6 +188,17 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         )
         .header("set-cookie", session.cookie(ctx, req));
     }
+    if crate::ratelimit::check_ip(ctx, req).await.is_err() {
+        return pages::error(
+            429,
+            "Too many attempts",
+            "Too many sign-in attempts from your network. Please wait a minute and try again.",
+        )
+        .header(
+            "retry-after",
+            crate::ratelimit::RETRY_AFTER_SECS.to_string(),
+        );
+    }
     let form = match (req.media_type().as_deref(), req.body_too_large) {
         (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
         _ => None,

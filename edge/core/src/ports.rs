@@ -167,3 +167,19 @@ pub trait Es256 {
         signature: &[u8],
     ) -> Result<bool, CryptoError>;
 }
+
+/// Which rate limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Requests of one authenticated client at the token endpoint.
+    Client,
+    /// Requests from one address at the token endpoint and the login page.
+    Ip,
+}
+
+/// The runtime's rate limiter (the Workers rate-limit binding): counts a request against a key.
+#[async_trait(?Send)]
+pub trait RateLimiter {
+    /// Counts one request for `key` under `limit`; `false` when the limit is exceeded.
+    async fn allow(&self, limit: Limit, key: &str) -> bool;
+}

@@ -118,6 +118,27 @@ pub struct Harness {
     pub caches: Caches,
     pub settings: Settings,
     pub http: FakeHttp,
+    pub limits: FakeLimits,
+}
+
+/// A rate limiter allowing `budget` requests per key (unlimited when `None`).
+#[derive(Default)]
+pub struct FakeLimits {
+    pub budget: Cell<Option<u32>>,
+    counts: RefCell<HashMap<String, u32>>,
+}
+
+#[async_trait(?Send)]
+impl crate::ports::RateLimiter for FakeLimits {
+    async fn allow(&self, limit: crate::ports::Limit, key: &str) -> bool {
+        let Some(budget) = self.budget.get() else {
+            return true;
+        };
+        let mut counts = self.counts.borrow_mut();
+        let n = counts.entry(format!("{limit:?}:{key}")).or_insert(0);
+        *n += 1;
+        *n <= budget
+    }
 }
 
 /// Outgoing HTTP answered from a map of URL → (status, body), counting the calls.
@@ -165,6 +186,7 @@ impl Default for Harness {
             secrets: Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("test secrets"),
             caches: Caches::default(),
             http: FakeHttp::default(),
+            limits: FakeLimits::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
                 ..Settings::default()
@@ -221,6 +243,7 @@ impl Harness {
             clock: &self.clock,
             rng: &self.rng,
             es256: &NativeEs256,
+            limits: &self.limits,
             http: &self.http,
             secrets: &self.secrets,
             caches: &self.caches,

@@ -15,6 +15,8 @@ use crate::crypto::random_token;
 use crate::error::OAuthError;
 use crate::form::{parse_basic, Form};
 use crate::http::{Method, Request, Response};
+use crate::ports::Limit;
+use crate::ratelimit;
 use crate::tokens::{self, AccessClaims, Audience};
 use crate::user_grants;
 
@@ -181,11 +183,17 @@ pub fn audience(
 }
 
 async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError> {
+    ratelimit::check_ip(ctx, req)
+        .await
+        .map_err(|_| OAuthError::RateLimited)?;
     let form = read_form(req)?;
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".into()))?;
     let client = authenticate_client(ctx, req, &form).await?;
+    ratelimit::check(ctx, Limit::Client, &client.client.client_id)
+        .await
+        .map_err(|_| OAuthError::RateLimited)?;
     match grant_type {
         "client_credentials" => client_credentials(ctx, req, &form, &client).await,
         "authorization_code" => user_grants::authorization_code(ctx, req, &form, &client).await,
