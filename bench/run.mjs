@@ -150,7 +150,11 @@ async function main() {
   const table = { routes: [{ path: "/api/*", origin, scopes: ["read"], scope_mode: "all", public: false }] };
   const routes = await w.admin("PUT", "/admin/v1/routes", table).catch(() => w.admin("PUT", "/admin/v1/routes", table));
   if (routes.status === 200) {
-    results.gateway = await measure("Portcullis: gateway pass-through", `${w.url}/api/items`, luaScript("pc-gw", { method: "GET", headers: { Authorization: `Bearer ${token}` } }));
+    const gw = luaScript("pc-gw", { method: "GET", headers: { Authorization: `Bearer ${token}` } });
+    results.gateway = await measure("Portcullis: gateway pass-through", `${w.url}/api/items`, gw);
+    const many = { routes: [...table.routes, ...Array.from({ length: 999 }, (_, i) => ({ path: `/svc${i}/v1/*`, origin, scopes: ["read"], scope_mode: "all", public: false }))] };
+    const big = await w.admin("PUT", "/admin/v1/routes", many, { headers: { "if-match": "*" } });
+    if (big.status === 200) results.gateway1000 = await measure("Portcullis: gateway, 1,000 routes", `${w.url}/api/items`, gw);
   }
 
   Object.assign(results, await userGrants(w));
@@ -190,7 +194,9 @@ async function userGrants(w) {
   const refresher = await spa("bench-refresher");
   const refreshTokens = [];
   let person;
-  for (let u = 0; refreshTokens.length < CONNECTIONS * 2; u++) {
+  // Each wrk run loses the tokens in flight when it stops, so the pool starts several times larger
+  // than the connection count.
+  for (let u = 0; refreshTokens.length < CONNECTIONS * 6; u++) {
     const user = await w.admin("POST", "/admin/v1/users", { username: `bench-user-${u}`, password: "bench password 1" });
     if (user.status !== 201) return {};
     person = new Person(w);
@@ -222,10 +228,22 @@ async function userGrants(w) {
     "  end",
     "end",
   ].join("\n") + "\n");
+  // The pool lives in a file: each wrk run starts from what the previous one left (a refresh
+  // token is single-use, so replaying the initial pool would trip reuse detection).
+  const pool = path.join(tmp, "refresh-pool");
+  fs.writeFileSync(pool, refreshTokens.join("\n") + "\n");
   const refreshFile = path.join(tmp, "refresh.lua");
   fs.writeFileSync(refreshFile, [
     form,
-    `local queue = { ${refreshTokens.map((t) => JSON.stringify(t)).join(", ")} }`,
+    "queue = {}",
+    `for line in io.lines(${JSON.stringify(pool)}) do if #line > 0 then table.insert(queue, line) end end`,
+    "local threads = {}",
+    "setup = function(thread) table.insert(threads, thread) end",
+    "done = function()",
+    `  local f = io.open(${JSON.stringify(pool)}, "w")`,
+    "  for _, t in ipairs(threads) do for _, token in ipairs(t:get(\"queue\")) do f:write(token, \"\\n\") end end",
+    "  f:close()",
+    "end",
     "request = function()",
     "  local token = table.remove(queue, 1) or \"exhausted\"",
     `  return wrk.format("POST", "/oauth/token", headers, "grant_type=refresh_token&client_id=${refresher.client_id}&refresh_token=" .. token)`,
@@ -305,6 +323,21 @@ async function scale(w, base) {
       "end",
     ].join("\n") + "\n");
     out[`scale${n}`] = await measure(`Portcullis: token, ${n.toLocaleString("en")} clients`, `${w.url}/oauth/token`, file);
+    // Verification of tokens from random clients among the n (a pool of 200 distinct tokens).
+    const tokens = [];
+    for (let i = 0; i < 200; i++) {
+      const id = `scale-${Math.floor(Math.random() * n)}`;
+      const r = await w.form("/oauth/token", { grant_type: "client_credentials", client_id: id, client_secret: base.client_secret });
+      if (r.status === 200) tokens.push(r.body.access_token);
+    }
+    const vfile = path.join(tmp, `verify-${n}.lua`);
+    fs.writeFileSync(vfile, [
+      `local tokens = { ${tokens.map((t) => JSON.stringify(t)).join(", ")} }`,
+      "request = function()",
+      '  return wrk.format("POST", "/verify", { ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] })',
+      "end",
+    ].join("\n") + "\n");
+    out[`verify${n}`] = await measure(`Portcullis: verify, ${n.toLocaleString("en")} clients`, `${w.url}/verify`, vfile);
   }
   return out;
 }
@@ -347,7 +380,7 @@ function writeReport(r) {
     "",
     "| target | req/s | p50 ms | p99 ms | runs (req/s) |",
     "| --- | ---: | ---: | ---: | --- |",
-    ...[r.token, r.verify, r.introspect, r.gateway, r.code, r.refresh, r.ceilToken, r.ceilProxy, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
+    ...[r.token, r.verify, r.introspect, r.gateway, r.gateway1000, r.code, r.refresh, r.ceilToken, r.ceilProxy, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
     "",
     "The code-flow row counts requests: half are authorizations (a signed-in person with remembered consent gets a 302 with a fresh code) and half are the exchanges of those codes; the refresh row rotates a pool of refresh tokens, each answer's new token feeding a later request. Both go through the grant Durable Objects.",
     "",
@@ -379,13 +412,15 @@ function writeReport(r) {
       "",
       "Token issuance with each request naming a random client among N registered ones (client_secret_post), so lookups miss the isolate cache and go to KV; the cost must stay flat.",
       "",
-      "| clients | req/s | p50 ms | p99 ms | vs 10 clients |",
-      "| ---: | ---: | ---: | ---: | ---: |",
+      "| clients | token req/s | p50 ms | p99 ms | vs 10 clients | verify req/s | vs 10 clients |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...[10, 10_000, 100_000].map((n) => {
         const x = r[`scale${n}`];
-        return `| ${n.toLocaleString("en")} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${ratio(x, r.scale10)} |`;
+        const v = r[`verify${n}`];
+        return `| ${n.toLocaleString("en")} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${ratio(x, r.scale10)} | ${Math.round(v.rps)} | ${ratio(v, r.verify10)} |`;
       }),
       "",
+      ...(r.gateway1000 ? [`Gateway with 1,000 routes in the table: ${Math.round(r.gateway1000.rps)} req/s, ${ratio(r.gateway1000, r.gateway)} of the one-route figure (the table is compiled into a segment trie once per version).`, ""] : []),
     ] : []),
     "Targets: token issuance ≥ 2× oidc-provider and ≥ 0.90× the ceiling; gateway ≥ 0.85× the pass-through ceiling; release wasm ≤ 1 MB.",
     "",

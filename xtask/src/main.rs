@@ -376,7 +376,32 @@ fn test() -> Result {
     println!("==> building the portcullis CLI for the end-to-end tests");
     run(Command::new("cargo").args(["build", "-p", "portcullis"]))?;
     println!("==> end-to-end tests in workerd");
-    run(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]))
+    run(Command::new("node").args(["--test", "--test-concurrency=1", "tests/"]))?;
+    println!("==> schemathesis against the admin API's OpenAPI document");
+    let schemathesis = ensure_schemathesis()?;
+    run(Command::new("node")
+        .arg("tests/schemathesis.mjs")
+        .arg(schemathesis))
+}
+
+/// The pinned schemathesis, from the Python package index, in a virtualenv under `.tools/`.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// Installs schemathesis into `.tools/venv` unless that version is already there.
+fn ensure_schemathesis() -> Result<PathBuf> {
+    let venv = root().join(".tools/venv");
+    let bin = venv.join("bin/schemathesis");
+    let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
+    if !have.contains(SCHEMATHESIS_VERSION) {
+        println!("==> installing schemathesis {SCHEMATHESIS_VERSION} (pip, .tools/venv)");
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+        ]))?;
+    }
+    Ok(bin)
 }
 
 /// Benchmarks against the peers (`bench/`); extra arguments go to `bench/run.mjs`.
