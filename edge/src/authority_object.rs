@@ -18,7 +18,7 @@ impl DurableObject for AuthorityObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let envelope: Envelope = match req.json().await {
+        let envelope: Envelope = match crate::convert::json_body(&mut req).await {
             Ok(e) => e,
             Err(e) => return Response::error(format!("bad envelope: {e}"), 400),
         };

@@ -50,3 +50,13 @@ pub fn into_worker(resp: &CoreResponse) -> Result<Response> {
         .with_status(resp.status)
         .with_headers(headers))
 }
+
+/// Parses a JSON request body with `serde_json`. JavaScript's `JSON.parse` (what
+/// `Request::json` uses) turns integers above 2^53 into floats, which would then not fit the
+/// `u64` fields of a command.
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &mut Request,
+) -> std::result::Result<T, String> {
+    let text = req.text().await.map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}

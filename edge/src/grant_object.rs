@@ -18,7 +18,7 @@ impl DurableObject for GrantObject {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let command: GrantCommand = match req.json().await {
+        let command: GrantCommand = match crate::convert::json_body(&mut req).await {
             Ok(c) => c,
             Err(e) => return Response::error(format!("bad grant command: {e}"), 400),
         };

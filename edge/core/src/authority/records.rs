@@ -252,7 +252,10 @@ impl Run<'_, '_> {
         // of that millisecond, so listing backwards from it starts strictly before `ms`.
         let mut cursor = match (&query.cursor, query.until) {
             (Some(c), _) => Some(format!("audit:{c}")),
-            (None, Some(until)) => Some(format!("audit:{:013}", (until + 1) * 1000)),
+            (None, Some(until)) => Some(format!(
+                "audit:{:013}",
+                until.saturating_add(1).saturating_mul(1000)
+            )),
             (None, None) => None,
         };
         let mut events = Vec::new();
