@@ -182,6 +182,7 @@ describe("clients", () => {
       ["relative redirect URI", { ...base, grant_types: ["authorization_code"], redirect_uris: ["/cb"] }, 422, "redirect_uris[0]"],
       ["redirect URI with fragment", { ...base, grant_types: ["authorization_code"], redirect_uris: ["https://app.example/cb#x"] }, 422, "redirect_uris[0]"],
       ["http redirect URI off loopback", { ...base, grant_types: ["authorization_code"], redirect_uris: ["http://app.example/cb"] }, 422, "redirect_uris[0]"],
+      ["http redirect URI on a name that starts with 127.", { ...base, grant_types: ["authorization_code"], redirect_uris: ["http://127.evil.example/cb"] }, 422, "redirect_uris[0]"],
       ["unknown scope", { ...base, scopes: ["read", "nope"] }, 422, "scopes[1]"],
       ["token lifetime out of range", { ...base, access_token_ttl: 10 }, 422, "access_token_ttl"],
       ["reserved claim", { ...base, claims: { sub: "root" } }, 422, "claims.sub"],

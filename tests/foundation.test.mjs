@@ -277,6 +277,17 @@ describe("verify, revoke, introspect", () => {
     assert.equal(r.status, 401);
     assert.equal(r.body.error, "invalid_client");
   });
+
+  test("a public client, which cannot authenticate, cannot introspect", async () => {
+    const spa = await w.client({
+      name: "spa-introspect", public: true, grant_types: ["authorization_code"], redirect_uris: ["https://spa.example/cb"],
+    });
+    const token = (await ccToken()).body.access_token;
+    const r = await w.form("/oauth/introspect", { token, client_id: spa.client_id });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, "invalid_client");
+    assert.equal(r.body.active, undefined, "no claims leak");
+  });
 });
 
 describe("admin API (first endpoints)", () => {

@@ -28,18 +28,20 @@ async function user(username, password = PASSWORD) {
   return r.body;
 }
 
+/** A client of the code flow with both redirect URIs, unless `fields` say otherwise. */
+const codeClient = (fields) =>
+  w.client({
+    grant_types: ["authorization_code", "refresh_token"],
+    scopes: ["read", "write"],
+    redirect_uris: [CB, LOOPBACK_CB],
+    ...fields,
+  });
+
 before(async () => {
   w = await startWorker();
   await w.scope("read", "Read your documents");
   await w.scope("write", "Change your documents");
   alice = await user("alice");
-  const codeClient = (fields) =>
-    w.client({
-      grant_types: ["authorization_code", "refresh_token"],
-      scopes: ["read", "write"],
-      redirect_uris: [CB, LOOPBACK_CB],
-      ...fields,
-    });
   spa = await codeClient({ name: "Photo Printer", public: true });
   web = await codeClient({ name: "Web Dashboard" });
   other = await codeClient({ name: "Other App", public: true });
@@ -94,6 +96,7 @@ async function getCode(agent, client, params = {}) {
 
 function redeem(client, code, verifier, extra = {}) {
   const params = { grant_type: "authorization_code", code, redirect_uri: CB, code_verifier: verifier, ...extra };
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete params[k];
   if (client.client_secret) return w.form("/oauth/token", params, { authorization: basic(client.client_id, client.client_secret) });
   return w.form("/oauth/token", { ...params, client_id: client.client_id });
 }
@@ -174,6 +177,25 @@ describe("authorization code with PKCE", () => {
     assert.equal(r.body.error, "invalid_grant");
     ({ code, verifier } = await getCode(new Agent(), spa));
     r = await redeem(spa, code, verifier, { redirect_uri: LOOPBACK_CB });
+    assert.equal(r.body.error, "invalid_grant");
+  });
+
+  test("redirect_uri left out of the authorization request may be left out or repeated at the token endpoint (RFC 6749 §4.1.3)", async () => {
+    const single = await codeClient({ name: "Single Redirect", public: true, redirect_uris: [CB] });
+    const agent = new Agent();
+    let { code, verifier, loc } = await getCode(agent, single, { redirect_uri: undefined });
+    assert.equal(loc.origin + loc.pathname, CB, "the one registered URI is used");
+    let r = await redeem(single, code, verifier);
+    assert.equal(r.status, 200, r.text);
+    ({ code, verifier } = await getCode(agent, single, { redirect_uri: undefined }));
+    r = await redeem(single, code, verifier, { redirect_uri: undefined });
+    assert.equal(r.status, 200, r.text);
+    ({ code, verifier } = await getCode(agent, single, { redirect_uri: undefined }));
+    r = await redeem(single, code, verifier, { redirect_uri: CB + "/other" });
+    assert.equal(r.body.error, "invalid_grant");
+    // Named in the request, it must be repeated.
+    ({ code, verifier } = await getCode(agent, single));
+    r = await redeem(single, code, verifier, { redirect_uri: undefined });
     assert.equal(r.body.error, "invalid_grant");
   });
 

@@ -113,8 +113,9 @@ struct Authz<'r> {
     client: std::rc::Rc<ClientRecord>,
     /// The redirect URI to answer at.
     redirect_uri: String,
-    /// The `redirect_uri` parameter as sent (empty when omitted), bound to the code.
-    sent_redirect_uri: String,
+    /// Whether the request named `redirect_uri` (RFC 6749 §4.1.3: the token request must then
+    /// repeat it).
+    redirect_uri_sent: bool,
     implicit: bool,
     scopes: Vec<String>,
     state: Option<&'r str>,
@@ -206,20 +207,20 @@ async fn validate<'r>(
     let registered = &client.client.redirect_uris;
     let (redirect_uri, sent) = match form.get("redirect_uri") {
         Some(given) if registered.iter().any(|r| redirect_uri_matches(r, given)) => {
-            (given.to_owned(), given.to_owned())
+            (given.to_owned(), true)
         }
         Some(_) => {
             return bad("The redirect URI is not registered for this application.");
         }
         None => match registered.as_slice() {
-            [only] => (only.clone(), String::new()),
+            [only] => (only.clone(), false),
             _ => return bad("The request names no redirect URI (redirect_uri is missing)."),
         },
     };
     let mut authz = Authz {
         client,
         redirect_uri,
-        sent_redirect_uri: sent,
+        redirect_uri_sent: sent,
         implicit: form.get("response_type") == Some("token"),
         scopes: Vec::new(),
         state: form.get("state"),
@@ -366,7 +367,8 @@ async fn proceed(
         let record = CodeRecord {
             grant_id,
             client_id,
-            redirect_uri: authz.sent_redirect_uri.clone(),
+            redirect_uri: authz.redirect_uri.clone(),
+            redirect_uri_sent: authz.redirect_uri_sent,
             challenge: authz.challenge.unwrap_or_default().to_owned(),
             user: user.id.clone(),
             scopes: authz.scopes.clone(),

@@ -325,7 +325,7 @@ fn check_refresh_lifetimes(new: &NewClient) -> Result<(), ApiError> {
 }
 
 /// The scheme and host of an absolute `http(s)` URI, or why it is not one.
-fn split_http_uri(uri: &str) -> Result<(&str, &str), &'static str> {
+pub(crate) fn split_http_uri(uri: &str) -> Result<(&str, &str), &'static str> {
     if uri.len() > 2000 {
         return Err("longer than 2000 characters");
     }
@@ -350,9 +350,13 @@ fn split_http_uri(uri: &str) -> Result<(&str, &str), &'static str> {
     Ok((scheme, host))
 }
 
-/// Whether `host` names the loopback interface.
+/// Whether `host` names the loopback interface: `localhost` or a loopback IP literal
+/// (`127.0.0.0/8`, `::1`). A name that merely starts with `127.` is not one.
 pub fn is_loopback_host(host: &str) -> bool {
-    host == "localhost" || host == "::1" || host.starts_with("127.")
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A redirect URI must be absolute, carry no fragment (RFC 6749 §3.1.2) and use https unless it
@@ -543,6 +547,12 @@ mod tests {
         assert!(check_redirect_uri("/cb").is_err());
         assert!(check_redirect_uri("https://good@evil.example/cb").is_err());
         assert!(check_redirect_uri("javascript://x").is_err());
+        // Only loopback IP literals and `localhost`; a DNS name that looks like one is not.
+        assert!(check_redirect_uri("http://127.0.0.2/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost:3000/cb").is_ok());
+        assert!(check_redirect_uri("http://127.evil.example/cb").is_err());
+        assert!(check_redirect_uri("http://127.0.0.1.evil.example/cb").is_err());
+        assert!(check_redirect_uri("http://[::2]/cb").is_err());
     }
 
     #[test]

@@ -131,7 +131,12 @@ pub struct Issue {
 pub struct CodeRecord {
     pub grant_id: String,
     pub client_id: String,
+    /// The redirect URI the code was sent to.
     pub redirect_uri: String,
+    /// Whether the authorization request named it: then the token request must repeat it;
+    /// otherwise it may leave it out (RFC 6749 §4.1.3).
+    #[serde(default)]
+    pub redirect_uri_sent: bool,
     /// The S256 `code_challenge`.
     pub challenge: String,
     pub user: String,
@@ -759,7 +764,9 @@ impl Shard<'_, '_> {
             Some("the code has expired")
         } else if code.client_id != client_id {
             Some("the code was issued to another client")
-        } else if code.redirect_uri != redirect_uri {
+        } else if redirect_uri != code.redirect_uri
+            && (code.redirect_uri_sent || !redirect_uri.is_empty())
+        {
             Some("redirect_uri differs from the authorization request")
         } else if !pkce_matches(verifier, &code.challenge) {
             Some("code_verifier does not match the code_challenge")
@@ -891,8 +898,13 @@ mod tests {
                 absolute_ttl: 5000,
             }
         }
-        /// A consented grant and a fresh code; answers the code's hash.
+        /// A consented grant and a fresh code whose request named its redirect URI; answers
+        /// the code's hash.
         fn code(&self) -> String {
+            self.code_with(true)
+        }
+        /// As [`Self::code`], the authorization request naming `redirect_uri` or not.
+        fn code_with(&self, redirect_uri_sent: bool) -> String {
             self.run(&GrantCommand::Consent {
                 user: "u1".into(),
                 client_id: "c1".into(),
@@ -906,6 +918,7 @@ mod tests {
                     grant_id: "g1".into(),
                     client_id: "c1".into(),
                     redirect_uri: "https://app/cb".into(),
+                    redirect_uri_sent,
                     challenge: sha256_b64(VERIFIER.as_bytes()),
                     user: "u1".into(),
                     scopes: vec!["read".into()],
@@ -916,10 +929,20 @@ mod tests {
             hash
         }
         fn redeem(&self, hash: &str, client: &str, verifier: &str, jti: &str) -> GrantReply {
+            self.redeem_at(hash, client, "https://app/cb", verifier, jti)
+        }
+        fn redeem_at(
+            &self,
+            hash: &str,
+            client: &str,
+            redirect_uri: &str,
+            verifier: &str,
+            jti: &str,
+        ) -> GrantReply {
             self.run(&GrantCommand::RedeemCode {
                 code_hash: hash.into(),
                 client_id: client.into(),
-                redirect_uri: "https://app/cb".into(),
+                redirect_uri: redirect_uri.into(),
                 verifier: verifier.into(),
                 issue: self.issue(jti, Some(&format!("rt-{jti}"))),
             })
@@ -1010,6 +1033,24 @@ mod tests {
         let code = t.code();
         assert!(!is_issued(&t.redeem(&code, "c2", VERIFIER, "d")));
         assert!(!is_issued(&t.redeem(&code, "c1", VERIFIER, "e")));
+    }
+
+    #[test]
+    fn redirect_uri_must_be_repeated_only_when_the_request_named_it() {
+        let t = T::new();
+        // Codes are named after the clock: one per second.
+        let fresh = |sent| {
+            t.advance(1);
+            t.code_with(sent)
+        };
+        let (named, omitted, other, omitted_too) =
+            (fresh(true), fresh(false), fresh(false), fresh(false));
+        assert!(!is_issued(&t.redeem_at(&named, "c1", "", VERIFIER, "a")));
+        assert!(is_issued(&t.redeem_at(&omitted, "c1", "", VERIFIER, "b")));
+        // Left out of the request, it may still be sent, but only as the URI the code went to.
+        let to = |uri, code: &str, jti| is_issued(&t.redeem_at(code, "c1", uri, VERIFIER, jti));
+        assert!(!to("https://app/other", &other, "c"));
+        assert!(to("https://app/cb", &omitted_too, "d"));
     }
 
     #[test]

@@ -196,6 +196,11 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
     }
     let result = async {
         let (client, token) = token_request(ctx, req).await?;
+        // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to
+        // authenticate with, so its id alone must not open every token's claims.
+        if client.client.public {
+            return Err(OAuthError::InvalidClient);
+        }
         let token = token.as_str();
         if shard_of_token(token).is_some() {
             let claims = user_grants::inspect_refresh(ctx, &client, token).await?;

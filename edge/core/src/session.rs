@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Context;
-use crate::clients::is_loopback_host;
+use crate::clients::{is_loopback_host, split_http_uri};
 use crate::crypto::random_token;
 use crate::http::Request;
 
@@ -105,12 +105,7 @@ impl Session {
 
 /// Whether a `scheme://host[:port]` origin is on loopback.
 pub fn is_loopback_origin(origin: &str) -> bool {
-    let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    is_loopback_host(host)
+    split_http_uri(origin).is_ok_and(|(_, host)| is_loopback_host(host))
 }
 
 #[cfg(test)]
