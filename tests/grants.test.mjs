@@ -538,6 +538,42 @@ describe("grant review and revocation", () => {
   });
 });
 
+describe("disabled and deleted users", () => {
+  /** A fresh user signed in with a code-flow grant: { person, user, tokens }. */
+  async function signedInWithTokens(name) {
+    const person = await user(name);
+    const agent = new Agent();
+    assert.equal((await agent.login(name)).status, 303);
+    return { person, agent, tokens: await tokens(agent, web) };
+  }
+
+  test("disabling a user ends their refresh tokens, access tokens and session at once", async () => {
+    const { person, agent, tokens: t } = await signedInWithTokens("dora");
+    assert.equal(await verifyStatus(t.access_token), 200);
+    const r = await w.admin("PATCH", `/admin/v1/users/${person.id}`, { disabled: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await refresh(web, t.refresh_token)).body.error, "invalid_grant");
+    assert.equal(await verifyStatus(t.access_token), 401);
+    const listed = await w.admin("GET", `/admin/v1/grants?user=${person.id}`);
+    assert.deepEqual(listed.body.grants, []);
+    // The session cookie is still signed, but the user may no longer sign in: back to login.
+    const again = await agent.get(authorizeUrl(web, { code_challenge: pkce().challenge }));
+    assert.equal(again.status, 303);
+    assert.match(again.location, /^\/login\?/);
+    assert.equal((await agent.get("/account/grants")).status, 303);
+  });
+
+  test("deleting a user ends their grants and session", async () => {
+    const { person, agent, tokens: t } = await signedInWithTokens("ezra");
+    assert.equal((await w.admin("DELETE", `/admin/v1/users/${person.id}`)).status, 204);
+    assert.equal((await refresh(web, t.refresh_token)).body.error, "invalid_grant");
+    assert.equal(await verifyStatus(t.access_token), 401);
+    const again = await agent.get(authorizeUrl(web, { code_challenge: pkce().challenge }));
+    assert.equal(again.status, 303);
+    assert.match(again.location, /^\/login\?/);
+  });
+});
+
 describe("audit", () => {
   test("consents, code replays, refresh-token reuse and revocations are audited", async () => {
     for (const action of ["consent.grant", "code.replay", "refresh.reuse", "grant.revoke", "refresh.revoke"]) {

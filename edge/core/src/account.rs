@@ -82,7 +82,10 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
         return refusal;
     }
-    let Some((session, user)) = Session::signed_in(ctx, req) else {
+    let Ok(signed_in) = Session::signed_in(ctx, req).await else {
+        return unavailable();
+    };
+    let Some((session, user)) = signed_in else {
         return see_other("/login?next=%2Faccount%2Fgrants");
     };
     let mut notice = None;
@@ -144,6 +147,19 @@ pub async fn admin_list(ctx: &Context<'_>, req: &Request) -> Result<Response, Ap
         .map_err(|_| ApiError::bad_request(None, "a query parameter is repeated"))?;
     let grants = list_grants(ctx, params.get("user"), params.get("client")).await?;
     Ok(Response::json(200, &GrantList { grants }).no_store())
+}
+
+/// Revokes every grant of `user` (when an operator disables or deletes them): their refresh
+/// tokens stop at once and their live access tokens go on the deny-list.
+pub async fn revoke_user_grants(
+    ctx: &Context<'_>,
+    actor: &str,
+    user: &str,
+) -> Result<(), StoreError> {
+    for grant in list_grants(ctx, Some(user), None).await? {
+        revoke_grant(ctx, actor, &grant.id, Some(user)).await?;
+    }
+    Ok(())
 }
 
 /// `DELETE /admin/v1/grants/{id}`.

@@ -414,6 +414,9 @@ impl Admin<'_, '_> {
         })
         .await?
         .user;
+        if user.disabled {
+            crate::account::revoke_user_grants(self.ctx, self.actor, &user.id).await?;
+        }
         let version = user.version;
         Ok(with_etag(Response::json(200, &user), version))
     }
@@ -425,6 +428,7 @@ impl Admin<'_, '_> {
             expected_version,
         })
         .await?;
+        crate::account::revoke_user_grants(self.ctx, self.actor, id).await?;
         Ok(Response::empty(204).no_store())
     }
 }

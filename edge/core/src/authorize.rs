@@ -295,7 +295,7 @@ async fn proceed(
     req: &Request,
     authz: &Authz<'_>,
 ) -> Result<Response, StoreError> {
-    let Some((session, user)) = Session::signed_in(ctx, req) else {
+    let Some((session, user)) = Session::signed_in(ctx, req).await? else {
         let mut ser = form_urlencoded::Serializer::new(String::from("/oauth/authorize?"));
         for (k, v) in authz.carried() {
             ser.append_pair(&k, &v);

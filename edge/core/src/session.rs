@@ -16,6 +16,8 @@ use crate::app::Context;
 use crate::clients::{is_loopback_host, split_http_uri};
 use crate::crypto::random_token;
 use crate::http::Request;
+use crate::ports::StoreError;
+use crate::users::is_active;
 
 /// The cookie's name.
 pub const COOKIE: &str = "portcullis_session";
@@ -65,11 +67,25 @@ impl Session {
         (session.exp > ctx.clock.now()).then_some(session)
     }
 
-    /// The live session of a signed-in user, with the user.
-    pub fn signed_in(ctx: &Context<'_>, req: &Request) -> Option<(Self, SessionUser)> {
-        let session = Self::from_request(ctx, req)?;
-        let user = session.user.clone()?;
-        Some((session, user))
+    /// The live session of a signed-in user, with the user, as long as that user may still
+    /// sign in: a user of the store who has since been disabled or deleted is signed out.
+    /// (Users of the origin's login endpoint are the origin's to end.)
+    pub async fn signed_in(
+        ctx: &Context<'_>,
+        req: &Request,
+    ) -> Result<Option<(Self, SessionUser)>, StoreError> {
+        let Some(session) = Self::from_request(ctx, req) else {
+            return Ok(None);
+        };
+        let Some(user) = session.user.clone() else {
+            return Ok(None);
+        };
+        if ctx.settings.upstream_login_url.is_none()
+            && !is_active(ctx, &user.id, &user.name).await?
+        {
+            return Ok(None);
+        }
+        Ok(Some((session, user)))
     }
 
     /// The `Set-Cookie` value that stores this session.

@@ -196,6 +196,15 @@ pub async fn verify_user_password(
     Ok((ok && !record.user.disabled).then_some(record))
 }
 
+/// Whether the store still holds user `id` under `username`, enabled (read from KV, like a
+/// sign-in).
+pub async fn is_active(ctx: &Context<'_>, id: &str, username: &str) -> Result<bool, StoreError> {
+    Ok(ctx
+        .kv_json::<UserRecord>(&user_login_key(username))
+        .await?
+        .is_some_and(|r| r.user.id == id && !r.user.disabled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
