@@ -380,6 +380,27 @@ describe("login and consent pages", () => {
     // Another user is not affected.
     assert.equal((await new Agent().login()).status, 303);
   });
+
+  test("twenty concurrent wrong sign-ins get at most five tries before the lockout", async () => {
+    await user("fay");
+    const from = { "cf-connecting-ip": "192.0.2.77" };
+    const pages = await Promise.all(Array.from({ length: 20 }, () => w.fetch("/login", { headers: from })));
+    const statuses = await Promise.all(
+      pages.map(async (page, i) => {
+        const cookie = page.headers.getSetCookie()[0].split(";")[0];
+        const res = await w.fetch("/login", {
+          method: "POST",
+          headers: { ...from, cookie, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ username: "fay", password: `wrong ${i}`, csrf_token: csrf(await page.text()) }).toString(),
+        });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(" "));
+    assert.equal(statuses.filter((s) => s === 429).length, 15, statuses.join(" "));
+    assert.equal((await new Agent().login("fay", PASSWORD)).status, 429, "locked, even with the right password");
+  });
 });
 
 describe("lockout per IP address", () => {

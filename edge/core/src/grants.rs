@@ -55,6 +55,15 @@ const LOCKOUT_MAX: u64 = 3600;
 /// Failures older than this (without a lockout in force) are forgotten, seconds.
 const FAILURE_MEMORY: u64 = 900;
 
+/// Failed sign-ins a lockout key (`user:…` or `ip:…`) may have before a lockout starts.
+fn free_failures(key: &str) -> u32 {
+    if key.starts_with("ip:") {
+        IP_FREE_FAILURES
+    } else {
+        USER_FREE_FAILURES
+    }
+}
+
 /// The shard that holds `key` (a user id, or a lockout key).
 pub fn shard_of(key: &str) -> u32 {
     let digest = sha256_b64(key.as_bytes());
@@ -285,13 +294,15 @@ pub enum GrantCommand {
     InspectRefresh {
         token_hash: String,
     },
-    /// Seconds until `key` may try to log in again (0 = now).
-    LoginStatus {
+    /// Admits a sign-in attempt for `key` unless it is locked out: an admitted attempt counts
+    /// as a failure until [`GrantCommand::LoginSucceeded`] forgives it, so concurrent attempts
+    /// cannot all pass a check before any failure is recorded. Answers the seconds until `key`
+    /// may try again (0 = admitted).
+    LoginAttempt {
         key: String,
     },
-    LoginFailed {
-        key: String,
-    },
+    /// The admitted attempt was right: forgives it (a user's record is cleared; an address
+    /// only loses this one attempt, so a valid sign-in cannot launder others' failures).
     LoginSucceeded {
         key: String,
     },
@@ -701,35 +712,40 @@ impl Shard<'_, '_> {
                     });
                 Ok(GrantReply::Refresh { info })
             }
-            GrantCommand::LoginStatus { key } => {
-                let a: Attempts = self.read(&lock_key(key)).await?.unwrap_or_default();
-                Ok(GrantReply::Lockout {
-                    retry_after: a.locked_until.saturating_sub(now),
-                })
-            }
-            GrantCommand::LoginFailed { key } => {
+            GrantCommand::LoginAttempt { key } => {
                 let mut a: Attempts = self.read(&lock_key(key)).await?.unwrap_or_default();
-                if a.locked_until <= now && now.saturating_sub(a.last_failure) > FAILURE_MEMORY {
+                if a.locked_until > now {
+                    return Ok(GrantReply::Lockout {
+                        retry_after: a.locked_until - now,
+                    });
+                }
+                if now.saturating_sub(a.last_failure) > FAILURE_MEMORY {
                     a.failures = 0;
                 }
                 a.failures += 1;
                 a.last_failure = now;
-                let free = if key.starts_with("ip:") {
-                    IP_FREE_FAILURES
-                } else {
-                    USER_FREE_FAILURES
-                };
+                let free = free_failures(key);
                 if a.failures >= free {
                     let doublings = (a.failures - free).min(16);
                     a.locked_until = now + (LOCKOUT_BASE << doublings).min(LOCKOUT_MAX);
                 }
                 self.write(&lock_key(key), &a).await?;
-                Ok(GrantReply::Lockout {
-                    retry_after: a.locked_until.saturating_sub(now),
-                })
+                Ok(GrantReply::Lockout { retry_after: 0 })
             }
             GrantCommand::LoginSucceeded { key } => {
-                self.env.storage.delete(&lock_key(key)).await?;
+                let Some(mut a) = self.read::<Attempts>(&lock_key(key)).await? else {
+                    return Ok(GrantReply::Done);
+                };
+                a.failures = a.failures.saturating_sub(1);
+                if key.starts_with("user:") || a.failures == 0 {
+                    self.env.storage.delete(&lock_key(key)).await?;
+                } else {
+                    if a.failures < free_failures(key) {
+                        // Only the attempt just forgiven could have started the lockout.
+                        a.locked_until = 0;
+                    }
+                    self.write(&lock_key(key), &a).await?;
+                }
                 Ok(GrantReply::Done)
             }
         }
@@ -1152,24 +1168,52 @@ mod tests {
     #[test]
     fn failed_logins_lock_out_with_back_off() {
         let t = T::new();
-        let fail = || match t.run(&GrantCommand::LoginFailed {
+        let attempt = |key: &str| match t.run(&GrantCommand::LoginAttempt { key: key.into() }) {
+            GrantReply::Lockout { retry_after } => retry_after,
+            other => panic!("{other:?}"),
+        };
+        // Admitted attempts count before their outcome is known: the fifth starts the lockout.
+        for _ in 0..USER_FREE_FAILURES {
+            assert_eq!(attempt("user:bob"), 0);
+        }
+        assert_eq!(attempt("user:bob"), LOCKOUT_BASE);
+        t.advance(LOCKOUT_BASE);
+        assert_eq!(attempt("user:bob"), 0, "admitted once the lockout ends");
+        assert_eq!(
+            attempt("user:bob"),
+            LOCKOUT_BASE * 2,
+            "and the next wait doubles"
+        );
+        // A right password clears a user's record.
+        t.advance(LOCKOUT_BASE * 2);
+        assert_eq!(attempt("user:bob"), 0);
+        t.run(&GrantCommand::LoginSucceeded {
             key: "user:bob".into(),
+        });
+        for _ in 0..USER_FREE_FAILURES {
+            assert_eq!(attempt("user:bob"), 0);
+        }
+    }
+
+    #[test]
+    fn a_valid_sign_in_forgives_only_its_own_attempt_at_an_address() {
+        let t = T::new();
+        let attempt = || match t.run(&GrantCommand::LoginAttempt {
+            key: "ip:192.0.2.1".into(),
         }) {
             GrantReply::Lockout { retry_after } => retry_after,
             other => panic!("{other:?}"),
         };
-        for _ in 1..USER_FREE_FAILURES {
-            assert_eq!(fail(), 0);
+        for _ in 0..IP_FREE_FAILURES - 1 {
+            assert_eq!(attempt(), 0);
         }
-        assert_eq!(fail(), LOCKOUT_BASE);
-        assert_eq!(fail(), LOCKOUT_BASE * 2);
-        t.advance(LOCKOUT_BASE * 2);
-        assert_eq!(
-            t.run(&GrantCommand::LoginStatus {
-                key: "user:bob".into()
-            }),
-            GrantReply::Lockout { retry_after: 0 }
-        );
+        t.run(&GrantCommand::LoginSucceeded {
+            key: "ip:192.0.2.1".into(),
+        });
+        // 18 failures stand: two more attempts, and the address is locked.
+        assert_eq!(attempt(), 0);
+        assert_eq!(attempt(), 0);
+        assert_eq!(attempt(), LOCKOUT_BASE);
     }
 
     #[test]

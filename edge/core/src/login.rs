@@ -70,13 +70,12 @@ pub async fn check_credentials(
     password: &str,
 ) -> Result<Credentials, StoreError> {
     let keys = lockout_keys(req, username);
-    let mut wait = 0;
     for key in &keys {
-        let status = GrantCommand::LoginStatus { key: key.clone() };
-        wait = wait.max(lockout(ctx, status, key).await?);
-    }
-    if wait > 0 {
-        return Ok(Credentials::Locked(wait));
+        let attempt = GrantCommand::LoginAttempt { key: key.clone() };
+        let wait = lockout(ctx, attempt, key).await?;
+        if wait > 0 {
+            return Ok(Credentials::Locked(wait));
+        }
     }
     let found = match &ctx.settings.upstream_login_url {
         Some(url) => upstream_login(ctx, url, username, password).await?,
@@ -87,18 +86,15 @@ pub async fn check_credentials(
                 name: record.user.username,
             }),
     };
-    if let Some(user) = found {
-        let ok = GrantCommand::LoginSucceeded {
-            key: keys[0].clone(),
-        };
-        lockout(ctx, ok, &keys[0]).await?;
-        return Ok(Credentials::Valid(user));
-    }
+    let Some(user) = found else {
+        // Every admitted attempt already counts as a failure.
+        return Ok(Credentials::Invalid);
+    };
     for key in &keys {
-        let failed = GrantCommand::LoginFailed { key: key.clone() };
-        lockout(ctx, failed, key).await?;
+        let forgive = GrantCommand::LoginSucceeded { key: key.clone() };
+        lockout(ctx, forgive, key).await?;
     }
-    Ok(Credentials::Invalid)
+    Ok(Credentials::Valid(user))
 }
 
 /// The origin's answer to a successful sign-in.
