@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     let task = args.first().map_or("help", String::as_str);
     let result = match task {
         "setup" => setup(),
-        "build" => build_wasm(),
+        "build" => setup_build().and_then(|()| build_wasm()),
         "dev" => setup().and_then(|()| dev()),
         "test" => setup().and_then(|()| test()),
         "bench" => setup().and_then(|()| bench(&args[1..])),
@@ -120,6 +120,17 @@ fn ensure_cargo_tool(krate: &str, bin: &str, version: &str) -> Result {
 
 /// Installs what the build and tests need; skips what is already there at the right version.
 fn setup() -> Result {
+    setup_build()?;
+    // tmux drives the terminal app in tests/tui.test.mjs.
+    apt_install_missing("tmux", "tmux")?;
+    // Debian's Chromium drives the browser test in tests/grants.test.mjs (playwright-core
+    // downloads no browser of its own).
+    apt_install_missing("chromium", "chromium")
+}
+
+/// Installs what building and serving the worker need (so that `npx wrangler dev`, whose build
+/// command is `cargo xtask build`, works on a fresh clone too), and writes `.dev.vars`.
+fn setup_build() -> Result {
     let targets =
         output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if !targets
@@ -154,11 +165,6 @@ fn setup() -> Result {
         println!("==> npm ci");
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]))?;
     }
-    // tmux drives the terminal app in tests/tui.test.mjs.
-    apt_install_missing("tmux", "tmux")?;
-    // Debian's Chromium drives the browser test in tests/grants.test.mjs (playwright-core
-    // downloads no browser of its own).
-    apt_install_missing("chromium", "chromium")?;
     ensure_dev_vars()
 }
 

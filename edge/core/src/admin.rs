@@ -433,7 +433,8 @@ impl Admin<'_, '_> {
     }
 }
 
-/// The version an `If-Match` header names: absent or `*` mean any version.
+/// The version an `If-Match` header names: absent or `*` mean any version; a weak tag is a
+/// failed precondition.
 pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
     let bad = || {
         ApiError::bad_request(
@@ -444,6 +445,8 @@ pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
     match req.header("if-match").map_err(|_| bad())? {
         None => Ok(None),
         Some(v) if v.trim() == "*" => Ok(None),
+        // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never matches.
+        Some(v) if v.trim().starts_with("W/") => Err(ApiError::precondition_failed()),
         Some(v) => v
             .trim()
             .strip_prefix('"')

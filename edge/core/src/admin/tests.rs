@@ -175,6 +175,9 @@ fn stale_if_match_is_refused_and_changes_nothing() {
     assert_eq!(resp.status, 412);
     let resp = send(&h, Method::Delete, &path, None, Some("\"1\""));
     assert_eq!(resp.status, 412);
+    // A weak tag never matches (RFC 9110 §13.1.1), even the current version's.
+    let resp = send(&h, Method::Delete, &path, None, Some("W/\"2\""));
+    assert_eq!(resp.status, 412);
     let resp = send(&h, Method::Delete, &path, None, Some("yesterday"));
     assert_eq!(
         (resp.status, body(&resp)["field"].as_str()),
