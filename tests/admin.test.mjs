@@ -91,6 +91,19 @@ describe("openapi", () => {
     }
   });
 
+  test("a method a path does not document is 405 with an Allow header listing the documented ones", async () => {
+    for (const [p, item] of Object.entries(doc.paths)) {
+      const documented = Object.keys(item).filter((k) => ["get", "put", "post", "patch", "delete"].includes(k));
+      const concrete = p.replace(/\{[^}]+\}/g, "x");
+      for (const method of ["OPTIONS", "PUT", "PATCH"].filter((m) => !documented.includes(m.toLowerCase()))) {
+        const r = await w.fetch(concrete, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        assert.equal(r.status, 405, `${method} ${p}`);
+        const allow = (r.headers.get("allow") ?? "").split(",").map((m) => m.trim().toLowerCase()).sort();
+        assert.deepEqual(allow, [...documented].sort(), `${method} ${p}`);
+      }
+    }
+  });
+
   test("a missing or wrong admin token is 401 with a Bearer challenge", async () => {
     for (const token of [null, "not-the-admin-token"]) {
       const r = await api("GET", "/admin/v1/clients", { token });
@@ -179,6 +192,9 @@ describe("clients", () => {
       ["unknown grant type", { ...base, grant_types: ["teleport"] }, 400, "grant_types[0]"],
       ["unknown field", { ...base, is_admin: true }, 400, undefined],
       ["missing field", { name: "x" }, 400, undefined],
+      ["an array for the object", JSON.stringify(["fresh", ["client_credentials"]]), 400, undefined],
+      ["null for an optional field", { ...base, access_token_ttl: null }, 400, "access_token_ttl"],
+      ["null inside a list", { ...base, scopes: [null] }, 400, "scopes[0]"],
       ["relative redirect URI", { ...base, grant_types: ["authorization_code"], redirect_uris: ["/cb"] }, 422, "redirect_uris[0]"],
       ["redirect URI with fragment", { ...base, grant_types: ["authorization_code"], redirect_uris: ["https://app.example/cb#x"] }, 422, "redirect_uris[0]"],
       ["http redirect URI off loopback", { ...base, grant_types: ["authorization_code"], redirect_uris: ["http://app.example/cb"] }, 422, "redirect_uris[0]"],
@@ -204,6 +220,9 @@ describe("clients", () => {
     expectError(await api("PATCH", "/admin/v1/clients/{client_id}", { params, body: { scopes: ["nope"] } }), 422, "scopes[0]");
     expectError(await api("PATCH", "/admin/v1/clients/{client_id}", { params, body: { name: "taken" } }), 409, "name");
     expectError(await api("PATCH", "/admin/v1/clients/{client_id}", { params, body: {}, headers: { "if-match": "W/1" } }), 400, "If-Match");
+    // A weak tag is well formed but never matches (RFC 9110 §13.1.1).
+    expectError(await api("PATCH", "/admin/v1/clients/{client_id}", { params, body: {}, headers: { "if-match": 'W/"1"' } }), 412);
+    expectError(await api("PATCH", "/admin/v1/clients/{client_id}", { params, body: [null, null] }), 400);
     const ok = await api("PATCH", "/admin/v1/clients/{client_id}", {
       params, body: { scopes: ["read", "write"], access_token_ttl: 600 }, headers: { "if-match": '"1"' },
     });

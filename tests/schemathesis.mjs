@@ -13,7 +13,7 @@ try {
     "run", `${w.url}/admin/v1/openapi.json`,
     "--url", w.url,
     "-H", `Authorization: Bearer ${ADMIN_TOKEN}`,
-    "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance",
+    "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance,unsupported_method,allow_header_conformance,ignored_auth,missing_required_header,use_after_free,ensure_resource_availability,negative_data_rejection",
     "--max-examples", "40",
     "--seed", "20261125",
     "--no-color",

@@ -13,6 +13,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::api::{
     AuditQuery, Client, ClientCreated, ClientList, ClientPatch, KeyInfo, KeyList, KeyRotation,
@@ -45,7 +46,7 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
 }
 
 /// 405 with the `Allow` header RFC 9110 §15.5.6 requires.
-fn not_allowed(allow: &'static str) -> Response {
+pub(crate) fn not_allowed(allow: &'static str) -> Response {
     ApiError::method_not_allowed()
         .into_response()
         .header("allow", allow)
@@ -151,11 +152,11 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
         ["issuers"] => crate::gateway::config::issuers(ctx, req, admin.actor).await,
         ["grants"] => match method {
             Method::Get => crate::account::admin_list(ctx, req).await,
-            _ => Err(ApiError::method_not_allowed()),
+            _ => Ok(not_allowed("GET")),
         },
         ["grants", id] => match method {
             Method::Delete => crate::account::admin_revoke(ctx, id, admin.actor).await,
-            _ => Err(ApiError::method_not_allowed()),
+            _ => Ok(not_allowed("DELETE")),
         },
         _ => Err(ApiError::not_found("admin resource")),
     }
@@ -445,8 +446,9 @@ pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
     match req.header("if-match").map_err(|_| bad())? {
         None => Ok(None),
         Some(v) if v.trim() == "*" => Ok(None),
-        // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never matches.
-        Some(v) if v.trim().starts_with("W/") => Err(ApiError::precondition_failed()),
+        // RFC 9110 §13.1.1: If-Match compares strongly, so a weak tag never matches: it
+        // stands for a version no record reaches, and fails where a stale tag would.
+        Some(v) if is_weak_etag(v.trim()) => Ok(Some(u64::MAX)),
         Some(v) => v
             .trim()
             .strip_prefix('"')
@@ -455,6 +457,14 @@ pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
             .map(Some)
             .ok_or_else(bad),
     }
+}
+
+/// Whether `tag` is one well-formed weak entity tag (`W/"…"`).
+fn is_weak_etag(tag: &str) -> bool {
+    tag.strip_prefix("W/")
+        .and_then(|t| t.strip_prefix('"'))
+        .and_then(|t| t.strip_suffix('"'))
+        .is_some_and(|opaque| !opaque.contains('"'))
 }
 
 /// 412 when `If-Match` named a version other than `current`.
@@ -513,7 +523,40 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     })?;
     de.end()
         .map_err(|e| ApiError::bad_request(None, e.to_string()))?;
+    // serde would also take a struct as a JSON array of its fields, and `null` for any
+    // optional field; the API's documents allow neither.
+    let raw: Value = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(None, e.to_string()))?;
+    if !raw.is_object() {
+        return Err(ApiError::bad_request(
+            None,
+            "the body must be a JSON object",
+        ));
+    }
+    if let Some(path) = null_at(&raw, String::new()) {
+        return Err(ApiError::bad_request(Some(&path), "must not be null"));
+    }
     Ok(value)
+}
+
+/// The path of the first `null` in `value` (`a.b[2]`), if any.
+fn null_at(value: &Value, path: String) -> Option<String> {
+    match value {
+        Value::Null => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| null_at(v, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            null_at(v, at)
+        }),
+        _ => None,
+    }
 }
 
 /// Parses an optional JSON body: an empty body means every field takes its default.

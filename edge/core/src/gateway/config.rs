@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use crate::admin::{if_match, parse_json, unexpected, with_etag};
+use crate::admin::{if_match, not_allowed, parse_json, unexpected, with_etag};
 use crate::api::{IssuerTable, IssuersBody, RouteTable, RoutesBody};
 use crate::app::Context;
 use crate::authority::{Command, Reply, Table};
@@ -64,7 +64,7 @@ pub async fn routes(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Res
                 if_match: if_match(req)?,
             }
         }
-        _ => return Err(ApiError::method_not_allowed()),
+        _ => return Ok(not_allowed("GET, PUT")),
     };
     match ctx.command(actor, command).await? {
         Reply::Routes(table) => {
@@ -90,7 +90,7 @@ pub async fn issuers(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Re
                 if_match: if_match(req)?,
             }
         }
-        _ => return Err(ApiError::method_not_allowed()),
+        _ => return Ok(not_allowed("GET, PUT")),
     };
     match ctx.command(actor, command).await? {
         Reply::Issuers(table) => {
