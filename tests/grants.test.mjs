@@ -5,9 +5,10 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as oauth from "oauth4webapi";
 import { startWorker, basic, pkce, Person, csrfOf, hiddenFieldsOf } from "./harness.mjs";
 
@@ -691,13 +692,19 @@ describe("in a real browser (headless Chromium)", () => {
     });
     try {
       const page = await browser.newPage();
+      // Screenshots of each page, to look at (target/screenshots/, not committed).
+      const shots = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "target", "screenshots");
+      mkdirSync(shots, { recursive: true });
+      const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
       const { verifier, challenge } = pkce();
       const state = "browser-" + randomBytes(4).toString("hex");
       await page.goto(w.url + authorizeUrl(app, { redirect_uri, code_challenge: challenge, state, scope: "read write" }));
+      await shot("login");
       await page.getByLabel("Username").fill("alice");
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByRole("button", { name: "Allow" }).waitFor();
+      await shot("consent");
       const text = await page.textContent("main");
       assert.match(text, /Browser Test App/);
       assert.match(text, /Read your documents/);
@@ -722,6 +729,7 @@ describe("in a real browser (headless Chromium)", () => {
       // The person sees the application on their account page.
       await page.goto(w.url + "/account/grants");
       assert.match(await page.textContent("main"), /Browser Test App/);
+      await shot("account");
     } finally {
       await browser.close();
       clientApp.close();
