@@ -28,15 +28,21 @@ impl DurableObject for AuthorityObject {
         };
         let storage = StoragePort(self.state.storage());
         let kv = KvPort(self.env.kv(KV_BINDING)?);
-        let env = AuthorityEnv {
-            storage: &storage,
-            kv: &kv,
-            clock: &JsClock,
-            rng: &JsRng,
-            es256: &crate::webcrypto::WebCryptoEs256,
-            secrets: &isolate.secrets,
-        };
-        match execute(&env, &envelope).await {
+        // One envelope at a time, KV writes included (see `execute`): the input gate stays
+        // closed until the command is done. Errors come back as values, since an `Err` out of
+        // the gate would reset the object.
+        let outcome = self.state.block_concurrency_while(async move {
+            let env = AuthorityEnv {
+                storage: &storage,
+                kv: &kv,
+                clock: &JsClock,
+                rng: &JsRng,
+                es256: &crate::webcrypto::WebCryptoEs256,
+                secrets: &isolate.secrets,
+            };
+            Ok(execute(&env, &envelope).await)
+        });
+        match outcome.await? {
             Ok(reply) => Response::from_json(&reply),
             Err(e) => {
                 worker::console_error!("authority storage failure: {e}");

@@ -311,22 +311,61 @@ impl Run<'_, '_> {
     }
 }
 
+/// Storage prefix of KV copies that could not be written yet: `outbox/<KV key>` holds the JSON
+/// of the copy (`null` for a deletion).
+const OUTBOX: &str = "outbox/";
+
 /// Runs one envelope, then copies what it wrote to KV. Storage failures are errors; rule
-/// violations are [`Reply::Error`].
+/// violations are [`Reply::Error`]. The change stands once storage has it: a KV copy that
+/// fails waits in the outbox, and every later command first retries the outbox, so KV catches
+/// up without losing or reordering a record. The caller must run envelopes one at a time (the
+/// adapter holds the Durable Object's input gate for the whole call), so that no other
+/// command's KV writes interleave with these.
 pub async fn execute(env: &AuthorityEnv<'_>, envelope: &Envelope) -> Result<Reply, StoreError> {
+    flush_outbox(env).await?;
     let run = Run {
         env,
         publish: RefCell::new(Vec::new()),
     };
     let reply = run.command(envelope).await?;
-    let queued = run.publish.take();
-    for (key, raw) in queued {
-        match raw {
-            Some(raw) => env.kv.put(&key, &raw, None).await?,
-            None => env.kv.delete(&key).await?,
+    for (key, raw) in run.publish.take() {
+        let outbox = format!("{OUTBOX}{key}");
+        if copy_to_kv(env.kv, &key, raw.as_deref()).await.is_ok() {
+            // Newer than anything queued for this key.
+            env.storage.delete(&outbox).await?;
+        } else {
+            let queued = serde_json::to_string(&raw).map_err(|e| StoreError(e.to_string()))?;
+            env.storage.put(&outbox, &queued).await?;
         }
     }
     Ok(reply)
+}
+
+async fn copy_to_kv(kv: &dyn Kv, key: &str, raw: Option<&str>) -> Result<(), StoreError> {
+    match raw {
+        Some(raw) => kv.put(key, raw, None).await,
+        None => kv.delete(key).await,
+    }
+}
+
+/// Writes the outbox's copies to KV, oldest key first, until it is empty or KV fails again
+/// (which leaves the rest queued and is not an error).
+async fn flush_outbox(env: &AuthorityEnv<'_>) -> Result<(), StoreError> {
+    loop {
+        let page = env.storage.list(OUTBOX, None, 100, false).await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for (outbox, queued) in page {
+            let raw: Option<String> = serde_json::from_str(&queued)
+                .map_err(|e| StoreError(format!("corrupt outbox entry {outbox}: {e}")))?;
+            let key = &outbox[OUTBOX.len()..];
+            if copy_to_kv(env.kv, key, raw.as_deref()).await.is_err() {
+                return Ok(());
+            }
+            env.storage.delete(&outbox).await?;
+        }
+    }
 }
 
 impl Run<'_, '_> {

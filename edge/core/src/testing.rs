@@ -43,9 +43,19 @@ impl Rng for SeqRng {
     }
 }
 
-/// Workers KV on a hash map.
+/// Workers KV on a hash map; while the flag is set, writes fail (an outage).
 #[derive(Default)]
-pub struct MemKv(pub RefCell<HashMap<String, String>>);
+pub struct MemKv(pub RefCell<HashMap<String, String>>, pub Cell<bool>);
+
+impl MemKv {
+    fn writable(&self) -> Result<(), StoreError> {
+        if self.1.get() {
+            Err(StoreError("KV is down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
 
 #[async_trait(?Send)]
 impl Kv for MemKv {
@@ -53,10 +63,12 @@ impl Kv for MemKv {
         Ok(self.0.borrow().get(key).cloned())
     }
     async fn put(&self, key: &str, value: &str, _ttl: Option<u64>) -> Result<(), StoreError> {
+        self.writable()?;
         self.0.borrow_mut().insert(key.into(), value.into());
         Ok(())
     }
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.writable()?;
         self.0.borrow_mut().remove(key);
         Ok(())
     }

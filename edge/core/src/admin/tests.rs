@@ -553,3 +553,30 @@ fn wrong_method_is_405_with_allow() {
     let resp = admin(&h, Method::Get, "/admin/v1/keys/rotate", None);
     assert_eq!(resp.header_value("allow"), Some("POST"));
 }
+
+#[test]
+fn a_change_saved_while_kv_is_down_reaches_kv_with_the_next_command() {
+    let h = Harness::default();
+    h.kv.1.set(true);
+    let id = create_alice(&h);
+    assert_eq!(verify(&h, "alice", "correct horse"), None, "not in KV yet");
+    // A later change of the same record while KV is still down replaces what was queued.
+    let path = format!("/admin/v1/users/{id}");
+    let resp = admin(
+        &h,
+        Method::Patch,
+        &path,
+        Some(json!({"password": "battery staple"})),
+    );
+    assert_eq!(resp.status, 200, "{}", body(&resp));
+    h.kv.1.set(false);
+    assert_eq!(admin(&h, Method::Get, "/admin/v1/scopes", None).status, 200);
+    assert_eq!(verify(&h, "alice", "battery staple"), Some(id));
+    assert_eq!(verify(&h, "alice", "correct horse"), None);
+    assert!(!h
+        .storage
+        .0
+        .borrow()
+        .keys()
+        .any(|k| k.starts_with("outbox/")));
+}
