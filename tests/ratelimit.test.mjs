@@ -63,3 +63,16 @@ test("an address over its limit gets 429 at the token endpoint and the sign-in p
   });
   assert.notEqual(other.status, 429);
 });
+
+test("failed admin authentications count against the address: 429 once over, the right token still works", async () => {
+  const ip = "203.0.113.60";
+  const wrong = () => w.admin("GET", "/admin/v1/clients", undefined, { token: "guess", headers: { "cf-connecting-ip": ip } });
+  for (let i = 0; i < 6; i++) assert.equal((await wrong()).status, 401, `attempt ${i}`);
+  const r = await wrong();
+  assert.equal(r.status, 429);
+  assert.equal(r.headers.get("retry-after"), "60");
+  assert.equal(r.body.error, "rate_limited");
+  const audit = await w.admin("GET", "/admin/v1/audit?action=admin.auth_failed", undefined, { headers: { "cf-connecting-ip": ip } });
+  assert.equal(audit.status, 200, "an authenticated operator is not limited");
+  assert.equal(audit.body.events.filter((e) => JSON.stringify(e).includes(ip)).length, 6, "refusals past the limit are not audited");
+});

@@ -88,6 +88,11 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
         };
     }
     if !authorized(ctx, req) {
+        // Failed attempts count against the caller's address, so that guessing the token,
+        // or flooding the audit log with refusals, stops at the address's limit.
+        if crate::ratelimit::check_ip(ctx, req).await.is_err() {
+            return Err(ApiError::rate_limited());
+        }
         audit_refusal(ctx, req).await;
         return Err(ApiError::unauthorized());
     }

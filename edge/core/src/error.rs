@@ -201,6 +201,16 @@ impl ApiError {
         Self::new(405, "method_not_allowed", None, "method not allowed here")
     }
 
+    /// 429: too many failed admin authentications from one address.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            429,
+            "rate_limited",
+            None,
+            "too many requests from this address; retry later",
+        )
+    }
+
     /// 503: storage failed; the detail goes to the log, not to the caller.
     pub fn unavailable() -> Self {
         Self::new(
@@ -219,10 +229,13 @@ impl ApiError {
             field: self.field,
         };
         let resp = Response::json(self.status, &body).no_store();
-        if self.status == 401 {
-            resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\"")
-        } else {
-            resp
+        match self.status {
+            401 => resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\""),
+            429 => resp.header(
+                "retry-after",
+                crate::ratelimit::RETRY_AFTER_SECS.to_string(),
+            ),
+            _ => resp,
         }
     }
 }

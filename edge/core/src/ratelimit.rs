@@ -1,4 +1,5 @@
-//! Rate limits at the token endpoint and the login page: per authenticated client and per
+//! Rate limits at the token endpoint, the login page and failed admin authentications: per
+//! authenticated client and per
 //! caller address, on the runtime's rate-limit binding ([`RateLimiter`]).
 //!
 //! The address is counted before any work (so a flood costs little), the client only after it
