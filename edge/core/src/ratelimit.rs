@@ -1,6 +1,6 @@
 //! Rate limits at the token endpoint, the login page and failed admin authentications: per
-//! authenticated client and per
-//! caller address, on the runtime's rate-limit binding ([`RateLimiter`]).
+//! authenticated client and per caller address, on the runtime's rate-limit binding
+//! ([`RateLimiter`]).
 //!
 //! The address is counted before any work (so a flood costs little), the client only after it
 //! authenticated (so nobody can spend another client's budget with wrong secrets). A tripped
