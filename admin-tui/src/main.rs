@@ -77,7 +77,10 @@ fn admin_token() -> Result<String, String> {
 /// A usage error as one line: clap's message (up to its usage block) joined, without its
 /// `error: ` prefix, or, for a command given without its subcommand, the subcommands it takes.
 fn usage_error(e: &clap::Error, words: &[OsString]) -> String {
-    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+    if matches!(
+        e.kind(),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let mut command = Cli::command();
         let mut path = vec!["portcullis".to_owned()];
         for word in words.iter().skip(1) {
@@ -164,6 +167,11 @@ mod tests {
         assert_eq!(
             usage("portcullis --json routes"),
             "portcullis routes needs a subcommand: list, set"
+        );
+        // With the server given (as PORTCULLIS_URL gives it), clap words it otherwise.
+        assert_eq!(
+            usage("portcullis --url http://x issuers"),
+            "portcullis issuers needs a subcommand: list, set"
         );
         assert!(usage("portcullis users get").contains("<ID>"));
     }
