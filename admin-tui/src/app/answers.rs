@@ -7,7 +7,7 @@
 
 use portcullis_core::api::{AuditEvent, ClientCreated};
 
-use super::{App, Health, Modal, SecretShown, Status, Table};
+use super::{App, Health, Modal, Row, SecretShown, Status, Table};
 use crate::client::{ApiResult, Failure};
 use crate::effects::{Answer, AuditInto, Cmd, Ticket};
 
@@ -59,11 +59,7 @@ fn reveal(app: &mut App, created: ClientCreated, notice: String) -> Vec<Cmd> {
 }
 
 /// Fills a table the server stores whole, with its version.
-fn fill_whole<T: crate::app::Row>(
-    table: &mut Table<T>,
-    version: &mut u64,
-    result: ApiResult<(Vec<T>, u64)>,
-) {
+fn fill_whole<T: Row>(table: &mut Table<T>, version: &mut u64, result: ApiResult<(Vec<T>, u64)>) {
     table.fill(result.map(|(items, v)| {
         *version = v;
         items
