@@ -4,7 +4,8 @@
 //! field names are the API's); otherwise a table or a labelled record. Errors are one line on
 //! stderr and a non-zero exit (see `main.rs`). The tables the server stores whole (routes,
 //! trusted issuers) are read with `list` and replaced with `set`, which sends a JSON body from a
-//! file or stdin as `PUT` does.
+//! file or stdin as `PUT` does. IDs are random base64url and may start with `-`, so every ID
+//! argument takes a leading hyphen as part of its value.
 
 use std::io::{self, BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -67,14 +68,17 @@ pub enum GrantsCmd {
     /// Every grant, or only those of one user or one client.
     List {
         /// Only this user's grants (a user ID).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         user: Option<String>,
         /// Only the grants given to this client (a client ID).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
     },
     /// Revokes a grant and every token issued under it.
-    Revoke { id: String },
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,15 +86,22 @@ pub enum ClientsCmd {
     /// Every client.
     List,
     /// One client.
-    Get { client_id: String },
+    Get {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Registers a client; prints its secret once.
     Create(ClientArgs),
     /// Changes the given fields of a client (the others stay).
     Update(ClientUpdate),
     /// Deletes a client: its tokens stop being issued at once.
-    Delete { client_id: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Issues a new secret (printed once); the old one works until it expires.
     RotateSecret {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Seconds the previous secret keeps working (default 86400; 0 = stop now).
         #[arg(long)]
@@ -101,6 +112,7 @@ pub enum ClientsCmd {
 /// The fields `clients update` can change.
 #[derive(Debug, Args)]
 pub struct ClientUpdate {
+    #[arg(allow_hyphen_values = true)]
     client_id: String,
     #[arg(long)]
     name: Option<String>,
@@ -167,6 +179,7 @@ pub enum UsersCmd {
     List,
     /// One user.
     Get {
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Creates a user; the password is read from stdin (or prompted for on a terminal).
@@ -175,6 +188,7 @@ pub enum UsersCmd {
     },
     /// Changes a user's password (read like `create`) or state.
     Update {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         password: bool,
@@ -184,6 +198,7 @@ pub enum UsersCmd {
         enable: bool,
     },
     Delete {
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

@@ -177,6 +177,23 @@ mod tests {
     }
 
     #[test]
+    fn ids_may_start_with_a_hyphen() {
+        let parsed = |line: &str| {
+            let cli = Cli::try_parse_from(line.split_whitespace()).expect("parses");
+            format!("{:?}", cli.command)
+        };
+        assert!(parsed("portcullis clients get -pQx").contains(r#"client_id: "-pQx""#));
+        assert!(parsed("portcullis --json grants revoke -1.x").contains(r#"id: "-1.x""#));
+        let filters = parsed("portcullis grants list --user -u --client -c");
+        assert!(
+            filters.contains(r#"user: Some("-u"), client: Some("-c")"#),
+            "{filters}"
+        );
+        let help = Cli::try_parse_from(["portcullis", "clients", "get", "--help"]);
+        assert!(matches!(help, Err(e) if e.kind() == ErrorKind::DisplayHelp));
+    }
+
+    #[test]
     fn help_and_version_are_not_usage_errors() {
         for args in [["portcullis", "--help"], ["portcullis", "--version"]] {
             let e = Cli::try_parse_from(args).expect_err("clap answers");
