@@ -3,7 +3,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startWorker, ADMIN_TOKEN, basic } from "./harness.mjs";
@@ -19,9 +20,27 @@ before(async () => {
   await w.scope("read");
 });
 
+const scratch = mkdtempSync(path.join(tmpdir(), "portcullis-cli-"));
+
 after(async () => {
   await w?.stop();
+  rmSync(scratch, { recursive: true, force: true });
 });
+
+/** Writes `value` as JSON to a scratch file; answers its path. */
+function jsonFile(name, value) {
+  const file = path.join(scratch, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+/** A failed run: non-zero exit, nothing on stdout, one line on stderr matching `pattern`. */
+function assertOneLineError(r, pattern) {
+  assert.notEqual(r.code, 0, `expected a failure: ${r.stdout}`);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, pattern);
+}
 
 /** Runs the CLI; resolves { code, stdout, stderr }. */
 function cli(args, { token = ADMIN_TOKEN, input } = {}) {
@@ -132,6 +151,21 @@ test("cli errors: one line on stderr and a non-zero exit", async () => {
   const badToken = await cli(["clients", "list"], { token: "wrong-token-wrong-token" });
   assert.notEqual(badToken.code, 0);
   assert.match(badToken.stderr, /401 invalid_token/);
+
+  // usage errors too: clap's multi-line usage is cut down to one line, exit 2
+  for (const [args, pattern] of [
+    [["clients"], /portcullis clients needs a subcommand: list, get/],
+    [["users", "get"], /required arguments were not provided: <ID>/],
+    [["grants", "list", "--user"], /a value is required for '--user/],
+    [["clients", "list", "--bogus"], /unexpected argument '--bogus'/],
+  ]) {
+    const r = await cli(args);
+    assertOneLineError(r, pattern);
+    assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+  }
+  const help = await cli(["issuers", "--help"]);
+  assert.equal(help.code, 0, "help is not an error");
+  assert.match(help.stdout, /set/);
 });
 
 test("cli without a token and without a terminal fails clearly instead of prompting", async () => {
@@ -172,4 +206,145 @@ test("cli scopes, users, keys and audit verbs", async () => {
   const page = await json(["audit", "list", "--action", "key.rotate", "--limit", "5"]);
   assert.ok(page.events.length >= 1);
   assert.ok(page.events.every((e) => e.action === "key.rotate"));
+});
+
+test("cli users get prints one user as the API has it", async () => {
+  const made = await json(["users", "create", "dave"], { input: "a long enough password\n" });
+  const got = await json(["users", "get", made.id]);
+  assert.deepEqual(got, (await w.admin("GET", `/admin/v1/users/${made.id}`)).body);
+  assert.equal(got.username, "dave");
+  const human = await cli(["users", "get", made.id]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^Username\s+dave$/m);
+  assert.match(human.stdout, new RegExp(`^ID\\s+${made.id}$`, "m"));
+  assertOneLineError(await cli(["users", "get", "u-nobody"]), /404 not_found/);
+});
+
+test("cli routes get/set: the table round-trips with its version and a stale one is refused", async () => {
+  const before = await json(["routes", "get"]);
+  assert.ok(Array.isArray(before.routes));
+  assert.equal(typeof before.version, "number");
+
+  // set from a file carrying the version `get` printed: sent as If-Match
+  const table = {
+    ...before,
+    routes: [
+      { path: "/cli/*", methods: ["GET"], origin: "http://127.0.0.1:9", scopes: ["read"] },
+      { path: "/cli/health", public: true, origin: "http://127.0.0.1:9" },
+    ],
+  };
+  const saved = await json(["routes", "set", jsonFile("routes.json", table)]);
+  assert.equal(saved.version, before.version + 1);
+  let state = (await w.admin("GET", "/admin/v1/routes")).body;
+  assert.equal(state.version, before.version + 1);
+  assert.deepEqual(state.routes.map((r) => r.path), ["/cli/*", "/cli/health"]);
+  assert.deepEqual(state.routes[0].scopes, ["read"]);
+  assert.equal(state.routes[1].public, true);
+
+  // the same file again names a version that is no longer current: refused, nothing changes
+  assertOneLineError(await cli(["routes", "set", jsonFile("routes.json", table)]), /412/);
+  assert.equal((await w.admin("GET", "/admin/v1/routes")).body.version, state.version);
+
+  // a body the API refuses (a typo) and one that is not JSON: one line, nothing changes
+  assertOneLineError(await cli(["routes", "set"], { input: '{"rutes": []}' }), /rutes/);
+  assertOneLineError(await cli(["routes", "set", "-"], { input: "{" }), /stdin/);
+  assertOneLineError(
+    await cli(["routes", "set"], { input: JSON.stringify({ routes: [{ path: "no-slash" }] }) }),
+    /^portcullis: 4\d\d /,
+  );
+  assert.deepEqual((await w.admin("GET", "/admin/v1/routes")).body, state);
+
+  // from stdin without a version: replaces the table as it stands
+  const one = { routes: [{ path: "/only", origin: "http://127.0.0.1:9", scope_mode: "any", scopes: ["read"] }] };
+  const r = await cli(["routes", "set"], { input: JSON.stringify(one) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^PATH\s+METHODS\s+SCOPES\s+ACCESS/m);
+  assert.match(r.stdout, /^\/only\s+any\s+read\s+token$/m);
+  assert.match(r.stdout, new RegExp(`^\\(version ${state.version + 1}\\)$`, "m"));
+  state = (await w.admin("GET", "/admin/v1/routes")).body;
+  assert.deepEqual(state.routes.map((x) => [x.path, x.scope_mode]), [["/only", "any"]]);
+
+  // list is get's other name
+  assert.deepEqual(await json(["routes", "list"]), state);
+  await json(["routes", "set"], { input: '{"routes": []}' });
+  assert.deepEqual((await w.admin("GET", "/admin/v1/routes")).body.routes, []);
+});
+
+test("cli issuers list/set: trusted issuers replaced whole, bad ones refused", async () => {
+  const empty = await json(["issuers", "list"]);
+  assert.deepEqual(empty.issuers, []);
+  const idp = {
+    issuer: "https://idp.example",
+    jwks_uri: "https://idp.example/.well-known/jwks.json",
+    audiences: ["https://api.example"],
+    algorithms: ["RS256", "ES256"],
+  };
+  const saved = await json(["issuers", "set"], { input: JSON.stringify({ issuers: [idp] }) });
+  assert.deepEqual(saved.issuers, [idp]);
+  let state = (await w.admin("GET", "/admin/v1/issuers")).body;
+  assert.deepEqual(state.issuers, [idp]);
+  assert.equal(state.version, empty.version + 1);
+
+  const listed = await cli(["issuers", "get"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^ISSUER\s+AUDIENCES\s+ALGORITHMS/m);
+  assert.match(listed.stdout, /^https:\/\/idp\.example\s+https:\/\/api\.example\s+RS256, ES256$/m);
+
+  // refused: an HMAC algorithm (by the shared type), plain http off loopback (by the API)
+  const hmac = { issuers: [{ ...idp, algorithms: ["HS256"] }] };
+  assertOneLineError(await cli(["issuers", "set"], { input: JSON.stringify(hmac) }), /HS256/);
+  const plain = { issuers: [{ ...idp, jwks_uri: "http://idp.example/jwks.json" }] };
+  assertOneLineError(
+    await cli(["issuers", "set", jsonFile("issuers.json", plain)]),
+    /422 invalid_value: .*\(field issuers\[0\]\.jwks_uri\)/,
+  );
+  assert.deepEqual((await w.admin("GET", "/admin/v1/issuers")).body, state);
+
+  // a second issuer added to the table as read, then all removed
+  const two = { ...state, issuers: [...state.issuers, { ...idp, issuer: "https://other.example" }] };
+  await json(["issuers", "set", jsonFile("issuers.json", two)]);
+  state = (await w.admin("GET", "/admin/v1/issuers")).body;
+  assert.deepEqual(state.issuers.map((i) => i.issuer), ["https://idp.example", "https://other.example"]);
+  await json(["issuers", "set"], { input: '{"issuers": []}' });
+  assert.deepEqual((await w.admin("GET", "/admin/v1/issuers")).body.issuers, []);
+});
+
+test("cli grants list passes --user and --client to the API, revoke removes one", async () => {
+  const password = "a long enough password";
+  const erin = (await w.admin("POST", "/admin/v1/users", { username: "erin", password })).body;
+  const frank = (await w.admin("POST", "/admin/v1/users", { username: "frank", password })).body;
+  const passwordClient = (name) =>
+    w.client({ name, grant_types: ["password", "refresh_token"], scopes: ["read"] });
+  const one = await passwordClient("grants-one");
+  const two = await passwordClient("grants-two");
+  for (const [user, client] of [[erin, one], [erin, two], [frank, one]]) {
+    const r = await w.form(
+      "/oauth/token",
+      { grant_type: "password", username: user.username, password, scope: "read" },
+      { authorization: basic(client.client_id, client.client_secret) },
+    );
+    assert.equal(r.status, 200, r.text);
+  }
+  const pairs = (grants) => grants.map((g) => `${g.user}>${g.client_id}`).sort();
+  const api = async (query) => (await w.admin("GET", `/admin/v1/grants?${query}`)).body.grants;
+
+  const erins = await json(["grants", "list", "--user", erin.id]);
+  assert.deepEqual(pairs(erins.grants), [`${erin.id}>${one.client_id}`, `${erin.id}>${two.client_id}`].sort());
+  assert.deepEqual(erins.grants, await api(`user=${encodeURIComponent(erin.id)}`));
+  const ones = await json(["grants", "list", "--client", one.client_id]);
+  assert.deepEqual(pairs(ones.grants), [`${erin.id}>${one.client_id}`, `${frank.id}>${one.client_id}`].sort());
+  const both = await json(["grants", "list", "--user", frank.id, "--client", one.client_id]);
+  assert.deepEqual(pairs(both.grants), [`${frank.id}>${one.client_id}`]);
+  const all = await json(["grants", "list"]);
+  assert.ok(all.grants.length >= 3);
+
+  const table = await cli(["grants", "list", "--client", two.client_id]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^USER\s+CLIENT\s+SCOPES\s+UPDATED/m);
+  assert.match(table.stdout, new RegExp(`^${erin.id}\\s+${two.client_id}\\s+read\\s`, "m"));
+
+  const revoked = await cli(["grants", "revoke", both.grants[0].id]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.deepEqual(await api(`user=${encodeURIComponent(frank.id)}`), []);
+  assert.equal((await json(["grants", "list", "--user", erin.id])).grants.length, 2, "the others stay");
 });

@@ -47,6 +47,9 @@ before(async () => {
     "-e", "TERM=xterm-256color",
     BIN,
   );
+  // tmux keeps what an application copies with OSC 52 as a paste buffer (and passes it on to
+  // the terminal outside, when there is one): `show-buffer` then reads the clipboard.
+  await tmux("set-option", "-g", "set-clipboard", "on");
 });
 
 after(async () => {
@@ -81,9 +84,16 @@ test("tui: client list, create, secret shown once, token, rotate, audit, every s
   });
   assert.equal(tok.status, 200);
 
-  // c copies (OSC 52), Esc closes; the secret is gone from the screen and the list shows the client
+  // c copies (OSC 52: tmux's buffer holds exactly the secret), Esc closes; the secret is gone
+  // from the screen and the list shows the client
   await keys("c");
   await waitFor(/✓ copied/);
+  let clipboard = "";
+  for (const deadline = Date.now() + 5000; Date.now() < deadline && clipboard !== secret; ) {
+    clipboard = (await tmux("show-buffer").catch(() => ({ stdout: "" }))).stdout;
+    if (clipboard !== secret) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(clipboard, secret, "the clipboard holds the secret");
   await keys("Escape");
   s = await waitFor(/Clients \(1\)[\s\S]*tui-app/);
   assert.ok(!s.includes(secret), "the secret is shown once only");
@@ -114,14 +124,36 @@ test("tui: client list, create, secret shown once, token, rotate, audit, every s
   assert.match(s, new RegExp(`client\\.create\\s+${id.slice(0, 12)}`));
 
   // every other screen loads from the real API (no "Could not load")
-  for (const [key, title] of [["3", "Users"], ["4", "Signing keys"], ["6", "Routes"], ["7", "Grants"]]) {
+  const screens = [["3", "Users"], ["4", "Signing keys"], ["6", "Routes"], ["7", "Grants"], ["8", "Trusted issuers"]];
+  for (const [key, title] of screens) {
     await keys(key);
     s = await waitFor(new RegExp(`${title} \\(\\d+\\)`));
     assert.doesNotMatch(s, /Could not load/, `${title}:\n${s}`);
   }
-  assert.match(await screen(), /Grants \(0\)/);
+  assert.match(await screen(), /Trusted issuers \(0\)/);
+  await keys("7");
+  assert.match(await waitFor(/Grants \(\d+\)/), /Grants \(0\)/);
   await keys("4");
   assert.match(await waitFor(/Signing keys \(\d+\)/), /current/);
+
+  // 8: trust an external issuer through the form; the API holds exactly what was typed
+  await keys("8", "n");
+  await waitFor(/New trusted issuer/);
+  await text("https://idp.example");
+  await keys("Tab");
+  await text("https://idp.example/jwks.json");
+  await keys("Tab");
+  await text("https://api.example");
+  await keys("Enter"); // adds the audience to the list
+  await keys("C-s");
+  s = await waitFor(/✓ saved the trusted issuers \(1 issuer\)/);
+  assert.match(s, /Trusted issuers \(1\)[\s\S]*https:\/\/idp\.example/);
+  assert.deepEqual((await w.admin("GET", "/admin/v1/issuers")).body.issuers, [{
+    issuer: "https://idp.example",
+    jwks_uri: "https://idp.example/jwks.json",
+    audiences: ["https://api.example"],
+    algorithms: ["RS256"],
+  }]);
 
   // a server error is shown inline, not a crash: a scope name the API refuses
   await keys("2", "n");

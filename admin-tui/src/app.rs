@@ -7,13 +7,16 @@
 //! navigation every screen shares; `actions` says what each key does, `forms` builds the forms
 //! and their requests, `answers` applies the server's replies.
 
+use std::collections::VecDeque;
+
 use portcullis_core::api::{
-    AuditEvent, AuditQuery, Client, GrantType, GrantView, KeyInfo, Route, Scope, User,
+    AuditEvent, AuditQuery, Client, GrantType, GrantView, KeyInfo, Route, Scope, TrustedIssuer,
+    User,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::client::Failure;
-use crate::effects::{Answer, AuditInto, Cmd};
+use crate::effects::{Answer, AuditInto, Cmd, Ticket};
 use crate::form::Form;
 
 mod actions;
@@ -60,10 +63,11 @@ pub enum Screen {
     Audit,
     Routes,
     Grants,
+    Issuers,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 7] = [
+    pub const ALL: [Screen; 8] = [
         Screen::Clients,
         Screen::Scopes,
         Screen::Users,
@@ -71,6 +75,7 @@ impl Screen {
         Screen::Audit,
         Screen::Routes,
         Screen::Grants,
+        Screen::Issuers,
     ];
 
     pub fn title(self) -> &'static str {
@@ -82,6 +87,7 @@ impl Screen {
             Self::Audit => "Audit",
             Self::Routes => "Routes",
             Self::Grants => "Grants",
+            Self::Issuers => "Issuers",
         }
     }
 
@@ -161,6 +167,12 @@ impl Row for GrantView {
     }
 }
 
+impl Row for TrustedIssuer {
+    fn matches(&self, needle: &str) -> bool {
+        any_contains(&[&self.issuer, &self.jwks_uri], needle)
+    }
+}
+
 /// The cursor and the incremental filter of a list (the part that does not depend on the rows).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cursor {
@@ -191,24 +203,30 @@ impl<T> Default for Table<T> {
 }
 
 impl<T: Row> Table<T> {
+    /// Where in `items` the rows the filter lets through are.
+    fn visible_at(&self) -> Vec<usize> {
+        let needle = self.cursor.filter.to_lowercase();
+        (0..self.items.len())
+            .filter(|i| self.items[*i].matches(&needle))
+            .collect()
+    }
+
     /// The rows the filter lets through.
     pub fn visible(&self) -> Vec<&T> {
-        let needle = self.cursor.filter.to_lowercase();
-        self.items.iter().filter(|r| r.matches(&needle)).collect()
+        self.visible_at()
+            .into_iter()
+            .filter_map(|i| self.items.get(i))
+            .collect()
+    }
+
+    /// Where in `items` the row under the cursor is.
+    pub fn current_at(&self) -> Option<usize> {
+        self.visible_at().get(self.cursor.selected).copied()
     }
 
     /// The row under the cursor.
     pub fn current(&self) -> Option<&T> {
-        self.visible().get(self.cursor.selected).copied()
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let len = self.visible().len();
-        self.cursor.selected = self
-            .cursor
-            .selected
-            .saturating_add_signed(delta)
-            .min(len.saturating_sub(1));
+        self.current_at().and_then(|i| self.items.get(i))
     }
 
     fn fill(&mut self, result: Result<Vec<T>, Failure>) {
@@ -228,6 +246,85 @@ impl<T: Row> Table<T> {
     }
 }
 
+/// What every list offers whatever its rows: the cursor, moving it, and its load state.
+trait List {
+    fn cursor(&self) -> &Cursor;
+    fn cursor_mut(&mut self) -> &mut Cursor;
+    fn status(&self) -> &Status;
+    fn move_by(&mut self, delta: isize);
+}
+
+impl<T: Row> List for Table<T> {
+    fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    fn cursor_mut(&mut self) -> &mut Cursor {
+        &mut self.cursor
+    }
+
+    fn status(&self) -> &Status {
+        &self.status
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let len = self.visible_at().len();
+        self.cursor.selected = self
+            .cursor
+            .selected
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+    }
+}
+
+/// One entry of a table the server stores and replaces whole (routes, trusted issuers): the
+/// table as it was read at `version`, and the entry a form replaces (`None`: it adds one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<T> {
+    pub version: u64,
+    pub table: Vec<T>,
+    pub at: Option<usize>,
+}
+
+impl<T: Row + Clone> Entry<T> {
+    /// A new entry for `table` (`edit`: the one under the cursor, if any).
+    fn of(table: &Table<T>, version: u64, edit: bool) -> Option<Self> {
+        let at = if edit {
+            Some(table.current_at()?)
+        } else {
+            None
+        };
+        Some(Self {
+            version,
+            table: table.items.clone(),
+            at,
+        })
+    }
+
+    /// The entry being edited.
+    fn current(&self) -> Option<&T> {
+        self.at.and_then(|i| self.table.get(i))
+    }
+
+    /// The table with `item` in place of the edited entry, or added at the end.
+    fn with(&self, item: T) -> Vec<T> {
+        let mut table = self.table.clone();
+        match self.at.and_then(|i| table.get_mut(i)) {
+            Some(slot) => *slot = item,
+            None => table.push(item),
+        }
+        table
+    }
+
+    /// The table without the entry under the cursor (the entry, and what is left).
+    fn without_current(table: &Table<T>) -> Option<(&T, Vec<T>)> {
+        let at = table.current_at()?;
+        let mut rest = table.items.clone();
+        rest.remove(at);
+        Some((table.items.get(at)?, rest))
+    }
+}
+
 /// What a form creates or changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormKind {
@@ -243,11 +340,10 @@ pub enum FormKind {
         id: String,
         version: u64,
     },
-    /// A route added to the table as it stood at `version`.
-    NewRoute {
-        version: u64,
-        routes: Vec<Route>,
-    },
+    /// A route added to (or changed in) the route table.
+    Route(Entry<Route>),
+    /// A trusted issuer added to (or changed in) the issuer list.
+    Issuer(Entry<TrustedIssuer>),
 }
 
 /// A question the operator must answer before a change is made.
@@ -259,7 +355,8 @@ pub struct Confirm {
     pub expect: Option<String>,
     pub typed: String,
     pub cmd: Box<Cmd>,
-    pub busy: bool,
+    /// The call is on its way with this ticket; only Esc is taken until it answers.
+    pub waiting: Option<Ticket>,
     pub error: Option<Failure>,
 }
 
@@ -278,6 +375,32 @@ pub enum Modal {
     Form(FormKind, Form),
     Confirm(Confirm),
     Secret(SecretShown),
+}
+
+impl Modal {
+    /// The ticket of the call this dialog waits for.
+    fn waiting(&self) -> Option<Ticket> {
+        match self {
+            Self::Form(_, form) => form.waiting,
+            Self::Confirm(c) => c.waiting,
+            Self::Secret(_) => None,
+        }
+    }
+
+    /// The call it waited for failed: show why and take keys again.
+    fn fail(&mut self, e: Failure) {
+        match self {
+            Self::Form(_, form) => {
+                form.waiting = None;
+                form.error = Some(e);
+            }
+            Self::Confirm(c) => {
+                c.waiting = None;
+                c.error = Some(e);
+            }
+            Self::Secret(_) => {}
+        }
+    }
 }
 
 /// Is the server reachable, and how fast.
@@ -314,7 +437,15 @@ pub struct App {
     /// The route table's version (its `ETag`), sent back with a change.
     pub routes_version: u64,
     pub grants: Table<GrantView>,
+    /// The external issuers the gateway trusts.
+    pub issuers: Table<TrustedIssuer>,
+    /// The issuer list's version (its `ETag`), sent back with a change.
+    pub issuers_version: u64,
     pub modal: Option<Modal>,
+    /// Secrets issued while another dialog was open, shown (once) as soon as it closes.
+    pub unseen_secrets: VecDeque<SecretShown>,
+    /// The last ticket handed to a dialog's call.
+    pub tickets: u64,
     pub help: bool,
     /// The outcome of the last action, shown above the status bar.
     pub notice: Option<Result<String, Failure>>,
@@ -342,7 +473,11 @@ impl App {
             routes: Table::default(),
             routes_version: 0,
             grants: Table::default(),
+            issuers: Table::default(),
+            issuers_version: 0,
             modal: None,
+            unseen_secrets: VecDeque::new(),
+            tickets: 0,
             help: false,
             notice: None,
             quit: false,
@@ -359,29 +494,51 @@ impl App {
         cmds
     }
 
-    /// The current screen's list cursor and filter.
-    pub fn cursor(&self) -> &Cursor {
+    /// The current screen's list.
+    fn list(&self) -> &dyn List {
         match self.screen {
-            Screen::Clients => &self.clients.cursor,
-            Screen::Scopes => &self.scopes.cursor,
-            Screen::Users => &self.users.cursor,
-            Screen::Keys => &self.keys.cursor,
-            Screen::Audit => &self.audit.cursor,
-            Screen::Routes => &self.routes.cursor,
-            Screen::Grants => &self.grants.cursor,
+            Screen::Clients => &self.clients,
+            Screen::Scopes => &self.scopes,
+            Screen::Users => &self.users,
+            Screen::Keys => &self.keys,
+            Screen::Audit => &self.audit,
+            Screen::Routes => &self.routes,
+            Screen::Grants => &self.grants,
+            Screen::Issuers => &self.issuers,
         }
     }
 
-    fn cursor_mut(&mut self) -> &mut Cursor {
+    fn list_mut(&mut self) -> &mut dyn List {
         match self.screen {
-            Screen::Clients => &mut self.clients.cursor,
-            Screen::Scopes => &mut self.scopes.cursor,
-            Screen::Users => &mut self.users.cursor,
-            Screen::Keys => &mut self.keys.cursor,
-            Screen::Audit => &mut self.audit.cursor,
-            Screen::Routes => &mut self.routes.cursor,
-            Screen::Grants => &mut self.grants.cursor,
+            Screen::Clients => &mut self.clients,
+            Screen::Scopes => &mut self.scopes,
+            Screen::Users => &mut self.users,
+            Screen::Keys => &mut self.keys,
+            Screen::Audit => &mut self.audit,
+            Screen::Routes => &mut self.routes,
+            Screen::Grants => &mut self.grants,
+            Screen::Issuers => &mut self.issuers,
         }
+    }
+
+    /// The current screen's list cursor and filter.
+    pub fn cursor(&self) -> &Cursor {
+        self.list().cursor()
+    }
+
+    fn cursor_mut(&mut self) -> &mut Cursor {
+        self.list_mut().cursor_mut()
+    }
+
+    /// `call`, labelled with a new ticket so that its answer finds the dialog that sent it.
+    fn ticketed(&mut self, call: Cmd) -> (Ticket, Cmd) {
+        self.tickets += 1;
+        let ticket = Ticket(self.tickets);
+        let cmd = Cmd::Dialog {
+            ticket,
+            call: Box::new(call),
+        };
+        (ticket, cmd)
     }
 
     fn filtering(&self) -> bool {
@@ -422,10 +579,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             if !matches!(*answer, Answer::Health(_)) {
                 app.pending = app.pending.saturating_sub(1);
             }
-            on_answer(app, *answer)
+            on_answer(app, *answer, None)
         }
     };
     app.pending += cmds.iter().filter(|c| c.shows_spinner()).count();
+    if app.modal.is_none() {
+        app.modal = app.unseen_secrets.pop_front().map(Modal::Secret);
+    }
     cmds
 }
 
@@ -481,20 +641,15 @@ fn filter_key(app: &mut App, k: KeyEvent) {
     }
 }
 
+/// Shows `screen`, loading its list on the first visit.
 fn switch(app: &mut App, screen: Screen) -> Vec<Cmd> {
     app.screen = screen;
     app.pane = Pane::List;
     app.detail_scroll = 0;
-    let idle = |s: &Status| *s == Status::Idle;
-    match screen {
-        Screen::Clients if idle(&app.clients.status) => app.clients.load(Cmd::ListClients),
-        Screen::Scopes if idle(&app.scopes.status) => app.scopes.load(Cmd::ListScopes),
-        Screen::Users if idle(&app.users.status) => app.users.load(Cmd::ListUsers),
-        Screen::Keys if idle(&app.keys.status) => app.keys.load(Cmd::ListKeys),
-        Screen::Audit if idle(&app.audit.status) => app.audit_first_page(AuditInto::Replace),
-        Screen::Routes if idle(&app.routes.status) => app.routes.load(Cmd::ListRoutes),
-        Screen::Grants if idle(&app.grants.status) => app.grants.load(Cmd::ListGrants),
-        _ => Vec::new(),
+    if *app.list().status() == Status::Idle {
+        reload(app)
+    } else {
+        Vec::new()
     }
 }
 
@@ -507,6 +662,7 @@ fn reload(app: &mut App) -> Vec<Cmd> {
         Screen::Audit => app.audit_first_page(AuditInto::Replace),
         Screen::Routes => app.routes.load(Cmd::ListRoutes),
         Screen::Grants => app.grants.load(Cmd::ListGrants),
+        Screen::Issuers => app.issuers.load(Cmd::ListIssuers),
     }
 }
 
@@ -518,15 +674,7 @@ fn move_cursor(app: &mut App, delta: isize) {
         return;
     }
     app.detail_scroll = 0;
-    match app.screen {
-        Screen::Clients => app.clients.move_by(delta),
-        Screen::Scopes => app.scopes.move_by(delta),
-        Screen::Users => app.users.move_by(delta),
-        Screen::Keys => app.keys.move_by(delta),
-        Screen::Audit => app.audit.move_by(delta),
-        Screen::Routes => app.routes.move_by(delta),
-        Screen::Grants => app.grants.move_by(delta),
-    }
+    app.list_mut().move_by(delta);
 }
 
 fn global_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {

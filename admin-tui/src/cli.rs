@@ -2,18 +2,24 @@
 //!
 //! `--json` prints the admin API's own JSON (the shared `portcullis_core::api` types, so the
 //! field names are the API's); otherwise a table or a labelled record. Errors are one line on
-//! stderr and a non-zero exit (see `main.rs`).
+//! stderr and a non-zero exit (see `main.rs`). The tables the server stores whole (routes,
+//! trusted issuers) are read with `list` and replaced with `set`, which sends a JSON body from a
+//! file or stdin as `PUT` does. IDs are random base64url and may start with `-`, so every ID
+//! argument takes a leading hyphen as part of its value.
 
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, BufRead, IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
-    AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, KeyAlg, KeyRotation,
-    NewClient, NewScope, NewUser, ScopeList, SecretRotation, UserList, UserPatch,
+    AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, IssuerTable,
+    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody,
+    ScopeList, SecretRotation, UserList, UserPatch,
 };
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::AdminApi;
+use crate::client::{AdminApi, ApiResult, GrantFilter};
 use crate::describe::Describe;
 
 /// What to do without the interface.
@@ -34,24 +40,43 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// The gateway's route table (edit it in the interactive app).
+    /// The gateway's route table.
     #[command(subcommand)]
-    Routes(RoutesCmd),
+    Routes(TableCmd),
     /// What users have authorised clients to do.
     #[command(subcommand)]
     Grants(GrantsCmd),
+    /// The external issuers whose tokens the gateway accepts.
+    #[command(subcommand)]
+    Issuers(TableCmd),
 }
 
+/// The verbs of a table the server stores and replaces whole (routes, trusted issuers).
 #[derive(Debug, Subcommand)]
-pub enum RoutesCmd {
+pub enum TableCmd {
+    /// Prints the table (`--json`: the API's body, with its version).
+    #[command(visible_alias = "get")]
     List,
+    /// Replaces the whole table with a JSON body (`{"routes": […]}` or `{"issuers": […]}`)
+    /// read from FILE, or stdin when FILE is absent or `-`. A `version` in it (as `--json
+    /// list` prints) is sent as `If-Match`, so a table changed meanwhile is refused.
+    Set { file: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCmd {
-    List,
+    /// Every grant, or only those of one user or one client.
+    List {
+        /// Only this user's grants (a user ID).
+        #[arg(long, allow_hyphen_values = true)]
+        user: Option<String>,
+        /// Only the grants given to this client (a client ID).
+        #[arg(long, allow_hyphen_values = true)]
+        client: Option<String>,
+    },
     /// Revokes a grant and every token issued under it.
     Revoke {
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -61,15 +86,22 @@ pub enum ClientsCmd {
     /// Every client.
     List,
     /// One client.
-    Get { client_id: String },
+    Get {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Registers a client; prints its secret once.
     Create(ClientArgs),
     /// Changes the given fields of a client (the others stay).
     Update(ClientUpdate),
     /// Deletes a client: its tokens stop being issued at once.
-    Delete { client_id: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Issues a new secret (printed once); the old one works until it expires.
     RotateSecret {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Seconds the previous secret keeps working (default 86400; 0 = stop now).
         #[arg(long)]
@@ -80,6 +112,7 @@ pub enum ClientsCmd {
 /// The fields `clients update` can change.
 #[derive(Debug, Args)]
 pub struct ClientUpdate {
+    #[arg(allow_hyphen_values = true)]
     client_id: String,
     #[arg(long)]
     name: Option<String>,
@@ -144,12 +177,18 @@ pub enum ScopesCmd {
 #[derive(Debug, Subcommand)]
 pub enum UsersCmd {
     List,
+    /// One user.
+    Get {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
     /// Creates a user; the password is read from stdin (or prompted for on a terminal).
     Create {
         username: String,
     },
     /// Changes a user's password (read like `create`) or state.
     Update {
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         password: bool,
@@ -159,6 +198,7 @@ pub enum UsersCmd {
         enable: bool,
     },
     Delete {
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -311,9 +351,10 @@ pub fn run(api: &dyn AdminApi, out: Output, command: Command) -> Result<(), Stri
         Command::Users(c) => users(api, out, c),
         Command::Keys(c) => keys(api, out, &c),
         Command::Audit(c) => audit(api, out, c),
-        Command::Routes(RoutesCmd::List) => out.list(&api.get_routes()?, |t| &t.routes),
-        Command::Grants(GrantsCmd::List) => {
-            let grants = api.list_grants()?;
+        Command::Routes(c) => whole::<RouteTable>(api, out, c),
+        Command::Issuers(c) => whole::<IssuerTable>(api, out, c),
+        Command::Grants(GrantsCmd::List { user, client }) => {
+            let grants = api.list_grants(&GrantFilter { user, client })?;
             out.list(&GrantList { grants }, |l| &l.grants)
         }
         Command::Grants(GrantsCmd::Revoke { id }) => {
@@ -411,6 +452,7 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
             let users = api.list_users()?;
             out.list(&UserList { users }, |l| &l.users)
         }
+        UsersCmd::Get { id } => out.record(&api.get_user(&id)?),
         UsersCmd::Create { username } => {
             let password = read_password()?;
             out.record(&api.create_user(&NewUser { username, password })?)
@@ -438,6 +480,111 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
             out.done(&format!("deleted user {}", current.username))
         }
     }
+}
+
+/// A table the server stores and replaces whole, read and written through the admin API.
+trait Whole: Serialize + Sized {
+    /// The `PUT` body.
+    type Body: DeserializeOwned;
+    type Row: Describe;
+    fn get(api: &dyn AdminApi) -> ApiResult<Self>;
+    fn put(api: &dyn AdminApi, version: u64, body: &Self::Body) -> ApiResult<Self>;
+    fn rows(&self) -> &Vec<Self::Row>;
+    fn version(&self) -> u64;
+}
+
+impl Whole for RouteTable {
+    type Body = RoutesBody;
+    type Row = portcullis_core::api::Route;
+
+    fn get(api: &dyn AdminApi) -> ApiResult<Self> {
+        api.get_routes()
+    }
+
+    fn put(api: &dyn AdminApi, version: u64, body: &RoutesBody) -> ApiResult<Self> {
+        api.put_routes(version, body)
+    }
+
+    fn rows(&self) -> &Vec<Self::Row> {
+        &self.routes
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+impl Whole for IssuerTable {
+    type Body = IssuersBody;
+    type Row = portcullis_core::api::TrustedIssuer;
+
+    fn get(api: &dyn AdminApi) -> ApiResult<Self> {
+        api.get_issuers()
+    }
+
+    fn put(api: &dyn AdminApi, version: u64, body: &IssuersBody) -> ApiResult<Self> {
+        api.put_issuers(version, body)
+    }
+
+    fn rows(&self) -> &Vec<Self::Row> {
+        &self.issuers
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// `list` or `set` on a whole table; prints the table as it stands afterwards.
+fn whole<W: Whole>(api: &dyn AdminApi, out: Output, command: TableCmd) -> Result<(), String> {
+    let table = match command {
+        TableCmd::List => W::get(api)?,
+        TableCmd::Set { file } => {
+            let (version, body) = read_body::<W::Body>(file.as_deref())?;
+            let version = match version {
+                Some(v) => v,
+                None => W::get(api)?.version(),
+            };
+            W::put(api, version, &body)?
+        }
+    };
+    out.list(&table, W::rows)?;
+    if !out.json {
+        println!("(version {})", table.version());
+    }
+    Ok(())
+}
+
+/// A `PUT` body from `file` (stdin when `None` or `-`), and the `version` it names, if any (a
+/// table printed by `--json list` carries `version` and `updated_at`; both are set aside).
+fn read_body<B: DeserializeOwned>(file: Option<&Path>) -> Result<(Option<u64>, B), String> {
+    let (name, text) = match file {
+        Some(path) if path != Path::new("-") => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        _ => {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("stdin: {e}"))?;
+            ("stdin".to_owned(), text)
+        }
+    };
+    parse_body(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+fn parse_body<B: DeserializeOwned>(text: &str) -> Result<(Option<u64>, B), String> {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut version = None;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("updated_at");
+        if let Some(v) = object.remove("version") {
+            version = Some(v.as_u64().ok_or("version must be a whole number")?);
+        }
+    }
+    let body = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Ok((version, body))
 }
 
 fn keys(api: &dyn AdminApi, out: Output, command: &KeysCmd) -> Result<(), String> {
@@ -542,6 +689,85 @@ mod tests {
         )
         .expect_err("not found");
         assert_eq!(err, "404 not_found: not found");
+    }
+
+    #[test]
+    fn grants_list_passes_the_user_and_client_filters() {
+        let api = sample();
+        let list = |user: Option<&str>, client: Option<&str>| {
+            run(
+                &api,
+                Output { json: true },
+                Command::Grants(GrantsCmd::List {
+                    user: user.map(Into::into),
+                    client: client.map(Into::into),
+                }),
+            )
+        };
+        list(Some("u-bob"), Some("c-web-0003")).expect("list");
+        list(None, None).expect("list");
+        let calls = api.state().calls.clone();
+        assert_eq!(
+            calls,
+            [
+                r#"list_grants user=Some("u-bob") client=Some("c-web-0003")"#,
+                "list_grants user=None client=None"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_body_sets_its_version_aside_for_if_match() {
+        let (version, body): (_, RoutesBody) =
+            parse_body(r#"{"routes": [{"path": "/a"}], "version": 3, "updated_at": 9}"#)
+                .expect("parses");
+        assert_eq!(version, Some(3));
+        assert_eq!(body.routes[0].path, "/a");
+        let (version, _): (_, IssuersBody) = parse_body(r#"{"issuers": []}"#).expect("parses");
+        assert_eq!(version, None);
+        let typo = parse_body::<RoutesBody>(r#"{"rutes": []}"#).expect_err("unknown field");
+        assert!(typo.contains("rutes"), "{typo}");
+        assert!(parse_body::<RoutesBody>(r#"{"routes": [], "version": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn set_puts_the_file_at_the_version_it_names_and_refuses_a_stale_one() {
+        let api = sample();
+        let file = std::env::temp_dir().join(format!("portcullis-set-{}.json", std::process::id()));
+        let set = |body: &str| {
+            std::fs::write(&file, body).expect("temp file");
+            run(
+                &api,
+                Output { json: true },
+                Command::Issuers(TableCmd::Set {
+                    file: Some(file.clone()),
+                }),
+            )
+        };
+        let body = r#"{"issuers": [{"issuer": "https://x", "jwks_uri": "https://x/k",
+            "audiences": ["a"], "algorithms": ["ES256"]}], "version": 1}"#;
+        let stale = set(body).expect_err("version 1 is stale");
+        assert_eq!(stale, "412 precondition_failed: stale version");
+        set(&body.replace("\"version\": 1", "\"version\": 2")).expect("current version");
+        set(r#"{"issuers": []}"#).expect("no version: the one just read");
+        std::fs::remove_file(&file).expect("cleanup");
+        let s = api.state();
+        assert_eq!((s.issuers.version, s.issuers.issuers.len()), (4, 0));
+        assert_eq!(s.calls.iter().filter(|c| *c == "put_issuers").count(), 3);
+    }
+
+    #[test]
+    fn users_get_reads_one_user() {
+        let api = sample();
+        let get = |id: &str| {
+            run(
+                &api,
+                Output { json: false },
+                Command::Users(UsersCmd::Get { id: id.into() }),
+            )
+        };
+        get("u-bob").expect("found");
+        assert_eq!(get("u-nobody"), Err("404 not_found: not found".into()));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use portcullis_core::api::{
     AuditPage, AuditQuery, Client, ClientCreated, ClientList, ClientPatch, GrantList, GrantView,
-    KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody, Scope, ScopeList,
-    SecretRotation, User, UserList, UserPatch,
+    IssuerTable, IssuersBody, KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
+    RoutesBody, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
 };
 use portcullis_core::error::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -65,6 +65,15 @@ impl From<Failure> for String {
 /// The result of every admin call.
 pub type ApiResult<T> = Result<T, Failure>;
 
+/// The query of `GET /admin/v1/grants`: only one user's grants, only one client's, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GrantFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
 /// Everything the operator app asks of the server. [`HttpApi`] speaks HTTP; tests use a fake.
 pub trait AdminApi: Send + Sync {
     /// `GET /.well-known/oauth-authorization-server`: is the server up? Answers the round trip.
@@ -101,10 +110,14 @@ pub trait AdminApi: Send + Sync {
     fn get_routes(&self) -> ApiResult<RouteTable>;
     /// Replaces the whole route table, guarded by `If-Match: "<version>"`.
     fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable>;
-    /// Every grant users have given clients.
-    fn list_grants(&self) -> ApiResult<Vec<GrantView>>;
+    /// The grants users have given clients (all of them, or those `filter` names).
+    fn list_grants(&self, filter: &GrantFilter) -> ApiResult<Vec<GrantView>>;
     /// Revokes a grant and every token issued under it.
     fn revoke_grant(&self, id: &str) -> ApiResult<()>;
+    /// The external issuers whose tokens the gateway trusts.
+    fn get_issuers(&self) -> ApiResult<IssuerTable>;
+    /// Replaces the whole issuer list, guarded by `If-Match: "<version>"`.
+    fn put_issuers(&self, version: u64, body: &IssuersBody) -> ApiResult<IssuerTable>;
 }
 
 /// The admin API over HTTP with `ureq`.
@@ -205,6 +218,15 @@ impl HttpApi {
         body: &impl Serialize,
     ) -> ApiResult<T> {
         self.call("PATCH", path, Some(json(body)?), Some(version))
+    }
+
+    fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        version: u64,
+        body: &impl Serialize,
+    ) -> ApiResult<T> {
+        self.call("PUT", path, Some(json(body)?), Some(version))
     }
 
     fn delete(&self, path: &str, version: Option<u64>) -> ApiResult<()> {
@@ -368,15 +390,24 @@ impl AdminApi for HttpApi {
     }
 
     fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable> {
-        self.call("PUT", "/admin/v1/routes", Some(json(body)?), Some(version))
+        self.put("/admin/v1/routes", version, body)
     }
 
-    fn list_grants(&self) -> ApiResult<Vec<GrantView>> {
-        self.get::<GrantList>("/admin/v1/grants").map(|l| l.grants)
+    fn list_grants(&self, filter: &GrantFilter) -> ApiResult<Vec<GrantView>> {
+        self.get::<GrantList>(&format!("/admin/v1/grants{}", query_string(filter)?))
+            .map(|l| l.grants)
     }
 
     fn revoke_grant(&self, id: &str) -> ApiResult<()> {
         self.delete(&format!("/admin/v1/grants/{}", segment(id)), None)
+    }
+
+    fn get_issuers(&self) -> ApiResult<IssuerTable> {
+        self.get("/admin/v1/issuers")
+    }
+
+    fn put_issuers(&self, version: u64, body: &IssuersBody) -> ApiResult<IssuerTable> {
+        self.put("/admin/v1/issuers", version, body)
     }
 }
 
@@ -416,6 +447,16 @@ mod tests {
             "?action=client%2Ecreate&limit=20&target=a%20b"
         );
         assert_eq!(query_string(&AuditQuery::default()).expect("query"), "");
+    }
+
+    #[test]
+    fn grant_filters_become_the_user_and_client_parameters() {
+        let f = GrantFilter {
+            user: Some("u-1".into()),
+            client: Some("c 2".into()),
+        };
+        assert_eq!(query_string(&f).expect("query"), "?client=c%202&user=u%2D1");
+        assert_eq!(query_string(&GrantFilter::default()).expect("query"), "");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! How each admin record reads to a person: its table row and its labelled fields. Shared by the
 //! terminal screens and the CLI's human output, so both say the same thing.
 
-use portcullis_core::api::{AuditEvent, Client, GrantView, KeyInfo, Route, Scope, User};
+use portcullis_core::api::{
+    Algorithm, AuditEvent, Client, GrantView, KeyInfo, Route, Scope, TrustedIssuer, User,
+};
 
 /// A record shown as a table row and as a detail view.
 pub trait Describe {
@@ -235,6 +237,33 @@ impl Describe for GrantView {
             ("Scopes", joined(&self.scopes)),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
+        ]
+    }
+}
+
+/// Signature algorithms by their JOSE names.
+fn algorithms(list: &[Algorithm]) -> String {
+    let names: Vec<String> = list.iter().map(|a| a.as_str().to_owned()).collect();
+    joined(&names)
+}
+
+impl Describe for TrustedIssuer {
+    const HEADERS: &'static [&'static str] = &["ISSUER", "AUDIENCES", "ALGORITHMS"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.issuer.clone(),
+            joined(&self.audiences),
+            algorithms(&self.algorithms),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Issuer", self.issuer.clone()),
+            ("JWKS URI", self.jwks_uri.clone()),
+            ("Audiences", joined(&self.audiences)),
+            ("Algorithms", algorithms(&self.algorithms)),
         ]
     }
 }

@@ -11,12 +11,17 @@ use std::thread;
 use std::time::Duration;
 
 use portcullis_core::api::{
-    AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantView, KeyList, KeyRotation,
-    NewClient, NewScope, NewUser, Route, RouteTable, RoutesBody, Scope, SecretRotation, User,
-    UserPatch,
+    AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantView, IssuerTable, IssuersBody,
+    KeyList, KeyRotation, NewClient, NewScope, NewUser, Route, RouteTable, RoutesBody, Scope,
+    SecretRotation, TrustedIssuer, User, UserPatch,
 };
 
-use crate::client::{AdminApi, ApiResult};
+use crate::client::{AdminApi, ApiResult, GrantFilter};
+
+/// Names the dialog that sent a call, so its answer goes back to that dialog only (and to the
+/// notice line when the dialog has gone or another has opened since).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(pub u64);
 
 /// One admin call the app wants made.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +70,17 @@ pub enum Cmd {
     },
     ListGrants,
     RevokeGrant(String),
+    ListIssuers,
+    /// Replace the trusted issuers (guarded by the version they were read at, like routes).
+    PutIssuers {
+        version: u64,
+        issuers: Vec<TrustedIssuer>,
+    },
+    /// A call sent by a dialog; its answer comes back as [`Answer::Dialog`] with the ticket.
+    Dialog {
+        ticket: Ticket,
+        call: Box<Cmd>,
+    },
     /// Put text on the operator's clipboard (OSC 52); handled by the terminal loop.
     Copy(String),
 }
@@ -72,7 +88,11 @@ pub enum Cmd {
 impl Cmd {
     /// Whether the spinner should turn while it runs (health checks run quietly).
     pub fn shows_spinner(&self) -> bool {
-        !matches!(self, Self::Health | Self::Copy(_))
+        match self {
+            Self::Health | Self::Copy(_) => false,
+            Self::Dialog { call, .. } => call.shows_spinner(),
+            _ => true,
+        }
     }
 }
 
@@ -109,6 +129,13 @@ pub enum Answer {
     RoutesSaved(ApiResult<RouteTable>),
     Grants(ApiResult<Vec<GrantView>>),
     GrantRevoked(ApiResult<String>),
+    Issuers(ApiResult<IssuerTable>),
+    IssuersSaved(ApiResult<IssuerTable>),
+    /// The answer to a [`Cmd::Dialog`].
+    Dialog {
+        ticket: Ticket,
+        answer: Box<Answer>,
+    },
 }
 
 /// Performs one command; `None` for commands that are not admin calls.
@@ -146,8 +173,16 @@ pub fn execute(api: &dyn AdminApi, cmd: Cmd) -> Option<Answer> {
         Cmd::PutRoutes { version, routes } => {
             Answer::RoutesSaved(api.put_routes(version, &RoutesBody { routes }))
         }
-        Cmd::ListGrants => Answer::Grants(api.list_grants()),
+        Cmd::ListGrants => Answer::Grants(api.list_grants(&GrantFilter::default())),
         Cmd::RevokeGrant(id) => Answer::GrantRevoked(api.revoke_grant(&id).map(|()| id)),
+        Cmd::ListIssuers => Answer::Issuers(api.get_issuers()),
+        Cmd::PutIssuers { version, issuers } => {
+            Answer::IssuersSaved(api.put_issuers(version, &IssuersBody { issuers }))
+        }
+        Cmd::Dialog { ticket, call } => Answer::Dialog {
+            ticket,
+            answer: Box::new(execute(api, *call)?),
+        },
         Cmd::Copy(_) => return None,
     })
 }

@@ -5,14 +5,15 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use portcullis_core::api::{
-    AuditEvent, AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantType, GrantView,
-    KeyAlg, KeyInfo, KeyList, KeyRotation, KeyState, NewClient, NewScope, NewUser, PublicJwk,
-    Route, RouteTable, RoutesBody, Scope, ScopeMode, SecretInfo, SecretRotation, User, UserPatch,
+    Algorithm, AuditEvent, AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantType,
+    GrantView, IssuerTable, IssuersBody, KeyAlg, KeyInfo, KeyList, KeyRotation, KeyState,
+    NewClient, NewScope, NewUser, PublicJwk, Route, RouteTable, RoutesBody, Scope, ScopeMode,
+    SecretInfo, SecretRotation, TrustedIssuer, User, UserPatch,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::{update, App, Msg};
-use crate::client::{AdminApi, ApiResult, Failure};
+use crate::client::{AdminApi, ApiResult, Failure, GrantFilter};
 use crate::effects::{execute, Cmd};
 
 /// Server state plus an optional failure for the next call.
@@ -26,6 +27,7 @@ pub struct State {
     pub audit: Vec<AuditEvent>,
     pub routes: RouteTable,
     pub grants: Vec<GrantView>,
+    pub issuers: IssuerTable,
     pub fail_next: Option<Failure>,
     pub calls: Vec<String>,
 }
@@ -118,6 +120,15 @@ pub fn route(path: &str, scopes: &[&str]) -> Route {
         public: false,
         forward_token: false,
         issuer: None,
+    }
+}
+
+pub fn issuer(iss: &str) -> TrustedIssuer {
+    TrustedIssuer {
+        issuer: iss.into(),
+        jwks_uri: format!("{iss}/.well-known/jwks.json"),
+        audiences: vec!["https://api.example.com".into()],
+        algorithms: vec![Algorithm::RS256],
     }
 }
 
@@ -372,8 +383,19 @@ impl AdminApi for FakeApi {
         })
     }
 
-    fn list_grants(&self) -> ApiResult<Vec<GrantView>> {
-        self.call("list_grants", |s| Ok(s.grants.clone()))
+    fn list_grants(&self, filter: &GrantFilter) -> ApiResult<Vec<GrantView>> {
+        let name = format!(
+            "list_grants user={:?} client={:?}",
+            filter.user, filter.client
+        );
+        self.call(&name, |s| {
+            Ok(s.grants
+                .iter()
+                .filter(|g| filter.user.as_ref().is_none_or(|u| *u == g.user))
+                .filter(|g| filter.client.as_ref().is_none_or(|c| *c == g.client_id))
+                .cloned()
+                .collect())
+        })
     }
 
     fn revoke_grant(&self, id: &str) -> ApiResult<()> {
@@ -385,6 +407,19 @@ impl AdminApi for FakeApi {
             } else {
                 Ok(())
             }
+        })
+    }
+
+    fn get_issuers(&self) -> ApiResult<IssuerTable> {
+        self.call("get_issuers", |s| Ok(s.issuers.clone()))
+    }
+
+    fn put_issuers(&self, version: u64, body: &IssuersBody) -> ApiResult<IssuerTable> {
+        self.call("put_issuers", |s| {
+            check_version(s.issuers.version, version)?;
+            s.issuers.issuers.clone_from(&body.issuers);
+            s.issuers.version += 1;
+            Ok(s.issuers.clone())
         })
     }
 }
@@ -448,6 +483,11 @@ pub fn started(api: &FakeApi) -> App {
     app
 }
 
+/// The message the answer to `cmd` arrives as (for tests that hold an answer back).
+pub fn answer_to(api: &FakeApi, cmd: Cmd) -> Msg {
+    Msg::Api(Box::new(execute(api, cmd).expect("an admin call")))
+}
+
 pub fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
@@ -464,7 +504,7 @@ pub fn typed(app: &mut App, api: &FakeApi, text: &str) {
 }
 
 /// A server with three clients, two scopes, two users, a key pair, sixty audit events, two
-/// routes and one grant.
+/// routes, two grants and one trusted issuer.
 pub fn sample() -> FakeApi {
     FakeApi(Mutex::new(State {
         clients: vec![
@@ -500,14 +540,29 @@ pub fn sample() -> FakeApi {
             version: 3,
             updated_at: NOW,
         },
-        grants: vec![GrantView {
-            id: "g-1".into(),
-            user: "u-alice".into(),
-            client_id: "c-web-0003".into(),
-            scopes: vec!["read".into()],
-            created_at: NOW,
+        grants: vec![
+            GrantView {
+                id: "g-1".into(),
+                user: "u-alice".into(),
+                client_id: "c-web-0003".into(),
+                scopes: vec!["read".into()],
+                created_at: NOW,
+                updated_at: NOW,
+            },
+            GrantView {
+                id: "g-2".into(),
+                user: "u-bob".into(),
+                client_id: "c-web-0003".into(),
+                scopes: vec!["read".into(), "write".into()],
+                created_at: NOW,
+                updated_at: NOW,
+            },
+        ],
+        issuers: IssuerTable {
+            issuers: vec![issuer("https://tenant.auth0.example")],
+            version: 2,
             updated_at: NOW,
-        }],
+        },
         ..State::default()
     }))
 }

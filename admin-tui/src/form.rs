@@ -8,6 +8,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::client::Failure;
+use crate::effects::Ticket;
 
 /// One editable value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +81,9 @@ pub struct Form {
     pub fields: Vec<Field>,
     pub focus: usize,
     pub error: Option<Failure>,
-    /// A submission is on its way; keys are ignored until it answers.
-    pub busy: bool,
+    /// A submission is on its way, and its answer will carry this ticket. Until it answers, only
+    /// Esc is taken (it closes the form; the answer then goes to the notice line).
+    pub waiting: Option<Ticket>,
 }
 
 impl Form {
@@ -91,18 +93,17 @@ impl Form {
             fields,
             focus: 0,
             error: None,
-            busy: false,
+            waiting: None,
         }
     }
 
-    /// Applies one key (Tab/Shift-Tab move between fields, Ctrl-S submits, Esc cancels).
+    /// Applies one key (Tab/Shift-Tab move between fields, Ctrl-S submits, Esc cancels, even
+    /// while a submission is on its way).
     pub fn key(&mut self, key: KeyEvent) -> FormEvent {
-        if self.busy {
-            return FormEvent::Edited;
-        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc => return FormEvent::Cancel,
+            _ if self.waiting.is_some() => return FormEvent::Edited,
             KeyCode::Char('s') if ctrl => return FormEvent::Submit,
             KeyCode::Tab => self.move_focus(1),
             KeyCode::BackTab => self.move_focus(self.fields.len() - 1),
@@ -254,12 +255,14 @@ impl Form {
         }
     }
 
-    /// Whether the last error names this field (`redirect_uris[1]` names `redirect_uris`).
+    /// Whether the last error names this field (`redirect_uris[1]` names `redirect_uris`, and
+    /// so does `clients[2].redirect_uris`: an entry of a table the server stores whole).
     pub fn is_at_fault(&self, key: &str) -> bool {
         self.error
             .as_ref()
             .and_then(|e| e.field.as_deref())
             .is_some_and(|f| {
+                let f = f.split_once("].").map_or(f, |(_, inner)| inner);
                 let f = f.trim_start_matches('.');
                 f == key || f.starts_with(&format!("{key}[")) || f.starts_with(&format!("{key}."))
             })
@@ -347,6 +350,11 @@ mod tests {
         });
         assert!(f.is_at_fault("redirect_uris"));
         assert!(!f.is_at_fault("name"));
+        if let Some(e) = &mut f.error {
+            e.field = Some("routes[3].name".into());
+        }
+        assert!(f.is_at_fault("name"), "an entry's field in a whole table");
+        assert!(!f.is_at_fault("routes"));
     }
 
     #[test]
@@ -360,10 +368,12 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_form_ignores_keys() {
+    fn a_waiting_form_ignores_keys_but_esc() {
         let mut f = sample();
-        f.busy = true;
+        f.waiting = Some(Ticket(1));
         typed(&mut f, "x");
-        assert_eq!(f.text("name"), "");
+        assert_eq!(press(&mut f, KeyCode::Tab), FormEvent::Edited);
+        assert_eq!((f.text("name").as_str(), f.focus), ("", 0));
+        assert_eq!(press(&mut f, KeyCode::Esc), FormEvent::Cancel);
     }
 }

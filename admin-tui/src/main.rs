@@ -2,7 +2,7 @@
 //!
 //! Without a subcommand it opens the interactive app; with one (`portcullis clients list`) it
 //! prints the answer (a table, or the API's JSON with `--json`) and exits 0, or prints a
-//! one-line error on stderr and exits 1. The server comes from `--url` or `PORTCULLIS_URL`; the
+//! one-line error on stderr and exits 1 (2 for a usage error). The server comes from `--url` or `PORTCULLIS_URL`; the
 //! admin token only from `PORTCULLIS_ADMIN_TOKEN` or a hidden prompt — never an argument, never
 //! written anywhere.
 
@@ -19,11 +19,13 @@ mod tui;
 mod update_tests;
 mod view;
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
 use crate::client::HttpApi;
 
@@ -72,13 +74,59 @@ fn admin_token() -> Result<String, String> {
     Ok(token.trim().to_owned())
 }
 
+/// A usage error as one line: clap's message (up to its usage block) joined, without its
+/// `error: ` prefix, or, for a command given without its subcommand, the subcommands it takes.
+fn usage_error(e: &clap::Error, words: &[OsString]) -> String {
+    if matches!(
+        e.kind(),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let mut command = Cli::command();
+        let mut path = vec!["portcullis".to_owned()];
+        for word in words.iter().skip(1) {
+            if let Some(sub) = command.find_subcommand(word).cloned() {
+                path.push(word.to_string_lossy().into_owned());
+                command = sub;
+            }
+        }
+        let subs: Vec<&str> = command
+            .get_subcommands()
+            .map(clap::Command::get_name)
+            .collect();
+        return format!("{} needs a subcommand: {}", path.join(" "), subs.join(", "));
+    }
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    format!(
+        "{} (see --help)",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    )
+}
+
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let words: Vec<OsString> = std::env::args_os().collect();
+    let parsed = match Cli::try_parse_from(&words) {
+        Ok(parsed) => parsed,
+        // --help and --version are not errors: clap prints them to stdout.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("portcullis: {}", usage_error(&e, &words));
+            return ExitCode::from(2);
+        }
+    };
     let result = admin_token().and_then(|token| {
-        let api = HttpApi::new(&args.url, token);
-        match args.command {
-            Some(command) => cli::run(&api, cli::Output { json: args.json }, command),
-            None => tui::run(&(Arc::new(api) as Arc<dyn client::AdminApi>), &args.url)
+        let api = HttpApi::new(&parsed.url, token);
+        match parsed.command {
+            Some(command) => cli::run(&api, cli::Output { json: parsed.json }, command),
+            None => tui::run(&(Arc::new(api) as Arc<dyn client::AdminApi>), &parsed.url)
                 .map_err(|e| e.to_string()),
         }
     });
@@ -87,6 +135,69 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("portcullis: {}", e.replace('\n', " "));
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(line: &str) -> String {
+        let words: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        let e = Cli::try_parse_from(&words).expect_err("a usage error");
+        assert!(e.use_stderr());
+        usage_error(&e, &words)
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        for line in [
+            "portcullis clients",
+            "portcullis clients frobnicate",
+            "portcullis clients get",
+            "portcullis --bogus clients list",
+            "portcullis grants list --user",
+            "portcullis keys rotate --alg HS256",
+        ] {
+            let line = usage(line);
+            assert!(!line.contains('\n'), "{line}: {line}");
+            assert!(!line.starts_with("error"), "{line}: {line}");
+        }
+        assert_eq!(
+            usage("portcullis --json routes"),
+            "portcullis routes needs a subcommand: list, set"
+        );
+        // With the server given (as PORTCULLIS_URL gives it), clap words it otherwise.
+        assert_eq!(
+            usage("portcullis --url http://x issuers"),
+            "portcullis issuers needs a subcommand: list, set"
+        );
+        assert!(usage("portcullis users get").contains("<ID>"));
+    }
+
+    #[test]
+    fn ids_may_start_with_a_hyphen() {
+        let parsed = |line: &str| {
+            let cli = Cli::try_parse_from(line.split_whitespace()).expect("parses");
+            format!("{:?}", cli.command)
+        };
+        assert!(parsed("portcullis clients get -pQx").contains(r#"client_id: "-pQx""#));
+        assert!(parsed("portcullis --json grants revoke -1.x").contains(r#"id: "-1.x""#));
+        let filters = parsed("portcullis grants list --user -u --client -c");
+        assert!(
+            filters.contains(r#"user: Some("-u"), client: Some("-c")"#),
+            "{filters}"
+        );
+        let help = Cli::try_parse_from(["portcullis", "clients", "get", "--help"]);
+        assert!(matches!(help, Err(e) if e.kind() == ErrorKind::DisplayHelp));
+    }
+
+    #[test]
+    fn help_and_version_are_not_usage_errors() {
+        for args in [["portcullis", "--help"], ["portcullis", "--version"]] {
+            let e = Cli::try_parse_from(args).expect_err("clap answers");
+            assert!(!e.use_stderr());
         }
     }
 }

@@ -65,10 +65,17 @@ fn dispatch(api: &Arc<dyn AdminApi>, tx: &Sender<Msg>, cmd: Cmd) -> io::Result<(
     }
 }
 
-/// Puts `text` on the clipboard of the operator's terminal (OSC 52; works over SSH and tmux).
+/// The escape sequence that puts `text` on the terminal's clipboard: OSC 52, selection `c`,
+/// the text in base64, ended by BEL (xterm's "Operating System Commands"; tmux passes it on,
+/// or keeps it as a paste buffer, with `set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", STANDARD.encode(text))
+}
+
+/// Puts `text` on the clipboard of the operator's terminal (works over SSH and tmux).
 fn copy_osc52(text: &str) -> io::Result<()> {
     let mut out = io::stdout();
-    write!(out, "\x1b]52;c;{}\x07", STANDARD.encode(text))?;
+    out.write_all(osc52(text).as_bytes())?;
     out.flush()
 }
 
@@ -92,4 +99,15 @@ fn spawn_ticker(tx: Sender<Msg>) {
             thread::sleep(TICK);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::osc52;
+
+    #[test]
+    fn osc52_carries_the_text_in_base64_for_the_clipboard_selection() {
+        assert_eq!(osc52("s3cret"), "\x1b]52;c;czNjcmV0\x07");
+        assert_eq!(osc52(""), "\x1b]52;c;\x07");
+    }
 }

@@ -1,12 +1,12 @@
 //! Tests of the update logic against the in-memory API: each drives keys through `update`,
 //! runs the commands it asks for, and checks both the app state and the fake server's state.
 
-use portcullis_core::api::KeyState;
+use portcullis_core::api::{Algorithm, KeyState};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::{update, Health, Modal, Msg, Pane, Screen, Status, HEALTH_EVERY};
+use crate::app::{update, FormKind, Health, Modal, Msg, Pane, Screen, Status, HEALTH_EVERY};
 use crate::effects::Cmd;
-use crate::fake::{ctrl, drive, failure, key, sample, started, typed};
+use crate::fake::{answer_to, ctrl, drive, failure, key, sample, started, typed};
 
 #[test]
 fn start_loads_clients_scopes_and_health() {
@@ -113,7 +113,7 @@ fn a_server_rejection_stays_in_the_form_and_marks_the_field() {
     let Some(Modal::Form(_, form)) = &app.modal else {
         panic!("the form stays open");
     };
-    assert!(!form.busy);
+    assert!(form.waiting.is_none());
     assert!(form.is_at_fault("redirect_uris"));
     assert_eq!(
         form.error.as_ref().map(ToString::to_string).as_deref(),
@@ -311,7 +311,7 @@ fn a_refused_rotation_shows_the_server_error_in_the_dialog() {
     let Some(Modal::Confirm(c)) = &app.modal else {
         panic!("dialog stays");
     };
-    assert!(!c.busy);
+    assert!(c.waiting.is_none());
     assert_eq!(c.error.as_ref().and_then(|e| e.status), Some(409));
 }
 
@@ -445,11 +445,11 @@ fn revoking_a_grant_asks_then_removes_it() {
     let api = sample();
     let mut app = started(&api);
     drive(&mut app, &api, key(KeyCode::Char('7')));
-    assert_eq!(app.grants.items.len(), 1);
+    assert_eq!(app.grants.items.len(), 2);
     drive(&mut app, &api, key(KeyCode::Char('d')));
     drive(&mut app, &api, key(KeyCode::Char('y')));
-    assert!(api.state().grants.is_empty());
-    assert!(app.grants.items.is_empty());
+    assert!(api.state().grants.iter().all(|g| g.id != "g-1"));
+    assert_eq!(app.grants.items.len(), 1);
 }
 
 #[test]
@@ -464,4 +464,234 @@ fn esc_and_a_key_arriving_together_count_as_both() {
     );
     assert!(!app.help);
     assert_eq!(app.screen, Screen::Scopes);
+}
+
+/// The one call in `cmds` (a key that sends exactly one).
+fn only(cmds: Vec<Cmd>) -> Cmd {
+    let [cmd] = <[Cmd; 1]>::try_from(cmds).expect("exactly one call");
+    cmd
+}
+
+#[test]
+fn a_toggle_answer_never_lands_in_a_dialog_opened_after_it() {
+    for fails in [true, false] {
+        let api = sample();
+        let mut app = started(&api);
+        let toggle = only(update(&mut app, key(KeyCode::Char('t'))));
+        drive(&mut app, &api, key(KeyCode::Char('n')));
+        typed(&mut app, &api, "half-typed");
+        if fails {
+            api.state().fail_next = Some(failure(412, "precondition_failed", "stale", None));
+        }
+        drive(&mut app, &api, answer_to(&api, toggle));
+        let Some(Modal::Form(FormKind::NewClient, form)) = &app.modal else {
+            panic!("the new form stays open: {:?}", app.modal);
+        };
+        assert_eq!(form.error, None, "the toggle's failure is not the form's");
+        assert_eq!(form.text("name"), "half-typed");
+        if fails {
+            assert!(matches!(&app.notice, Some(Err(f)) if f.status == Some(412)));
+        } else {
+            assert!(matches!(&app.notice, Some(Ok(n)) if n.contains("disabled")));
+        }
+    }
+}
+
+#[test]
+fn an_answer_for_a_closed_dialog_leaves_the_next_dialog_alone() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('2')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "first");
+    let first = only(update(&mut app, ctrl('s')));
+    drive(&mut app, &api, key(KeyCode::Esc));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "second");
+    let second = only(update(&mut app, ctrl('s')));
+    api.state().fail_next = Some(failure(409, "conflict", "scope first exists", None));
+    drive(&mut app, &api, answer_to(&api, first));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("the second form is still open");
+    };
+    assert!(form.waiting.is_some(), "still waiting for its own answer");
+    assert_eq!(form.error, None);
+    assert!(matches!(&app.notice, Some(Err(f)) if f.status == Some(409)));
+    drive(&mut app, &api, answer_to(&api, second));
+    assert!(app.modal.is_none(), "its own answer closes it");
+    assert!(app.scopes.items.iter().any(|s| s.name == "second"));
+}
+
+#[test]
+fn esc_closes_a_waiting_form_and_its_answer_still_shows_the_secret() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "quarry");
+    let create = only(update(&mut app, ctrl('s')));
+    drive(&mut app, &api, key(KeyCode::Esc));
+    assert!(app.modal.is_none(), "Esc works while the form waits");
+    drive(&mut app, &api, answer_to(&api, create));
+    assert!(matches!(&app.notice, Some(Ok(n)) if n == "created client quarry"));
+    let Some(Modal::Secret(shown)) = &app.modal else {
+        panic!("the secret is not lost: {:?}", app.modal);
+    };
+    assert_eq!(shown.secret, "s3cret-shown-once");
+}
+
+#[test]
+fn esc_closes_a_waiting_confirmation_and_its_failure_goes_to_the_notice_line() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('s')));
+    let rotate = only(update(&mut app, key(KeyCode::Char('y'))));
+    assert!(
+        update(&mut app, key(KeyCode::Char('y'))).is_empty(),
+        "sent once"
+    );
+    drive(&mut app, &api, key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+    api.state().fail_next = Some(failure(
+        409,
+        "conflict",
+        "a public client has no secret",
+        None,
+    ));
+    drive(&mut app, &api, answer_to(&api, rotate));
+    assert!(app.modal.is_none());
+    assert!(matches!(&app.notice, Some(Err(f)) if f.status == Some(409)));
+    assert_eq!(app.pending, 0, "the spinner stops");
+}
+
+#[test]
+fn a_secret_issued_behind_another_dialog_shows_once_that_dialog_closes() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('s')));
+    let rotate = only(update(&mut app, key(KeyCode::Char('y'))));
+    drive(&mut app, &api, key(KeyCode::Esc));
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    drive(&mut app, &api, answer_to(&api, rotate));
+    assert!(
+        matches!(app.modal, Some(Modal::Form(FormKind::EditClient { .. }, _))),
+        "the open form is not replaced"
+    );
+    assert!(matches!(&app.notice, Some(Ok(n)) if n.contains("shows when this dialog closes")));
+    drive(&mut app, &api, key(KeyCode::Esc));
+    let Some(Modal::Secret(shown)) = &app.modal else {
+        panic!("the secret follows: {:?}", app.modal);
+    };
+    assert_eq!(shown.secret, "rotated-secret-shown-once");
+    drive(&mut app, &api, key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+    assert!(app.unseen_secrets.is_empty());
+}
+
+#[test]
+fn editing_a_route_replaces_it_in_place_with_its_issuer() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('6')));
+    drive(&mut app, &api, key(KeyCode::Char('/')));
+    typed(&mut app, &api, "api");
+    drive(&mut app, &api, key(KeyCode::Enter));
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("edit form open");
+    };
+    assert_eq!(form.text("path"), "/api/*", "prefilled");
+    assert_eq!(form.chosen("scopes"), ["read"], "prefilled");
+    for _ in 0..6 {
+        drive(&mut app, &api, key(KeyCode::Tab));
+    }
+    typed(&mut app, &api, "https://tenant.auth0.example");
+    drive(&mut app, &api, ctrl('s'));
+    let s = api.state();
+    assert_eq!(s.routes.version, 4);
+    let paths: Vec<&str> = s.routes.routes.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/api/*", "/health"], "replaced, not added");
+    assert_eq!(
+        s.routes.routes[0].issuer.as_deref(),
+        Some("https://tenant.auth0.example")
+    );
+    assert_eq!(s.routes.routes[0].scopes, ["read"]);
+}
+
+#[test]
+fn adding_an_issuer_puts_the_whole_list_with_its_version() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('8')));
+    assert_eq!(app.screen, Screen::Issuers);
+    assert_eq!((app.issuers.items.len(), app.issuers_version), (1, 2));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "https://okta.example");
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "https://okta.example/keys");
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "api://default");
+    drive(&mut app, &api, key(KeyCode::Enter));
+    drive(&mut app, &api, key(KeyCode::Tab));
+    drive(&mut app, &api, key(KeyCode::Down));
+    drive(&mut app, &api, key(KeyCode::Char(' '))); // ES256 too
+    drive(&mut app, &api, ctrl('s'));
+    assert!(app.modal.is_none(), "{:?}", app.modal);
+    let s = api.state();
+    assert_eq!(s.issuers.version, 3);
+    let added = s.issuers.issuers.last().expect("added");
+    assert_eq!(added.issuer, "https://okta.example");
+    assert_eq!(added.jwks_uri, "https://okta.example/keys");
+    assert_eq!(added.audiences, ["api://default"]);
+    assert_eq!(added.algorithms, [Algorithm::RS256, Algorithm::ES256]);
+    assert_eq!(app.issuers.items.len(), 2);
+}
+
+#[test]
+fn an_issuer_without_its_iss_is_refused_before_any_call() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('8')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    let calls = api.state().calls.len();
+    drive(&mut app, &api, ctrl('s'));
+    assert_eq!(api.state().calls.len(), calls);
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("form open");
+    };
+    assert!(form.is_at_fault("issuer"));
+}
+
+#[test]
+fn editing_and_removing_an_issuer_keep_the_others() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('8')));
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    drive(&mut app, &api, key(KeyCode::Tab));
+    drive(&mut app, &api, key(KeyCode::Backspace));
+    typed(&mut app, &api, "S");
+    drive(&mut app, &api, ctrl('s'));
+    assert_eq!(api.state().issuers.issuers.len(), 1, "replaced in place");
+    assert!(api.state().issuers.issuers[0]
+        .jwks_uri
+        .ends_with("jwks.jsoS"));
+    api.state()
+        .issuers
+        .issuers
+        .push(crate::fake::issuer("https://b.example"));
+    drive(&mut app, &api, key(KeyCode::Char('r')));
+    drive(&mut app, &api, key(KeyCode::Char('d')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    assert_eq!(api.state().issuers.issuers.len(), 2, "n declines");
+    drive(&mut app, &api, key(KeyCode::Char('d')));
+    drive(&mut app, &api, key(KeyCode::Char('y')));
+    let left: Vec<String> = api
+        .state()
+        .issuers
+        .issuers
+        .iter()
+        .map(|i| i.issuer.clone())
+        .collect();
+    assert_eq!(left, ["https://b.example"]);
+    assert_eq!(app.issuers.items.len(), 1);
 }

@@ -4,10 +4,20 @@
 use portcullis_core::api::{AuditQuery, ClientPatch, UserPatch};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::forms::{client_form, route_form, submit};
-use super::{App, Confirm, FormKind, Modal, Screen, Status, AUDIT_PAGE};
+use super::forms::{client_form, issuer_form, route_form, submit};
+use super::{App, Confirm, Entry, FormKind, Modal, Screen, Status, AUDIT_PAGE};
 use crate::effects::{AuditInto, Cmd};
 use crate::form::{Field, Form, FormEvent, Input};
+
+/// Opens a form; one that offers scopes loads the catalogue if it has not been yet.
+fn open_form(app: &mut App, kind: FormKind, form: Form) -> Vec<Cmd> {
+    let offers_scopes = form.fields.iter().any(|f| f.key == "scopes");
+    app.modal = Some(Modal::Form(kind, form));
+    if offers_scopes && app.scopes.status == Status::Idle {
+        return app.scopes.load(Cmd::ListScopes);
+    }
+    Vec::new()
+}
 
 /// The actions of each screen.
 pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
@@ -26,10 +36,7 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 id: c.client_id,
                 version: c.version,
             });
-            app.modal = Some(Modal::Form(kind, form));
-            if app.scopes.status == Status::Idle {
-                return app.scopes.load(Cmd::ListScopes);
-            }
+            return open_form(app, kind, form);
         }
         (Screen::Clients, KeyCode::Char('t')) => {
             if let Some(c) = app.clients.current() {
@@ -76,25 +83,41 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 Cmd::RotateKeys,
             )));
         }
-        (Screen::Routes, KeyCode::Char('n')) => {
-            let kind = FormKind::NewRoute {
-                version: app.routes_version,
-                routes: app.routes.items.clone(),
-            };
-            app.modal = Some(Modal::Form(kind, route_form(app)));
+        (Screen::Routes, KeyCode::Char(c @ ('n' | 'e'))) => {
+            if let Some(entry) = Entry::of(&app.routes, app.routes_version, c == 'e') {
+                let form = route_form(app, entry.current());
+                return open_form(app, FormKind::Route(entry), form);
+            }
         }
         (Screen::Routes, KeyCode::Char('d')) => {
-            if let Some(r) = app.routes.current() {
-                let mut routes = app.routes.items.clone();
-                if let Some(i) = routes.iter().position(|x| x == r) {
-                    routes.remove(i);
-                }
+            if let Some((r, routes)) = Entry::without_current(&app.routes) {
                 app.modal = Some(Modal::Confirm(yes_no(
                     "Remove route",
                     format!("Remove the route {} from the gateway?", r.path),
                     Cmd::PutRoutes {
                         version: app.routes_version,
                         routes,
+                    },
+                )));
+            }
+        }
+        (Screen::Issuers, KeyCode::Char(c @ ('n' | 'e'))) => {
+            if let Some(entry) = Entry::of(&app.issuers, app.issuers_version, c == 'e') {
+                let form = issuer_form(entry.current());
+                return open_form(app, FormKind::Issuer(entry), form);
+            }
+        }
+        (Screen::Issuers, KeyCode::Char('d')) => {
+            if let Some((i, issuers)) = Entry::without_current(&app.issuers) {
+                app.modal = Some(Modal::Confirm(yes_no(
+                    "Remove trusted issuer",
+                    format!(
+                        "Stop accepting tokens from {}? Routes that name it refuse every token.",
+                        i.issuer
+                    ),
+                    Cmd::PutIssuers {
+                        version: app.issuers_version,
+                        issuers,
                     },
                 )));
             }
@@ -235,7 +258,7 @@ fn typed_confirm(title: &str, name: &str, cmd: Cmd) -> Confirm {
         expect: Some(name.into()),
         typed: String::new(),
         cmd: Box::new(cmd),
-        busy: false,
+        waiting: None,
         error: None,
     }
 }
@@ -248,7 +271,7 @@ fn yes_no(title: &str, message: String, cmd: Cmd) -> Confirm {
         expect: None,
         typed: String::new(),
         cmd: Box::new(cmd),
-        busy: false,
+        waiting: None,
         error: None,
     }
 }
@@ -270,39 +293,48 @@ pub(super) fn modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Cmd> {
             }
             FormEvent::Submit => {
                 form.error = None;
-                let cmd = submit(&kind, &mut form);
-                form.busy = cmd.is_some();
+                let cmds = match submit(&kind, &mut form) {
+                    Some(call) => {
+                        let (ticket, cmd) = app.ticketed(call);
+                        form.waiting = Some(ticket);
+                        vec![cmd]
+                    }
+                    None => Vec::new(),
+                };
                 app.modal = Some(Modal::Form(kind, form));
-                cmd.into_iter().collect()
+                cmds
             }
         },
         Modal::Confirm(mut c) => {
-            if c.busy {
-                app.modal = Some(Modal::Confirm(c));
+            // Esc always closes, even while the call is on its way (its answer then goes to
+            // the notice line); nothing else is taken until it answers.
+            if k.code == KeyCode::Esc {
                 return Vec::new();
             }
-            match (k.code, &c.expect) {
-                (KeyCode::Esc, _) | (KeyCode::Char('n'), None) => return Vec::new(),
-                (KeyCode::Char('y'), None) => {
-                    c.busy = true;
-                    let cmd = (*c.cmd).clone();
-                    app.modal = Some(Modal::Confirm(c));
-                    return vec![cmd];
-                }
-                (KeyCode::Enter, Some(expect)) if c.typed == *expect => {
-                    c.busy = true;
-                    let cmd = (*c.cmd).clone();
-                    app.modal = Some(Modal::Confirm(c));
-                    return vec![cmd];
-                }
-                (KeyCode::Char(ch), Some(_)) => c.typed.push(ch),
-                (KeyCode::Backspace, Some(_)) => {
-                    c.typed.pop();
-                }
-                _ => {}
+            let go = c.waiting.is_none()
+                && match (k.code, &c.expect) {
+                    (KeyCode::Char('n'), None) => return Vec::new(),
+                    (KeyCode::Char('y'), None) => true,
+                    (KeyCode::Enter, Some(expect)) => c.typed == *expect,
+                    (KeyCode::Char(ch), Some(_)) => {
+                        c.typed.push(ch);
+                        false
+                    }
+                    (KeyCode::Backspace, Some(_)) => {
+                        c.typed.pop();
+                        false
+                    }
+                    _ => false,
+                };
+            let mut cmds = Vec::new();
+            if go {
+                let (ticket, cmd) = app.ticketed((*c.cmd).clone());
+                c.waiting = Some(ticket);
+                c.error = None;
+                cmds.push(cmd);
             }
             app.modal = Some(Modal::Confirm(c));
-            Vec::new()
+            cmds
         }
         Modal::Secret(mut s) => match k.code {
             KeyCode::Char('c') => {

@@ -1,55 +1,80 @@
 //! How the server's answers change the state: lists refill, dialogs close on success or show
 //! the failure, a new secret is revealed once.
+//!
+//! An answer goes back to the dialog that sent its call, and to no other: a call made without a
+//! dialog (`t` toggles), or whose dialog was closed or replaced meanwhile, reports in the notice
+//! line, and a secret it brings is shown as soon as no other dialog is open.
 
 use portcullis_core::api::{AuditEvent, ClientCreated};
 
-use super::{App, Health, Modal, SecretShown, Status};
-use crate::client::Failure;
-use crate::effects::{Answer, AuditInto, Cmd};
+use super::{App, Health, Modal, Row, SecretShown, Status, Table};
+use crate::client::{ApiResult, Failure};
+use crate::effects::{Answer, AuditInto, Cmd, Ticket};
 
-/// Closes the dialog that asked for this call, or shows its failure in it (or, when the
-/// dialog is gone, in the notice line).
-fn settle<T>(app: &mut App, result: Result<T, Failure>) -> Option<T> {
-    match result {
-        Ok(v) => {
-            if matches!(app.modal, Some(Modal::Form(..) | Modal::Confirm(_))) {
+/// Settles the dialog that sent this call (`from`): closes it on success, shows the failure in
+/// it otherwise. When no open dialog waits for it, a failure goes to the notice line.
+fn settle<T>(app: &mut App, from: Option<Ticket>, result: Result<T, Failure>) -> Option<T> {
+    let sender = app
+        .modal
+        .as_mut()
+        .filter(|m| from.is_some() && m.waiting() == from);
+    match (result, sender) {
+        (Ok(v), sender) => {
+            if sender.is_some() {
                 app.modal = None;
             }
             Some(v)
         }
-        Err(e) => {
-            match &mut app.modal {
-                Some(Modal::Form(_, form)) => {
-                    form.busy = false;
-                    form.error = Some(e);
-                }
-                Some(Modal::Confirm(c)) => {
-                    c.busy = false;
-                    c.error = Some(e);
-                }
-                _ => app.notice = Some(Err(e)),
-            }
+        (Err(e), Some(dialog)) => {
+            dialog.fail(e);
+            None
+        }
+        (Err(e), None) => {
+            app.notice = Some(Err(e));
             None
         }
     }
 }
 
-/// Shows a just-issued secret (once) and reloads the client list.
+/// Shows a just-issued secret once (now, or when the dialog open meanwhile closes) and reloads
+/// the client list.
 fn reveal(app: &mut App, created: ClientCreated, notice: String) -> Vec<Cmd> {
-    app.notice = Some(Ok(notice));
     if let Some(secret) = created.client_secret {
-        app.modal = Some(Modal::Secret(SecretShown {
+        let later = if app.modal.is_some() {
+            "; its secret shows when this dialog closes"
+        } else {
+            ""
+        };
+        app.notice = Some(Ok(format!("{notice}{later}")));
+        app.unseen_secrets.push_back(SecretShown {
             client_id: created.client.client_id,
             client_name: created.client.name,
             secret,
             copied: false,
-        }));
+        });
+    } else {
+        app.notice = Some(Ok(notice));
     }
     app.clients.load(Cmd::ListClients)
 }
 
-pub(super) fn on_answer(app: &mut App, answer: Answer) -> Vec<Cmd> {
+/// Fills a table the server stores whole, with its version.
+fn fill_whole<T: Row>(table: &mut Table<T>, version: &mut u64, result: ApiResult<(Vec<T>, u64)>) {
+    table.fill(result.map(|(items, v)| {
+        *version = v;
+        items
+    }));
+}
+
+/// What the notice says when a whole table was saved: `saved the route table (2 routes)`.
+fn saved_whole(what: &str, noun: &str, n: usize) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("saved the {what} ({n} {noun}{plural})")
+}
+
+pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> Vec<Cmd> {
     match answer {
+        Answer::Dialog { ticket, answer } => return on_answer(app, *answer, Some(ticket)),
         Answer::Health(r) => {
             app.health = match r {
                 Ok(d) => Health::Up {
@@ -69,33 +94,33 @@ pub(super) fn on_answer(app: &mut App, answer: Answer) -> Vec<Cmd> {
         }
         Answer::Users(r) => app.users.fill(r),
         Answer::ClientCreated(r) => {
-            if let Some(created) = settle(app, r) {
+            if let Some(created) = settle(app, from, r) {
                 let notice = format!("created client {}", created.client.name);
                 return reveal(app, created, notice);
             }
         }
         Answer::ClientSaved(r) => {
-            if let Some(c) = settle(app, r) {
+            if let Some(c) = settle(app, from, r) {
                 let state = if c.disabled { "disabled" } else { "enabled" };
                 app.notice = Some(Ok(format!("saved client {} ({state})", c.name)));
                 return app.clients.load(Cmd::ListClients);
             }
         }
         Answer::ClientDeleted(r) => {
-            if let Some(id) = settle(app, r) {
+            if let Some(id) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("deleted client {id}")));
                 return app.clients.load(Cmd::ListClients);
             }
         }
         Answer::SecretRotated(r) => {
-            if let Some(rotated) = settle(app, r) {
+            if let Some(rotated) = settle(app, from, r) {
                 let notice = format!("rotated the secret of {}", rotated.client.name);
                 return reveal(app, rotated, notice);
             }
         }
         Answer::Keys(r) => app.keys.fill(r.map(|l| l.keys)),
         Answer::KeysRotated(r) => {
-            if let Some(list) = settle(app, r) {
+            if let Some(list) = settle(app, from, r) {
                 app.notice = Some(Ok("rotated the signing keys".into()));
                 app.keys.fill(Ok(list.keys));
             }
@@ -128,49 +153,67 @@ pub(super) fn on_answer(app: &mut App, answer: Answer) -> Vec<Cmd> {
             }
             Err(e) => app.audit.status = Status::Failed(e),
         },
-        Answer::Routes(r) => {
-            let r = r.map(|t| {
-                app.routes_version = t.version;
-                t.routes
-            });
-            app.routes.fill(r);
-        }
+        Answer::Routes(r) => fill_whole(
+            &mut app.routes,
+            &mut app.routes_version,
+            r.map(|t| (t.routes, t.version)),
+        ),
         Answer::RoutesSaved(r) => {
-            if let Some(t) = settle(app, r) {
-                let n = t.routes.len();
-                let plural = if n == 1 { "" } else { "s" };
-                app.notice = Some(Ok(format!("saved the route table ({n} route{plural})")));
-                app.routes_version = t.version;
-                app.routes.fill(Ok(t.routes));
+            if let Some(t) = settle(app, from, r) {
+                app.notice = Some(Ok(saved_whole("route table", "route", t.routes.len())));
+                fill_whole(
+                    &mut app.routes,
+                    &mut app.routes_version,
+                    Ok((t.routes, t.version)),
+                );
+            }
+        }
+        Answer::Issuers(r) => fill_whole(
+            &mut app.issuers,
+            &mut app.issuers_version,
+            r.map(|t| (t.issuers, t.version)),
+        ),
+        Answer::IssuersSaved(r) => {
+            if let Some(t) = settle(app, from, r) {
+                app.notice = Some(Ok(saved_whole(
+                    "trusted issuers",
+                    "issuer",
+                    t.issuers.len(),
+                )));
+                fill_whole(
+                    &mut app.issuers,
+                    &mut app.issuers_version,
+                    Ok((t.issuers, t.version)),
+                );
             }
         }
         Answer::Grants(r) => app.grants.fill(r),
         Answer::GrantRevoked(r) => {
-            if let Some(id) = settle(app, r) {
+            if let Some(id) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("revoked grant {id}")));
                 return app.grants.load(Cmd::ListGrants);
             }
         }
         Answer::ScopeSaved(r) => {
-            if let Some(s) = settle(app, r) {
+            if let Some(s) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("saved scope {}", s.name)));
                 return app.scopes.load(Cmd::ListScopes);
             }
         }
         Answer::ScopeDeleted(r) => {
-            if let Some(name) = settle(app, r) {
+            if let Some(name) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("deleted scope {name}")));
                 return app.scopes.load(Cmd::ListScopes);
             }
         }
         Answer::UserSaved(r) => {
-            if let Some(u) = settle(app, r) {
+            if let Some(u) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("saved user {}", u.username)));
                 return app.users.load(Cmd::ListUsers);
             }
         }
         Answer::UserDeleted(r) => {
-            if settle(app, r).is_some() {
+            if settle(app, from, r).is_some() {
                 app.notice = Some(Ok("deleted user".into()));
                 return app.users.load(Cmd::ListUsers);
             }

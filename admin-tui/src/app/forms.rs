@@ -1,8 +1,9 @@
-//! The forms the app opens (client, route) and how a filled form becomes an admin call, with the
-//! local checks that spare a round trip.
+//! The forms the app opens (client, route, trusted issuer) and how a filled form becomes an admin
+//! call, with the local checks that spare a round trip.
 
 use portcullis_core::api::{
-    Client, ClientPatch, GrantType, NewClient, NewScope, NewUser, Route, ScopeMode, UserPatch,
+    Algorithm, Client, ClientPatch, GrantType, NewClient, NewScope, NewUser, Route, ScopeMode,
+    TrustedIssuer, UserPatch,
 };
 
 use super::{App, FormKind, GRANT_TYPES};
@@ -23,27 +24,103 @@ fn scope_options(app: &App, held: &[String]) -> Vec<String> {
 /// HTTP methods a route can be limited to (none ticked = every method).
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-pub(super) fn route_form(app: &App) -> Form {
-    let text = || Input::Text(String::new());
+/// The signature algorithms a trusted issuer may use, in the order the form lists them.
+const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+
+/// The values of `all` whose names were ticked, in `all`'s order.
+fn picked<T: Copy>(all: &[T], chosen: &[String], name: fn(T) -> &'static str) -> Vec<T> {
+    all.iter()
+        .copied()
+        .filter(|v| chosen.iter().any(|c| c == name(*v)))
+        .collect()
+}
+
+/// A text input holding an optional value (empty when absent).
+fn optional_text(value: Option<&String>) -> Input {
+    Input::Text(value.cloned().unwrap_or_default())
+}
+
+/// The add-route form, or the edit form filled from `existing`.
+pub(super) fn route_form(app: &App, existing: Option<&Route>) -> Form {
+    let r = existing.cloned().unwrap_or_else(|| Route {
+        path: String::new(),
+        methods: None,
+        origin: None,
+        scopes: Vec::new(),
+        scope_mode: ScopeMode::All,
+        audience: None,
+        public: false,
+        forward_token: false,
+        issuer: None,
+    });
+    let methods = r.methods.clone().unwrap_or_default();
+    let title = existing.map_or_else(|| "New route".into(), |r| format!("Edit route {}", r.path));
     Form::new(
-        "New route",
+        title,
         vec![
-            Field::new("path", "Path (/api/*)", text()),
+            Field::new("path", "Path (/api/*)", Input::Text(r.path.clone())),
             Field::new(
                 "methods",
                 "Methods (none=all)",
-                Input::choice(METHODS.map(String::from).to_vec(), &[]),
+                Input::choice(METHODS.map(String::from).to_vec(), &methods),
             ),
-            Field::new("origin", "Origin", text()),
+            Field::new("origin", "Origin", optional_text(r.origin.as_ref())),
             Field::new(
                 "scopes",
                 "Scopes",
-                Input::choice(scope_options(app, &[]), &[]),
+                Input::choice(scope_options(app, &r.scopes), &r.scopes),
             ),
-            Field::new("scope_mode", "Any scope (not all)", Input::Toggle(false)),
-            Field::new("audience", "Audience", text()),
-            Field::new("public", "Public (no token)", Input::Toggle(false)),
-            Field::new("forward_token", "Forward token", Input::Toggle(false)),
+            Field::new(
+                "scope_mode",
+                "Any scope suffices",
+                Input::Toggle(r.scope_mode == ScopeMode::Any),
+            ),
+            Field::new("audience", "Audience", optional_text(r.audience.as_ref())),
+            Field::new(
+                "issuer",
+                "Issuer (empty=any)",
+                optional_text(r.issuer.as_ref()),
+            ),
+            Field::new("public", "Public (no token)", Input::Toggle(r.public)),
+            Field::new(
+                "forward_token",
+                "Forward token",
+                Input::Toggle(r.forward_token),
+            ),
+        ],
+    )
+}
+
+/// The add-issuer form, or the edit form filled from `existing`.
+pub(super) fn issuer_form(existing: Option<&TrustedIssuer>) -> Form {
+    let algs: Vec<String> = ALGORITHMS.iter().map(|a| a.as_str().to_owned()).collect();
+    let held: Vec<String> = existing.map_or_else(
+        || vec![Algorithm::RS256.as_str().to_owned()],
+        |i| i.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
+    );
+    let title = existing.map_or_else(
+        || "New trusted issuer".into(),
+        |i| format!("Edit issuer {}", i.issuer),
+    );
+    Form::new(
+        title,
+        vec![
+            Field::new(
+                "issuer",
+                "Issuer (iss)",
+                optional_text(existing.map(|i| &i.issuer)),
+            ),
+            Field::new(
+                "jwks_uri",
+                "JWKS URI",
+                optional_text(existing.map(|i| &i.jwks_uri)),
+            ),
+            Field::new(
+                "audiences",
+                "Audiences",
+                Input::list(existing.map(|i| i.audiences.clone()).unwrap_or_default()),
+            ),
+            Field::new("algorithms", "Algorithms", Input::choice(algs, &held)),
         ],
     )
 }
@@ -131,13 +208,9 @@ fn client_fields(form: &mut Form) -> Option<ClientFields> {
         form.reject("access_token_ttl", "a whole number of seconds");
         return None;
     };
-    let chosen = form.chosen("grant_types");
     Some(ClientFields {
         name,
-        grant_types: GRANT_TYPES
-            .into_iter()
-            .filter(|g| chosen.iter().any(|c| c == g.as_str()))
-            .collect(),
+        grant_types: picked(&GRANT_TYPES, &form.chosen("grant_types"), GrantType::as_str),
         scopes: form.chosen("scopes"),
         redirect_uris: form.items("redirect_uris"),
         audiences: form.items("audiences"),
@@ -177,7 +250,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 },
             })
         }
-        FormKind::NewRoute { version, routes } => {
+        FormKind::Route(entry) => {
             let path = form.text("path");
             if !path.starts_with('/') {
                 form.reject("path", "a path starting with /");
@@ -185,8 +258,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
             }
             let optional = |t: String| Some(t).filter(|t| !t.is_empty());
             let methods = form.chosen("methods");
-            let mut routes = routes.clone();
-            routes.push(Route {
+            let route = Route {
                 path,
                 methods: (!methods.is_empty()).then_some(methods),
                 origin: optional(form.text("origin")),
@@ -199,11 +271,28 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 audience: optional(form.text("audience")),
                 public: form.toggle("public"),
                 forward_token: form.toggle("forward_token"),
-                issuer: None,
-            });
+                issuer: optional(form.text("issuer")),
+            };
             Some(Cmd::PutRoutes {
-                version: *version,
-                routes,
+                version: entry.version,
+                routes: entry.with(route),
+            })
+        }
+        FormKind::Issuer(entry) => {
+            let issuer = form.text("issuer");
+            if issuer.is_empty() {
+                form.reject("issuer", "the issuer's exact iss value");
+                return None;
+            }
+            let trusted = TrustedIssuer {
+                issuer,
+                jwks_uri: form.text("jwks_uri"),
+                audiences: form.items("audiences"),
+                algorithms: picked(&ALGORITHMS, &form.chosen("algorithms"), Algorithm::as_str),
+            };
+            Some(Cmd::PutIssuers {
+                version: entry.version,
+                issuers: entry.with(trusted),
             })
         }
         // Applied by `modal_key` itself: it changes the app, not the server.

@@ -1,18 +1,16 @@
-//! Dialogs over the screen: a confirmation (typed name or y/n), the once-only secret, and the
-//! help overlay listing every key.
+//! Dialogs over the screen: a confirmation (typed name or y/n) and the once-only secret.
 
-use ratatui::layout::Constraint;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{centered, KEYS};
+use super::{boxed_height, centered};
 use crate::app::{Confirm, SecretShown};
 
 fn boxed(frame: &mut Frame, title: &str, lines: Vec<Line>, width: u16, color: Color) {
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let area = centered(frame.area(), width, height);
+    let inner = usize::from(width.min(frame.area().width).saturating_sub(2));
+    let area = centered(frame.area(), width, boxed_height(&lines, inner));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
@@ -41,8 +39,11 @@ pub fn confirm(frame: &mut Frame, c: &Confirm) {
     }
     if let Some(e) = &c.error {
         lines.push(Line::styled(format!("✗ {e}"), Style::new().fg(Color::Red)));
-    } else if c.busy {
-        lines.push(Line::styled("working…", Style::new().fg(Color::Yellow)));
+    } else if c.waiting.is_some() {
+        lines.push(Line::styled(
+            "working… (Esc closes; the answer goes to the notice line)",
+            Style::new().fg(Color::Yellow),
+        ));
     }
     lines.push(Line::styled(
         if c.expect.is_some() {
@@ -76,24 +77,4 @@ pub fn secret(frame: &mut Frame, s: &SecretShown) {
         ]),
     ];
     boxed(frame, "New client secret", lines, 72, Color::Yellow);
-}
-
-pub fn help(frame: &mut Frame) {
-    let height = u16::try_from(KEYS.len() + 3).unwrap_or(u16::MAX);
-    let area = centered(frame.area(), 72, height);
-    frame.render_widget(Clear, area);
-    let rows = KEYS
-        .iter()
-        .map(|(keys, what)| Row::new(vec![keys.to_string(), what.to_string()]));
-    frame.render_widget(
-        Table::new(rows, [Constraint::Length(16), Constraint::Fill(1)])
-            .header(Row::new(vec!["Keys", "What"]).style(Style::new().bold().fg(Color::Cyan)))
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(Style::new().fg(Color::Cyan))
-                    .title(" Keys (? or Esc to close) "),
-            ),
-        area,
-    );
 }

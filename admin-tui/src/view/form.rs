@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::centered;
+use super::{boxed_height, centered};
 use crate::form::{Form, Input};
 
 /// Width of the label column (marker + label).
@@ -33,19 +33,17 @@ pub fn draw(frame: &mut Frame, form: &Form) {
     lines.push(Line::default());
     if let Some(e) = &form.error {
         lines.push(Line::styled(format!("✗ {e}"), Style::new().fg(Color::Red)));
-    } else if form.busy {
-        lines.push(Line::styled("saving…", Style::new().fg(Color::Yellow)));
+    } else if form.waiting.is_some() {
+        lines.push(Line::styled(
+            "saving… (Esc closes; the answer goes to the notice line)",
+            Style::new().fg(Color::Yellow),
+        ));
     }
     lines.push(Line::styled(
         "Tab next · Space tick · Enter add/next · Ctrl-S save · Esc cancel",
         Style::new().dim(),
     ));
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner.max(1)))
-        .sum();
-    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
-    let area = centered(frame.area(), WIDTH, height);
+    let area = centered(frame.area(), WIDTH, boxed_height(&lines, inner));
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(

@@ -6,6 +6,8 @@ mod clients;
 mod dialogs;
 mod form;
 mod grants;
+mod help;
+mod issuers;
 mod keys;
 mod routes;
 mod scopes;
@@ -42,6 +44,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Audit => audit::draw(frame, body, app),
         Screen::Routes => routes::draw(frame, body, app),
         Screen::Grants => grants::draw(frame, body, app),
+        Screen::Issuers => issuers::draw(frame, body, app),
     }
     draw_notice(frame, notice, app);
     draw_status(frame, status, app);
@@ -52,17 +55,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
         None => {}
     }
     if app.help {
-        dialogs::help(frame);
+        help::draw(frame);
     }
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = Vec::new();
-    if area.width >= 90 {
+    let wide = area.width >= 90;
+    if wide {
         spans.push(Span::styled(" portcullis ", Style::new().bold().reversed()));
     }
     for (i, s) in Screen::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, s.title());
+        // At 80 columns every tab and the help hint fit only one space apart.
+        let label = format!(" {} {}{}", i + 1, s.title(), if wide { " " } else { "" });
         spans.push(if *s == app.screen {
             Span::styled(label, Style::new().fg(Color::Yellow).bold().underlined())
         } else {
@@ -249,6 +254,15 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, title: &str, lines: Vec
     );
 }
 
+/// The height of a bordered dialog whose `lines` wrap at `inner` columns.
+fn boxed_height(lines: &[Line], inner: usize) -> u16 {
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner.max(1)))
+        .sum();
+    u16::try_from(rows + 2).unwrap_or(u16::MAX)
+}
+
 /// A centred rectangle of at most `width`×`height` inside `area`.
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
@@ -260,29 +274,6 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         h,
     )
 }
-
-/// Every key, for the help overlay.
-pub const KEYS: &[(&str, &str)] = &[
-    ("1-7  ←/→  h/l", "switch screen"),
-    ("↑/↓  j/k", "move; scroll the detail pane"),
-    ("PgUp/PgDn g/G", "page; first / last"),
-    ("Tab  Enter", "switch pane / open detail"),
-    ("Esc", "back out: close dialog, leave detail, clear filter"),
-    ("/", "filter the list as you type"),
-    ("r", "reload"),
-    ("n", "new client / scope / user / route"),
-    ("e", "edit (user: change password)"),
-    ("t", "enable / disable"),
-    ("d", "delete (type the name to confirm); revoke a grant"),
-    ("s", "rotate a client's secret (shown once)"),
-    ("R", "rotate the signing keys"),
-    ("m  f  F", "audit: older page, follow, filter"),
-    ("c", "copy a shown secret (OSC 52)"),
-    ("Ctrl-S", "save a form (Tab / Shift-Tab between fields)"),
-    ("Space", "tick an option in a form"),
-    ("?", "this help"),
-    ("q  Ctrl-C", "quit"),
-];
 
 #[cfg(test)]
 mod snapshots;

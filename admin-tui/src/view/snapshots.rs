@@ -183,3 +183,108 @@ fn grants_80x24() {
     drive(&mut app, &api, key(KeyCode::Char('7')));
     assert_snapshot!(render(&app, 80, 24));
 }
+
+/// A screen whose list failed to (re)load: the server's message inline instead of the rows.
+fn load_failed(screen: char) -> String {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char(screen)));
+    api.state().fail_next = Some(failure(
+        503,
+        "temporarily_unavailable",
+        "the authority is restarting; retry in a moment",
+        None,
+    ));
+    drive(&mut app, &api, key(KeyCode::Char('r')));
+    render(&app, 80, 24)
+}
+
+#[test]
+fn scopes_load_error_80x24() {
+    assert_snapshot!(load_failed('2'));
+}
+
+#[test]
+fn users_load_error_80x24() {
+    assert_snapshot!(load_failed('3'));
+}
+
+#[test]
+fn keys_load_error_80x24() {
+    assert_snapshot!(load_failed('4'));
+}
+
+#[test]
+fn audit_load_error_80x24() {
+    assert_snapshot!(load_failed('5'));
+}
+
+#[test]
+fn issuers_load_error_80x24() {
+    assert_snapshot!(load_failed('8'));
+}
+
+#[test]
+fn issuers_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('8')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn issuer_form_with_server_error_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('8')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "https://okta.example");
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "http://okta.example/keys");
+    api.state().fail_next = Some(failure(
+        422,
+        "invalid_value",
+        "must be an https:// URL (http:// only on loopback)",
+        Some("issuers[1].jwks_uri"),
+    ));
+    drive(&mut app, &api, ctrl('s'));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn rotate_secret_confirmation_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('s')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn rotate_secret_confirmation_waiting_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('s')));
+    let _ = crate::app::update(&mut app, key(KeyCode::Char('y')));
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn new_user_form_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('3')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "carol");
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "hunter22");
+    assert_snapshot!(render(&app, 80, 24));
+}
+
+#[test]
+fn edit_route_form_80x24() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('6')));
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    assert_snapshot!(render(&app, 80, 24));
+}
