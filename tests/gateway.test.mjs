@@ -198,6 +198,13 @@ describe("routing and public routes", () => {
     assert.equal(r.headers.get("allow"), "GET, HEAD, POST, PUT");
   });
 
+  test("a dot segment with path parameters cannot climb out of a public route", async () => {
+    for (const p of ["/public/..;/api/x", "/public/%2e%2e;jsessionid=1/api/x"]) {
+      const r = await call(p, { reaches: false });
+      assert.equal(r.status, 400, p);
+    }
+  });
+
   test("a public route passes without a token; spoofed identity and Authorization are stripped", async () => {
     const r = await call("/public/hello?x=1&y=2", {
       headers: {

@@ -43,9 +43,14 @@ impl Rng for SeqRng {
     }
 }
 
-/// Workers KV on a hash map; while the flag is set, writes fail (an outage).
+/// Workers KV on a hash map; while the flag is set, writes fail (an outage); reads are
+/// counted.
 #[derive(Default)]
-pub struct MemKv(pub RefCell<HashMap<String, String>>, pub Cell<bool>);
+pub struct MemKv(
+    pub RefCell<HashMap<String, String>>,
+    pub Cell<bool>,
+    pub Cell<usize>,
+);
 
 impl MemKv {
     fn writable(&self) -> Result<(), StoreError> {
@@ -60,6 +65,7 @@ impl MemKv {
 #[async_trait(?Send)]
 impl Kv for MemKv {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.2.set(self.2.get() + 1);
         Ok(self.0.borrow().get(key).cloned())
     }
     async fn put(&self, key: &str, value: &str, _ttl: Option<u64>) -> Result<(), StoreError> {
@@ -158,6 +164,28 @@ impl crate::ports::RateLimiter for FakeLimits {
 pub struct FakeHttp {
     pub answers: RefCell<HashMap<String, (u16, String)>>,
     pub calls: Cell<usize>,
+    /// When set, each call yields to the executor once before answering, as a network call
+    /// would, so that concurrent requests interleave.
+    pub suspends: Cell<bool>,
+}
+
+/// A future that is pending once, then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
 }
 
 #[async_trait(?Send)]
@@ -168,6 +196,9 @@ impl crate::ports::HttpClient for FakeHttp {
         max_len: usize,
     ) -> Result<(u16, String), crate::ports::FetchError> {
         self.calls.set(self.calls.get() + 1);
+        if self.suspends.get() {
+            YieldOnce(false).await;
+        }
         match self.answers.borrow().get(url) {
             Some((_, body)) if body.len() > max_len => {
                 Err(crate::ports::FetchError("body too long".into()))

@@ -229,6 +229,15 @@ async fn key_set(ctx: &Context<'_>, issuer: &TrustedIssuer, kid: &str) -> Rc<Vec
     if !may_fetch {
         return keys.unwrap_or_default();
     }
+    if keys.is_some() {
+        // A refetch: count the attempt before awaiting it, so that tokens with unknown kids
+        // arriving while it is in flight do not start fetches of their own (they are judged
+        // on the keys at hand). The very first fetch of an isolate is not gated: every
+        // request needs its answer.
+        if let Some(e) = cache.0.borrow_mut().get_mut(&issuer.jwks_uri) {
+            e.attempted_ms = now;
+        }
+    }
     let fetched = match ctx.http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
         Ok((200, body)) => parse_jwks(&body).map(Rc::new),
         _ => None,

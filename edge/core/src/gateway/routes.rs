@@ -41,8 +41,11 @@ pub fn segments(path: &str) -> Result<Vec<Cow<'_, str>>, BadPath> {
             return Err(BadPath);
         }
         let seg = percent_decode_str(raw).decode_utf8().map_err(|_| BadPath)?;
-        // What the origin might decode into a different path than the one we matched.
-        if seg.contains(['/', '\\', '\0']) || seg == "." || seg == ".." {
+        // What the origin might decode into a different path than the one we matched: a
+        // separator, or a dot segment, also one carrying path parameters (`..;x`, which
+        // servlet containers resolve as `..`).
+        let bare = seg.split(';').next().unwrap_or_default();
+        if seg.contains(['/', '\\', '\0']) || bare == "." || bare == ".." {
             return Err(BadPath);
         }
         out.push(seg);
@@ -425,12 +428,20 @@ mod tests {
             "/a/%2e%2e/b",
             "/a/./b",
             "/a/%00",
+            "/public/..;/api/x",
+            "/public/%2e%2e;jsessionid=1/api",
+            "/a/.;x/b",
             "/%ff",
             "x",
         ] {
             assert_eq!(segments(bad), Err(BadPath), "{bad}");
         }
         assert_eq!(segments("/a/b%20c").unwrap()[1], "b c");
+        assert_eq!(
+            segments("/a/b;v=1").unwrap()[1],
+            "b;v=1",
+            "other parameters pass"
+        );
     }
 
     #[test]

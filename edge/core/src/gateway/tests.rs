@@ -128,6 +128,21 @@ fn missing_token_has_no_error_attribute_and_bad_token_is_invalid_token() {
 }
 
 #[test]
+fn a_verified_request_reads_no_kv_in_the_steady_state() {
+    let (h, t) = gateway();
+    forwarded(send(&h, bearer(get("/api/items"), &t)));
+    let reads = h.kv.2.get();
+    for _ in 0..10 {
+        forwarded(send(&h, bearer(get("/api/items"), &t)));
+    }
+    assert_eq!(
+        h.kv.2.get(),
+        reads,
+        "keys, routes and the deny-list come from the isolate"
+    );
+}
+
+#[test]
 fn verified_token_forwards_identity_and_drops_authorization() {
     let (h, t) = gateway();
     let f = forwarded(send(
@@ -312,6 +327,36 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
         .unwrap();
     forwarded(send(&h, bearer(get("/api/x"), &t)));
     assert_eq!(h.http.calls.get(), 2);
+}
+
+#[test]
+fn concurrent_unknown_kids_share_one_refetch() {
+    let (h, _) = gateway();
+    let (_, jwk, _) = ed_key(1);
+    trust_issuer(&h, std::slice::from_ref(&jwk));
+    let (sk2, _, kid2) = ed_key(2);
+    let t = Ed25519
+        .token(
+            &Header::empty().with_key_id(&kid2),
+            &ext_claims(&h, "https://api.test", "read"),
+            &sk2,
+        )
+        .unwrap();
+    assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
+    let before = h.http.calls.get();
+    h.advance(31);
+    h.http.suspends.set(true);
+    let ctx = h.context();
+    let flood: Vec<Request> = (0..20).map(|_| bearer(get("/api/x"), &t)).collect();
+    let decisions = futures::executor::block_on(futures::future::join_all(
+        flood.iter().map(|r| decide(&ctx, r)),
+    ));
+    assert!(decisions.into_iter().all(|d| refused(d).status == 401));
+    assert_eq!(
+        h.http.calls.get(),
+        before + 1,
+        "one fetch for the whole flood"
+    );
 }
 
 #[test]
