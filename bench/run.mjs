@@ -84,10 +84,12 @@ async function startPeer(file, port, extra) {
   return `http://127.0.0.1:${port}`;
 }
 
-async function startCeiling(file, bindings) {
+/** Serves a worker of `bench/` (`file` relative to it) the way Portcullis is served. */
+async function startCeiling(file, bindings = {}) {
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(root, "bench/ceiling", file),
+    scriptPath: path.join(root, "bench", file),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-01",
     bindings,
     host: "127.0.0.1",
@@ -162,10 +164,15 @@ async function main() {
   if (!quick) Object.assign(results, await scale(w, c));
 
   // Ceilings, served by the same harness.
-  const ceilToken = await startCeiling("token.js", { SIGNING_JWK: JSON.stringify(edJwk), CLIENT_ID: clientId, CLIENT_SECRET: clientSecret });
+  const ceilToken = await startCeiling("ceiling/token.js", { SIGNING_JWK: JSON.stringify(edJwk), CLIENT_ID: clientId, CLIENT_SECRET: clientSecret });
   results.ceilToken = await measure("Ceiling: minimal signing worker (WebCrypto)", ceilToken, luaScript("ceil-token", { body: tokenBody, headers: { ...form, Authorization: basicAuth } }));
-  const ceilProxy = await startCeiling("proxy.js", { ORIGIN_URL: origin });
+  const ceilProxy = await startCeiling("ceiling/proxy.js", { ORIGIN_URL: origin });
   results.ceilProxy = await measure("Ceiling: minimal pass-through worker", `${ceilProxy}/api/items`, luaScript("ceil-proxy", { method: "GET", headers: { Authorization: `Bearer ${token}` } }));
+  // Floors: the emptiest worker (read a header and the body, answer JSON) in JavaScript and in
+  // workers-rs. Their ratio is what the wasm layer alone costs, before any work is done.
+  const floorScript = luaScript("floor", { body: tokenBody, headers: { ...form, Authorization: basicAuth } });
+  results.floorJs = await measure("Floor: empty JavaScript worker", await startCeiling("ceiling/empty.js"), floorScript);
+  results.floorRust = await measure("Floor: empty workers-rs worker (wasm)", await startCeiling("floor/build/index.js"), floorScript);
 
   // Peers.
   const peerScript = luaScript("peer-token", { body: tokenBody, headers: { ...form, Authorization: basicAuth } });
