@@ -4,18 +4,14 @@ use portcullis_core::http::{Method, Request as CoreRequest, Response as CoreResp
 use worker::{Headers, Request, Response, Result};
 
 /// A worker request's method, URL and headers as a core request with no body yet: enough for
-/// the gateway, which streams the body on untouched.
-pub fn head(req: &Request) -> Result<CoreRequest> {
-    let url = req.url()?;
-    Ok(CoreRequest {
-        method: Method::parse(&req.inner().method()),
-        origin: url.origin().ascii_serialization(),
-        path: url.path().to_owned(),
-        query: url.query().map(str::to_owned),
+/// the gateway, which streams the body on untouched. The URL is split as the runtime serialized
+/// it: parsing it again (`Request::url`) would link the `url` crate and its IDNA tables.
+pub fn head(req: &Request) -> CoreRequest {
+    let inner = req.inner();
+    CoreRequest {
         headers: req.headers().entries().collect(),
-        body: Vec::new(),
-        body_too_large: false,
-    })
+        ..CoreRequest::from_url(Method::parse(&inner.method()), &inner.url())
+    }
 }
 
 /// Reads the body of a request for a Portcullis endpoint, capped at

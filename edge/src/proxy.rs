@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
 use portcullis_core::ports::{FetchError, HttpClient};
-use worker::{Fetch, Request, Response, Result, Url};
+use worker::{Fetch, Request, Response, Result};
 
 /// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
 pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
@@ -52,8 +52,8 @@ impl HttpClient for FetchClient {
         url: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let url = Url::parse(url).map_err(|e| FetchError(e.to_string()))?;
-        read_capped(Fetch::Url(url), max_len).await
+        let req = Request::new(url, worker::Method::Get).map_err(|e| FetchError(e.to_string()))?;
+        read_capped(Fetch::Request(req), max_len).await
     }
 
     async fn post_json(
