@@ -1,6 +1,7 @@
 //! Conversions between `worker` requests/responses and the core's plain ones.
 
 use portcullis_core::http::{Method, Request as CoreRequest, Response as CoreResponse};
+use web_sys::RequestRedirect;
 use worker::{Headers, Request, Response, Result};
 
 /// A worker request's method, URL and headers as a core request with no body yet: enough for
@@ -55,4 +56,26 @@ pub async fn json_body<T: serde::de::DeserializeOwned>(
 ) -> std::result::Result<T, String> {
     let text = req.text().await.map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// A `POST` of `body` to `url` with `headers`, built on web-sys: `worker::RequestInit` would
+/// link its conversion of Cloudflare `cf` properties, which Portcullis never sets.
+pub fn post(
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+    redirect: RequestRedirect,
+) -> Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    if !headers.is_empty() {
+        let map = web_sys::Headers::new()?;
+        for (name, value) in headers {
+            map.set(name, value)?;
+        }
+        init.set_headers(&map);
+    }
+    init.set_redirect(redirect);
+    init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    Ok(web_sys::Request::new_with_str_and_init(url, &init)?.into())
 }

@@ -62,18 +62,16 @@ impl HttpClient for FetchClient {
         body: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let err = |e: worker::Error| FetchError(e.to_string());
-        let headers = worker::Headers::new();
-        headers
-            .set("content-type", "application/json")
-            .map_err(err)?;
-        headers.set("accept", "application/json").map_err(err)?;
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post)
-            .with_headers(headers)
-            .with_redirect(worker::RequestRedirect::Manual)
-            .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-        let req = Request::new_with_init(url, &init).map_err(err)?;
+        let req = crate::convert::post(
+            url,
+            body,
+            &[
+                ("content-type", "application/json"),
+                ("accept", "application/json"),
+            ],
+            web_sys::RequestRedirect::Manual,
+        )
+        .map_err(|e| FetchError(e.to_string()))?;
         read_capped(Fetch::Request(req), max_len).await
     }
 }
