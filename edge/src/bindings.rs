@@ -14,7 +14,7 @@ use portcullis_core::ports::{
 use portcullis_core::Settings;
 use worker::durable::ListOptions;
 use worker::kv::KvStore;
-use worker::{Env, Method, ObjectNamespace, Request, RequestInit, Storage};
+use worker::{Env, ObjectNamespace, Storage};
 
 /// The KV namespace binding.
 pub const KV_BINDING: &str = "PORTCULLIS_KV";
@@ -197,10 +197,13 @@ async fn post_json<T: serde::Serialize, U: serde::de::DeserializeOwned>(
     body: &T,
 ) -> Result<U, StoreError> {
     let body = serde_json::to_string(body).map_err(store_err)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-    let req = Request::new_with_init("https://object.internal/", &init).map_err(store_err)?;
+    let req = crate::convert::post(
+        "https://object.internal/",
+        &body,
+        &[],
+        web_sys::RequestRedirect::Follow,
+    )
+    .map_err(store_err)?;
     let mut resp = stub.fetch_with_request(req).await.map_err(store_err)?;
     if resp.status_code() != 200 {
         return Err(StoreError(format!(

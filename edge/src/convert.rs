@@ -1,21 +1,18 @@
 //! Conversions between `worker` requests/responses and the core's plain ones.
 
 use portcullis_core::http::{Method, Request as CoreRequest, Response as CoreResponse};
+use web_sys::RequestRedirect;
 use worker::{Headers, Request, Response, Result};
 
 /// A worker request's method, URL and headers as a core request with no body yet: enough for
-/// the gateway, which streams the body on untouched.
-pub fn head(req: &Request) -> Result<CoreRequest> {
-    let url = req.url()?;
-    Ok(CoreRequest {
-        method: Method::parse(&req.inner().method()),
-        origin: url.origin().ascii_serialization(),
-        path: url.path().to_owned(),
-        query: url.query().map(str::to_owned),
+/// the gateway, which streams the body on untouched. The URL is split as the runtime serialized
+/// it: parsing it again (`Request::url`) would link the `url` crate and its IDNA tables.
+pub fn head(req: &Request) -> CoreRequest {
+    let inner = req.inner();
+    CoreRequest {
         headers: req.headers().entries().collect(),
-        body: Vec::new(),
-        body_too_large: false,
-    })
+        ..CoreRequest::from_url(Method::parse(&inner.method()), &inner.url())
+    }
 }
 
 /// Reads the body of a request for a Portcullis endpoint, capped at
@@ -59,4 +56,26 @@ pub async fn json_body<T: serde::de::DeserializeOwned>(
 ) -> std::result::Result<T, String> {
     let text = req.text().await.map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// A `POST` of `body` to `url` with `headers`, built on web-sys: `worker::RequestInit` would
+/// link its conversion of Cloudflare `cf` properties, which Portcullis never sets.
+pub fn post(
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+    redirect: RequestRedirect,
+) -> Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    if !headers.is_empty() {
+        let map = web_sys::Headers::new()?;
+        for (name, value) in headers {
+            map.set(name, value)?;
+        }
+        init.set_headers(&map);
+    }
+    init.set_redirect(redirect);
+    init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    Ok(web_sys::Request::new_with_str_and_init(url, &init)?.into())
 }

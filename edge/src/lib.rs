@@ -38,7 +38,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Resp
         .ok()
         .flatten()
         .unwrap_or_else(|| portcullis_core::crypto::random_token(&bindings::JsRng, 9));
-    let mut core_req = convert::head(&req)?;
+    let mut core_req = convert::head(&req);
     let kv = bindings::KvPort(env.kv(bindings::KV_BINDING)?);
     let authority = bindings::AuthorityPort(env.durable_object(bindings::AUTHORITY_BINDING)?);
     let grants = bindings::GrantPort(env.durable_object(bindings::GRANTS_BINDING)?);

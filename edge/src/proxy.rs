@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
 use portcullis_core::ports::{FetchError, HttpClient};
-use worker::{Fetch, Request, Response, Result, Url};
+use worker::{Fetch, Request, Response, Result};
 
 /// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
 pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
@@ -52,8 +52,8 @@ impl HttpClient for FetchClient {
         url: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let url = Url::parse(url).map_err(|e| FetchError(e.to_string()))?;
-        read_capped(Fetch::Url(url), max_len).await
+        let req = Request::new(url, worker::Method::Get).map_err(|e| FetchError(e.to_string()))?;
+        read_capped(Fetch::Request(req), max_len).await
     }
 
     async fn post_json(
@@ -62,18 +62,16 @@ impl HttpClient for FetchClient {
         body: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let err = |e: worker::Error| FetchError(e.to_string());
-        let headers = worker::Headers::new();
-        headers
-            .set("content-type", "application/json")
-            .map_err(err)?;
-        headers.set("accept", "application/json").map_err(err)?;
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post)
-            .with_headers(headers)
-            .with_redirect(worker::RequestRedirect::Manual)
-            .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-        let req = Request::new_with_init(url, &init).map_err(err)?;
+        let req = crate::convert::post(
+            url,
+            body,
+            &[
+                ("content-type", "application/json"),
+                ("accept", "application/json"),
+            ],
+            web_sys::RequestRedirect::Manual,
+        )
+        .map_err(|e| FetchError(e.to_string()))?;
         read_capped(Fetch::Request(req), max_len).await
     }
 }

@@ -5,7 +5,7 @@
 //! once, and puts its live access tokens on the deny-list (RFC 7009 §2.1 spirit: revoking the
 //! grant revokes what it issued). Each revocation is audited by the authority.
 
-use chrono::DateTime;
+use chrono::{DateTime, Datelike, Timelike};
 
 use crate::api::GrantList;
 use crate::app::{only, Context};
@@ -69,11 +69,24 @@ pub async fn revoke_grant(
     }
 }
 
+/// `secs` as `YYYY-MM-DD HH:MM UTC` (written out: chrono's `format` would link its whole
+/// strftime machinery into the wasm).
 fn date(secs: u64) -> String {
     i64::try_from(secs)
         .ok()
         .and_then(|s| DateTime::from_timestamp(s, 0))
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|d| {
+            // `%Y` signs a year past 9999.
+            let sign = if d.year() > 9999 { "+" } else { "" };
+            format!(
+                "{sign}{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -168,5 +181,26 @@ pub async fn admin_revoke(ctx: &Context<'_>, id: &str, actor: &str) -> Result<Re
         Ok(Response::empty(204).no_store())
     } else {
         Err(ApiError::not_found("grant"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn date_reads_as_strftime_would() {
+        for secs in [
+            0,
+            1_700_000_059,
+            253_402_300_799,
+            253_402_300_800,
+            8_000_000_000_000,
+        ] {
+            let expected = chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap(), 0)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string();
+            assert_eq!(super::date(secs), expected);
+        }
+        assert_eq!(super::date(u64::MAX), "");
     }
 }

@@ -27,8 +27,9 @@ use crate::http::{Method, Request, Response};
 use crate::keys::KeySet;
 use crate::users::UserRecord;
 
-/// The `OpenAPI` 3.1 description of this API, served as is.
-pub const OPENAPI_JSON: &str = include_str!("admin/openapi.json");
+/// The `OpenAPI` 3.1 description of this API (`admin/openapi.json`, minified by the build
+/// script), served as is.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 /// How long a rotated-out client secret keeps working by default (24 h).
 pub const DEFAULT_PREVIOUS_SECRET_TTL: u64 = 86_400;
 /// The longest a rotated-out client secret may keep working (30 days).

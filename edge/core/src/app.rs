@@ -239,7 +239,7 @@ pub fn only(req: &Request, methods: &[Method]) -> Option<Response> {
     (!methods.contains(&req.method)).then(|| {
         let allow = methods
             .iter()
-            .map(|m| format!("{m:?}").to_uppercase())
+            .map(|m| m.as_str())
             .collect::<Vec<_>>()
             .join(", ");
         Response::json(

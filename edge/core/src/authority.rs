@@ -62,9 +62,11 @@ pub struct Envelope {
     pub command: Command,
 }
 
-/// What the authority can be asked to do.
+/// What the authority can be asked to do. Externally tagged (the wire is internal to the
+/// worker): an internally tagged enum would buffer every command before parsing it, which costs
+/// the wasm a second deserializer for every record type.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     CreateScope {
         scope: Scope,
@@ -166,9 +168,9 @@ pub enum Command {
     },
 }
 
-/// The authority's answer.
+/// The authority's answer (externally tagged, like [`Command`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "reply", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     Scope(Scope),
     Scopes(Vec<Scope>),

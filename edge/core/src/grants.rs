@@ -234,9 +234,10 @@ pub struct RefreshInfo {
     pub exp: u64,
 }
 
-/// What a grant shard can be asked to do.
+/// What a grant shard can be asked to do (externally tagged, like
+/// [`Command`](crate::authority::Command)).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum GrantCommand {
     /// The scopes `user` has consented to for `client_id`, if any.
     Consented {
@@ -316,9 +317,9 @@ pub enum RefusalCode {
     InvalidScope,
 }
 
-/// A shard's answer.
+/// A shard's answer (externally tagged, like [`Command`](crate::authority::Command)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum GrantReply {
     Consented {
         grant: Option<GrantView>,

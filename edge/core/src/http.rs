@@ -85,6 +85,25 @@ impl Request {
         }
     }
 
+    /// A request with no headers and no body for an absolute URL as the runtime serializes
+    /// it (`scheme://[userinfo@]host[:port]/path[?query]`); the origin leaves out the userinfo,
+    /// as a URL's origin does, and a fragment is dropped.
+    pub fn from_url(method: Method, url: &str) -> Self {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let (authority, path_and_query) =
+            rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        let host = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        let path_and_query = path_and_query.split('#').next().unwrap_or_default();
+        let path_and_query = if path_and_query.starts_with('/') {
+            path_and_query.to_owned()
+        } else {
+            format!("/{path_and_query}")
+        };
+        Self::new(method, &format!("{scheme}://{host}"), &path_and_query)
+    }
+
     /// Adds a header (builder style).
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -205,5 +224,36 @@ impl Response {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_url_splits_origin_path_and_query() {
+        let parts = |url| {
+            let r = Request::from_url(Method::Get, url);
+            (r.origin, r.path, r.query)
+        };
+        let owned =
+            |o: &str, p: &str, q: Option<&str>| (o.to_owned(), p.to_owned(), q.map(str::to_owned));
+        assert_eq!(
+            parts("https://auth.example/oauth/token"),
+            owned("https://auth.example", "/oauth/token", None)
+        );
+        assert_eq!(
+            parts("http://127.0.0.1:8787/a%20b?x=1&y=?#f"),
+            owned("http://127.0.0.1:8787", "/a%20b", Some("x=1&y=?"))
+        );
+        assert_eq!(
+            parts("https://user:pw@auth.example/?"),
+            owned("https://auth.example", "/", Some(""))
+        );
+        assert_eq!(
+            parts("https://auth.example?q"),
+            owned("https://auth.example", "/", Some("q"))
+        );
     }
 }

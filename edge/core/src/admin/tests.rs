@@ -537,6 +537,12 @@ fn audit_lists_changes_newest_first_with_cursor_and_filters() {
 #[test]
 fn openapi_document_is_3_1_json_and_served_without_a_token() {
     let doc: Value = serde_json::from_str(crate::admin::OPENAPI_JSON).unwrap();
+    let source: Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+    assert_eq!(
+        doc, source,
+        "the minified document says what its source says"
+    );
+    assert!(!crate::admin::OPENAPI_JSON.contains('\n'));
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/admin/v1/clients/{client_id}/secrets"]["post"].is_object());
     let resp = Harness::default().send(Request::new(Method::Get, ORIGIN, "/admin/v1/openapi.json"));

@@ -15,8 +15,8 @@ use std::rc::Rc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64ct::{Base64UrlUnpadded, Encoding};
 use jwt_compact::alg::Ed25519;
-use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmExt, Claims, UntrustedToken};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -191,8 +191,16 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
             }
         }
         "OKP" if jwk.get("crv")?.as_str()? == "Ed25519" => {
-            let parsed: JsonWebKey<'_> = serde_json::from_value(jwk.clone()).ok()?;
-            KeyMaterial::Ed(EdKey::try_from(&parsed).ok()?)
+            // What jwt-compact's `JsonWebKey` accepts, without linking its deserializer: `x`,
+            // and `d` unless absent or null, in unpadded base64url; `x` of 32 bytes.
+            let bytes = |value: &Value| Base64UrlUnpadded::decode_vec(value.as_str()?).ok();
+            if jwk
+                .get("d")
+                .is_some_and(|d| !d.is_null() && bytes(d).is_none())
+            {
+                return None;
+            }
+            KeyMaterial::Ed(EdKey::from_slice(&bytes(jwk.get("x")?)?).ok()?)
         }
         _ => return None,
     };
@@ -380,4 +388,38 @@ pub async fn verify(
         return Err(TokenError::Audience);
     }
     Ok(verified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ed25519_jwks_are_accepted_as_jwt_compact_accepts_them() {
+        let x = URL_SAFE_NO_PAD.encode([9u8; 32]);
+        let short = URL_SAFE_NO_PAD.encode([9u8; 31]);
+        let cases = [
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": x}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": x, "d": null}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": x, "d": x}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": x, "d": "!"}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": x, "d": 7}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": short}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": format!("{x}=")}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519", "x": 7}),
+            serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519"}),
+        ];
+        for jwk in cases {
+            let by_jwt_compact =
+                serde_json::from_value::<jwt_compact::jwk::JsonWebKey<'_>>(jwk.clone())
+                    .ok()
+                    .and_then(|k| EdKey::try_from(&k).ok());
+            let ours = parse_key(&jwk).map(|k| k.material);
+            match (ours, by_jwt_compact) {
+                (Some(KeyMaterial::Ed(a)), Some(b)) => assert_eq!(a, b, "{jwk}"),
+                (None, None) => {}
+                _ => panic!("{jwk} parsed differently"),
+            }
+        }
+    }
 }
