@@ -357,6 +357,9 @@ function version(cmd, argv) {
   }
 }
 
+/** Machine time per request at saturation, µs. */
+const us = (x) => (1e6 / x.rps).toFixed(0);
+
 function writeReport(r) {
   const wasm = fs.readFileSync(path.join(root, "edge/build/index_bg.wasm"));
   const cpu = (fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
@@ -381,13 +384,14 @@ function writeReport(r) {
     "- Portcullis and the two ceiling workers are served by the same harness: workerd started by Miniflare, each worker on a direct workerd socket (`unsafeDirectSockets`, no Miniflare entry worker in front, which alone caps a trivial route near 3k req/s here), on loopback, with in-memory KV and Durable Objects.",
     "- The peers run as single node processes (no cluster). oidc-provider and @node-oauth/express-oauth-server sign EdDSA JWTs like Portcullis; jsonwebtoken has no EdDSA, so that peer signs ES256. Every peer authenticates the client with HTTP Basic.",
     "- The ceiling token worker checks one Basic secret and signs an EdDSA JWT with WebCrypto; the ceiling proxy worker forwards to the origin with no checks. The origin is a node:http server answering a small JSON body.",
+    "- The floor workers do what every token request must and nothing else: read the Authorization header and the body, answer a small JSON body; one in JavaScript (`bench/ceiling/empty.js`), one in Rust with workers-rs (`bench/floor`, built and optimised like Portcullis). Their ratio is what the wasm layer costs before any work is done.",
     "- The load generator shares the 2 cores with the servers, as every target does.",
     "",
     "## Results",
     "",
     "| target | req/s | p50 ms | p99 ms | runs (req/s) | non-2xx/3xx (all runs) |",
     "| --- | ---: | ---: | ---: | --- | ---: |",
-    ...[r.token, r.verify, r.introspect, r.gateway, r.gateway1000, r.code, r.refresh, r.ceilToken, r.ceilProxy, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
+    ...[r.token, r.verify, r.introspect, r.gateway, r.gateway1000, r.code, r.refresh, r.ceilToken, r.ceilProxy, r.floorJs, r.floorRust, r.oidc, r.express, r.nodeOauth].filter(Boolean).map(row),
     "",
     "The code-flow row counts requests: half are authorizations (a signed-in person with remembered consent gets a 302 with a fresh code) and half are the exchanges of those codes; the refresh row rotates a pool of refresh tokens, each answer's new token feeding a later request. Both go through the grant Durable Objects.",
     "",
@@ -397,6 +401,10 @@ function writeReport(r) {
     "| --- | ---: | ---: | ---: | ---: |",
     `| token issuance | ${ratio(r.token, r.ceilToken)} | ${ratio(r.token, r.oidc)} | ${ratio(r.token, r.express)} | ${ratio(r.token, r.nodeOauth)} |`,
     r.gateway ? `| gateway pass-through | ${ratio(r.gateway, r.ceilProxy)} | | | |` : "| gateway pass-through | not measured: the gateway is not built yet | | | |",
+    "",
+    ...(r.floorJs && r.floorRust ? [
+      `The empty workers-rs worker runs at ${ratio(r.floorRust, r.floorJs)} of the empty JavaScript worker, and Portcullis's token issuance at ${ratio(r.token, r.floorRust)} of the empty workers-rs worker.`,
+    ] : []),
     "",
     "## CPU per operation",
     "",
@@ -434,10 +442,12 @@ function writeReport(r) {
     "## What stands in the way",
     "",
     ...(r.cpu && r.token && r.ceilToken ? [
-      `- Token issuance: one request costs about ${(1e6 / r.token.rps).toFixed(0)} µs of the machine at saturation, the ceiling worker ${(1e6 / r.ceilToken.rps).toFixed(0)} µs. Inside workerd the whole token request in the core takes ${r.cpu.token.toFixed(0)} µs, of which ${r.cpu.sign.toFixed(0)} µs is the Ed25519 signature that jwt-compact computes in wasm; the ceiling signs with WebCrypto's native Ed25519. The rest of the gap is the runtime adapter: converting the request and response across the wasm-bindgen boundary (headers, URL, body, Response construction) costs more than the same work in JavaScript.`,
-      "- Gateway: the pass-through worker hands the incoming request to `fetch` untouched; Portcullis converts the request head into the core (all headers across the wasm boundary), verifies the token (a cached verification after the first request: hash lookup plus claim checks), matches the route, and builds a new header list and `Request` through web-sys before streaming the body on. The per-request boundary crossings, not the verification, are most of the difference.",
-      "- Tried and kept: isolate caches for clients, keys, scopes and the deny-list (no KV read in the steady state), verified-token cache (a repeated token costs a hash lookup, not an Ed25519 verification), opt-level 3 for the Ed25519 and SHA-2 crates, WebCrypto for ES256 and for external RS256/ES256 (no pure-Rust P-256 or RSA in the worker).",
-      "- Not tried yet: signing EdDSA with WebCrypto instead of jwt-compact (the design names jwt-compact), a leaner adapter that reads only the headers the core needs, and cutting the wasm size (serde derive monomorphizations dominate the code section: internally tagged enums and flattened structs for the Durable Object wire format and the admin API types).",
+      `- Token issuance: one request costs about ${us(r.token)} µs of the machine at saturation (wrk included), the ceiling worker ${us(r.ceilToken)} µs.${r.floorRust ? ` An empty workers-rs worker already costs ${us(r.floorRust)} µs and an empty JavaScript worker ${us(r.floorJs)} µs: the wasm layer alone (wasm-bindgen crossings for the request, its headers and body, and the Response) takes ${(1e6 / r.floorRust.rps - 1e6 / r.floorJs.rps).toFixed(0)} µs more than JavaScript before any work is done, so a Rust worker that signs cannot reach the JavaScript signing worker's throughput.` : ""} Inside workerd the whole token request in the core takes ${r.cpu.token.toFixed(0)} µs, of which ${r.cpu.sign.toFixed(0)} µs is the Ed25519 signature that jwt-compact computes in wasm (the design names jwt-compact); WebCrypto's native Ed25519 signs in about 30 µs here.`,
+      "- Gateway: the pass-through worker hands the incoming request to `fetch` untouched; Portcullis converts the request head into the core (headers across the wasm boundary), verifies the token (a cached verification after the first request: hash lookup plus claim checks), matches the route, and builds a new header list and `Request` through web-sys before streaming the body on. The per-request boundary crossings, not the verification, are most of the difference.",
+      "- Size: the release wasm was 1,920,001 bytes; stripping the name section in our own wasm-opt pass, the minified OpenAPI document, an externally tagged Durable Object wire format, splitting the runtime's URL instead of the `url` crate (IDNA and ICU tables gone), web-sys for outgoing requests and smaller date and JWK code brought it to the figure above. What remains over 1 MB is real code: the request future with every handler inlined (~130 kB), the two Durable Object futures (~84 kB), serde monomorphisations (serde_json ~110 kB, serde_path_to_error ~34 kB for the admin API's field errors), std's panic machinery (~25 kB, removable only with nightly build-std) and the Ed25519 table (35 kB).",
+      "- Tried and kept: isolate caches for clients, keys, scopes, routes and the deny-list (no KV read in the steady state, tested), verified-token cache (a repeated token costs a hash lookup, not an Ed25519 verification), opt-level 3 for the Ed25519 and SHA-2 crates, WebCrypto for ES256 and for external RS256/ES256 (no pure-Rust P-256 or RSA in the worker).",
+      "- Tried and dropped: opt-level \"s\" (larger), wasm-opt `--converge`/`--gufa` (about 1 kB each for twice the build time), boxing each handler future (1 kB for an allocation per request), the hot crypto crates at opt-level \"z\" (35 kB smaller, slower signing).",
+      "- Not tried: signing EdDSA through WebCrypto or `node:crypto` instead of jwt-compact's wasm Ed25519 (about 25 µs a token, but the design names jwt-compact), and a serialisation layer lighter than serde for the Durable Object wire.",
     ] : []),
     "",
   ];

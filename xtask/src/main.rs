@@ -219,18 +219,18 @@ const WASM_OPT_ARGS: &[&str] = &[
     "--enable-exception-handling",
 ];
 
-/// Builds the release wasm and its JS shim into `edge/<out_dir>/` with `worker-build
-/// --release` and the locally installed tools (it would otherwise download them); `cargo_args`
-/// go to `cargo build`. Then optimises the wasm for size.
-fn build_release(out_dir: &str, cargo_args: &[&str]) -> Result {
+/// Builds the release wasm of the worker crate in `krate` and its JS shim into
+/// `<krate>/<out_dir>/` with `worker-build --release` and the locally installed tools (it would
+/// otherwise download them); `cargo_args` go to `cargo build`. Then optimises the wasm for size.
+fn build_release(krate: &str, out_dir: &str, cargo_args: &[&str]) -> Result {
     let bin = |p: &str| root().join("node_modules/.bin").join(p);
     run(Command::new(cargo_bin("worker-build"))
         .args(["--release", "--out-dir", out_dir, "--"])
         .args(cargo_args)
-        .current_dir(root().join("edge"))
+        .current_dir(root().join(krate))
         .env("WASM_BINDGEN_BIN", cargo_bin("wasm-bindgen"))
         .env("ESBUILD_BIN", bin("esbuild")))?;
-    let wasm = root().join("edge").join(out_dir).join("index_bg.wasm");
+    let wasm = root().join(krate).join(out_dir).join("index_bg.wasm");
     run(Command::new(bin("wasm-opt"))
         .arg(&wasm)
         .arg("-o")
@@ -240,7 +240,7 @@ fn build_release(out_dir: &str, cargo_args: &[&str]) -> Result {
 
 /// Builds the release wasm and its JS shim into `edge/build/` (wrangler's build command).
 fn build_wasm() -> Result {
-    build_release("build", &[])
+    build_release("edge", "build", &[])
 }
 
 fn wrangler_dev(port: u16) -> Result<Child> {
@@ -447,7 +447,9 @@ fn bench(extra: &[String]) -> Result {
     println!("==> building the release wasm");
     build_wasm()?;
     println!("==> building the bench wasm (release + the CPU probe) into edge/build-probe");
-    build_release("build-probe", &["--features", "probe"])?;
+    build_release("edge", "build-probe", &["--features", "probe"])?;
+    println!("==> building the floor worker (bench/floor)");
+    build_release("bench/floor", "build", &[])?;
     run(Command::new("node").arg("bench/run.mjs").args(extra))
 }
 
