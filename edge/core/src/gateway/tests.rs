@@ -250,6 +250,18 @@ fn ext_claims(h: &Harness, aud: &str, scope: &str) -> Claims<Value> {
     )
 }
 
+/// An `EdDSA` token of the external issuer for `https://api.test` with scope `read`, signed by
+/// `sk` under `kid`.
+fn ext_read_token(h: &Harness, sk: &ed25519_compact::SecretKey, kid: &str) -> String {
+    Ed25519
+        .token(
+            &Header::empty().with_key_id(kid),
+            &ext_claims(h, "https://api.test", "read"),
+            sk,
+        )
+        .unwrap()
+}
+
 fn trust_issuer(h: &Harness, keys: &[Value]) {
     h.http
         .answers
@@ -300,13 +312,7 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
     let (_, jwk, _) = ed_key(1);
     trust_issuer(&h, std::slice::from_ref(&jwk));
     let (sk2, jwk2, kid2) = ed_key(2);
-    let t = Ed25519
-        .token(
-            &Header::empty().with_key_id(&kid2),
-            &ext_claims(&h, "https://api.test", "read"),
-            &sk2,
-        )
-        .unwrap();
+    let t = ext_read_token(&h, &sk2, &kid2);
     // First sight fetches; the kid is unknown; a flood within the cool-down fetches nothing.
     for _ in 0..20 {
         assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
@@ -318,13 +324,7 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
         (200, json!({ "keys": [jwk, jwk2] }).to_string()),
     );
     h.advance(31);
-    let t = Ed25519
-        .token(
-            &Header::empty().with_key_id(&kid2),
-            &ext_claims(&h, "https://api.test", "read"),
-            &sk2,
-        )
-        .unwrap();
+    let t = ext_read_token(&h, &sk2, &kid2);
     forwarded(send(&h, bearer(get("/api/x"), &t)));
     assert_eq!(h.http.calls.get(), 2);
 }
@@ -335,13 +335,7 @@ fn concurrent_unknown_kids_share_one_refetch() {
     let (_, jwk, _) = ed_key(1);
     trust_issuer(&h, std::slice::from_ref(&jwk));
     let (sk2, _, kid2) = ed_key(2);
-    let t = Ed25519
-        .token(
-            &Header::empty().with_key_id(&kid2),
-            &ext_claims(&h, "https://api.test", "read"),
-            &sk2,
-        )
-        .unwrap();
+    let t = ext_read_token(&h, &sk2, &kid2);
     assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
     let before = h.http.calls.get();
     h.advance(31);
