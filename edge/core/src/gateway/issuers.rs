@@ -26,8 +26,8 @@ use crate::app::Context;
 use crate::error::ApiError;
 use crate::gateway::routes::is_origin;
 use crate::tokens::{
-    check_claims, AccessClaims, Audience, Expectations, ExtraHeader, TokenError, Verified,
-    MAX_TOKEN_LEN,
+    check_claims, parse_untrusted, AccessClaims, Audience, Expectations, ExtraHeader, TokenError,
+    Verified,
 };
 
 /// Most trusted issuers.
@@ -269,7 +269,8 @@ fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
     }
 }
 
-/// Verifies a token of a trusted issuer: algorithm allow-list, no `crit`, a known `kid` whose
+/// Verifies a token of a trusted issuer: the structural checks of
+/// [`parse_untrusted`] (size, no duplicate members, no `crit`), the algorithm allow-list, a known `kid` whose
 /// type fits the algorithm, the signature, the time claims with the leeway, `aud` among the
 /// issuer's audiences (and equal to `audience` when the route names one).
 pub async fn verify(
@@ -278,22 +279,18 @@ pub async fn verify(
     token: &str,
     audience: Option<&str>,
 ) -> Result<Verified, TokenError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLarge);
-    }
-    let untrusted =
-        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
+    let untrusted = parse_untrusted(token)?;
     let alg = issuer
         .algorithms
         .iter()
         .copied()
         .find(|a| a.as_str() == untrusted.algorithm())
         .ok_or(TokenError::Algorithm)?;
-    let header = untrusted.header();
-    if header.other_fields.crit.is_some() {
-        return Err(TokenError::Critical);
-    }
-    let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
+    let kid = untrusted
+        .header()
+        .key_id
+        .as_deref()
+        .ok_or(TokenError::UnknownKey)?;
     let keys = key_set(ctx, issuer, kid).await;
     let key = keys
         .iter()
