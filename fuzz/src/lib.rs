@@ -30,9 +30,9 @@ use portcullis_core::authorize::{origin_of, redirect_uri_matches};
 use portcullis_core::clients::{check_absolute_uri, check_redirect_uri};
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
-use portcullis_core::gateway::routes::{segments, RouteIndex};
 use portcullis_core::gateway::issuers::{self, ExternalToken};
 use portcullis_core::gateway::routes;
+use portcullis_core::gateway::routes::{segments, RouteIndex};
 use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
 use portcullis_core::keys::{KeyAlg, KeySet, LoadedKeys};
@@ -97,9 +97,12 @@ pub fn admin_json(data: &[u8]) {
     }
 }
 
+/// What a target calls with each input.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (its `fuzz_targets/<name>.rs` binary and its `regressions/<name>/`
 /// folder) and the function it calls.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("basic_header", basic_header),
     ("form_body", form_body),
     ("admin_json", admin_json),
@@ -173,7 +176,10 @@ pub fn issuer_token(data: &[u8]) {
             };
             let verified = verify(&token, &fixture.keys.jwks);
             if must_fail {
-                assert!(verified.is_err(), "a modified issuer token verified: {token}");
+                assert!(
+                    verified.is_err(),
+                    "a modified issuer token verified: {token}"
+                );
             }
         }
     }
@@ -432,12 +438,21 @@ mod tests {
         let stems = |sub: &str, strip: &str| -> BTreeSet<String> {
             fs::read_dir(crate_dir(sub))
                 .expect(sub)
-                .map(|e| e.expect("entry").file_name().to_string_lossy().replace(strip, ""))
+                .map(|e| {
+                    e.expect("entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .replace(strip, "")
+                })
                 .collect()
         };
         let names: BTreeSet<String> = TARGETS.iter().map(|(n, _)| (*n).to_owned()).collect();
         assert_eq!(stems("fuzz_targets", ".rs"), names);
-        assert_eq!(stems("regressions", ""), names, "one regressions/<target>/ per target");
+        assert_eq!(
+            stems("regressions", ""),
+            names,
+            "one regressions/<target>/ per target"
+        );
     }
 
     /// Inputs kept in `regressions/<target>/` (seeds and every crash `cargo xtask fuzz` found)
