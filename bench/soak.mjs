@@ -3,10 +3,13 @@
 // `node bench/soak.mjs [--seconds 60] [--connections 64]` against an existing edge/build.
 //
 // Load, per connection, picked at random by weight: client-credentials tokens, /verify, gateway
-// requests through a route to a local origin (when PUT /admin/v1/routes answers), refresh-token
-// rotation along a chain owned by the connection (when the password and refresh grants exist),
-// and admin writes (new clients and, when /admin/v1/users exists, new users). Every request has
-// a deadline and the total is capped, so the run is bounded in time and count.
+// requests through a route to a local origin, refresh-token rotation along a chain owned by the
+// connection (started by password grants), and admin writes (new clients and users). Every
+// request has a deadline and the total is capped, so the run is bounded in time and count.
+//
+// Set-up (scopes, clients, the route table, a user, the password grants that start the refresh
+// chains) must succeed in full: a failed step is a violation and no load runs, so a broken
+// feature can never pass as load that was quietly left out.
 //
 // The books, after the load: no 5xx and no failed connection; every created client and user
 // listed by the admin API; every refresh chain has exactly one live token (its newest; every
@@ -74,15 +77,16 @@ async function main() {
   const books = new Books();
   const started = Date.now();
   try {
-    const env = await setUp(w);
-    console.log(`soak: ${SECONDS} s at ${CONNECTIONS} connections against ${w.url}`);
-    console.log(`      gateway ${env.gateway ? "on" : "off (no route table endpoint)"}, refresh ${env.refresh ? "on" : "off (no password/refresh grant)"}, users ${env.users ? "on" : "off"}`);
-    const loadStart = Date.now();
-    const end = loadStart + SECONDS * 1000;
-    await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => connection(w, env, books, i, end)));
-    const loadSeconds = (Date.now() - loadStart) / 1000;
-    await checkBooks(w, env);
-    summary(books, env, loadSeconds);
+    const env = await setUp(w).catch((e) => violation(`set-up: ${e.message}; no load was run`));
+    if (env) {
+      console.log(`soak: ${SECONDS} s at ${CONNECTIONS} connections against ${w.url}: tokens, verify, gateway, refresh (${env.chains.length} chains), admin writes`);
+      const loadStart = Date.now();
+      const end = loadStart + SECONDS * 1000;
+      await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => connection(w, env, books, i, end)));
+      const loadSeconds = (Date.now() - loadStart) / 1000;
+      await checkBooks(w, env);
+      summary(books, env, loadSeconds);
+    }
   } finally {
     await w.stop();
     origin.close();
@@ -91,51 +95,47 @@ async function main() {
   process.exitCode = violations.length === 0 ? 0 : 1;
 }
 
-/** Scopes, a client-credentials client, and whatever optional features the worker has. */
+/** Answers `r` when its status is `status`; otherwise throws, naming `step`. */
+function required(step, r, status) {
+  if (r.status !== status) throw new Error(`${step} answered ${r.status} ${r.text?.slice(0, 300) ?? ""}`);
+  return r;
+}
+
+/**
+ * Scopes, a client-credentials client, the route table, a user, a password-grant client and one
+ * refresh chain per eight connections (each started by its own password grant).
+ */
 async function setUp(w) {
   await w.scope("read");
   await w.scope("write");
   const svc = await w.client({ scopes: ["read", "write"] });
-  const env = { svc, created: { clients: [], users: [] }, chains: [], tokens: [], gateway: false, refresh: false, users: false };
+  const env = { svc, created: { clients: [], users: [] }, chains: [], tokens: [] };
 
-  const routes = await w.admin("PUT", "/admin/v1/routes", {
+  required("PUT /admin/v1/routes", await w.admin("PUT", "/admin/v1/routes", {
     routes: [
       { path: "/api/*", scopes: ["read"] },
       { path: "/open/*", public: true },
     ],
-  });
-  env.gateway = routes.status === 200;
+  }), 200);
 
-  const user = await w.admin("POST", "/admin/v1/users", { username: "soak-owner", password: PASSWORD });
-  env.users = user.status === 201;
-  if (env.users) {
-    env.created.users.push(user.body.id);
-    const legacy = await w.admin("POST", "/admin/v1/clients", {
-      name: "soak-legacy",
-      grant_types: ["password", "refresh_token"],
-      scopes: ["read"],
-    });
-    if (legacy.status === 201) {
-      env.legacy = legacy.body;
-      const first = await w.form("/oauth/token", { grant_type: "password", username: "soak-owner", password: PASSWORD }, {
-        authorization: basic(legacy.body.client_id, legacy.body.client_secret),
-      });
-      env.refresh = first.status === 200 && Boolean(first.body?.refresh_token);
-      if (env.refresh) {
-        env.chains.push({ history: [first.body.refresh_token], busy: false });
-        // One chain per eight connections, each started by its own password grant.
-        for (let i = 1; i < Math.ceil(CONNECTIONS / 8); i++) {
-          const r = await w.form("/oauth/token", { grant_type: "password", username: "soak-owner", password: PASSWORD }, {
-            authorization: basic(legacy.body.client_id, legacy.body.client_secret),
-          });
-          if (r.status !== 200) violation(`password grant for chain ${i}: ${r.status} ${r.text}`);
-          else env.chains.push({ history: [r.body.refresh_token], busy: false });
-        }
-      }
-    }
+  const user = required("POST /admin/v1/users", await w.admin("POST", "/admin/v1/users", { username: "soak-owner", password: PASSWORD }), 201);
+  env.created.users.push(user.body.id);
+  const legacy = required("POST /admin/v1/clients (password and refresh_token grants)", await w.admin("POST", "/admin/v1/clients", {
+    name: "soak-legacy",
+    grant_types: ["password", "refresh_token"],
+    scopes: ["read"],
+  }), 201);
+  env.legacy = legacy.body;
+  for (let i = 0; i < Math.ceil(CONNECTIONS / 8); i++) {
+    const r = required(`password grant for chain ${i}`, await w.form("/oauth/token", { grant_type: "password", username: "soak-owner", password: PASSWORD }, {
+      authorization: basic(legacy.body.client_id, legacy.body.client_secret),
+    }), 200);
+    if (!r.body?.refresh_token) throw new Error(`password grant for chain ${i} issued no refresh token: ${r.text}`);
+    env.chains.push({ history: [r.body.refresh_token], busy: false });
   }
-  const t = await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization: basic(svc.client_id, svc.client_secret) });
-  if (t.status !== 200) throw new Error(`first token: ${t.status} ${t.text}`);
+  const t = required("the first client-credentials token", await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, {
+    authorization: basic(svc.client_id, svc.client_secret),
+  }), 200);
   env.tokens.push(t.body.access_token);
   return env;
 }
@@ -166,24 +166,20 @@ const form = (params, headers = {}) => ({
   body: new URLSearchParams(params).toString(),
 });
 
-/** The operations and their weights; the optional ones only when the worker has them. */
-function operations(env) {
-  const ops = [
-    ["token", 30, tokenOp],
-    ["verify", 25, verifyOp],
-    ["admin write", 5, adminWriteOp],
-  ];
-  if (env.gateway) ops.push(["gateway", 25, gatewayOp]);
-  if (env.refresh) ops.push(["refresh", 15, refreshOp]);
-  return ops;
-}
+/** The operations and their weights. */
+const OPERATIONS = [
+  ["token", 30, tokenOp],
+  ["verify", 25, verifyOp],
+  ["gateway", 25, gatewayOp],
+  ["refresh", 15, refreshOp],
+  ["admin write", 5, adminWriteOp],
+];
 
 async function connection(w, env, books, index, end) {
-  const ops = operations(env);
-  const total = ops.reduce((s, [, weight]) => s + weight, 0);
+  const total = OPERATIONS.reduce((s, [, weight]) => s + weight, 0);
   while (Date.now() < end && books.total < MAX_REQUESTS) {
     let pick = Math.random() * total;
-    const [, , op] = ops.find(([, weight]) => (pick -= weight) < 0) ?? ops[0];
+    const [, , op] = OPERATIONS.find(([, weight]) => (pick -= weight) < 0) ?? OPERATIONS[0];
     await op(w, env, books, index);
   }
 }
@@ -228,7 +224,7 @@ async function refreshOp(w, env, books, index) {
 
 async function adminWriteOp(w, env, books) {
   const { clients, users } = env.created;
-  const makeUser = env.users && users.length < MAX_USERS && (clients.length >= MAX_CLIENTS || Math.random() < 0.3);
+  const makeUser = users.length < MAX_USERS && (clients.length >= MAX_CLIENTS || Math.random() < 0.3);
   if (makeUser) {
     const username = `soak-${randomBytes(6).toString("hex")}`;
     const r = await call(books, "admin write", w, "/admin/v1/users", adminInit("POST", { username, password: PASSWORD }));
@@ -280,30 +276,24 @@ async function checkBooks(w, env) {
     const r = await w.admin("GET", `/admin/v1/clients/${id}`);
     if (r.status !== 200) violation(`client ${id} was created but reads ${r.status}`);
   }
-  if (env.users) {
-    const list = await w.admin("GET", "/admin/v1/users");
-    const ids = new Set((list.body?.users ?? []).map((u) => u.id));
-    for (const id of users) if (!ids.has(id)) violation(`user ${id} was created (201) but is not listed`);
-  }
+  const list = await w.admin("GET", "/admin/v1/users");
+  const ids = new Set((list.body?.users ?? []).map((u) => u.id));
+  for (const id of users) if (!ids.has(id)) violation(`user ${id} was created (201) but is not listed`);
 
   const clientEvents = await auditTargets(w, "client.create");
   for (const id of [env.svc.client_id, ...clients]) if (!clientEvents.has(id)) violation(`no client.create audit event for ${id}`);
-  if (env.users) {
-    const userEvents = await auditTargets(w, "user.create");
-    for (const id of users) if (!userEvents.has(id)) violation(`no user.create audit event for ${id}`);
-  }
+  const userEvents = await auditTargets(w, "user.create");
+  for (const id of users) if (!userEvents.has(id)) violation(`no user.create audit event for ${id}`);
 
-  if (env.refresh) {
-    const introspect = (token) =>
-      w.form("/oauth/introspect", { token, token_type_hint: "refresh_token" }, { authorization: basic(env.legacy.client_id, env.legacy.client_secret) });
-    for (const [i, chain] of env.chains.entries()) {
-      const live = await introspect(chain.history.at(-1));
-      if (live.body?.active !== true) violation(`chain ${i}: its newest refresh token is not active (${live.status} ${live.text})`);
-      // Earlier tokens, newest first, at most ten per chain.
-      for (const old of chain.history.slice(0, -1).reverse().slice(0, 10)) {
-        const r = await introspect(old);
-        if (r.body?.active !== false) violation(`chain ${i}: a rotated refresh token is still active (${r.status} ${r.text})`);
-      }
+  const introspect = (token) =>
+    w.form("/oauth/introspect", { token, token_type_hint: "refresh_token" }, { authorization: basic(env.legacy.client_id, env.legacy.client_secret) });
+  for (const [i, chain] of env.chains.entries()) {
+    const live = await introspect(chain.history.at(-1));
+    if (live.body?.active !== true) violation(`chain ${i}: its newest refresh token is not active (${live.status} ${live.text})`);
+    // Earlier tokens, newest first, at most ten per chain.
+    for (const old of chain.history.slice(0, -1).reverse().slice(0, 10)) {
+      const r = await introspect(old);
+      if (r.body?.active !== false) violation(`chain ${i}: a rotated refresh token is still active (${r.status} ${r.text})`);
     }
   }
 }

@@ -1,5 +1,6 @@
-// Rate limits: per authenticated client and per caller address at the token endpoint and the
-// sign-in page, on the Workers rate-limit binding; 429 with Retry-After, audited when tripped.
+// Rate limits: per client and per caller address at the token endpoint and the sign-in page
+// (there, per client means the sign-ins for an existing client's authorization request), on
+// the Workers rate-limit binding; 429 with Retry-After, audited when tripped.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, basic } from "./harness.mjs";
@@ -62,6 +63,45 @@ test("an address over its limit gets 429 at the token endpoint and the sign-in p
     body: "username=a&password=b",
   });
   assert.notEqual(other.status, 429);
+});
+
+/** A sign-in form post from `ip`, returning to `next`. */
+const signIn = (ip, next = "") =>
+  w.fetch("/login", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": ip },
+    body: new URLSearchParams({ username: "a", password: "b", next }).toString(),
+  });
+
+const tripTargets = async () => {
+  const audit = await w.admin("GET", "/admin/v1/audit?action=ratelimit.trip");
+  assert.equal(audit.status, 200, audit.text);
+  return audit.body.events.map((e) => e.target);
+};
+
+test("an address over its limit at the sign-in page is audited as ratelimit.trip ip:<address>", async () => {
+  const ip = "203.0.113.70";
+  assert.ok(!(await tripTargets()).includes(`ip:${ip}`));
+  for (let i = 0; i < 6; i++) assert.notEqual((await signIn(ip)).status, 429, `attempt ${i}`);
+  assert.equal((await signIn(ip)).status, 429);
+  assert.ok((await tripTargets()).includes(`ip:${ip}`));
+});
+
+test("sign-ins for an existing client count against that client from every address; made-up client ids count for nothing", async () => {
+  const app = await w.client({ grant_types: ["authorization_code"], scopes: ["read"], redirect_uris: ["https://app.example.test/cb"], public: true });
+  const authorize = (clientId) => `/oauth/authorize?response_type=code&client_id=${encodeURIComponent(clientId)}&redirect_uri=${encodeURIComponent("https://app.example.test/cb")}`;
+  // Over the client limit (3) with an unknown id: nothing trips, so no key was made for it.
+  for (let i = 0; i < 5; i++) assert.notEqual((await signIn(`192.0.2.${i}`, authorize("no-such-client"))).status, 429, `unknown client, attempt ${i}`);
+  // Each attempt from an address of its own: only the client's budget can run out.
+  for (let i = 0; i < 3; i++) assert.notEqual((await signIn(`192.0.2.${10 + i}`, authorize(app.client_id))).status, 429, `attempt ${i}`);
+  const r = await signIn("192.0.2.20", authorize(app.client_id));
+  assert.equal(r.status, 429);
+  assert.equal(r.headers.get("retry-after"), "60");
+  assert.match(await r.text(), /Too many sign-in attempts for this application/);
+  // A sign-in for no client from a fresh address still gets the form.
+  assert.notEqual((await signIn("192.0.2.21")).status, 429);
+  // Audited under the client's sign-in key, apart from its token requests' budget.
+  assert.ok((await tripTargets()).includes(`client:login:${app.client_id}`));
 });
 
 test("failed admin authentications count against the address: 429 once over, the right token still works", async () => {

@@ -3,10 +3,15 @@
 //! hold for any input (no panic; answers that are consistent with one another).
 //!
 //! Parsers covered: RFC 7617 Basic credentials with RFC 6749 §2.3.1 form-decoding, RFC 6749
-//! §3.2 form bodies, the admin API's JSON bodies, RFC 7519/9068 access tokens, the gateway's RFC
-//! 3986 §3.3 path matching, RFC 6749 §3.1.2 / RFC 8252 §7.3 redirect URIs, the login page's
-//! `next` (no open redirect, RFC 9700 §4.11), and the headers every endpoint reads (RFC 6750
-//! §2.1 bearer, `Content-Type`, our opaque tokens' shard prefix).
+//! §3.2 form bodies, the admin API's JSON bodies, RFC 7519/9068 access tokens, trusted
+//! issuers' RFC 7517 JWKS documents and tokens, the gateway's RFC 3986 §3.3 path matching, RFC
+//! 6749 §3.1.2 / RFC 8252 §7.3 redirect URIs, the login page's `next` (no open redirect, RFC
+//! 9700 §4.11), and the headers every endpoint reads (RFC 6750 §2.1 bearer, `Content-Type`,
+//! our opaque tokens' shard prefix).
+//!
+//! [`TARGETS`] names them all; each `fuzz_targets/<name>.rs` calls one, and the inputs kept in
+//! `regressions/<name>/` (seeds, and every crash `cargo xtask fuzz` found) replay through it
+//! in this crate's tests, on stable: `cargo test --manifest-path fuzz/Cargo.toml`.
 
 #![forbid(unsafe_code)]
 
@@ -18,21 +23,22 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_core::admin::parse_json;
 use portcullis_core::api::{
-    ClientPatch, IssuersBody, KeyRotation, NewClient, NewScope, NewUser, Route, RoutesBody,
-    SecretRotation, UserPatch,
+    Algorithm, ClientPatch, IssuersBody, KeyRotation, NewClient, NewScope, NewUser, Route,
+    RoutesBody, SecretRotation, TrustedIssuer, UserPatch,
 };
 use portcullis_core::authorize::{origin_of, redirect_uri_matches};
 use portcullis_core::clients::{check_absolute_uri, check_redirect_uri};
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
+use portcullis_core::gateway::issuers::{self, ExternalToken};
+use portcullis_core::gateway::routes;
 use portcullis_core::gateway::routes::{segments, RouteIndex};
-use portcullis_core::gateway::{issuers, routes};
 use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
 use portcullis_core::keys::{KeyAlg, KeySet, LoadedKeys};
 use portcullis_core::login::{next_form_targets, safe_next};
 use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
-use portcullis_core::tokens::{self, AccessClaims, Audience};
+use portcullis_core::tokens::{self, AccessClaims, Audience, Expectations};
 
 const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -91,15 +97,30 @@ pub fn admin_json(data: &[u8]) {
     }
 }
 
-/// An access token at `/verify` or the gateway (RFC 7519, RFC 9068). The first byte picks what
-/// the rest replaces: the whole token, or the header, claims or signature of a valid token, so
-/// the JSON and signature paths are reached, not only the outer split.
-pub fn jwt_verify(data: &[u8]) {
-    let fixture = fixture();
-    let Some((&mode, rest)) = data.split_first() else {
-        return;
-    };
-    let parts: Vec<&str> = fixture.token.split('.').collect();
+/// What a target calls with each input.
+pub type Target = fn(&[u8]);
+
+/// Every target: its name (its `fuzz_targets/<name>.rs` binary and its `regressions/<name>/`
+/// folder) and the function it calls.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("basic_header", basic_header),
+    ("form_body", form_body),
+    ("admin_json", admin_json),
+    ("jwt_verify", jwt_verify),
+    ("issuer_token", issuer_token),
+    ("route_match", route_match),
+    ("redirect_uri", redirect_uri),
+    ("login_next", login_next),
+    ("request_headers", request_headers),
+];
+
+/// The token an input stands for: its first byte picks what the rest replaces in `valid` (the
+/// whole token, or the base64url of its header, claims or signature), so the JSON and
+/// signature paths are reached, not only the outer split. Answers the token and whether it
+/// must be refused: a changed header or claims must be, whatever else changed.
+fn mutate(valid: &str, data: &[u8]) -> Option<(String, bool)> {
+    let (&mode, rest) = data.split_first()?;
+    let parts: Vec<&str> = valid.split('.').collect();
     let encoded = URL_SAFE_NO_PAD.encode(rest);
     let token = match mode % 4 {
         0 => String::from_utf8_lossy(rest).into_owned(),
@@ -107,14 +128,59 @@ pub fn jwt_verify(data: &[u8]) {
         2 => format!("{}.{encoded}.{}", parts[0], parts[2]),
         _ => format!("{}.{}.{encoded}", parts[0], parts[1]),
     };
+    let signed = |t: &str| t.rsplit_once('.').map(|(s, _)| s.to_owned());
+    let must_fail = mode % 4 != 0 && signed(&token) != signed(valid);
+    Some((token, must_fail))
+}
+
+/// An access token at `/verify` (RFC 7519, RFC 9068), mutated from a valid one by [`mutate`].
+pub fn jwt_verify(data: &[u8]) {
+    let fixture = fixture();
+    let Some((token, must_fail)) = mutate(&fixture.token, data) else {
+        return;
+    };
     let verified =
         futures::executor::block_on(tokens::verify_signature(&token, &fixture.keys, &NoEs256));
-    if token != fixture.token {
-        // Anything but the signed bytes with their signature must fail, whatever else changed.
-        let header_or_claims_changed = parts[0] != token.split('.').next().unwrap_or_default()
-            || token.split('.').nth(1) != Some(parts[1]);
-        if header_or_claims_changed && mode % 4 != 0 {
-            assert!(verified.is_err(), "a modified token verified: {token}");
+    if must_fail {
+        assert!(verified.is_err(), "a modified token verified: {token}");
+    }
+}
+
+/// A trusted issuer's JWKS and token at the gateway (RFC 7517, RFC 7519, RFC 8725). A first
+/// byte with its high bit set makes the rest the issuer's JWKS document, against which its
+/// valid token is checked: only a JWKS holding the issuer's key may verify it. Otherwise the
+/// input mutates that token by [`mutate`], checked against the issuer's real JWKS.
+pub fn issuer_token(data: &[u8]) {
+    let fixture = fixture();
+    let verify = |token: &str, jwks: &str| {
+        let keys = issuers::parse_jwks(jwks).unwrap_or_default();
+        let parsed = ExternalToken::parse(&fixture.issuer, token)?;
+        futures::executor::block_on(parsed.verify(&keys, &NoEs256, &fixture.expect()))
+    };
+    match data.split_first() {
+        Some((&mode, rest)) if mode & 0x80 != 0 => {
+            let Ok(jwks) = std::str::from_utf8(rest) else {
+                return;
+            };
+            if verify(&fixture.token, jwks).is_ok() {
+                // Escapes could spell the key's `x` otherwise.
+                assert!(
+                    jwks.contains(&fixture.x) || jwks.contains('\\'),
+                    "a JWKS without the issuer's key verified its token: {jwks}"
+                );
+            }
+        }
+        _ => {
+            let Some((token, must_fail)) = mutate(&fixture.token, data) else {
+                return;
+            };
+            let verified = verify(&token, &fixture.keys.jwks);
+            if must_fail {
+                assert!(
+                    verified.is_err(),
+                    "a modified issuer token verified: {token}"
+                );
+            }
         }
     }
 }
@@ -220,10 +286,27 @@ fn route(path: &str) -> Route {
     }
 }
 
-/// A key set and one valid token for it, built once per process.
+/// A key set and one valid token for it, built once per process. The same key set, published
+/// as its JWKS, also stands for a trusted external issuer.
 struct Fixture {
     keys: LoadedKeys,
     token: String,
+    /// The trusted issuer whose JWKS is `keys.jwks` and whose token is `token`.
+    issuer: TrustedIssuer,
+    /// The signing key's public `x` in the JWKS.
+    x: String,
+}
+
+impl Fixture {
+    /// Within `token`'s lifetime.
+    fn expect(&self) -> Expectations<'_> {
+        Expectations {
+            issuer: &self.issuer.issuer,
+            audience: None,
+            now: 0,
+            leeway: 60,
+        }
+    }
 }
 
 fn fixture() -> &'static Fixture {
@@ -251,7 +334,27 @@ fn fixture() -> &'static Fixture {
         };
         let token = futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NoEs256))
             .expect("token");
-        Fixture { keys, token }
+        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks).expect("jwks");
+        let x = jwks["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|k| k["kid"] == keys.signing_kid.as_str())
+            .and_then(|k| k["x"].as_str())
+            .expect("the signing key in the JWKS")
+            .to_owned();
+        let issuer = TrustedIssuer {
+            issuer: "https://as.example".into(),
+            jwks_uri: "https://as.example/.well-known/jwks.json".into(),
+            audiences: vec!["https://api.example".into()],
+            algorithms: vec![Algorithm::EdDSA],
+        };
+        Fixture {
+            keys,
+            token,
+            issuer,
+            x,
+        }
     })
 }
 
@@ -291,15 +394,26 @@ impl Es256 for NoEs256 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+    use std::fs;
+    use std::path::Path;
+
     use super::*;
 
+    fn crate_dir(sub: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(sub)
+    }
+
     #[test]
-    fn fixture_token_verifies() {
+    fn fixture_tokens_verify_as_ours_and_as_a_trusted_issuers() {
         let f = fixture();
         assert!(
             futures::executor::block_on(tokens::verify_signature(&f.token, &f.keys, &NoEs256))
                 .is_ok()
         );
+        let keys = issuers::parse_jwks(&f.keys.jwks).expect("a JWKS");
+        let parsed = ExternalToken::parse(&f.issuer, &f.token).expect("parses");
+        assert!(futures::executor::block_on(parsed.verify(&keys, &NoEs256, &f.expect())).is_ok());
     }
 
     #[test]
@@ -311,15 +425,53 @@ mod tests {
             b"Basic YTpi",
             b"{}",
             b"\x00\xff",
+            b"\x80{\"keys\":[]}",
         ] {
-            basic_header(data);
-            form_body(data);
-            admin_json(data);
-            jwt_verify(data);
-            route_match(data);
-            redirect_uri(data);
-            login_next(data);
-            request_headers(data);
+            for (_, target) in TARGETS {
+                target(data);
+            }
+        }
+    }
+
+    #[test]
+    fn every_target_has_a_binary_and_every_binary_a_target() {
+        let stems = |sub: &str, strip: &str| -> BTreeSet<String> {
+            fs::read_dir(crate_dir(sub))
+                .expect(sub)
+                .map(|e| {
+                    e.expect("entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .replace(strip, "")
+                })
+                .collect()
+        };
+        let names: BTreeSet<String> = TARGETS.iter().map(|(n, _)| (*n).to_owned()).collect();
+        assert_eq!(stems("fuzz_targets", ".rs"), names);
+        assert_eq!(
+            stems("regressions", ""),
+            names,
+            "one regressions/<target>/ per target"
+        );
+    }
+
+    /// Inputs kept in `regressions/<target>/` (seeds and every crash `cargo xtask fuzz` found)
+    /// replay through the target's function without a panic.
+    #[test]
+    fn every_regression_input_replays_through_its_target() {
+        for (name, target) in TARGETS {
+            let dir = crate_dir("regressions").join(name);
+            let mut inputs: Vec<_> = fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.expect("entry").path())
+                .collect();
+            inputs.sort();
+            assert!(!inputs.is_empty(), "{} holds no input", dir.display());
+            for path in inputs {
+                let data = fs::read(&path).expect("readable");
+                eprintln!("replaying {}", path.display());
+                target(&data);
+            }
         }
     }
 }

@@ -372,7 +372,8 @@ fn dev() -> Result {
     child.wait().map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// Format, lints, native tests, the wasm build and the end-to-end suite.
+/// Format, lints, native tests (the fuzz crate's regression inputs too), the wasm build and the
+/// end-to-end suite.
 fn test() -> Result {
     println!("==> cargo fmt --check");
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
@@ -397,6 +398,17 @@ fn test() -> Result {
     ]))?;
     println!("==> cargo test (native)");
     run(Command::new("cargo").args(["test", "--workspace"]))?;
+    println!("==> the fuzz crate: lints, smoke tests and every kept input in fuzz/regressions/");
+    run(Command::new("cargo").args([
+        "clippy",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new("cargo").args(["test", "--manifest-path", "fuzz/Cargo.toml"]))?;
     println!("==> building the wasm worker");
     let started = Instant::now();
     build_wasm()?;
@@ -468,11 +480,13 @@ fn apt_install_missing(binary: &str, package: &str) -> Result {
     run(Command::new("apt-get").args(["install", "-y", "-qq", package]))
 }
 
-/// Runs every target of `fuzz/` for `seconds` each (libFuzzer's `-max_total_time`). cargo-fuzz
-/// wants nightly flags; `RUSTC_BOOTSTRAP=1` lets the stable compiler accept them. No sanitizer:
-/// our crates forbid `unsafe`, so what the fuzzer hunts is panics, overflows and hangs, which
-/// debug assertions and libFuzzer's timeout catch. A crash leaves its input in
-/// `fuzz/artifacts/<target>/` and fails the task.
+/// Runs every target of `fuzz/` for `seconds` each (libFuzzer's `-max_total_time`), starting
+/// from its kept inputs in `fuzz/regressions/<target>/`. cargo-fuzz wants nightly flags;
+/// `RUSTC_BOOTSTRAP=1` lets the stable compiler accept them. No sanitizer: our crates forbid
+/// `unsafe`, so what the fuzzer hunts is panics, overflows and hangs, which debug assertions
+/// and libFuzzer's timeout catch. A crash leaves its input in `fuzz/artifacts/<target>/`; it is
+/// copied into `fuzz/regressions/<target>/`, which the fuzz crate's tests replay, and the task
+/// fails.
 fn fuzz(seconds: Option<&str>) -> Result {
     let seconds = seconds.map_or(Ok(FUZZ_SECONDS), |s| {
         s.parse::<u64>()
@@ -490,21 +504,59 @@ fn fuzz(seconds: Option<&str>) -> Result {
     let targets = output(cargo_fuzz().arg("list")).ok_or("`cargo fuzz list` failed")?;
     for target in targets.lines().filter(|t| !t.is_empty()) {
         println!("==> fuzzing {target} for {seconds} s");
-        run(cargo_fuzz().args([
-            "run",
-            "--sanitizer",
-            "none",
-            "--release",
-            "--debug-assertions",
-            target,
-            "--",
-            &format!("-max_total_time={seconds}"),
-            "-timeout=10",
-            "-rss_limit_mb=1024",
-            "-print_final_stats=1",
-        ]))?;
+        // New inputs go to the first corpus folder; the kept ones seed the run.
+        let corpus = dir.join("corpus").join(target);
+        let kept = dir.join("regressions").join(target);
+        fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        let ran = run(cargo_fuzz()
+            .args([
+                "run",
+                "--sanitizer",
+                "none",
+                "--release",
+                "--debug-assertions",
+                target,
+            ])
+            .arg(&corpus)
+            .arg(&kept)
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-timeout=10",
+                "-rss_limit_mb=1024",
+                "-print_final_stats=1",
+            ]));
+        let kept_now = keep_new_crashes(&dir.join("artifacts").join(target), &kept)?;
+        if !kept_now.is_empty() {
+            return Err(format!(
+                "{target} crashed; copied {} into fuzz/regressions/{target}/. Fix the bug: `cargo test --manifest-path fuzz/Cargo.toml` replays it until then; commit the input",
+                kept_now.join(", ")
+            ));
+        }
+        ran?;
     }
     Ok(())
+}
+
+/// Copies every input libFuzzer left in `artifacts` (crashes, timeouts, out-of-memory) that
+/// `kept` does not hold yet; answers their names. libFuzzer names them by content hash.
+fn keep_new_crashes(artifacts: &Path, kept: &Path) -> Result<Vec<String>> {
+    let Ok(entries) = fs::read_dir(artifacts) else {
+        return Ok(Vec::new());
+    };
+    let mut copied = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let target = kept.join(&name);
+        if entry.path().is_file() && !target.exists() {
+            fs::create_dir_all(kept).map_err(|e| format!("{}: {e}", kept.display()))?;
+            fs::copy(entry.path(), &target).map_err(|e| format!("{name}: {e}"))?;
+            copied.push(name);
+        }
+    }
+    copied.sort();
+    Ok(copied)
 }
 
 /// 60 s of mixed load against a fresh local worker, then the books are checked (`bench/soak.mjs`).

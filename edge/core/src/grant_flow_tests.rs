@@ -192,3 +192,47 @@ fn unknown_client_or_redirect_uri_is_a_page_not_a_redirect() {
         assert!(r.header_value("content-type").unwrap().starts_with("text/html"));
     }
 }
+
+#[test]
+fn sign_ins_for_an_existing_client_count_against_its_login_budget() {
+    let (h, client_id) = setup();
+    h.limits.budget.set(Some(2));
+    // Each attempt from its own address, so only the client's budget can run out.
+    let attempt = |n: usize, client: &str| {
+        let next = format!("/oauth/authorize?response_type=code&client_id={client}");
+        h.send(
+            form(
+                "/login",
+                "",
+                &[
+                    ("username", "alice"),
+                    ("password", "wrong"),
+                    ("next", &next),
+                ],
+            )
+            .with_header("cf-connecting-ip", &format!("192.0.2.{n}")),
+        )
+        .status
+    };
+    // Made-up client ids are never counted: no key is created for them.
+    for n in 0..4 {
+        assert_ne!(attempt(n, "no-such-client"), 429);
+    }
+    assert_ne!(attempt(10, &client_id), 429);
+    assert_ne!(attempt(11, &client_id), 429);
+    assert_eq!(attempt(12, &client_id), 429);
+    // Audited under a key of its own, apart from the client's token requests.
+    let trips: Vec<String> = h
+        .storage
+        .0
+        .borrow()
+        .iter()
+        .filter(|(k, v)| k.starts_with("audit:") && v.contains("ratelimit.trip"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(trips.len(), 1);
+    assert!(
+        trips[0].contains(&format!("client:login:{client_id}")),
+        "{trips:?}"
+    );
+}

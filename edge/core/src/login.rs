@@ -6,7 +6,9 @@
 //! OAuth provider without moving its users.
 //! Failed attempts are counted per username and per client IP address in the grant shards,
 //! which lock the key out with exponential back-off (RFC 9700 §4.15; NIST SP 800-63B
-//! §5.2.2); while a key is locked out no password is even checked. A successful sign-in
+//! §5.2.2); while a key is locked out no password is even checked. Before that, every posted
+//! form counts against the caller's address and, when `next` is the authorization request of
+//! an existing client, against that client's sign-in budget ([`ratelimit`]). A successful sign-in
 //! starts a new session (fresh id, so no fixation) and returns to `next`, which may only name
 //! the authorization endpoint or the account page (no open redirect).
 
@@ -17,7 +19,8 @@ use crate::form::Form;
 use crate::grants::{shard_of, GrantCommand, GrantReply};
 use crate::http::{Method, Request, Response};
 use crate::pages;
-use crate::ports::StoreError;
+use crate::ports::{Limit, StoreError};
+use crate::ratelimit;
 use crate::session::{Session, SessionUser};
 use crate::users::verify_user_password;
 
@@ -161,6 +164,35 @@ pub fn see_other(location: &str) -> Response {
     Response::empty(303).header("location", location).no_store()
 }
 
+/// The client a sign-in is for: the `client_id` of a `next` that is the authorization
+/// endpoint, when that client exists (so made-up ids create no rate-limit keys).
+async fn client_of_next(ctx: &Context<'_>, next: &str) -> Option<String> {
+    let query = next.strip_prefix("/oauth/authorize?")?;
+    let (_, id) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id")?;
+    if id.is_empty() || id.len() > 256 {
+        return None;
+    }
+    let record = ctx.client(&id).await.ok()??;
+    Some(record.client.client_id.clone())
+}
+
+/// The client's sign-in budget: a key of its own on the client limit, so that sign-in
+/// attempts, which anyone can make in a client's name, never spend the budget of its token
+/// requests, which only the authenticated client can.
+fn login_limit_key(client_id: &str) -> String {
+    format!("login:{client_id}")
+}
+
+/// The 429 page of a tripped sign-in limit; `whose` completes "Too many sign-in attempts …".
+fn too_many_attempts(whose: &str) -> Response {
+    pages::error(
+        429,
+        "Too many attempts",
+        &format!("Too many sign-in attempts {whose}. Please wait a minute and try again."),
+    )
+    .header("retry-after", ratelimit::RETRY_AFTER_SECS.to_string())
+}
+
 /// `GET/POST /login`.
 pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
@@ -184,16 +216,8 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         )
         .header("set-cookie", session.cookie(ctx, req));
     }
-    if crate::ratelimit::check_ip(ctx, req).await.is_err() {
-        return pages::error(
-            429,
-            "Too many attempts",
-            "Too many sign-in attempts from your network. Please wait a minute and try again.",
-        )
-        .header(
-            "retry-after",
-            crate::ratelimit::RETRY_AFTER_SECS.to_string(),
-        );
+    if ratelimit::check_ip(ctx, req).await.is_err() {
+        return too_many_attempts("from your network");
     }
     let form = match (req.media_type().as_deref(), req.body_too_large) {
         (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
@@ -207,6 +231,14 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         );
     };
     let next = safe_next(form.get("next"));
+    if let Some(client_id) = client_of_next(ctx, &next).await {
+        if ratelimit::check(ctx, Limit::Client, &login_limit_key(&client_id))
+            .await
+            .is_err()
+        {
+            return too_many_attempts("for this application");
+        }
+    }
     let targets = next_form_targets(&next);
     let username = form.get("username").unwrap_or_default();
     let session = match existing {

@@ -3,7 +3,10 @@
 //! ([`RateLimiter`]).
 //!
 //! The address is counted before any work (so a flood costs little), the client only after it
-//! authenticated (so nobody can spend another client's budget with wrong secrets). A tripped
+//! authenticated (so nobody can spend another client's budget with wrong secrets). The login
+//! page counts sign-ins for an existing client's authorization request on a key of that
+//! client's own (`login:<client_id>`, see [`crate::login`]), which anyone may spend but which
+//! is apart from its token budget. A tripped
 //! limit answers 429 with `Retry-After` and is audited at most once a minute per key and
 //! isolate, so that a flood does not turn into a flood of audit writes. The limits themselves
 //! (requests per 10 or 60 s) are configured on the bindings in `wrangler.toml`.

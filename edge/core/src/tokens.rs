@@ -4,15 +4,19 @@
 //! through WebCrypto); claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` plus
 //! the client's custom claims. Verifying (RFC 9068 §4, RFC 8725): a size cap, an algorithm
 //! allow-list (`EdDSA`, `ES256`: never `none`, never HMAC) that must also match the key the
-//! `kid` names, `typ`, no `crit`, the signature, then `iss`, `exp`, `nbf` and `iat` with a
+//! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the signature, then `iss`, `exp`, `nbf` and `iat` with a
 //! leeway. Embedded `jwk`, `jku` and `x5u` headers are ignored: only our own keys verify.
+
+use std::collections::HashSet;
+use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jwt_compact::alg::Ed25519;
 use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::keys::{KeyAlg, LoadedKeys, SigningKey, VerifyingKey};
@@ -119,6 +123,89 @@ pub(crate) struct ExtraHeader {
     pub(crate) crit: Option<Value>,
 }
 
+/// The structural checks every token passes before its key is looked up, ours or a trusted
+/// issuer's: the size cap, three base64url parts of JSON, no member named twice in the header
+/// or the claims, and no `crit` (we understand no extension, RFC 7515 §4.1.11).
+pub(crate) fn parse_untrusted(token: &str) -> Result<UntrustedToken<'_, ExtraHeader>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::TooLarge);
+    }
+    let untrusted =
+        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
+    for part in token.split('.').take(2) {
+        let json = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| TokenError::Malformed)?;
+        if serde_json::from_slice::<UniqueKeys>(&json).is_err() {
+            return Err(TokenError::Malformed);
+        }
+    }
+    if untrusted.header().other_fields.crit.is_some() {
+        return Err(TokenError::Critical);
+    }
+    Ok(untrusted)
+}
+
+/// A JSON value in which no object names a member twice. RFC 7515 §5.2 and RFC 7519 §4 let a
+/// parser either refuse duplicates or keep the last one; serde does both (it refuses a
+/// struct's field named twice but keeps the last of a map's, such as our custom claims), so
+/// what one reader of a token sees could differ from another's. We refuse them all.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Self>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key) {
+                return Err(de::Error::custom("a member is named twice"));
+            }
+            map.next_value::<Self>()?;
+        }
+        Ok(self)
+    }
+}
+
 fn to_datetime(secs: u64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
 }
@@ -197,19 +284,12 @@ pub async fn verify_signature(
     keys: &LoadedKeys,
     es256: &dyn Es256,
 ) -> Result<Verified, TokenError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLarge);
-    }
-    let untrusted =
-        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
+    let untrusted = parse_untrusted(token)?;
     let alg = KeyAlg::parse(untrusted.algorithm()).ok_or(TokenError::Algorithm)?;
     let header = untrusted.header();
     let typ = header.token_type.as_deref().unwrap_or_default();
     if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
         return Err(TokenError::Type);
-    }
-    if header.other_fields.crit.is_some() {
-        return Err(TokenError::Critical);
     }
     let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
     let claims = match (alg, keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?) {
@@ -278,6 +358,7 @@ pub fn check_claims(v: &Verified, expect: &Expectations<'_>) -> Result<(), Token
 mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
+    use jwt_compact::{Algorithm, AlgorithmSignature};
 
     use super::*;
     use crate::crypto::Secrets;
@@ -533,6 +614,55 @@ mod tests {
             verify_t(&format!("{header}.{rest}"), &keys, &expect(1000)),
             Err(TokenError::Algorithm)
         );
+    }
+
+    /// `header.claims.signature` signed with our current Ed25519 key over the raw JSON texts.
+    fn sign_raw(keys: &LoadedKeys, header: &str, claims: &str) -> String {
+        let SigningKey::Ed25519(key) = &keys.signing_key else {
+            panic!("an EdDSA key set");
+        };
+        let input = format!("{}.{}", b64(header), b64(claims));
+        let signature = Ed25519.sign(key, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_bytes()))
+    }
+
+    #[test]
+    fn duplicate_keys_in_header_or_claims_are_refused_despite_a_valid_signature() {
+        let keys = keys();
+        let kid = keys.signing_kid.as_str();
+        let header = format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}"}}"#);
+        let claims = r#"{"iss":"https://auth.example","sub":"c1","aud":"https://api.example","jti":"j1","client_id":"c1","scope":"read","iat":1000,"exp":2000"#;
+        // The baseline: the same raw signing, no duplicate, verifies.
+        let good = sign_raw(&keys, &header, &format!("{claims}}}"));
+        assert!(verify_t(&good, &keys, &expect(1000)).is_ok());
+        let dup_claims = [
+            r#","sub":"admin"}"#,
+            r#","exp":99999999}"#,
+            r#","scope":"read write admin"}"#,
+            r#","roles":["user"],"roles":["admin"]}"#,
+            r#","nested":{"a":1,"a":2}}"#,
+        ];
+        for tail in dup_claims {
+            let token = sign_raw(&keys, &header, &format!("{claims}{tail}"));
+            assert_eq!(
+                verify_t(&token, &keys, &expect(1000)),
+                Err(TokenError::Malformed),
+                "claims ending {tail}"
+            );
+        }
+        let dup_headers = [
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","kid":"{kid}"}}"#),
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","typ":"JWT"}}"#),
+            format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","x5u":"a","x5u":"b"}}"#),
+        ];
+        for header in dup_headers {
+            let token = sign_raw(&keys, &header, &format!("{claims}}}"));
+            assert_eq!(
+                verify_t(&token, &keys, &expect(1000)),
+                Err(TokenError::Malformed),
+                "{header}"
+            );
+        }
     }
 
     #[test]

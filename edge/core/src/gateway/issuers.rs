@@ -25,9 +25,10 @@ use crate::api::{Algorithm, TrustedIssuer};
 use crate::app::Context;
 use crate::error::ApiError;
 use crate::gateway::routes::is_origin;
+use crate::ports::Es256;
 use crate::tokens::{
-    check_claims, AccessClaims, Audience, Expectations, ExtraHeader, TokenError, Verified,
-    MAX_TOKEN_LEN,
+    check_claims, parse_untrusted, AccessClaims, Audience, Expectations, ExtraHeader, TokenError,
+    Verified,
 };
 
 /// Most trusted issuers.
@@ -52,8 +53,8 @@ enum KeyMaterial {
     Ed(EdKey),
 }
 
-/// One usable key of a JWKS.
-struct ExternalKey {
+/// One usable key of a JWKS (see [`parse_jwks`]).
+pub struct ExternalKey {
     kid: String,
     /// The JWK's own `alg`, when it names one.
     alg: Option<String>,
@@ -207,7 +208,10 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
     Some(ExternalKey { kid, alg, material })
 }
 
-fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
+/// The usable signing keys of a JWKS document (RFC 7517 §5): keys of another use, type or
+/// curve, RSA moduli under 2048 bits and malformed members are skipped; `None` when the
+/// document is not a JWKS at all.
+pub fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
     let doc: Value = serde_json::from_str(body).ok()?;
     Some(
         doc.get("keys")?
@@ -286,108 +290,153 @@ fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
     }
 }
 
-/// Verifies a token of a trusted issuer: algorithm allow-list, no `crit`, a known `kid` whose
-/// type fits the algorithm, the signature, the time claims with the leeway, `aud` among the
-/// issuer's audiences (and equal to `audience` when the route names one).
+/// Verifies a token of a trusted issuer against its JWKS, fetched or cached (see
+/// [`ExternalToken::verify`] for the checks).
 pub async fn verify(
     ctx: &Context<'_>,
     issuer: &TrustedIssuer,
     token: &str,
     audience: Option<&str>,
 ) -> Result<Verified, TokenError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLarge);
-    }
-    let untrusted =
-        UntrustedToken::<ExtraHeader>::try_from(token).map_err(|_| TokenError::Malformed)?;
-    let alg = issuer
-        .algorithms
-        .iter()
-        .copied()
-        .find(|a| a.as_str() == untrusted.algorithm())
-        .ok_or(TokenError::Algorithm)?;
-    let header = untrusted.header();
-    if header.other_fields.crit.is_some() {
-        return Err(TokenError::Critical);
-    }
-    let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
-    let keys = key_set(ctx, issuer, kid).await;
-    let key = keys
-        .iter()
-        .find(|k| k.kid == kid && k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
-        .ok_or(TokenError::UnknownKey)?;
-    let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
-    let signature = untrusted.signature_bytes();
-    let cache_key = |material: &str| format!("{}#{kid}#{material}", issuer.jwks_uri);
-    let claims: Claims<ExternalClaims> = match (alg, &key.material) {
-        (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => {
-            let valid = ctx
-                .es256
-                .verify_rs256(&cache_key(n), n, e, signed, signature)
-                .await
-                .unwrap_or(false);
-            trusted_claims(&untrusted, valid)?
+    let parsed = ExternalToken::parse(issuer, token)?;
+    let keys = key_set(ctx, issuer, parsed.kid()).await;
+    parsed
+        .verify(
+            &keys,
+            ctx.es256,
+            &Expectations {
+                issuer: &issuer.issuer,
+                audience,
+                now: ctx.clock.now(),
+                leeway: ctx.settings.leeway,
+            },
+        )
+        .await
+}
+
+/// A token of a trusted issuer that passed the structural checks of [`parse_untrusted`] (size,
+/// no member named twice, no `crit`) and names one of the issuer's allowed algorithms and a
+/// `kid`: what is needed to pick its key. Nothing in it is trusted yet.
+pub struct ExternalToken<'t> {
+    token: &'t str,
+    untrusted: UntrustedToken<'t, ExtraHeader>,
+    alg: Algorithm,
+    issuer: &'t TrustedIssuer,
+}
+
+impl<'t> ExternalToken<'t> {
+    /// Parses `token` for `issuer`.
+    pub fn parse(issuer: &'t TrustedIssuer, token: &'t str) -> Result<Self, TokenError> {
+        let untrusted = parse_untrusted(token)?;
+        let alg = issuer
+            .algorithms
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == untrusted.algorithm())
+            .ok_or(TokenError::Algorithm)?;
+        if untrusted.header().key_id.is_none() {
+            return Err(TokenError::UnknownKey);
         }
-        (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
-            let valid = signature.len() == 64
-                && ctx
-                    .es256
-                    .verify(&cache_key(x), x, y, signed, signature)
+        Ok(Self {
+            token,
+            untrusted,
+            alg,
+            issuer,
+        })
+    }
+
+    /// The header's `kid` (present: [`parse`](Self::parse) checked it).
+    pub fn kid(&self) -> &str {
+        self.untrusted
+            .header()
+            .key_id
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// Verifies the token against `keys` (the issuer's JWKS): a key with the `kid` whose type
+    /// fits the algorithm (and whose own `alg`, when it names one, is the header's), the
+    /// signature, the time claims with the leeway and `iss` per `expect`, `aud` among the
+    /// issuer's audiences (and equal to `expect.audience` when the route names one).
+    pub async fn verify(
+        &self,
+        keys: &[ExternalKey],
+        es256: &dyn Es256,
+        expect: &Expectations<'_>,
+    ) -> Result<Verified, TokenError> {
+        let (alg, kid, untrusted) = (self.alg, self.kid(), &self.untrusted);
+        let key = keys
+            .iter()
+            .find(|k| k.kid == kid && k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
+            .ok_or(TokenError::UnknownKey)?;
+        let signed = self
+            .token
+            .rsplit_once('.')
+            .map_or("", |(s, _)| s)
+            .as_bytes();
+        let signature = untrusted.signature_bytes();
+        let cache_key = |material: &str| format!("{}#{kid}#{material}", self.issuer.jwks_uri);
+        let claims: Claims<ExternalClaims> = match (alg, &key.material) {
+            (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => {
+                let valid = es256
+                    .verify_rs256(&cache_key(n), n, e, signed, signature)
                     .await
                     .unwrap_or(false);
-            trusted_claims(&untrusted, valid)?
+                trusted_claims(untrusted, valid)?
+            }
+            (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
+                let valid = signature.len() == 64
+                    && es256
+                        .verify(&cache_key(x), x, y, signed, signature)
+                        .await
+                        .unwrap_or(false);
+                trusted_claims(untrusted, valid)?
+            }
+            (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
+                Ed25519
+                    .validator(k)
+                    .validate(untrusted)
+                    .map_err(|e| signature_error(&e))?
+                    .into_parts()
+                    .1
+            }
+            _ => return Err(TokenError::Algorithm),
+        };
+        let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.and_then(|t| u64::try_from(t.timestamp()).ok())
+        };
+        let custom = claims.custom;
+        let scope = match (custom.scope, custom.scp) {
+            (Some(s), _) => s,
+            (None, Some(list)) => list.join(" "),
+            (None, None) => String::new(),
+        };
+        let verified = Verified {
+            exp: secs(claims.expiration).ok_or(TokenError::Malformed)?,
+            iat: secs(claims.issued_at).unwrap_or(0),
+            nbf: secs(claims.not_before),
+            claims: AccessClaims {
+                iss: custom.iss,
+                sub: custom.sub,
+                aud: custom.aud,
+                jti: custom.jti,
+                client_id: custom.client_id.or(custom.azp).unwrap_or_default(),
+                scope,
+                extra: Map::new(),
+            },
+            kid: kid.to_owned(),
+        };
+        check_claims(&verified, expect)?;
+        if !self
+            .issuer
+            .audiences
+            .iter()
+            .any(|a| verified.claims.aud.contains(a))
+        {
+            return Err(TokenError::Audience);
         }
-        (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
-            Ed25519
-                .validator(k)
-                .validate(&untrusted)
-                .map_err(|e| signature_error(&e))?
-                .into_parts()
-                .1
-        }
-        _ => return Err(TokenError::Algorithm),
-    };
-    let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.and_then(|t| u64::try_from(t.timestamp()).ok())
-    };
-    let custom = claims.custom;
-    let scope = match (custom.scope, custom.scp) {
-        (Some(s), _) => s,
-        (None, Some(list)) => list.join(" "),
-        (None, None) => String::new(),
-    };
-    let verified = Verified {
-        exp: secs(claims.expiration).ok_or(TokenError::Malformed)?,
-        iat: secs(claims.issued_at).unwrap_or(0),
-        nbf: secs(claims.not_before),
-        claims: AccessClaims {
-            iss: custom.iss,
-            sub: custom.sub,
-            aud: custom.aud,
-            jti: custom.jti,
-            client_id: custom.client_id.or(custom.azp).unwrap_or_default(),
-            scope,
-            extra: Map::new(),
-        },
-        kid: kid.to_owned(),
-    };
-    check_claims(
-        &verified,
-        &Expectations {
-            issuer: &issuer.issuer,
-            audience,
-            now: ctx.clock.now(),
-            leeway: ctx.settings.leeway,
-        },
-    )?;
-    if !issuer
-        .audiences
-        .iter()
-        .any(|a| verified.claims.aud.contains(a))
-    {
-        return Err(TokenError::Audience);
+        Ok(verified)
     }
-    Ok(verified)
 }
 
 #[cfg(test)]
