@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 const WORKER_BUILD_VERSION: &str = "0.8.7";
 const DEV_PORT: u16 = 8787;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
+const CARGO_DENY_VERSION: &str = "0.20.2";
 /// Seconds each fuzz target runs by default.
 const FUZZ_SECONDS: u64 = 30;
 
@@ -110,12 +111,20 @@ fn locked_version(package: &str) -> Result<String> {
 }
 
 fn ensure_cargo_tool(krate: &str, bin: &str, version: &str) -> Result {
+    install_cargo_tool(krate, bin, version, &[])
+}
+
+/// Installs `krate` at `version` with `cargo install` (plus `extra` arguments) unless `bin`
+/// already reports that version.
+fn install_cargo_tool(krate: &str, bin: &str, version: &str, extra: &[&str]) -> Result {
     let have = output(Command::new(cargo_bin(bin)).arg("--version")).unwrap_or_default();
     if have.split_whitespace().any(|w| w == version) {
         return Ok(());
     }
     println!("==> installing {krate} {version}");
-    run(Command::new("cargo").args(["install", krate, "--version", version, "--force"]))
+    run(Command::new("cargo")
+        .args(["install", krate, "--version", version, "--force"])
+        .args(extra))
 }
 
 /// Installs what the build and tests need; skips what is already there at the right version.
@@ -396,6 +405,14 @@ fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
+    println!("==> cargo deny: licenses, duplicate versions, sources (deny.toml)");
+    install_cargo_tool(
+        "cargo-deny",
+        "cargo-deny",
+        CARGO_DENY_VERSION,
+        &["--locked"],
+    )?;
+    run(Command::new("cargo").args(["deny", "check", "licenses", "bans", "sources"]))?;
     println!("==> cargo test (native)");
     run(Command::new("cargo").args(["test", "--workspace"]))?;
     println!("==> the fuzz crate: lints, smoke tests and every kept input in fuzz/regressions/");
