@@ -2,9 +2,9 @@
 //!
 //! Without a subcommand it opens the interactive app; with one (`portcullis clients list`) it
 //! prints the answer (a table, or the API's JSON with `--json`) and exits 0, or prints a
-//! one-line error on stderr and exits 1 (2 for a usage error). The server comes from `--url` or `PORTCULLIS_URL`; the
-//! admin token only from `PORTCULLIS_ADMIN_TOKEN` or a hidden prompt — never an argument, never
-//! written anywhere.
+//! one-line error on stderr and exits 1 (2 for a usage error). The server comes from `--url` or
+//! `PORTCULLIS_URL`; the admin token only from `PORTCULLIS_ADMIN_TOKEN` or a hidden prompt —
+//! never an argument, never written anywhere.
 
 mod app;
 mod cli;

@@ -110,13 +110,9 @@ fn locked_version(package: &str) -> Result<String> {
     Ok(lock[start..end].to_owned())
 }
 
-fn ensure_cargo_tool(krate: &str, bin: &str, version: &str) -> Result {
-    install_cargo_tool(krate, bin, version, &[])
-}
-
 /// Installs `krate` at `version` with `cargo install` (plus `extra` arguments) unless `bin`
 /// already reports that version.
-fn install_cargo_tool(krate: &str, bin: &str, version: &str, extra: &[&str]) -> Result {
+fn ensure_cargo_tool(krate: &str, bin: &str, version: &str, extra: &[&str]) -> Result {
     let have = output(Command::new(cargo_bin(bin)).arg("--version")).unwrap_or_default();
     if have.split_whitespace().any(|w| w == version) {
         return Ok(());
@@ -160,8 +156,9 @@ fn setup_build() -> Result {
         "wasm-bindgen-cli",
         "wasm-bindgen",
         &locked_version("wasm-bindgen")?,
+        &[],
     )?;
-    ensure_cargo_tool("worker-build", "worker-build", WORKER_BUILD_VERSION)?;
+    ensure_cargo_tool("worker-build", "worker-build", WORKER_BUILD_VERSION, &[])?;
     let stamp = root().join("node_modules/.package-lock.json");
     let fresh = match (
         fs::metadata(&stamp).and_then(|m| m.modified()),
@@ -406,7 +403,7 @@ fn test() -> Result {
         "warnings",
     ]))?;
     println!("==> cargo deny: licenses, duplicate versions, sources (deny.toml)");
-    install_cargo_tool(
+    ensure_cargo_tool(
         "cargo-deny",
         "cargo-deny",
         CARGO_DENY_VERSION,
@@ -509,7 +506,7 @@ fn fuzz(seconds: Option<&str>) -> Result {
         s.parse::<u64>()
             .map_err(|_| format!("`{s}` is not a number of seconds"))
     })?;
-    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
+    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, &[])?;
     let dir = root().join("fuzz");
     let cargo_fuzz = || {
         let mut cmd = Command::new("cargo");

@@ -4,8 +4,9 @@
 //! through WebCrypto); claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` plus
 //! the client's custom claims. Verifying (RFC 9068 §4, RFC 8725): a size cap, an algorithm
 //! allow-list (`EdDSA`, `ES256`: never `none`, never HMAC) that must also match the key the
-//! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the signature, then `iss`, `exp`, `nbf` and `iat` with a
-//! leeway. Embedded `jwk`, `jku` and `x5u` headers are ignored: only our own keys verify.
+//! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the
+//! signature, then `iss`, `exp`, `nbf` and `iat` with a leeway. Embedded `jwk`, `jku` and `x5u`
+//! headers are ignored: only our own keys verify.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -210,7 +211,7 @@ fn to_datetime(secs: u64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
 }
 
-fn to_secs(t: Option<DateTime<Utc>>) -> Option<u64> {
+pub(crate) fn to_secs(t: Option<DateTime<Utc>>) -> Option<u64> {
     t.and_then(|t| u64::try_from(t.timestamp()).ok())
 }
 

@@ -27,8 +27,8 @@ use crate::error::ApiError;
 use crate::gateway::routes::is_origin;
 use crate::ports::Es256;
 use crate::tokens::{
-    check_claims, parse_untrusted, AccessClaims, Audience, Expectations, ExtraHeader, TokenError,
-    Verified,
+    check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
+    TokenError, Verified,
 };
 
 /// Most trusted issuers.
@@ -402,9 +402,6 @@ impl<'t> ExternalToken<'t> {
             }
             _ => return Err(TokenError::Algorithm),
         };
-        let secs = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.and_then(|t| u64::try_from(t.timestamp()).ok())
-        };
         let custom = claims.custom;
         let scope = match (custom.scope, custom.scp) {
             (Some(s), _) => s,
@@ -412,9 +409,9 @@ impl<'t> ExternalToken<'t> {
             (None, None) => String::new(),
         };
         let verified = Verified {
-            exp: secs(claims.expiration).ok_or(TokenError::Malformed)?,
-            iat: secs(claims.issued_at).unwrap_or(0),
-            nbf: secs(claims.not_before),
+            exp: to_secs(claims.expiration).ok_or(TokenError::Malformed)?,
+            iat: to_secs(claims.issued_at).unwrap_or(0),
+            nbf: to_secs(claims.not_before),
             claims: AccessClaims {
                 iss: custom.iss,
                 sub: custom.sub,
