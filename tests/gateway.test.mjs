@@ -3,19 +3,11 @@
 // loopback. The origin records every request it receives: refusals must never reach it.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import * as jose from "jose";
-import { startWorker, basic, ADMIN_TOKEN } from "./harness.mjs";
+import { startWorker, basic, serve, keyPair } from "./harness.mjs";
 
 const AUD = "https://api.example.test";
 const MB = 1024 * 1024;
-
-/** A loopback HTTP server; `handler(req, res)` answers. Returns { url, server }. */
-async function serve(handler) {
-  const server = http.createServer(handler);
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, server };
-}
 
 // The origin: records method, URL, headers and body size of everything it receives.
 const seen = [];
@@ -53,12 +45,6 @@ const idp = await serve((req, res) => {
   res.end(JSON.stringify({ keys: jwksKeys }));
 });
 
-async function keyPair(alg, kid) {
-  const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true });
-  const jwk = { ...(await jose.exportJWK(publicKey)), kid, alg, use: "sig" };
-  return { privateKey, jwk, kid, alg };
-}
-
 async function externalToken(key, { iss = EXT_ISS, aud = AUD, scope = "read", exp = "5m", sub = "ext-user" } = {}) {
   return new jose.SignJWT({ scope, azp: "ext-app" })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
@@ -80,8 +66,8 @@ const ROUTES = [
   { path: "/public/*", public: true },
   { path: "/api/*", methods: ["GET", "HEAD"], scopes: ["read"], audience: AUD },
   { path: "/api/*", methods: ["POST", "PUT"], scopes: ["write"], audience: AUD },
-  { path: "/either/*", scopes: ["read", "admin"], scope_mode: "any", forward_token: true },
-  { path: "/upload", methods: ["POST"], scopes: ["write"] },
+  { path: "/either/*", scopes: ["read", "admin"], scope_mode: "any", forward_token: true, audience: AUD },
+  { path: "/upload", methods: ["POST"], scopes: ["write"], audience: AUD },
   { path: "/ext/*", issuer: EXT_ISS, scopes: ["read"], audience: AUD },
 ];
 

@@ -1,6 +1,8 @@
 // End-to-end harness: serves the built wasm worker (edge/build) in workerd through Miniflare,
 // on a free loopback port, with fresh in-memory KV and Durable Object state per suite.
 import { Miniflare } from "miniflare";
+import * as jose from "jose";
+import http from "node:http";
 import { createHash, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -16,7 +18,7 @@ export const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
  * Miniflare's entry worker in front (what the benchmarks use: the entry worker alone caps a
  * trivial route at a few thousand requests per second).
  */
-export async function startWorker({ bindings = {}, build = "edge/build", direct = false, limits = {} } = {}) {
+export async function startWorker({ bindings = {}, build = "edge/build", direct = false, limits = {}, upstream } = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: path.join(root, build, "index.js"),
@@ -42,6 +44,8 @@ export async function startWorker({ bindings = {}, build = "edge/build", direct 
       IP_RATE_LIMITER: { simple: { limit: limits.ip ?? 1_000_000, period: 60 } },
     },
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+    // The origin the worker sees in request URLs (e.g. https://… to run as if served over TLS).
+    ...(upstream ? { upstream } : {}),
   });
   const entry = (await mf.ready).toString();
   const url = (direct ? (await mf.unsafeGetDirectURL()).toString() : entry).replace(/\/$/, "");
@@ -117,6 +121,20 @@ async function answer(res) {
     body = undefined;
   }
   return { status: res.status, headers: res.headers, body, text };
+}
+
+/** A loopback HTTP server; `handler(req, res)` answers. Returns { url, server }. */
+export async function serve(handler) {
+  const server = http.createServer(handler);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, server };
+}
+
+/** A signing key pair of `alg` and its public JWK named `kid`. */
+export async function keyPair(alg, kid) {
+  const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true });
+  const jwk = { ...(await jose.exportJWK(publicKey)), kid, alg, use: "sig" };
+  return { privateKey, jwk, kid, alg };
 }
 
 /** `Authorization: Basic` for a client, form-urlencoding both parts (RFC 6749 §2.3.1). */

@@ -277,6 +277,13 @@ impl<T: Row> List for Table<T> {
     }
 }
 
+/// What the route table holds besides its routes: a change sends both back unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteTableMeta {
+    pub version: u64,
+    pub case_sensitive: bool,
+}
+
 /// One entry of a table the server stores and replaces whole (routes, trusted issuers): the
 /// table as it was read at `version`, and the entry a form replaces (`None`: it adds one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +348,8 @@ pub enum FormKind {
         version: u64,
     },
     /// A route added to (or changed in) the route table.
-    Route(Entry<Route>),
+    /// A route of the table; the table's `case_sensitive` goes back with it unchanged.
+    Route(Entry<Route>, bool),
     /// A trusted issuer added to (or changed in) the issuer list.
     Issuer(Entry<TrustedIssuer>),
 }
@@ -435,7 +443,8 @@ pub struct App {
     pub follow: bool,
     pub routes: Table<Route>,
     /// The route table's version (its `ETag`), sent back with a change.
-    pub routes_version: u64,
+    /// The route table's version and `case_sensitive`, as last read.
+    pub route_table: RouteTableMeta,
     pub grants: Table<GrantView>,
     /// The external issuers the gateway trusts.
     pub issuers: Table<TrustedIssuer>,
@@ -471,7 +480,7 @@ impl App {
             audit_next: None,
             follow: false,
             routes: Table::default(),
-            routes_version: 0,
+            route_table: RouteTableMeta::default(),
             grants: Table::default(),
             issuers: Table::default(),
             issuers_version: 0,

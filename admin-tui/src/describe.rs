@@ -264,6 +264,7 @@ impl Describe for TrustedIssuer {
             ("JWKS URI", self.jwks_uri.clone()),
             ("Audiences", joined(&self.audiences)),
             ("Algorithms", algorithms(&self.algorithms)),
+            ("Token types", joined(&self.token_types)),
         ]
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use portcullis_core::api::{
     AuditPage, AuditQuery, Client, ClientCreated, ClientPatch, GrantView, IssuerTable, IssuersBody,
-    KeyList, KeyRotation, NewClient, NewScope, NewUser, Route, RouteTable, RoutesBody, Scope,
+    KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody, Scope,
     SecretRotation, TrustedIssuer, User, UserPatch,
 };
 
@@ -66,7 +66,7 @@ pub enum Cmd {
     /// Replace the route table (the version it was read at guards against lost updates).
     PutRoutes {
         version: u64,
-        routes: Vec<Route>,
+        body: RoutesBody,
     },
     ListGrants,
     RevokeGrant(String),
@@ -170,9 +170,7 @@ pub fn execute(api: &dyn AdminApi, cmd: Cmd) -> Option<Answer> {
         Cmd::RotateKeys => Answer::KeysRotated(api.rotate_keys(KeyRotation::default())),
         Cmd::Audit { query, into } => Answer::Audit(into, api.audit(&query)),
         Cmd::ListRoutes => Answer::Routes(api.get_routes()),
-        Cmd::PutRoutes { version, routes } => {
-            Answer::RoutesSaved(api.put_routes(version, &RoutesBody { routes }))
-        }
+        Cmd::PutRoutes { version, body } => Answer::RoutesSaved(api.put_routes(version, &body)),
         Cmd::ListGrants => Answer::Grants(api.list_grants(&GrantFilter::default())),
         Cmd::RevokeGrant(id) => Answer::GrantRevoked(api.revoke_grant(&id).map(|()| id)),
         Cmd::ListIssuers => Answer::Issuers(api.get_issuers()),

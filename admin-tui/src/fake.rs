@@ -129,6 +129,7 @@ pub fn issuer(iss: &str) -> TrustedIssuer {
         jwks_uri: format!("{iss}/.well-known/jwks.json"),
         audiences: vec!["https://api.example.com".into()],
         algorithms: vec![Algorithm::RS256],
+        token_types: portcullis_core::api::default_token_types(),
     }
 }
 
@@ -378,6 +379,7 @@ impl AdminApi for FakeApi {
         self.call("put_routes", |s| {
             check_version(s.routes.version, version)?;
             s.routes.routes.clone_from(&body.routes);
+            s.routes.case_sensitive = body.case_sensitive;
             s.routes.version += 1;
             Ok(s.routes.clone())
         })
@@ -537,6 +539,7 @@ pub fn sample() -> FakeApi {
                     ..route("/health", &[])
                 },
             ],
+            case_sensitive: false,
             version: 3,
             updated_at: NOW,
         },

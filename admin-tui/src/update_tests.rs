@@ -393,7 +393,7 @@ fn adding_a_route_puts_the_whole_table_with_its_version() {
     drive(&mut app, &api, key(KeyCode::Char('6')));
     assert_eq!(app.screen, Screen::Routes);
     assert_eq!(app.routes.items.len(), 2);
-    assert_eq!(app.routes_version, 3);
+    assert_eq!(app.route_table.version, 3);
     drive(&mut app, &api, key(KeyCode::Char('n')));
     typed(&mut app, &api, "/admin/*");
     drive(&mut app, &api, key(KeyCode::Tab)); // methods

@@ -5,12 +5,14 @@
 //! Forwarding executes the core's [`Forward`] decision: the caller's method, the core's URL and
 //! header list, and the caller's body stream handed on untouched, so an upload streams through
 //! without being buffered. Redirects are not followed: the origin's answer, status, headers and
-//! streamed body, goes back as it is.
+//! streamed body, goes back as it is, except a `Set-Cookie` for one of Portcullis's own
+//! cookies, which is dropped ([`is_own_set_cookie`]).
 
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
 use portcullis_core::ports::{FetchError, HttpClient};
-use worker::{Fetch, Request, Response, Result};
+use portcullis_core::session::is_own_set_cookie;
+use worker::{Fetch, Headers, Request, Response, Result};
 
 /// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
 pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
@@ -31,7 +33,7 @@ pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
     }
     let outgoing = web_sys::Request::new_with_str_and_init(&decision.url, &init)?;
     match Fetch::Request(Request::from(outgoing)).send().await {
-        Ok(resp) => Ok(resp),
+        Ok(resp) => without_own_cookies(resp),
         Err(e) => {
             worker::console_error!("origin unreachable: {e}");
             crate::convert::into_worker(&portcullis_core::http::Response::json(
@@ -40,6 +42,20 @@ pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
             ))
         }
     }
+}
+
+/// The origin's answer without any `Set-Cookie` naming one of Portcullis's cookies: an origin
+/// cannot plant or clear the sign-in session. The runtime lists each `Set-Cookie` on its own.
+fn without_own_cookies(resp: Response) -> Result<Response> {
+    let own = |(name, value): &(String, String)| name == "set-cookie" && is_own_set_cookie(value);
+    if !resp.headers().entries().any(|entry| own(&entry)) {
+        return Ok(resp);
+    }
+    let kept = Headers::new();
+    for entry in resp.headers().entries().filter(|entry| !own(entry)) {
+        kept.append(&entry.0, &entry.1)?;
+    }
+    Ok(resp.with_headers(kept))
 }
 
 /// `fetch` for the core's outgoing `GET`s.

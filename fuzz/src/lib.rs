@@ -32,7 +32,7 @@ use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
 use portcullis_core::gateway::issuers::{self, ExternalToken};
 use portcullis_core::gateway::routes;
-use portcullis_core::gateway::routes::{segments, RouteIndex};
+use portcullis_core::gateway::routes::{CanonicalPath, RouteIndex};
 use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
 use portcullis_core::keys::{KeyAlg, KeySet, LoadedKeys};
@@ -194,17 +194,24 @@ pub fn route_match(data: &[u8]) {
     let mut lines = text.split('\n');
     let path = lines.next().unwrap_or_default();
     let table: Vec<Route> = lines.take(64).map(route).collect();
-    let _ = routes::validate(&table);
-    let index = RouteIndex::compile(1, &table);
-    if let Ok(segs) = segments(path) {
-        for seg in &segs {
+    let case_sensitive = path.len() % 2 == 0;
+    let _ = routes::validate(&table, case_sensitive);
+    let index = RouteIndex::compile(1, &table, case_sensitive);
+    if let Ok(canonical) = CanonicalPath::parse(path) {
+        for seg in canonical.segments() {
             assert!(
-                !seg.contains(['/', '\\', '\0']) && seg != "." && seg != "..",
+                !seg.is_empty()
+                    && !seg.contains(['/', '\\'])
+                    && !seg.chars().any(char::is_control)
+                    && seg != "."
+                    && seg != "..",
                 "a dangerous segment passed: {path:?}"
             );
         }
+        let again = CanonicalPath::parse(canonical.as_str());
+        assert_eq!(again.as_ref(), Ok(&canonical), "not stable: {path:?}");
         for method in [Method::Get, Method::Post, Method::Other] {
-            let _ = index.lookup(method, &segs);
+            let _ = index.lookup(method, &canonical);
         }
     }
 }
@@ -348,6 +355,7 @@ fn fixture() -> &'static Fixture {
             jwks_uri: "https://as.example/.well-known/jwks.json".into(),
             audiences: vec!["https://api.example".into()],
             algorithms: vec![Algorithm::EdDSA],
+            token_types: portcullis_core::api::default_token_types(),
         };
         Fixture {
             keys,

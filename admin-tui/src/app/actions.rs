@@ -1,7 +1,7 @@
 //! What each key does: the actions of every screen, and the keys of the dialogs (forms,
 //! confirmations, the once-only secret).
 
-use portcullis_core::api::{AuditQuery, ClientPatch, UserPatch};
+use portcullis_core::api::{AuditQuery, ClientPatch, RoutesBody, UserPatch};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::forms::{client_form, issuer_form, route_form, submit};
@@ -84,9 +84,10 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
             )));
         }
         (Screen::Routes, KeyCode::Char(c @ ('n' | 'e'))) => {
-            if let Some(entry) = Entry::of(&app.routes, app.routes_version, c == 'e') {
+            if let Some(entry) = Entry::of(&app.routes, app.route_table.version, c == 'e') {
                 let form = route_form(app, entry.current());
-                return open_form(app, FormKind::Route(entry), form);
+                let kind = FormKind::Route(entry, app.route_table.case_sensitive);
+                return open_form(app, kind, form);
             }
         }
         (Screen::Routes, KeyCode::Char('d')) => {
@@ -95,8 +96,11 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                     "Remove route",
                     format!("Remove the route {} from the gateway?", r.path),
                     Cmd::PutRoutes {
-                        version: app.routes_version,
-                        routes,
+                        version: app.route_table.version,
+                        body: RoutesBody {
+                            routes,
+                            case_sensitive: app.route_table.case_sensitive,
+                        },
                     },
                 )));
             }

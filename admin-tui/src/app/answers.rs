@@ -155,15 +155,19 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
         },
         Answer::Routes(r) => fill_whole(
             &mut app.routes,
-            &mut app.routes_version,
-            r.map(|t| (t.routes, t.version)),
+            &mut app.route_table.version,
+            r.map(|t| {
+                app.route_table.case_sensitive = t.case_sensitive;
+                (t.routes, t.version)
+            }),
         ),
         Answer::RoutesSaved(r) => {
             if let Some(t) = settle(app, from, r) {
                 app.notice = Some(Ok(saved_whole("route table", "route", t.routes.len())));
+                app.route_table.case_sensitive = t.case_sensitive;
                 fill_whole(
                     &mut app.routes,
-                    &mut app.routes_version,
+                    &mut app.route_table.version,
                     Ok((t.routes, t.version)),
                 );
             }

@@ -2,8 +2,8 @@
 //! call, with the local checks that spare a round trip.
 
 use portcullis_core::api::{
-    Algorithm, Client, ClientPatch, GrantType, NewClient, NewScope, NewUser, Route, ScopeMode,
-    TrustedIssuer, UserPatch,
+    default_token_types, Algorithm, Client, ClientPatch, GrantType, NewClient, NewScope, NewUser,
+    Route, RoutesBody, ScopeMode, TrustedIssuer, UserPatch,
 };
 
 use super::{App, FormKind, GRANT_TYPES};
@@ -121,6 +121,11 @@ pub(super) fn issuer_form(existing: Option<&TrustedIssuer>) -> Form {
                 Input::list(existing.map(|i| i.audiences.clone()).unwrap_or_default()),
             ),
             Field::new("algorithms", "Algorithms", Input::choice(algs, &held)),
+            Field::new(
+                "token_types",
+                "Token types (typ)",
+                Input::list(existing.map_or_else(default_token_types, |i| i.token_types.clone())),
+            ),
         ],
     )
 }
@@ -250,7 +255,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 },
             })
         }
-        FormKind::Route(entry) => {
+        FormKind::Route(entry, case_sensitive) => {
             let path = form.text("path");
             if !path.starts_with('/') {
                 form.reject("path", "a path starting with /");
@@ -275,7 +280,10 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
             };
             Some(Cmd::PutRoutes {
                 version: entry.version,
-                routes: entry.with(route),
+                body: RoutesBody {
+                    routes: entry.with(route),
+                    case_sensitive: *case_sensitive,
+                },
             })
         }
         FormKind::Issuer(entry) => {
@@ -289,6 +297,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 jwks_uri: form.text("jwks_uri"),
                 audiences: form.items("audiences"),
                 algorithms: picked(&ALGORITHMS, &form.chosen("algorithms"), Algorithm::as_str),
+                token_types: form.items("token_types"),
             };
             Some(Cmd::PutIssuers {
                 version: entry.version,

@@ -14,7 +14,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         &app.routes,
         &ScreenSpec {
             title: "Routes",
-            extra: format!(" v{}", app.routes_version),
+            extra: format!(" v{}", app.route_table.version),
             widths: &[
                 Constraint::Fill(2),
                 Constraint::Fill(1),

@@ -198,7 +198,8 @@ pub struct Route {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub scope_mode: ScopeMode,
-    /// The `aud` a token must carry; absent = not checked for Portcullis tokens.
+    /// The `aud` a token must carry; absent = Portcullis's own default audience (the issuer)
+    /// for its tokens, one of the issuer entry's `audiences` for an external issuer's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// Passes without a token.
@@ -207,7 +208,8 @@ pub struct Route {
     /// Keep `Authorization` on the forwarded request.
     #[serde(default)]
     pub forward_token: bool,
-    /// Only tokens of this issuer pass; absent = Portcullis or any trusted issuer.
+    /// Only tokens of this issuer pass (a trusted issuer, or Portcullis's own); absent =
+    /// Portcullis's own tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
 }
@@ -217,12 +219,18 @@ pub struct Route {
 #[serde(deny_unknown_fields)]
 pub struct RoutesBody {
     pub routes: Vec<Route>,
+    /// Whether path literals match only in the letter case written; default false.
+    #[serde(default)]
+    pub case_sensitive: bool,
 }
 
 /// The stored route table and `GET /admin/v1/routes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteTable {
     pub routes: Vec<Route>,
+    /// Whether path literals match only in the letter case written.
+    #[serde(default)]
+    pub case_sensitive: bool,
     /// 0 until the first `PUT`.
     pub version: u64,
     #[serde(default)]
@@ -260,6 +268,16 @@ pub struct TrustedIssuer {
     /// A token must name one of these in `aud`.
     pub audiences: Vec<String>,
     pub algorithms: Vec<Algorithm>,
+    /// The header `typ` values its access tokens may carry (compared without case or an
+    /// `application/` prefix; a token without `typ` counts as `JWT`).
+    #[serde(default = "default_token_types")]
+    pub token_types: Vec<String>,
+}
+
+/// What a trusted issuer's access tokens may name as `typ` unless its entry says otherwise:
+/// RFC 9068's `at+jwt`, and the generic `JWT` most issuers still use.
+pub fn default_token_types() -> Vec<String> {
+    vec!["at+jwt".into(), "JWT".into()]
 }
 
 /// `PUT /admin/v1/issuers`: every trusted external issuer.

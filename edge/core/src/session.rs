@@ -3,10 +3,14 @@
 //!
 //! The cookie holds the session as JSON, base64url-encoded, followed by an HMAC-SHA256 under a
 //! key derived from `KEY_ENCRYPTION_KEY` ([`crate::crypto::Secrets::session_mac`]). It is
-//! `HttpOnly`, `SameSite=Lax`, `Secure` unless the page is served from loopback (RFC 6265bis
-//! §4.1.2; RFC 8252 §8.3), and lives at most [`SESSION_TTL`]. Every form carries a CSRF token:
-//! an HMAC of the session id, so it is worthless without the matching cookie (RFC 9700 §4.7).
-//! Signing in replaces the session id (no session fixation).
+//! `HttpOnly`, `SameSite=Lax`, `Secure` unless the page is served over plain HTTP from loopback
+//! (RFC 6265bis §4.1.2; RFC 8252 §8.3), and lives at most [`SESSION_TTL`]. Over https its name
+//! carries the `__Host-` prefix (RFC 6265bis §4.1.3.2), so the browser holds it only as set by
+//! this host, `Secure`, with `Path=/` and no `Domain`: no sibling subdomain can plant or shadow
+//! it. That prefix requires `Path=/`, so the cookie is not scoped to the sign-in paths; instead
+//! the gateway keeps it from origins both ways ([`without_own_cookies`], [`is_own_set_cookie`]).
+//! Every form carries a CSRF token: an HMAC of the session id, so it is worthless without the
+//! matching cookie (RFC 9700 §4.7). Signing in replaces the session id (no session fixation).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -19,8 +23,12 @@ use crate::http::Request;
 use crate::ports::StoreError;
 use crate::users::is_active;
 
-/// The cookie's name.
+/// The cookie's name over plain HTTP (loopback during development).
 pub const COOKIE: &str = "portcullis_session";
+/// The cookie's name over https.
+pub const HOST_COOKIE: &str = "__Host-portcullis_session";
+/// Every cookie name Portcullis sets.
+const OWN_COOKIES: [&str; 2] = [COOKIE, HOST_COOKIE];
 /// Longest life of a session, seconds.
 pub const SESSION_TTL: u64 = 30 * 60;
 
@@ -52,12 +60,13 @@ impl Session {
 
     /// The live session the request's cookie carries, if its signature holds.
     pub fn from_request(ctx: &Context<'_>, req: &Request) -> Option<Self> {
+        let name = cookie_name(&req.origin);
         let value = req
             .headers
             .iter()
             .filter(|(n, _)| n == "cookie")
             .flat_map(|(_, v)| v.split(';'))
-            .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
+            .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))?;
         let (payload, mac) = value.split_once('.')?;
         if !ctx.secrets.session_mac_matches(payload.as_bytes(), mac) {
             return None;
@@ -94,14 +103,13 @@ impl Session {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
         let mac = ctx.secrets.session_mac(payload.as_bytes());
         let max_age = self.exp.saturating_sub(ctx.clock.now());
-        let secure = if is_loopback_origin(&req.origin) {
-            ""
-        } else {
+        let secure = if is_https(&req.origin) || !is_loopback_origin(&req.origin) {
             "; Secure"
+        } else {
+            ""
         };
-        format!(
-            "{COOKIE}={payload}.{mac}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-        )
+        let name = cookie_name(&req.origin);
+        format!("{name}={payload}.{mac}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
     }
 
     /// The CSRF token every form of this session carries.
@@ -117,6 +125,41 @@ impl Session {
                 .session_mac_matches(format!("csrf\n{}", self.sid).as_bytes(), t)
         })
     }
+}
+
+fn is_https(origin: &str) -> bool {
+    origin.starts_with("https://")
+}
+
+/// The session cookie's name for pages served from `origin`.
+fn cookie_name(origin: &str) -> &'static str {
+    if is_https(origin) {
+        HOST_COOKIE
+    } else {
+        COOKIE
+    }
+}
+
+/// A `Cookie` header value without Portcullis's own cookies, for an origin behind the gateway;
+/// `None` when nothing is left.
+pub fn without_own_cookies(header: &str) -> Option<String> {
+    let kept: Vec<&str> = header
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
+            !pair.is_empty() && !OWN_COOKIES.contains(&name)
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Whether an origin's `Set-Cookie` value would set (or delete) one of Portcullis's own
+/// cookies: the gateway drops it before it reaches the browser.
+pub fn is_own_set_cookie(value: &str) -> bool {
+    let pair = value.split(';').next().unwrap_or_default();
+    let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
+    OWN_COOKIES.iter().any(|own| own.eq_ignore_ascii_case(name))
 }
 
 /// Whether a `scheme://host[:port]` origin is on loopback.
@@ -161,5 +204,45 @@ mod tests {
             let local = Request::new(Method::Get, "http://127.0.0.1:8787", "/login");
             assert!(!s.cookie(ctx, &local).contains("Secure"));
         }
+    }
+
+    #[test]
+    fn https_sessions_use_the_host_prefix_and_only_that_name() {
+        let h = Harness::default();
+        let ctx = &h.context();
+        let s = Session::start(ctx, None);
+        for origin in ["https://auth.test", "https://127.0.0.1:8443"] {
+            let req = Request::new(Method::Get, origin, "/login");
+            let cookie = s.cookie(ctx, &req);
+            assert!(cookie.starts_with("__Host-portcullis_session="), "{cookie}");
+            assert!(cookie.contains("; Path=/;") && cookie.contains("; Secure"));
+            assert!(!cookie.contains("Domain"));
+            let pair = cookie.split(';').next().unwrap();
+            let back = Session::from_request(ctx, &req.clone().with_header("cookie", pair));
+            assert_eq!(back.as_ref(), Some(&s));
+            let plain = pair.replacen("__Host-", "", 1);
+            assert!(Session::from_request(ctx, &req.with_header("cookie", &plain)).is_none());
+        }
+    }
+
+    #[test]
+    fn own_cookies_are_kept_from_origins_both_ways() {
+        assert_eq!(
+            without_own_cookies("a=1; portcullis_session=x.y;b=2;__Host-portcullis_session=z"),
+            Some("a=1; b=2".into())
+        );
+        assert_eq!(without_own_cookies("portcullis_session=x"), None);
+        assert_eq!(
+            without_own_cookies("portcullis_session_other=1"),
+            Some("portcullis_session_other=1".into())
+        );
+        for own in [
+            "portcullis_session=evil; Path=/",
+            "__Host-portcullis_session=; Max-Age=0",
+            " __host-Portcullis_Session =x",
+        ] {
+            assert!(is_own_set_cookie(own), "{own}");
+        }
+        assert!(!is_own_set_cookie("app=1; Path=/portcullis_session"));
     }
 }

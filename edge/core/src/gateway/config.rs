@@ -55,10 +55,11 @@ pub async fn routes(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Res
         Method::Get => Command::GetRoutes,
         Method::Put => {
             let body: RoutesBody = parse_json(req)?;
-            routes::validate(&body.routes)?;
+            routes::validate(&body.routes, body.case_sensitive)?;
             Command::PutRoutes {
                 table: RouteTable {
                     routes: body.routes,
+                    case_sensitive: body.case_sensitive,
                     ..RouteTable::default()
                 },
                 if_match: if_match(req)?,

@@ -8,7 +8,9 @@
 //! allow-listed algorithms are accepted, the header `alg` must match
 //! the key's type (and the JWK's own `alg` when it names one), and `none` and HMAC cannot be
 //! configured at all. An unknown `kid` refetches the JWKS at most once per cool-down, so a
-//! flood of made-up key ids cannot hammer the issuer.
+//! flood of made-up key ids cannot hammer the issuer. Only access tokens pass: the header
+//! `typ` must be one of the entry's `token_types` (`at+jwt` and `JWT` by default; none counts as
+//! `JWT`), and a token with an ID token's `nonce` or `at_hash` claim is refused (OIDC Core §2).
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -105,6 +107,15 @@ pub fn validate(issuers: &[TrustedIssuer]) -> Result<(), ApiError> {
                 "at least one of RS256, ES256, EdDSA",
             ));
         }
+        if t.token_types.is_empty()
+            || t.token_types.len() > 8
+            || t.token_types.iter().any(|m| !is_media_type(m))
+        {
+            return Err(ApiError::invalid(
+                &field("token_types"),
+                "1 to 8 media types such as at+jwt or JWT",
+            ));
+        }
     }
     Ok(())
 }
@@ -128,6 +139,28 @@ fn is_jwks_uri(uri: &str) -> bool {
         && (uri.starts_with("https://") || loopback)
 }
 
+/// Whether `value` is a media type name as `typ` carries it (RFC 6838 §4.2 characters, an
+/// optional `type/` part).
+fn is_media_type(value: &str) -> bool {
+    (1..=127).contains(&value.len())
+        && value.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        })
+        && value.matches('/').count() <= 1
+}
+
+/// `typ` as compared: lower case, without `application/` (RFC 7515 §4.1.9).
+fn token_type(value: &str) -> String {
+    let lower = value.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => lower,
+    }
+}
+
 /// The claims read from an external token beyond the time claims.
 #[derive(Deserialize)]
 struct ExternalClaims {
@@ -147,6 +180,11 @@ struct ExternalClaims {
     scope: Option<String>,
     #[serde(default)]
     scp: Option<Vec<String>>,
+    /// Present only in ID tokens: such a token is refused.
+    #[serde(default)]
+    nonce: Option<Value>,
+    #[serde(default)]
+    at_hash: Option<Value>,
 }
 
 fn parse_key(jwk: &Value) -> Option<ExternalKey> {
@@ -337,6 +375,10 @@ impl<'t> ExternalToken<'t> {
         if untrusted.header().key_id.is_none() {
             return Err(TokenError::UnknownKey);
         }
+        let typ = token_type(untrusted.header().token_type.as_deref().unwrap_or("JWT"));
+        if !issuer.token_types.iter().any(|t| token_type(t) == typ) {
+            return Err(TokenError::Type);
+        }
         Ok(Self {
             token,
             untrusted,
@@ -403,6 +445,9 @@ impl<'t> ExternalToken<'t> {
             _ => return Err(TokenError::Algorithm),
         };
         let custom = claims.custom;
+        if custom.nonce.is_some() || custom.at_hash.is_some() {
+            return Err(TokenError::Type);
+        }
         let scope = match (custom.scope, custom.scp) {
             (Some(s), _) => s,
             (None, Some(list)) => list.join(" "),

@@ -2,13 +2,18 @@
 //! table, its bearer token verified, and then refused or forwarded to the origin.
 //!
 //! The decision is made from the method, path and headers alone, so the adapter can stream the
-//! body to the origin untouched. Refusals follow RFC 6750 §3: 401 with `WWW-Authenticate:
-//! Bearer` (`error="invalid_token"` when a token was sent, no error attribute when none was),
-//! 403 `insufficient_scope` naming the scopes needed. Tokens are Portcullis's own (RFC 9068,
-//! checked by [`introspection::verify_token`] including the deny-list) or a trusted external
-//! issuer's ([`issuers`]). A forwarded request carries the verified `X-Portcullis-Subject`,
-//! `X-Portcullis-Client-Id` and `X-Portcullis-Scope`; such headers sent by the caller are
-//! dropped, and so is `Authorization` unless the route forwards it.
+//! body to the origin untouched. The path is made canonical first ([`routes::CanonicalPath`]):
+//! the route is matched on it and the origin is sent exactly it. Refusals follow RFC 6750 §3:
+//! 401 with `WWW-Authenticate: Bearer` (`error="invalid_token"` when a token was sent, no error
+//! attribute when none was), 403 `insufficient_scope` naming the scopes needed. Tokens are
+//! Portcullis's own (RFC 9068, checked by [`introspection::verify_token`] including the
+//! deny-list), for the route's audience or else Portcullis's default one, or, on routes that
+//! name it, a trusted external issuer's ([`issuers`]). A forwarded request carries the verified
+//! `X-Portcullis-Issuer`, `-Subject`, `-Client-Id` and `-Scope`; such headers sent by the caller
+//! are dropped, as are headers that re-route a request at the origin (`X-Original-URL`,
+//! `X-HTTP-Method-Override`, `X-Forwarded-*`, …: the gateway sets `X-Forwarded-Host`, `-Proto`
+//! and `-For` itself), Portcullis's own cookies, and `Authorization` unless the route forwards
+//! it.
 
 pub mod config;
 pub mod issuers;
@@ -20,7 +25,7 @@ use jwt_compact::{Empty, UntrustedToken};
 use serde::Deserialize;
 
 use self::issuers::JwksCache;
-use self::routes::{Match, RouteIndex};
+use self::routes::{CanonicalPath, Match, RouteIndex};
 use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
 use crate::app::{not_found, Context};
 use crate::cache::Slot;
@@ -28,6 +33,7 @@ use crate::error::{ErrorBody, OAuthError};
 use crate::http::{Request, Response};
 use crate::introspection::{bearer_challenge, verify_token, BearerError};
 use crate::ports::StoreError;
+use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
 
 /// KV and storage key of the route table.
@@ -37,6 +43,8 @@ pub const ISSUERS_KEY: &str = "config:issuers";
 /// How long the route table and the issuer list are trusted in an isolate.
 pub const CONFIG_TTL_MS: u64 = 30_000;
 
+/// The verified issuer, set on forwarded requests: a subject is only unique per issuer.
+pub const ISSUER_HEADER: &str = "x-portcullis-issuer";
 /// The verified subject, set on forwarded requests.
 pub const SUBJECT_HEADER: &str = "x-portcullis-subject";
 /// The verified client id.
@@ -57,6 +65,26 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
     "host",
 ];
+/// Headers with which common origin stacks re-route a request or believe another host, scheme
+/// or caller (IIS/ASP.NET URL rewriting, Symfony/Laravel/Spring method overrides, RFC 7239
+/// `Forwarded`, nginx's `X-Real-IP`), plus every `X-Forwarded-*` ([`FORWARDED_PREFIX`]). Only
+/// the gateway's own `X-Forwarded-Host`, `-Proto` and `-For` reach the origin.
+const REROUTING: &[&str] = &[
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-uri",
+    "x-original-host",
+    "x-original-method",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-host",
+    "x-real-ip",
+    "x-client-ip",
+    "forwarded",
+];
+/// Every `X-Forwarded-*` header (`-Host`, `-Proto`, `-Prefix`, `-Path`, `-Port`, `-Server`, …).
+const FORWARDED_PREFIX: &str = "x-forwarded-";
 
 /// The gateway's isolate caches.
 #[derive(Default)]
@@ -70,7 +98,7 @@ pub struct GatewayCaches {
 /// A request to send on to the origin: the adapter streams the caller's body along.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
-    /// The origin plus the request's own path and query, unchanged.
+    /// The origin plus the request's canonical path and its query, unchanged.
     pub url: String,
     /// Every header to send, in order (lower-case names).
     pub headers: Vec<(String, String)>,
@@ -92,10 +120,10 @@ pub async fn decide(ctx: &Context<'_>, req: &Request) -> Decision {
 }
 
 async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
-    let segs =
-        routes::segments(&req.path).map_err(|e| error(400, "invalid_request", &e.to_string()))?;
+    let path = CanonicalPath::parse(&req.path)
+        .map_err(|e| error(400, "invalid_request", &e.to_string()))?;
     let index = route_index(ctx).await.map_err(unavailable)?;
-    let route = match index.lookup(req.method, &segs) {
+    let route = match index.lookup(req.method, &path) {
         Match::Route(r) => r,
         Match::MethodNotAllowed(allow) => {
             return Err(
@@ -121,7 +149,7 @@ async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
     } else {
         Some(authorize(ctx, req, route).await?)
     };
-    Ok(forward(req, route, origin, identity.as_deref()))
+    Ok(forward(req, &path, route, origin, identity.as_deref()))
 }
 
 fn error(status: u16, code: &str, description: &str) -> Response {
@@ -154,7 +182,7 @@ async fn authorize(
         BearerError::Store(e) => unavailable(e),
     })?;
     let c = &verified.claims;
-    if ![&c.sub, &c.client_id, &c.scope]
+    if ![&c.iss, &c.sub, &c.client_id, &c.scope]
         .iter()
         .all(|v| header_safe(v))
     {
@@ -194,13 +222,16 @@ async fn verify(
     token: &str,
 ) -> Result<Rc<Verified>, BearerError> {
     let iss = claimed_issuer(token).ok_or(BearerError::Token(TokenError::Malformed))?;
-    if route.issuer.as_deref().is_some_and(|want| want != iss) {
+    let own = ctx.issuer(req);
+    // A route accepts one issuer: the one it names, else Portcullis itself (RFC 9068 §4).
+    if iss != route.issuer.as_deref().unwrap_or(&own) {
         return Err(BearerError::Token(TokenError::Issuer));
     }
-    let audience = route.audience.as_deref();
-    if iss == ctx.issuer(req) {
-        return verify_token(ctx, req, token, audience).await;
+    if iss == own {
+        let audience = route.audience.as_deref().unwrap_or(&own);
+        return verify_token(ctx, req, token, Some(audience)).await;
     }
+    let audience = route.audience.as_deref();
     let table = issuer_table(ctx).await?;
     let trusted = table
         .issuers
@@ -247,26 +278,47 @@ fn header_safe(value: &str) -> bool {
     value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
 }
 
-fn forward(req: &Request, route: &Route, origin: &str, who: Option<&Verified>) -> Forward {
-    let mut url = format!("{origin}{}", req.path);
+fn forward(
+    req: &Request,
+    path: &CanonicalPath,
+    route: &Route,
+    origin: &str,
+    who: Option<&Verified>,
+) -> Forward {
+    let mut url = format!("{origin}{}", path.as_str());
     if let Some(q) = &req.query {
         url.push('?');
         url.push_str(q);
     }
-    let mut headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .filter(|(name, _)| {
-            let name = name.to_ascii_lowercase();
-            !name.starts_with(RESERVED_PREFIX)
-                && !HOP_BY_HOP.contains(&name.as_str())
-                && (route.forward_token || name != "authorization")
-        })
-        .cloned()
-        .collect();
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(req.headers.len() + 7);
+    for (name, value) in &req.headers {
+        let name = name.to_ascii_lowercase();
+        if name.starts_with(RESERVED_PREFIX)
+            || name.starts_with(FORWARDED_PREFIX)
+            || HOP_BY_HOP.contains(&name.as_str())
+            || REROUTING.contains(&name.as_str())
+            || (name == "authorization" && !route.forward_token)
+        {
+            continue;
+        }
+        if name == "cookie" {
+            if let Some(kept) = without_own_cookies(value) {
+                headers.push((name, kept));
+            }
+            continue;
+        }
+        headers.push((name, value.clone()));
+    }
+    let (scheme, host) = req.origin.split_once("://").unwrap_or(("https", ""));
+    headers.push(("x-forwarded-host".into(), host.to_owned()));
+    headers.push(("x-forwarded-proto".into(), scheme.to_owned()));
+    if let Some(ip) = req.client_ip() {
+        headers.push(("x-forwarded-for".into(), ip));
+    }
     if let Some(v) = who {
         let c = &v.claims;
         for (name, value) in [
+            (ISSUER_HEADER, &c.iss),
             (SUBJECT_HEADER, &c.sub),
             (CLIENT_ID_HEADER, &c.client_id),
             (SCOPE_HEADER, &c.scope),
@@ -296,7 +348,11 @@ pub fn install_routes(ctx: &Context<'_>, table: &RouteTable) -> Rc<RouteIndex> {
         slot.extend(now, CONFIG_TTL_MS);
         return old;
     }
-    let index = Rc::new(RouteIndex::compile(table.version, &table.routes));
+    let index = Rc::new(RouteIndex::compile(
+        table.version,
+        &table.routes,
+        table.case_sensitive,
+    ));
     slot.set(now, CONFIG_TTL_MS, Rc::clone(&index));
     index
 }

@@ -1,19 +1,23 @@
-//! The gateway's route table: validation of what the operator sends, and the compiled matcher.
+//! The gateway's route table: validation of what the operator sends, the canonical form of a
+//! request path, and the compiled matcher.
 //!
-//! Paths are compared as RFC 3986 §3.3 segments, each percent-decoded; a request path whose
-//! decoding could mean another path to the origin (an encoded `/` or `\`, a dot segment) is
-//! refused. A pattern is a path of segments: a literal segment, `*` for exactly one segment, and a
-//! trailing `/*` for a whole subtree (one or more further segments). The table is compiled once
-//! per version into a segment trie, so a lookup walks the request's segments (literal child
-//! first, then `*`, then a subtree ending at that node) instead of scanning every route. That
-//! order is also the specificity rule: at the first segment where two matching patterns differ,
-//! a literal beats `*`, which beats a subtree. Routes sharing the most specific pattern are told
-//! apart by method; a method none of them allows answers 405 (never a less specific route).
+//! A request path is made canonical before it is matched, and the canonical form is what the
+//! origin receives, so the route that is checked is the route of the path the origin serves
+//! ([`CanonicalPath`]; the rules are in the README under "Canonical paths"). A pattern is a path
+//! of segments: a literal segment, `*` for exactly one segment, and a trailing `/*` for a whole
+//! subtree, its root included (`/p/*` covers `/p`, `/p/` and everything under it). Literals
+//! match regardless of ASCII and Unicode letter case unless the table is `case_sensitive`. The
+//! table is compiled once per version into a segment trie, so a lookup walks the request's
+//! segments (literal child first, then `*`, then a subtree ending at that node) instead of
+//! scanning every route. That order is also the specificity rule: at the first segment where
+//! two matching patterns differ, a literal beats `*`, which beats a subtree. Routes sharing the
+//! most specific pattern are told apart by method; a method none of them allows answers 405
+//! (never a less specific route).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::api::Route;
 use crate::clients::is_scope_token;
@@ -27,30 +31,133 @@ const MAX_SEGMENTS: usize = 64;
 /// Longest pattern, origin, audience or issuer.
 const MAX_FIELD_LEN: usize = 2048;
 
-/// A request path that must not be routed: an encoded `/` or `\`, a dot segment, bad UTF-8.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the request path is not acceptable")]
-pub struct BadPath;
+/// What a canonical segment keeps percent-encoded: everything but RFC 3986's unreserved
+/// characters, its sub-delimiters other than `;`, and `:` and `@` (§3.3 `pchar`).
+const SEGMENT_ENCODE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b';')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
-/// The request path as decoded segments (`/` → one empty segment).
-pub fn segments(path: &str) -> Result<Vec<Cow<'_, str>>, BadPath> {
-    let rest = path.strip_prefix('/').ok_or(BadPath)?;
-    let mut out = Vec::new();
-    for raw in rest.split('/') {
-        if out.len() == MAX_SEGMENTS {
-            return Err(BadPath);
+/// Why a request path has no canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadPath {
+    #[error("the request path must start with `/`")]
+    NotAbsolute,
+    #[error("the request path has too many segments")]
+    TooLong,
+    #[error("the request path is not percent-encoded UTF-8")]
+    Encoding,
+    #[error(
+        "the request path holds `;`: path parameters are read differently by different origins"
+    )]
+    Parameters,
+    #[error("the request path encodes `/` or `\\` or a control character inside a segment")]
+    Separator,
+    #[error("the request path is encoded twice (`%25` followed by hex digits)")]
+    DoubleEncoded,
+    #[error("the request path climbs above the root with `..`")]
+    AboveRoot,
+}
+
+/// A request path in the gateway's canonical form: what the route table matches and exactly
+/// what the origin is sent.
+///
+/// From the raw path: every segment is percent-decoded once (it must be UTF-8); a segment that
+/// then holds `/`, `\`, a control character or another percent-escape, or a raw `;` (a path
+/// parameter, which servlet containers strip and other servers keep), is refused; empty
+/// segments (`//`) are merged; `.` and `..` are resolved (RFC 3986 §5.2.4), `..` above the root
+/// refused. The forwarded form re-encodes each segment (upper-case hex, only where RFC 3986
+/// requires it) and keeps one trailing `/` when the request had one; matching ignores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalPath {
+    segments: Vec<String>,
+    encoded: String,
+}
+
+impl CanonicalPath {
+    /// The canonical form of the raw (still percent-encoded) `path`.
+    pub fn parse(path: &str) -> Result<Self, BadPath> {
+        let rest = path.strip_prefix('/').ok_or(BadPath::NotAbsolute)?;
+        let mut segments: Vec<String> = Vec::new();
+        let mut trailing = false;
+        for (i, raw) in rest.split('/').enumerate() {
+            if i >= 4 * MAX_SEGMENTS {
+                return Err(BadPath::TooLong);
+            }
+            if raw.contains(';') {
+                return Err(BadPath::Parameters);
+            }
+            let seg = percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| BadPath::Encoding)?;
+            if seg.contains(['/', '\\']) || seg.chars().any(char::is_control) {
+                return Err(BadPath::Separator);
+            }
+            if is_escaped(&seg) {
+                return Err(BadPath::DoubleEncoded);
+            }
+            trailing = matches!(seg.as_ref(), "" | "." | "..");
+            match seg.as_ref() {
+                "" | "." => {}
+                ".." => {
+                    segments.pop().ok_or(BadPath::AboveRoot)?;
+                }
+                _ => segments.push(seg.into_owned()),
+            }
         }
-        let seg = percent_decode_str(raw).decode_utf8().map_err(|_| BadPath)?;
-        // What the origin might decode into a different path than the one we matched: a
-        // separator, or a dot segment, also one carrying path parameters (`..;x`, which
-        // servlet containers resolve as `..`).
-        let bare = seg.split(';').next().unwrap_or_default();
-        if seg.contains(['/', '\\', '\0']) || bare == "." || bare == ".." {
-            return Err(BadPath);
+        if segments.len() > MAX_SEGMENTS {
+            return Err(BadPath::TooLong);
         }
-        out.push(seg);
+        let mut encoded = String::with_capacity(path.len());
+        for seg in &segments {
+            encoded.push('/');
+            encoded.extend(utf8_percent_encode(seg, SEGMENT_ENCODE));
+        }
+        if trailing || segments.is_empty() {
+            encoded.push('/');
+        }
+        Ok(Self { segments, encoded })
     }
-    Ok(out)
+
+    /// The decoded segments the route table matches (no empty segment: `/` has none).
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// The path the origin is sent.
+    pub fn as_str(&self) -> &str {
+        &self.encoded
+    }
+}
+
+/// Whether a decoded segment still holds a percent-escape (`%` and two hex digits).
+fn is_escaped(seg: &str) -> bool {
+    seg.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+/// A literal as the matcher compares it: as written, or folded to lower case.
+fn fold(literal: &str, case_sensitive: bool) -> Cow<'_, str> {
+    if case_sensitive {
+        Cow::Borrowed(literal)
+    } else {
+        Cow::Owned(literal.to_lowercase())
+    }
 }
 
 /// One segment of a pattern.
@@ -68,14 +175,15 @@ struct Pattern {
 }
 
 impl Pattern {
-    fn parse(path: &str) -> Result<Self, &'static str> {
+    /// Parses a pattern; literals are folded to lower case unless `case_sensitive`.
+    fn parse(path: &str, case_sensitive: bool) -> Result<Self, &'static str> {
         if path.len() > MAX_FIELD_LEN {
             return Err("at most 2048 characters");
         }
         let rest = path.strip_prefix('/').ok_or("must start with `/`")?;
         if rest.is_empty() {
             return Ok(Self {
-                parts: vec![Part::Literal(String::new())],
+                parts: Vec::new(),
                 subtree: false,
             });
         }
@@ -96,7 +204,7 @@ impl Pattern {
                 s if s.contains(['*', '%', '?', '#', '\\']) || s.chars().any(char::is_control) => {
                     Err("a segment is a literal, or `*` alone; no `%`, `?`, `#` or `\\`")
                 }
-                s => Ok(Part::Literal(s.to_owned())),
+                s => Ok(Part::Literal(fold(s, case_sensitive).into_owned())),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { parts, subtree })
@@ -161,14 +269,16 @@ fn parse_methods(i: usize, methods: Option<&Vec<String>>) -> Result<Option<Vec<M
 /// Per pattern: the routes seen so far, with their methods.
 type Seen = HashMap<Pattern, Vec<(usize, Option<Vec<Method>>)>>;
 
-/// Checks a whole table; the error names the first field at fault.
-pub fn validate(routes: &[Route]) -> Result<(), ApiError> {
+/// Checks a whole table; the error names the first field at fault. Two routes whose patterns
+/// differ only in letter case overlap unless the table is `case_sensitive`.
+pub fn validate(routes: &[Route], case_sensitive: bool) -> Result<(), ApiError> {
     if routes.len() > MAX_ROUTES {
         return Err(ApiError::invalid("routes", "at most 2000 routes"));
     }
     let mut seen = Seen::new();
     for (i, route) in routes.iter().enumerate() {
-        let pattern = Pattern::parse(&route.path).map_err(|why| invalid(i, "path", why))?;
+        let pattern =
+            Pattern::parse(&route.path, case_sensitive).map_err(|why| invalid(i, "path", why))?;
         let methods = parse_methods(i, route.methods.as_ref())?;
         if let Some(origin) = &route.origin {
             if !is_origin(origin) {
@@ -229,19 +339,29 @@ struct Node {
 }
 
 impl Node {
-    /// The most specific routes matching `segs` (all sharing one pattern).
-    fn find(&self, segs: &[Cow<'_, str>]) -> Option<&[usize]> {
-        let non_empty = |v: &'_ Vec<usize>| (!v.is_empty()).then_some(());
+    /// The most specific routes matching `segs` (all sharing one pattern); literals are
+    /// compared after `fold`.
+    fn find(&self, segs: &[String], case_sensitive: bool) -> Option<&[usize]> {
+        let subtree = || non_empty(&self.subtree);
         match segs.split_first() {
-            None => non_empty(&self.exact).map(|()| self.exact.as_slice()),
+            None => non_empty(&self.exact).or_else(subtree),
             Some((first, rest)) => self
                 .literal
-                .get(first.as_ref())
-                .and_then(|n| n.find(rest))
-                .or_else(|| self.any.as_deref().and_then(|n| n.find(rest)))
-                .or_else(|| non_empty(&self.subtree).map(|()| self.subtree.as_slice())),
+                .get(fold(first, case_sensitive).as_ref())
+                .and_then(|n| n.find(rest, case_sensitive))
+                .or_else(|| {
+                    self.any
+                        .as_deref()
+                        .and_then(|n| n.find(rest, case_sensitive))
+                })
+                .or_else(subtree),
         }
     }
+}
+
+/// The routes of `v`, if there are any.
+fn non_empty(v: &[usize]) -> Option<&[usize]> {
+    (!v.is_empty()).then_some(v)
 }
 
 /// A route ready for matching.
@@ -255,6 +375,7 @@ struct Compiled {
 #[derive(Debug)]
 pub struct RouteIndex {
     pub version: u64,
+    case_sensitive: bool,
     routes: Vec<Compiled>,
     root: Node,
 }
@@ -271,12 +392,12 @@ pub enum Match<'a> {
 impl RouteIndex {
     /// Compiles a table. Routes that do not parse (only possible for a table stored by an
     /// older version) are left out, so they match nothing: default deny.
-    pub fn compile(version: u64, routes: &[Route]) -> Self {
+    pub fn compile(version: u64, routes: &[Route], case_sensitive: bool) -> Self {
         let mut root = Node::default();
         let mut compiled = Vec::with_capacity(routes.len());
         for (i, route) in routes.iter().enumerate() {
             let (Ok(pattern), Ok(methods)) = (
-                Pattern::parse(&route.path),
+                Pattern::parse(&route.path, case_sensitive),
                 parse_methods(i, route.methods.as_ref()),
             ) else {
                 continue;
@@ -301,14 +422,15 @@ impl RouteIndex {
         }
         Self {
             version,
+            case_sensitive,
             routes: compiled,
             root,
         }
     }
 
-    /// The route for `method` on the decoded path `segs`.
-    pub fn lookup(&self, method: Method, segs: &[Cow<'_, str>]) -> Match<'_> {
-        let Some(candidates) = self.root.find(segs) else {
+    /// The route for `method` on `path`.
+    pub fn lookup(&self, method: Method, path: &CanonicalPath) -> Match<'_> {
+        let Some(candidates) = self.root.find(path.segments(), self.case_sensitive) else {
             return Match::None;
         };
         let routes = candidates.iter().map(|&i| &self.routes[i]);
@@ -351,7 +473,7 @@ mod tests {
     }
 
     fn hit(index: &RouteIndex, method: Method, path: &str) -> Option<String> {
-        match index.lookup(method, &segments(path).unwrap()) {
+        match index.lookup(method, &CanonicalPath::parse(path).unwrap()) {
             Match::Route(r) => Some(r.path.clone()),
             _ => None,
         }
@@ -367,8 +489,8 @@ mod tests {
             route("/api/users/*"),
             route("/"),
         ];
-        validate(&table).unwrap();
-        let index = RouteIndex::compile(1, &table);
+        validate(&table, false).unwrap();
+        let index = RouteIndex::compile(1, &table, false);
         let cases = [
             ("/", "/"),
             ("/other", "/*"),
@@ -378,7 +500,9 @@ mod tests {
             ("/api/users/me", "/api/users/me"),
             ("/api/users/me/more", "/api/users/*"),
             ("/api/users/profile", "/api/users/*"),
-            ("/api", "/*"),
+            ("/api", "/api/*"),
+            ("/API/Users/ME", "/api/users/me"),
+            ("/api//users/./me/", "/api/users/me"),
         ];
         for (path, want) in cases {
             assert_eq!(
@@ -390,13 +514,45 @@ mod tests {
     }
 
     #[test]
-    fn subtree_needs_a_further_segment_and_unmatched_paths_are_denied() {
+    fn subtree_protects_its_root_and_unmatched_paths_are_denied() {
         let table = vec![route("/api/*"), route("/health")];
-        let index = RouteIndex::compile(1, &table);
-        assert_eq!(hit(&index, Method::Get, "/api"), None);
-        assert_eq!(hit(&index, Method::Get, "/api/").as_deref(), Some("/api/*"));
+        let index = RouteIndex::compile(1, &table, false);
+        for root in ["/api", "/api/", "/api//", "/API", "/api/x/.."] {
+            assert_eq!(
+                hit(&index, Method::Get, root).as_deref(),
+                Some("/api/*"),
+                "{root}"
+            );
+        }
+        assert_eq!(
+            hit(&index, Method::Get, "/health/").as_deref(),
+            Some("/health")
+        );
         assert_eq!(hit(&index, Method::Get, "/health/x"), None);
         assert_eq!(hit(&index, Method::Get, "/nothing"), None);
+        assert_eq!(hit(&index, Method::Get, "/"), None);
+    }
+
+    #[test]
+    fn letter_case_is_the_tables_choice() {
+        let table = vec![route("/*"), route("/Admin/*")];
+        let loose = RouteIndex::compile(1, &table, false);
+        let strict = RouteIndex::compile(1, &table, true);
+        assert_eq!(
+            hit(&loose, Method::Get, "/aDMIN/x").as_deref(),
+            Some("/Admin/*")
+        );
+        assert_eq!(hit(&strict, Method::Get, "/aDMIN/x").as_deref(), Some("/*"));
+        assert_eq!(
+            hit(&strict, Method::Get, "/Admin/x").as_deref(),
+            Some("/Admin/*")
+        );
+        let twins = vec![route("/a"), route("/A")];
+        assert_eq!(
+            validate(&twins, false).unwrap_err().field.as_deref(),
+            Some("routes[1].methods")
+        );
+        validate(&twins, true).unwrap();
     }
 
     #[test]
@@ -406,9 +562,9 @@ mod tests {
             with_methods("/api/*", &["GET", "HEAD"]),
             with_methods("/api/*", &["POST"]),
         ];
-        validate(&table).unwrap();
-        let index = RouteIndex::compile(1, &table);
-        let segs = segments("/api/x").unwrap();
+        validate(&table, false).unwrap();
+        let index = RouteIndex::compile(1, &table, false);
+        let segs = CanonicalPath::parse("/api/x").unwrap();
         match index.lookup(Method::Post, &segs) {
             Match::Route(r) => assert_eq!(r.methods.as_deref(), Some(&["POST".to_owned()][..])),
             other => panic!("{other:?}"),
@@ -420,28 +576,65 @@ mod tests {
     }
 
     #[test]
-    fn encoded_separators_and_dot_segments_are_refused() {
-        for bad in [
-            "/a/%2F/b",
-            "/a%2fb",
-            "/a/%5C",
-            "/a/%2e%2e/b",
-            "/a/./b",
-            "/a/%00",
-            "/public/..;/api/x",
-            "/public/%2e%2e;jsessionid=1/api",
-            "/a/.;x/b",
-            "/%ff",
-            "x",
-        ] {
-            assert_eq!(segments(bad), Err(BadPath), "{bad}");
+    fn paths_without_one_meaning_are_refused() {
+        let cases = [
+            ("/a/%2F/b", BadPath::Separator),
+            ("/a%2fb", BadPath::Separator),
+            ("/a/%5C", BadPath::Separator),
+            ("/a/%00", BadPath::Separator),
+            ("/a/%0d%0aX:1", BadPath::Separator),
+            ("/public/..;/api/x", BadPath::Parameters),
+            ("/public/%2e%2e;jsessionid=1/api", BadPath::Parameters),
+            ("/admin;x=y/secret", BadPath::Parameters),
+            ("/a/.;x/b", BadPath::Parameters),
+            ("/a/%252e%252e/b", BadPath::DoubleEncoded),
+            ("/a/%2541", BadPath::DoubleEncoded),
+            ("/..", BadPath::AboveRoot),
+            ("/a/../../b", BadPath::AboveRoot),
+            ("/%ff", BadPath::Encoding),
+            ("x", BadPath::NotAbsolute),
+        ];
+        for (bad, why) in cases {
+            assert_eq!(CanonicalPath::parse(bad), Err(why), "{bad}");
         }
-        assert_eq!(segments("/a/b%20c").unwrap()[1], "b c");
-        assert_eq!(
-            segments("/a/b;v=1").unwrap()[1],
-            "b;v=1",
-            "other parameters pass"
-        );
+        let long = "/a".repeat(MAX_SEGMENTS + 1);
+        assert_eq!(CanonicalPath::parse(&long), Err(BadPath::TooLong));
+    }
+
+    #[test]
+    fn canonical_paths_merge_resolve_and_reencode() {
+        let cases = [
+            ("/", "/", &[][..]),
+            ("//", "/", &[]),
+            ("/a//b", "/a/b", &["a", "b"]),
+            ("/a/b/", "/a/b/", &["a", "b"]),
+            ("/a/./b/.", "/a/b/", &["a", "b"]),
+            ("/a/%2e/b/%2E%2e/c", "/a/c", &["a", "c"]),
+            ("/a/b/..", "/a/", &["a"]),
+            (
+                "//evil.example/x",
+                "/evil.example/x",
+                &["evil.example", "x"],
+            ),
+            ("/%61%62c", "/abc", &["abc"]),
+            ("/a%20b/caf%c3%a9", "/a%20b/caf%C3%A9", &["a b", "café"]),
+            ("/a%3Bb/x%3Fy%23z", "/a%3Bb/x%3Fy%23z", &["a;b", "x?y#z"]),
+            (
+                "/100%25/~u/:@!$&'()*+,=",
+                "/100%25/~u/:@!$&'()*+,=",
+                &["100%", "~u", ":@!$&'()*+,="],
+            ),
+        ];
+        for (raw, forwarded, segs) in cases {
+            let path = CanonicalPath::parse(raw).unwrap();
+            assert_eq!(path.as_str(), forwarded, "{raw}");
+            assert_eq!(path.segments(), segs, "{raw}");
+            assert_eq!(
+                CanonicalPath::parse(forwarded).as_ref(),
+                Ok(&path),
+                "{raw} is stable"
+            );
+        }
     }
 
     #[test]
@@ -490,7 +683,7 @@ mod tests {
             ),
         ];
         for (table, want) in cases {
-            let err = validate(&table).unwrap_err();
+            let err = validate(&table, true).unwrap_err();
             assert_eq!(err.field.as_deref(), Some(want), "{table:?}");
             assert_eq!(err.status, 422);
         }
@@ -501,8 +694,8 @@ mod tests {
         let table: Vec<Route> = (0..MAX_ROUTES)
             .map(|i| route(&format!("/svc{i}/v1/*")))
             .collect();
-        validate(&table).unwrap();
-        let index = RouteIndex::compile(1, &table);
+        validate(&table, false).unwrap();
+        let index = RouteIndex::compile(1, &table, false);
         assert_eq!(
             hit(&index, Method::Get, "/svc1999/v1/items/7").as_deref(),
             Some("/svc1999/v1/*")

@@ -69,9 +69,11 @@ fn gateway() -> (Harness, String) {
         json!([
             {"path": "/public/*", "public": true, "origin": UPSTREAM},
             {"path": "/api/*", "methods": ["GET"], "scopes": ["read"], "origin": UPSTREAM, "audience": "https://api.test"},
-            {"path": "/api/*", "methods": ["POST"], "scopes": ["write"], "origin": UPSTREAM},
-            {"path": "/either", "scopes": ["read", "write"], "scope_mode": "any", "origin": UPSTREAM, "forward_token": true},
+            {"path": "/api/*", "methods": ["POST"], "scopes": ["write"], "origin": UPSTREAM, "audience": "https://api.test"},
+            {"path": "/either", "scopes": ["read", "write"], "scope_mode": "any", "origin": UPSTREAM, "forward_token": true, "audience": "https://api.test"},
             {"path": "/other-aud/*", "audience": "https://elsewhere.test", "origin": UPSTREAM},
+            {"path": "/default-aud/*", "origin": UPSTREAM},
+            {"path": "/ext/*", "issuer": EXT_ISS, "scopes": ["read"], "origin": UPSTREAM},
         ]),
     );
     assert_eq!(r.status, 200, "{:?}", body(&r));
@@ -107,7 +109,86 @@ fn unrouted_paths_are_denied_and_unrouted_methods_answer_405() {
     let r = refused(send(&h, Request::new(Method::Delete, ORIGIN, "/api/x")));
     assert_eq!(r.status, 405);
     assert_eq!(r.header_value("allow"), Some("GET, POST"));
-    assert_eq!(refused(send(&h, get("/public/%2e%2e/api/x"))).status, 400);
+    assert_eq!(refused(send(&h, get("/public/..;/api/x"))).status, 400);
+    assert_eq!(refused(send(&h, get("/public/%2F../api/x"))).status, 400);
+}
+
+#[test]
+fn the_route_of_the_canonical_path_decides_and_that_path_is_forwarded() {
+    let (h, t) = gateway();
+    // Dot segments, merged slashes and letter case cannot walk out of a protected route.
+    for sneaky in [
+        "/public/%2e%2e/api/x",
+        "/public/../api/x",
+        "/public//..//api/x",
+        "/PUBLIC/../Api/x",
+        "/API/x",
+        "/api",
+        "/api/",
+    ] {
+        assert_eq!(refused(send(&h, get(sneaky))).status, 401, "{sneaky}");
+    }
+    let f = forwarded(send(
+        &h,
+        bearer(get("/public/%2e%2e//API/./y/../%7Ez/?q=%2e"), &t),
+    ));
+    assert_eq!(f.url, "http://127.0.0.1:9000/API/~z/?q=%2e");
+    let f = forwarded(send(&h, bearer(get("/api"), &t)));
+    assert_eq!(f.url, "http://127.0.0.1:9000/api");
+}
+
+#[test]
+fn rerouting_headers_never_reach_the_origin_and_forwarding_headers_are_the_gateways() {
+    let (h, _) = gateway();
+    let mut req = get("/public/a")
+        .with_header("cf-connecting-ip", "203.0.113.9")
+        .with_header("accept", "*/*");
+    for (name, value) in [
+        ("X-Original-URL", "/api/secret"),
+        ("x-rewrite-url", "/api/secret"),
+        ("X-HTTP-Method-Override", "DELETE"),
+        ("x-http-method", "DELETE"),
+        ("x-method-override", "DELETE"),
+        ("X-Forwarded-Host", "evil.example"),
+        ("x-forwarded-proto", "http"),
+        ("x-forwarded-for", "10.0.0.1"),
+        ("x-forwarded-prefix", "/api"),
+        ("x-forwarded-path", "/api/secret"),
+        ("forwarded", "host=evil.example"),
+        ("x-real-ip", "10.0.0.1"),
+    ] {
+        req = req.with_header(name, value);
+    }
+    let f = forwarded(send(&h, req));
+    let names: Vec<&str> = f.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cf-connecting-ip",
+            "accept",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-forwarded-for"
+        ]
+    );
+    assert_eq!(header(&f, "x-forwarded-host"), ["auth.test"]);
+    assert_eq!(header(&f, "x-forwarded-proto"), ["https"]);
+    assert_eq!(header(&f, "x-forwarded-for"), ["203.0.113.9"]);
+}
+
+#[test]
+fn portcullis_cookies_stay_with_portcullis() {
+    let (h, _) = gateway();
+    let f = forwarded(send(
+        &h,
+        get("/public/a")
+            .with_header(
+                "cookie",
+                "app=1; __Host-portcullis_session=abc.def; theme=dark",
+            )
+            .with_header("cookie", "portcullis_session=x.y"),
+    ));
+    assert_eq!(header(&f, "cookie"), ["app=1; theme=dark"]);
 }
 
 #[test]
@@ -164,6 +245,7 @@ fn verified_token_forwards_identity_and_drops_authorization() {
         [claims["client_id"].as_str().unwrap()]
     );
     assert_eq!(header(&f, "x-portcullis-scope"), ["read"]);
+    assert_eq!(header(&f, "x-portcullis-issuer"), [ORIGIN]);
     assert!(header(&f, "authorization").is_empty());
     // `forward_token` keeps it; `any` mode is satisfied by `read` alone.
     let f = forwarded(send(&h, bearer(get("/either"), &t)));
@@ -195,6 +277,11 @@ fn wrong_audience_and_expired_tokens_are_invalid() {
         refused(send(&h, bearer(get("/other-aud/x"), &t))).status,
         401
     );
+    // A route that names no audience takes only tokens for Portcullis's own (the issuer).
+    assert_eq!(
+        refused(send(&h, bearer(get("/default-aud/x"), &t))).status,
+        401
+    );
     h.advance(3600 + 61);
     assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
 }
@@ -205,7 +292,7 @@ fn route_table_is_versioned_validated_and_guarded_by_if_match() {
     let r = admin(&h, Method::Get, "/admin/v1/routes", None);
     assert_eq!(r.status, 200);
     assert_eq!(r.header_value("etag"), Some("\"1\""));
-    assert_eq!(body(&r)["routes"].as_array().unwrap().len(), 5);
+    assert_eq!(body(&r)["routes"].as_array().unwrap().len(), 7);
     let bad = put_routes(&h, json!([{"path": "/x", "scopes": ["a b"]}]));
     assert_eq!(
         (bad.status, body(&bad)["field"].clone()),
@@ -289,9 +376,12 @@ fn external_issuer_tokens_verify_and_map_azp_to_client_id() {
             &sk,
         )
         .unwrap();
-    let f = forwarded(send(&h, bearer(get("/api/x"), &t)));
+    let f = forwarded(send(&h, bearer(get("/ext/x"), &t)));
     assert_eq!(header(&f, "x-portcullis-subject"), ["user-7"]);
     assert_eq!(header(&f, "x-portcullis-client-id"), ["ext-app"]);
+    assert_eq!(header(&f, "x-portcullis-issuer"), [EXT_ISS]);
+    // Only on routes that name the issuer: never where Portcullis's own tokens are expected.
+    assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
     // An audience the issuer is not trusted for.
     let t = Ed25519
         .token(
@@ -315,7 +405,7 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
     let t = ext_read_token(&h, &sk2, &kid2);
     // First sight fetches; the kid is unknown; a flood within the cool-down fetches nothing.
     for _ in 0..20 {
-        assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
+        assert_eq!(refused(send(&h, bearer(get("/ext/x"), &t))).status, 401);
     }
     assert_eq!(h.http.calls.get(), 1);
     // The issuer rotates; after the cool-down the new kid is fetched and accepted.
@@ -325,7 +415,7 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
     );
     h.advance(31);
     let t = ext_read_token(&h, &sk2, &kid2);
-    forwarded(send(&h, bearer(get("/api/x"), &t)));
+    forwarded(send(&h, bearer(get("/ext/x"), &t)));
     assert_eq!(h.http.calls.get(), 2);
 }
 
@@ -336,12 +426,12 @@ fn concurrent_unknown_kids_share_one_refetch() {
     trust_issuer(&h, std::slice::from_ref(&jwk));
     let (sk2, _, kid2) = ed_key(2);
     let t = ext_read_token(&h, &sk2, &kid2);
-    assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
+    assert_eq!(refused(send(&h, bearer(get("/ext/x"), &t))).status, 401);
     let before = h.http.calls.get();
     h.advance(31);
     h.http.suspends.set(true);
     let ctx = h.context();
-    let flood: Vec<Request> = (0..20).map(|_| bearer(get("/api/x"), &t)).collect();
+    let flood: Vec<Request> = (0..20).map(|_| bearer(get("/ext/x"), &t)).collect();
     let decisions = futures::executor::block_on(futures::future::join_all(
         flood.iter().map(|r| decide(&ctx, r)),
     ));
@@ -370,22 +460,61 @@ fn external_algorithm_confusion_and_zero_signatures_are_refused() {
     let good = Es256
         .token(&Header::empty().with_key_id("ec-1"), &claims, &ec_key)
         .unwrap();
-    forwarded(send(&h, bearer(get("/api/x"), &good)));
+    forwarded(send(&h, bearer(get("/ext/x"), &good)));
     let (head, payload) = good.rsplit_once('.').unwrap().0.split_once('.').unwrap();
     let zero = format!("{head}.{payload}.{}", URL_SAFE_NO_PAD.encode([0u8; 64]));
-    assert_eq!(refused(send(&h, bearer(get("/api/x"), &zero))).status, 401);
+    assert_eq!(refused(send(&h, bearer(get("/ext/x"), &zero))).status, 401);
     // An EdDSA signature presented under an ES256 key id, and HS256 / none headers.
     let ed = Ed25519
         .token(&Header::empty().with_key_id("ec-1"), &claims, &sk)
         .unwrap();
-    assert_eq!(refused(send(&h, bearer(get("/api/x"), &ed))).status, 401);
+    assert_eq!(refused(send(&h, bearer(get("/ext/x"), &ed))).status, 401);
     for alg in ["HS256", "none", "RS256"] {
         let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","kid":"{ed_kid}"}}"#));
         let forged = format!("{header}.{payload}.c2ln");
         assert_eq!(
-            refused(send(&h, bearer(get("/api/x"), &forged))).status,
+            refused(send(&h, bearer(get("/ext/x"), &forged))).status,
             401,
             "{alg}"
+        );
+    }
+}
+
+#[test]
+fn external_id_tokens_and_unlisted_types_are_refused() {
+    let (h, _) = gateway();
+    let (sk, jwk, kid) = ed_key(1);
+    trust_issuer(&h, &[jwk]);
+    let sign = |typ: Option<&str>, extra: Value| {
+        let mut claims = ext_claims(&h, "https://api.test", "read");
+        for (k, v) in extra.as_object().unwrap() {
+            claims.custom[k] = v.clone();
+        }
+        let mut header = Header::empty().with_key_id(&kid);
+        if let Some(typ) = typ {
+            header = header.with_token_type(typ);
+        }
+        Ed25519.token(&header, &claims, &sk).unwrap()
+    };
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("at+jwt"),
+        Some("application/AT+JWT"),
+    ] {
+        forwarded(send(&h, bearer(get("/ext/x"), &sign(typ, json!({})))));
+    }
+    for (typ, extra) in [
+        (Some("JWT"), json!({"nonce": "n-0S6_WzA2Mj"})),
+        (None, json!({"at_hash": "77QmUPtjPfzWtF2AnpK9RQ"})),
+        (Some("id_token+jwt"), json!({})),
+        (Some("dpop+jwt"), json!({})),
+    ] {
+        let t = sign(typ, extra.clone());
+        assert_eq!(
+            refused(send(&h, bearer(get("/ext/x"), &t))).status,
+            401,
+            "{typ:?} {extra}"
         );
     }
 }
