@@ -304,3 +304,45 @@ describe("audience and issuer by default (RFC 9068 §4)", () => {
     assert.equal(plain.status, 200, "typ JWT is allowed by default");
   });
 });
+
+describe("the README's examples", () => {
+  /** The JSON body of the README's `curl … <path> -d '…'` example. */
+  async function readmeBody(path) {
+    const { readFile } = await import("node:fs/promises");
+    const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+    const at = readme.indexOf(`${path} -d '`);
+    assert.ok(at > 0, `README has a ${path} example`);
+    const start = at + path.length + 5;
+    return JSON.parse(readme.slice(start, readme.indexOf("'", start)));
+  }
+
+  test("the route and issuer tables are accepted and route as the README says", async () => {
+    const readme = await startWorker({ bindings: { ORIGIN_URL: origin.url } });
+    try {
+      const issuers = await readme.admin("PUT", "/admin/v1/issuers", await readmeBody("/admin/v1/issuers"));
+      assert.equal(issuers.status, 200, issuers.text);
+      const routes = await readme.admin("PUT", "/admin/v1/routes", await readmeBody("/admin/v1/routes"));
+      assert.equal(routes.status, 200, routes.text);
+      await readme.scope("read");
+      const api = await readme.client({ scopes: ["read"], audiences: ["https://api.example.com"] });
+      const t = await readme.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, {
+        authorization: basic(api.client_id, api.client_secret),
+      });
+      const before = seen.length;
+      const health = await readme.fetch("/health");
+      assert.equal(health.status, 200);
+      const items = await readme.fetch("/api/items", { headers: { authorization: `Bearer ${t.body.access_token}` } });
+      assert.equal(items.status, 200);
+      assert.equal(seen.length, before + 2);
+      assert.equal(seen.at(-1).url, "/api/items");
+      for (const p of ["/API/Admin/x", "/api/admin", "/api/items"]) {
+        assert.equal((await readme.fetch(p)).status, 401, p);
+      }
+      const write = await readme.fetch("/api/items", { method: "POST", headers: { authorization: `Bearer ${t.body.access_token}` } });
+      assert.equal(write.status, 403);
+      assert.equal(seen.length, before + 2, "refusals never reach the origin");
+    } finally {
+      await readme.stop();
+    }
+  });
+});
