@@ -278,6 +278,7 @@ test("cli issuers list/set: trusted issuers replaced whole, bad ones refused", a
     jwks_uri: "https://idp.example/.well-known/jwks.json",
     audiences: ["https://api.example"],
     algorithms: ["RS256", "ES256"],
+    token_types: ["at+jwt", "JWT"],
   };
   const saved = await json(["issuers", "set"], { input: JSON.stringify({ issuers: [idp] }) });
   assert.deepEqual(saved.issuers, [idp]);

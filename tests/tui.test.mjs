@@ -153,6 +153,7 @@ test("tui: client list, create, secret shown once, token, rotate, audit, every s
     jwks_uri: "https://idp.example/jwks.json",
     audiences: ["https://api.example"],
     algorithms: ["RS256"],
+    token_types: ["at+jwt", "JWT"],
   }]);
 
   // a server error is shown inline, not a crash: a scope name the API refuses
