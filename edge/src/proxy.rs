@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
 use portcullis_core::ports::{FetchError, HttpClient};
-use worker::{Fetch, Request, Response, Result};
+use worker::{Fetch, Request, Response, ResponseBody, Result};
 
 /// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
 pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
@@ -76,17 +76,22 @@ impl HttpClient for FetchClient {
     }
 }
 
-/// Sends `fetch` and reads at most `max_len` bytes of the answer.
+/// Sends `fetch` and reads at most `max_len` bytes of the answer: a longer one is cancelled
+/// as soon as it passes `max_len` and is an error.
 async fn read_capped(
     fetch: Fetch,
     max_len: usize,
 ) -> std::result::Result<(u16, String), FetchError> {
     let err = |e: worker::Error| FetchError(e.to_string());
-    let mut resp = fetch.send().await.map_err(err)?;
-    let body = resp.bytes().await.map_err(err)?;
-    if body.len() > max_len {
-        return Err(FetchError(format!("body longer than {max_len} bytes")));
-    }
+    let resp = fetch.send().await.map_err(err)?;
+    // The runtime hands a fetched answer's body over as a stream, or none at all.
+    let body = match resp.body() {
+        ResponseBody::Stream(stream) => crate::convert::read_stream(stream, max_len)
+            .await
+            .map_err(err)?
+            .map_err(|e| FetchError(e.to_string()))?,
+        _ => Vec::new(),
+    };
     Ok((
         resp.status_code(),
         String::from_utf8_lossy(&body).into_owned(),
