@@ -42,7 +42,8 @@ pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
     }
 }
 
-/// `fetch` for the core's outgoing `GET`s.
+/// `fetch` for the core's outgoing requests: neither follows a redirect (a 3xx is the
+/// answer), and answers are read only up to the length the core allows.
 pub struct FetchClient;
 
 #[async_trait(?Send)]
@@ -52,8 +53,13 @@ impl HttpClient for FetchClient {
         url: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let req = Request::new(url, worker::Method::Get).map_err(|e| FetchError(e.to_string()))?;
-        read_capped(Fetch::Request(req), max_len).await
+        let init = web_sys::RequestInit::new();
+        // A moved JWKS is a failed fetch: following the redirect would let whoever answers at
+        // its target (or an open redirect on the issuer's host) choose the keys.
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        let req = web_sys::Request::new_with_str_and_init(url, &init)
+            .map_err(|e| FetchError(worker::Error::from(e).to_string()))?;
+        read_capped(Fetch::Request(req.into()), max_len).await
     }
 
     async fn post_json(
