@@ -1,8 +1,15 @@
 //! Conversions between `worker` requests/responses and the core's plain ones.
 
-use portcullis_core::http::{Method, Request as CoreRequest, Response as CoreResponse};
-use web_sys::RequestRedirect;
-use worker::{Headers, Request, Response, Result};
+use js_sys::Uint8Array;
+use portcullis_core::http::{
+    CappedBody, Method, Request as CoreRequest, Response as CoreResponse, TooLarge,
+};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    ReadableStream, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestRedirect,
+};
+use worker::{Error, Headers, Request, Response, Result};
 
 /// A worker request's method, URL and headers as a core request with no body yet: enough for
 /// the gateway, which streams the body on untouched. The URL is split as the runtime serialized
@@ -16,8 +23,10 @@ pub fn head(req: &Request) -> CoreRequest {
 }
 
 /// Reads the body of a request for a Portcullis endpoint, capped at
-/// [`body_limit`](portcullis_core::app::body_limit); a longer body is flagged, not read.
-pub async fn read_body(core: &mut CoreRequest, req: &mut Request) {
+/// [`body_limit`](portcullis_core::app::body_limit): a body that declares a longer
+/// `Content-Length` is flagged without being read, one that turns out longer (chunked) is
+/// flagged as soon as it passes the cap, and the rest of it is never read.
+pub async fn read_body(core: &mut CoreRequest, req: &Request) {
     let limit = portcullis_core::app::body_limit(&core.path);
     let declared = core
         .header("content-length")
@@ -28,11 +37,43 @@ pub async fn read_body(core: &mut CoreRequest, req: &mut Request) {
         core.body_too_large = true;
         return;
     }
-    let body = req.bytes().await.unwrap_or_default();
-    if body.len() > limit {
-        core.body_too_large = true;
-    } else {
-        core.body = body;
+    let Some(stream) = req.inner().body() else {
+        return;
+    };
+    // A body that breaks off reads as empty.
+    match read_stream(&stream, limit).await {
+        Ok(Ok(body)) => core.body = body,
+        Ok(Err(TooLarge(_))) => core.body_too_large = true,
+        Err(_) => {}
+    }
+}
+
+/// Reads `stream` to its end, holding at most `limit` bytes: at the first chunk that would
+/// pass the limit the stream is cancelled, so the runtime stops receiving it, and the answer
+/// is [`TooLarge`].
+pub async fn read_stream(
+    stream: &ReadableStream,
+    limit: usize,
+) -> Result<std::result::Result<Vec<u8>, TooLarge>> {
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = CappedBody::new(limit);
+    loop {
+        let read: ReadableStreamReadResult = JsFuture::from(reader.read()).await?.unchecked_into();
+        if read.get_done().unwrap_or(true) {
+            return Ok(Ok(body.into_bytes()));
+        }
+        let chunk: Uint8Array = read
+            .get_value()
+            .dyn_into()
+            .map_err(|_| Error::RustError("a body chunk is not bytes".into()))?;
+        match body.room(chunk.length() as usize) {
+            Ok(room) => chunk.copy_to(room),
+            Err(too_large) => {
+                // Whether the cancellation settles well or not, nothing more is read.
+                let _ = JsFuture::from(reader.cancel()).await;
+                return Ok(Err(too_large));
+            }
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use worker::{event, Env, Request, Response, Result};
 
 /// The worker's entry point.
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
     let isolate = match bindings::isolate(&env) {
         Ok(isolate) => isolate,
         Err(err) => {
@@ -63,7 +63,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: worker::Context) -> Result<Resp
             Decision::Forward(to) => proxy::forward(&req, &to).await,
         };
     }
-    convert::read_body(&mut core_req, &mut req).await;
+    convert::read_body(&mut core_req, &req).await;
     let resp = handle(&ctx, core_req).await;
     convert::into_worker(&resp)
 }

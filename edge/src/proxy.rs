@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
 use portcullis_core::ports::{FetchError, HttpClient};
 use portcullis_core::session::is_own_set_cookie;
-use worker::{Fetch, Headers, Request, Response, Result};
+use worker::{Fetch, Headers, Request, Response, ResponseBody, Result};
 
 /// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
 pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
@@ -58,7 +58,8 @@ fn without_own_cookies(resp: Response) -> Result<Response> {
     Ok(resp.with_headers(kept))
 }
 
-/// `fetch` for the core's outgoing `GET`s.
+/// `fetch` for the core's outgoing requests: neither follows a redirect (a 3xx is the
+/// answer), and answers are read only up to the length the core allows.
 pub struct FetchClient;
 
 #[async_trait(?Send)]
@@ -68,8 +69,13 @@ impl HttpClient for FetchClient {
         url: &str,
         max_len: usize,
     ) -> std::result::Result<(u16, String), FetchError> {
-        let req = Request::new(url, worker::Method::Get).map_err(|e| FetchError(e.to_string()))?;
-        read_capped(Fetch::Request(req), max_len).await
+        let init = web_sys::RequestInit::new();
+        // A moved JWKS is a failed fetch: following the redirect would let whoever answers at
+        // its target (or an open redirect on the issuer's host) choose the keys.
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        let req = web_sys::Request::new_with_str_and_init(url, &init)
+            .map_err(|e| FetchError(worker::Error::from(e).to_string()))?;
+        read_capped(Fetch::Request(req.into()), max_len).await
     }
 
     async fn post_json(
@@ -92,17 +98,22 @@ impl HttpClient for FetchClient {
     }
 }
 
-/// Sends `fetch` and reads at most `max_len` bytes of the answer.
+/// Sends `fetch` and reads at most `max_len` bytes of the answer: a longer one is cancelled
+/// as soon as it passes `max_len` and is an error.
 async fn read_capped(
     fetch: Fetch,
     max_len: usize,
 ) -> std::result::Result<(u16, String), FetchError> {
     let err = |e: worker::Error| FetchError(e.to_string());
-    let mut resp = fetch.send().await.map_err(err)?;
-    let body = resp.bytes().await.map_err(err)?;
-    if body.len() > max_len {
-        return Err(FetchError(format!("body longer than {max_len} bytes")));
-    }
+    let resp = fetch.send().await.map_err(err)?;
+    // The runtime hands a fetched answer's body over as a stream, or none at all.
+    let body = match resp.body() {
+        ResponseBody::Stream(stream) => crate::convert::read_stream(stream, max_len)
+            .await
+            .map_err(err)?
+            .map_err(|e| FetchError(e.to_string()))?,
+        _ => Vec::new(),
+    };
     Ok((
         resp.status_code(),
         String::from_utf8_lossy(&body).into_owned(),

@@ -165,6 +165,47 @@ impl Request {
     }
 }
 
+/// A body read chunk by chunk from a stream that may not grow past `limit` bytes. The adapter
+/// asks for [`room`](Self::room) for each chunk before copying it in and stops reading at the
+/// first refusal, so an endless or oversized stream never takes more than `limit` bytes of
+/// memory, whatever length it declared.
+#[derive(Debug)]
+pub struct CappedBody {
+    limit: usize,
+    bytes: Vec<u8>,
+}
+
+/// A body went past the limit of its [`CappedBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("body longer than {0} bytes")]
+pub struct TooLarge(pub usize);
+
+impl CappedBody {
+    /// An empty body that may hold up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Room for the next `len` bytes of the body, for the caller to fill; [`TooLarge`], and
+    /// the body unchanged, when they would take it past its limit.
+    pub fn room(&mut self, len: usize) -> Result<&mut [u8], TooLarge> {
+        let start = self.bytes.len();
+        if len > self.limit - start {
+            return Err(TooLarge(self.limit));
+        }
+        self.bytes.resize(start + len, 0);
+        Ok(&mut self.bytes[start..])
+    }
+
+    /// The bytes read.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// An outgoing response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -255,5 +296,20 @@ mod tests {
             parts("https://auth.example?q"),
             owned("https://auth.example", "/", Some("q"))
         );
+    }
+
+    #[test]
+    fn capped_body_refuses_the_chunk_that_would_pass_its_limit() {
+        let mut body = CappedBody::new(5);
+        body.room(2).expect("fits").copy_from_slice(b"ab");
+        body.room(0).expect("an empty chunk always fits");
+        assert_eq!(body.room(4), Err(TooLarge(5)));
+        body.room(3)
+            .expect("exactly at the limit")
+            .copy_from_slice(b"cde");
+        assert_eq!(body.room(1), Err(TooLarge(5)));
+        assert_eq!(body.into_bytes(), b"abcde");
+        assert_eq!(CappedBody::new(0).room(usize::MAX), Err(TooLarge(0)));
+        assert_eq!(TooLarge(5).to_string(), "body longer than 5 bytes");
     }
 }

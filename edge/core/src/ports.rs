@@ -101,11 +101,13 @@ pub trait GrantStore {
 #[error("fetch failed: {0}")]
 pub struct FetchError(pub String);
 
-/// Outgoing HTTP `GET`s (a trusted issuer's JWKS), through the runtime's `fetch`.
+/// Outgoing HTTP (a trusted issuer's JWKS, an origin's login endpoint), through the runtime's
+/// `fetch`. No redirect is followed: a 3xx is the answer, so a moved JWKS is a failed fetch
+/// rather than keys from wherever it points.
 #[async_trait(?Send)]
 pub trait HttpClient {
     /// Fetches `url`; returns the status and at most `max_len` bytes of the body as text (a
-    /// longer body is an error).
+    /// longer body is an error, and no more of it than `max_len` bytes is read).
     async fn get(&self, url: &str, max_len: usize) -> Result<(u16, String), FetchError>;
 
     /// POSTs `body` as `application/json` to `url` (an origin's login endpoint); answers as

@@ -444,6 +444,32 @@ fn concurrent_unknown_kids_share_one_refetch() {
 }
 
 #[test]
+fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
+    let (h, _) = gateway();
+    let (sk, jwk, kid) = ed_key(1);
+    trust_issuer(&h, &[jwk]);
+    forwarded(send(
+        &h,
+        bearer(get("/api/x"), &ext_read_token(&h, &sk, &kid)),
+    ));
+    // The JWKS moves elsewhere. The HTTP port follows no redirect, so the 302 is the answer,
+    // whatever its body holds.
+    let (sk2, jwk2, kid2) = ed_key(2);
+    h.http.answers.borrow_mut().insert(
+        EXT_JWKS.into(),
+        (302, json!({ "keys": [jwk2] }).to_string()),
+    );
+    h.advance(31);
+    let t = ext_read_token(&h, &sk2, &kid2);
+    assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
+    assert_eq!(h.http.calls.get(), 2, "the unknown kid refetched the JWKS");
+    forwarded(send(
+        &h,
+        bearer(get("/api/x"), &ext_read_token(&h, &sk, &kid)),
+    ));
+}
+
+#[test]
 fn external_algorithm_confusion_and_zero_signatures_are_refused() {
     let (h, _) = gateway();
     let ec_key = p256_key();
