@@ -7,7 +7,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import * as jose from "jose";
-import { startWorker, basic, serve, ADMIN_TOKEN, Person } from "./harness.mjs";
+import { startWorker, basic, serve, keyPair, ADMIN_TOKEN, Person } from "./harness.mjs";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -168,10 +168,6 @@ describe("trusted issuers' JWKS", () => {
   let attackerKey;
   let attackerFetches = 0;
 
-  const keyPair = async (kid) => {
-    const { publicKey, privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
-    return { privateKey, kid, jwk: { ...(await jose.exportJWK(publicKey)), kid, alg: "ES256", use: "sig" } };
-  };
   const token = (key, iss) =>
     new jose.SignJWT({ scope: "read" })
       .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "JWT" })
@@ -191,8 +187,8 @@ describe("trusted issuers' JWKS", () => {
       reached += 1;
       res.end("origin");
     });
-    issuerKey = await keyPair("issuer-1");
-    attackerKey = await keyPair("attacker-1");
+    issuerKey = await keyPair("ES256", "issuer-1");
+    attackerKey = await keyPair("ES256", "attacker-1");
     attacker = await serve((req, res) => {
       attackerFetches += 1;
       jwks(res, attackerKey);
@@ -246,7 +242,7 @@ describe("trusted issuers' JWKS", () => {
   };
 
   test("an endless JWKS is cut off at its cap: the token is refused and the fetch hung up", HANG, async () => {
-    const key = await keyPair("some-key");
+    const key = await keyPair("ES256", "some-key");
     assertInvalidToken(await get("/endless/x", await token(key, ENDLESS), { reaches: false }));
     // The worker cancelled the answer rather than reading on: the server sees the hang-up.
     const written = await endlessClosed;
