@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -43,8 +44,8 @@ function assertOneLineError(r, pattern) {
 }
 
 /** Runs the CLI; resolves { code, stdout, stderr }. */
-function cli(args, { token = ADMIN_TOKEN, input } = {}) {
-  const env = { ...process.env, PORTCULLIS_URL: w.url };
+function cli(args, { token = ADMIN_TOKEN, input, env: extra = {} } = {}) {
+  const env = { ...process.env, PORTCULLIS_URL: w.url, ...extra };
   delete env.PORTCULLIS_ADMIN_TOKEN;
   if (token !== null) env.PORTCULLIS_ADMIN_TOKEN = token;
   return new Promise((resolve, reject) => {
@@ -173,6 +174,44 @@ test("cli without a token and without a terminal fails clearly instead of prompt
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /PORTCULLIS_ADMIN_TOKEN/);
   assert.equal(r.stdout, "");
+});
+
+test("the operator app (CLI and TUI) refuses plain http:// off loopback before the token goes anywhere; --insecure allows it", async () => {
+  // A forwarder to the worker on every interface, reached as 0.0.0.0: a host that is not
+  // loopback by name, yet on this machine. It records the Authorization header of all that arrives.
+  const seen = [];
+  const forwarder = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    const upstream = http.request(w.url + req.url, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise((resolve) => forwarder.listen(0, "0.0.0.0", resolve));
+  const far = `http://0.0.0.0:${forwarder.address().port}`;
+  try {
+    // A subcommand (the CLI) and none (the interactive app); --url and PORTCULLIS_URL alike.
+    for (const [args, env] of [
+      [["--url", far, "scopes", "list"], {}],
+      [["--url", far], {}],
+      [["scopes", "list"], { PORTCULLIS_URL: far }],
+    ]) {
+      const r = await cli(args, { env });
+      assertOneLineError(r, /refusing to send the admin token over plain http:\/\/ to 0\.0\.0\.0.*--insecure/);
+      assert.equal(r.code, 2, r.stderr);
+    }
+    assert.deepEqual(seen, [], "nothing was sent");
+    // Without a token either: the refusal comes before the token is asked for.
+    assert.match((await cli(["--url", far, "scopes", "list"], { token: null })).stderr, /refusing/);
+
+    const insecure = await cli(["--url", far, "--insecure", "--json", "scopes", "list"]);
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.ok(JSON.parse(insecure.stdout).scopes.some((s) => s.name === "read"));
+    assert.deepEqual(seen, [`Bearer ${ADMIN_TOKEN}`], "with --insecure, the operator's choice");
+  } finally {
+    forwarder.close();
+  }
 });
 
 test("cli scopes, users, keys and audit verbs", async () => {

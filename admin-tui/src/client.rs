@@ -19,6 +19,8 @@ use portcullis_core::error::ErrorBody;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::server::ServerUrl;
+
 /// Why an admin call failed: the server's error body, or a transport problem (no status).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -137,15 +139,16 @@ impl fmt::Debug for HttpApi {
 }
 
 impl HttpApi {
-    /// A client for the server at `base` (e.g. `http://127.0.0.1:8787`).
-    pub fn new(base: &str, token: String) -> Self {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:8787`), checked for the
+    /// token's sake.
+    pub fn new(base: &ServerUrl, token: String) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(20)))
             .build()
             .into();
         Self {
-            base: base.trim_end_matches('/').to_owned(),
+            base: base.as_str().to_owned(),
             token,
             agent,
         }

@@ -150,13 +150,22 @@ impl Describe for KeyInfo {
     }
 }
 
+/// An event's action, with how many times it happened when the server coalesced it
+/// (`admin.auth_failed ×12`: failed authentications from one network within an hour).
+fn action_with_count(event: &AuditEvent) -> String {
+    match event.count {
+        Some(count) => format!("{} ×{count}", event.action),
+        None => event.action.clone(),
+    }
+}
+
 impl Describe for AuditEvent {
     const HEADERS: &'static [&'static str] = &["TIME", "ACTION", "TARGET", "ACTOR"];
 
     fn row(&self) -> Vec<String> {
         vec![
             time(self.at),
-            self.action.clone(),
+            action_with_count(self),
             self.target.clone(),
             self.actor.clone(),
         ]
@@ -165,7 +174,7 @@ impl Describe for AuditEvent {
     fn fields(&self) -> Vec<(&'static str, String)> {
         vec![
             ("Time", time(self.at)),
-            ("Action", self.action.clone()),
+            ("Action", action_with_count(self)),
             ("Target", self.target.clone()),
             ("Actor", self.actor.clone()),
             ("Request ID", self.request_id.clone()),
@@ -266,5 +275,22 @@ impl Describe for TrustedIssuer {
             ("Algorithms", algorithms(&self.algorithms)),
             ("Token types", joined(&self.token_types)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::event;
+
+    #[test]
+    fn a_coalesced_event_shows_how_many_times_it_happened() {
+        let mut failed = event(1, "admin.auth_failed", "2001:db8::/64");
+        assert_eq!(failed.row()[1], "admin.auth_failed");
+        failed.count = Some(12);
+        assert_eq!(failed.row()[1], "admin.auth_failed ×12");
+        assert!(failed
+            .fields()
+            .contains(&("Action", "admin.auth_failed ×12".to_owned())));
     }
 }

@@ -106,6 +106,7 @@ pub fn event(n: u64, action: &str, target: &str) -> AuditEvent {
         action: action.into(),
         target: target.into(),
         request_id: format!("req-{n}"),
+        count: None,
     }
 }
 

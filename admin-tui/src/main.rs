@@ -3,7 +3,8 @@
 //! Without a subcommand it opens the interactive app; with one (`portcullis clients list`) it
 //! prints the answer (a table, or the API's JSON with `--json`) and exits 0, or prints a
 //! one-line error on stderr and exits 1 (2 for a usage error). The server comes from `--url` or
-//! `PORTCULLIS_URL`; the admin token only from `PORTCULLIS_ADMIN_TOKEN` or a hidden prompt —
+//! `PORTCULLIS_URL`, and plain `http://` is refused off loopback without `--insecure`
+//! (`server.rs`); the admin token only from `PORTCULLIS_ADMIN_TOKEN` or a hidden prompt —
 //! never an argument, never written anywhere.
 
 mod app;
@@ -14,6 +15,7 @@ mod effects;
 #[cfg(test)]
 mod fake;
 mod form;
+mod server;
 mod tui;
 #[cfg(test)]
 mod update_tests;
@@ -28,6 +30,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
 use crate::client::HttpApi;
+use crate::server::ServerUrl;
 
 /// The Portcullis operator app.
 #[derive(Debug, Parser)]
@@ -47,6 +50,10 @@ struct Cli {
         global = true
     )]
     url: String,
+    /// Allow plain http:// to a host that is not loopback (the admin token then crosses the
+    /// network unencrypted).
+    #[arg(long, global = true)]
+    insecure: bool,
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -122,12 +129,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before the token is even asked for: it must not go where it would travel in clear.
+    let server = match ServerUrl::parse(&parsed.url, parsed.insecure) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("portcullis: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = admin_token().and_then(|token| {
-        let api = HttpApi::new(&parsed.url, token);
+        let api = HttpApi::new(&server, token);
         match parsed.command {
             Some(command) => cli::run(&api, cli::Output { json: parsed.json }, command),
-            None => tui::run(&(Arc::new(api) as Arc<dyn client::AdminApi>), &parsed.url)
-                .map_err(|e| e.to_string()),
+            None => tui::run(
+                &(Arc::new(api) as Arc<dyn client::AdminApi>),
+                server.as_str(),
+            )
+            .map_err(|e| e.to_string()),
         }
     });
     match result {

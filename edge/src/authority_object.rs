@@ -39,6 +39,7 @@ impl DurableObject for AuthorityObject {
                 rng: &JsRng,
                 es256: &crate::webcrypto::WebCryptoEs256,
                 secrets: &isolate.secrets,
+                audit_retention_secs: isolate.settings.audit_retention_secs,
             };
             Ok(execute(&env, &envelope).await)
         });

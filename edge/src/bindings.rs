@@ -64,6 +64,12 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
     if let Some(secs) = var("JWKS_COOLDOWN_SECONDS").and_then(|v| v.parse().ok()) {
         settings.jwks_cooldown_secs = secs;
     }
+    if let Some(days) = var("AUDIT_RETENTION_DAYS") {
+        settings.audit_retention_secs = portcullis_core::authority::parse_retention_days(&days)
+            .ok_or_else(|| {
+                format!("AUDIT_RETENTION_DAYS must be a number of days above 0, not {days}")
+            })?;
+    }
     if let Some(alg) = var("SIGNING_ALG") {
         settings.signing_alg = portcullis_core::keys::KeyAlg::parse(&alg)
             .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;

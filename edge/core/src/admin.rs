@@ -61,7 +61,7 @@ fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
 /// Records a failed admin authentication: the request id and the caller's address, never
 /// what was presented. The refusal does not depend on the audit log being reachable.
 async fn audit_refusal(ctx: &Context<'_>, req: &Request) {
-    let source_ip = req.client_ip();
+    let source_ip = req.client_network();
     let _ = ctx
         .command("anonymous", Command::AdminAuthFailed { source_ip })
         .await;

@@ -386,9 +386,14 @@ pub struct AuditEvent {
     pub actor: String,
     /// `<resource>.<verb>`, e.g. `client.update`, `admin.auth_failed`.
     pub action: String,
-    /// The id or name of what was acted on (for a failed admin login, the source IP).
+    /// The id or name of what was acted on (for a failed admin login, the source network: an
+    /// IPv4 address or an IPv6 /64).
     pub target: String,
     pub request_id: String,
+    /// On a coalesced entry (`admin.auth_failed`, one per source network and clock hour): how
+    /// many times it happened; `at` and `request_id` are the first time's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 /// `GET /admin/v1/audit`: newest first; pass `next_cursor` as `cursor` for the next page.

@@ -35,6 +35,8 @@ pub struct Settings {
     /// `UPSTREAM_LOGIN_URL`: when set, sign-ins are checked by the origin's login endpoint
     /// instead of the user store.
     pub upstream_login_url: Option<String>,
+    /// `AUDIT_RETENTION_DAYS`, in seconds: how long the authority keeps audit entries.
+    pub audit_retention_secs: u64,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             jwks_cooldown_secs: crate::gateway::issuers::DEFAULT_JWKS_COOLDOWN_SECS,
             signing_alg: crate::keys::KeyAlg::default(),
             upstream_login_url: None,
+            audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
         }
     }
 }

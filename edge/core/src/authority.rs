@@ -20,9 +20,13 @@ use crate::keys::KeySet;
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
 use crate::users::UserRecord;
 
+mod audit;
 mod records;
 
-pub use records::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX};
+pub use audit::{
+    parse_retention_days, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AUTH_FAILURE_WINDOW,
+    DEFAULT_AUDIT_RETENTION_SECS,
+};
 
 /// KV and storage key of the scope catalogue.
 pub const SCOPES_KEY: &str = "config:scopes";
@@ -138,7 +142,8 @@ pub enum Command {
     RateLimited {
         target: String,
     },
-    /// Records a failed admin authentication (never the presented token).
+    /// Records a failed admin authentication (never the presented token), coalesced per
+    /// source network and hour.
     AdminAuthFailed {
         source_ip: Option<String>,
     },
@@ -210,6 +215,8 @@ pub struct AuthorityEnv<'a> {
     pub rng: &'a dyn Rng,
     pub es256: &'a dyn crate::ports::Es256,
     pub secrets: &'a Secrets,
+    /// How long audit entries are kept, seconds (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention_secs: u64,
 }
 
 /// One command's run: KV copies are queued and written only after every storage operation,
@@ -248,23 +255,6 @@ impl Run<'_, '_> {
             .map_err(|e| StoreError(e.to_string()))?;
         self.publish.borrow_mut().push((key.to_owned(), raw));
         Ok(())
-    }
-
-    async fn audit(&self, env: &Envelope, action: &str, target: &str) -> Result<(), StoreError> {
-        let at = self.env.clock.now_ms();
-        let seq: u64 = self.read("audit-seq").await?.unwrap_or(0) + 1;
-        self.env.storage.put("audit-seq", &seq.to_string()).await?;
-        let id = format!("{at:013}-{seq:010}");
-        let event = AuditEvent {
-            id: id.clone(),
-            at: at / 1000,
-            actor: env.actor.clone(),
-            action: action.into(),
-            target: target.into(),
-            request_id: env.request_id.clone(),
-        };
-        let raw = serde_json::to_string(&event).map_err(|e| StoreError(e.to_string()))?;
-        self.env.storage.put(&format!("audit:{id}"), &raw).await
     }
 
     /// A whole-document table, empty before its first write.
@@ -495,8 +485,8 @@ impl Run<'_, '_> {
                 Ok(Reply::Done)
             }
             Command::AdminAuthFailed { source_ip } => {
-                let target = source_ip.as_deref().unwrap_or("unknown");
-                env.audit(envelope, "admin.auth_failed", target).await?;
+                let source = source_ip.as_deref().unwrap_or("unknown");
+                env.audit_auth_failure(envelope, source).await?;
                 Ok(Reply::Done)
             }
             Command::GetRoutes => Ok(Reply::Routes(env.table().await?)),

@@ -15,7 +15,8 @@
 //! Rules implemented: RFC 6749 §4.1.2 and §10.5 (codes short-lived, single-use, bound to the
 //! client and redirect URI; a replay revokes what the code issued), RFC 7636 §4.6 (S256 only),
 //! RFC 6749 §6 and RFC 9700 §4.14.2 (refresh-token rotation with reuse detection, scope may only
-//! narrow, sender binding to the client), RFC 9700 §4.15 (bounded login attempts).
+//! narrow, sender binding to the client), RFC 9700 §4.15 (bounded login attempts, in
+//! [`lockout`]).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,10 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{Clock, DurableStorage, Rng, StoreError};
+
+mod lockout;
+
+pub use lockout::LockKey;
 
 /// How long a used or expired code is remembered, so that a replay still revokes, seconds.
 const CODE_MEMORY: u64 = 600;
@@ -44,25 +49,6 @@ pub const CODE_TTL: u64 = 60;
 pub const DEFAULT_REFRESH_IDLE_TTL: u64 = 14 * 86_400;
 /// Default absolute lifetime of a refresh token family, seconds.
 pub const DEFAULT_REFRESH_ABSOLUTE_TTL: u64 = 90 * 86_400;
-/// Failed logins allowed per user before a lockout starts.
-const USER_FREE_FAILURES: u32 = 5;
-/// Failed logins allowed per IP address before a lockout starts.
-const IP_FREE_FAILURES: u32 = 20;
-/// First lockout, seconds; each further failure doubles it.
-const LOCKOUT_BASE: u64 = 30;
-/// Longest lockout, seconds.
-const LOCKOUT_MAX: u64 = 3600;
-/// Failures older than this (without a lockout in force) are forgotten, seconds.
-const FAILURE_MEMORY: u64 = 900;
-
-/// Failed sign-ins a lockout key (`user:…` or `ip:…`) may have before a lockout starts.
-fn free_failures(key: &str) -> u32 {
-    if key.starts_with("ip:") {
-        IP_FREE_FAILURES
-    } else {
-        USER_FREE_FAILURES
-    }
-}
 
 /// The shard that holds `key` (a user id, or a lockout key).
 pub fn shard_of(key: &str) -> u32 {
@@ -216,14 +202,6 @@ impl Family {
     }
 }
 
-/// Failed logins under one key (a user or an IP address).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Attempts {
-    failures: u32,
-    last_failure: u64,
-    locked_until: u64,
-}
-
 /// A live refresh token, for introspection (RFC 7662).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshInfo {
@@ -298,14 +276,15 @@ pub enum GrantCommand {
     /// Admits a sign-in attempt for `key` unless it is locked out: an admitted attempt counts
     /// as a failure until [`GrantCommand::LoginSucceeded`] forgives it, so concurrent attempts
     /// cannot all pass a check before any failure is recorded. Answers the seconds until `key`
-    /// may try again (0 = admitted).
+    /// may try again (0 = admitted). The rules are in [`lockout`].
     LoginAttempt {
-        key: String,
+        key: LockKey,
     },
-    /// The admitted attempt was right: forgives it (a user's record is cleared; an address
-    /// only loses this one attempt, so a valid sign-in cannot launder others' failures).
+    /// The admitted attempt was right: forgives it (a username's back-off is cleared, though
+    /// not its 30-day tally; a network only loses this one attempt, so a valid sign-in cannot
+    /// launder others' failures).
     LoginSucceeded {
-        key: String,
+        key: LockKey,
     },
 }
 
@@ -378,8 +357,9 @@ fn pair_key(user: &str, client_id: &str) -> String {
         sha256_b64(format!("{user}\n{client_id}").as_bytes())
     )
 }
-fn lock_key(key: &str) -> String {
-    format!("lock:{key}")
+/// The expiry index's entry that deletes `key` once `at` (seconds) has passed.
+fn expiry_key(key: &str, at: u64) -> String {
+    format!("{EXPIRY_PREFIX}{at:011}:{key}")
 }
 
 fn refused(reason: &str) -> GrantReply {
@@ -418,10 +398,13 @@ impl Shard<'_, '_> {
 
     /// Schedules `key` for deletion once `at` (seconds) has passed.
     async fn expire(&self, key: &str, at: u64) -> Result<(), StoreError> {
-        self.env
-            .storage
-            .put(&format!("{EXPIRY_PREFIX}{at:011}:{key}"), "")
-            .await
+        self.env.storage.put(&expiry_key(key, at), "").await
+    }
+
+    /// Cancels what [`Self::expire`] scheduled for `key` at `at` (a record that lives on
+    /// past it is scheduled again, at its new time).
+    async fn unexpire(&self, key: &str, at: u64) -> Result<(), StoreError> {
+        self.env.storage.delete(&expiry_key(key, at)).await
     }
 
     /// Deletes a few records whose time has passed (the oldest first), so a shard's storage
@@ -713,42 +696,8 @@ impl Shard<'_, '_> {
                     });
                 Ok(GrantReply::Refresh { info })
             }
-            GrantCommand::LoginAttempt { key } => {
-                let mut a: Attempts = self.read(&lock_key(key)).await?.unwrap_or_default();
-                if a.locked_until > now {
-                    return Ok(GrantReply::Lockout {
-                        retry_after: a.locked_until - now,
-                    });
-                }
-                if now.saturating_sub(a.last_failure) > FAILURE_MEMORY {
-                    a.failures = 0;
-                }
-                a.failures += 1;
-                a.last_failure = now;
-                let free = free_failures(key);
-                if a.failures >= free {
-                    let doublings = (a.failures - free).min(16);
-                    a.locked_until = now + (LOCKOUT_BASE << doublings).min(LOCKOUT_MAX);
-                }
-                self.write(&lock_key(key), &a).await?;
-                Ok(GrantReply::Lockout { retry_after: 0 })
-            }
-            GrantCommand::LoginSucceeded { key } => {
-                let Some(mut a) = self.read::<Attempts>(&lock_key(key)).await? else {
-                    return Ok(GrantReply::Done);
-                };
-                a.failures = a.failures.saturating_sub(1);
-                if key.starts_with("user:") || a.failures == 0 {
-                    self.env.storage.delete(&lock_key(key)).await?;
-                } else {
-                    if a.failures < free_failures(key) {
-                        // Only the attempt just forgiven could have started the lockout.
-                        a.locked_until = 0;
-                    }
-                    self.write(&lock_key(key), &a).await?;
-                }
-                Ok(GrantReply::Done)
-            }
+            GrantCommand::LoginAttempt { key } => self.login_attempt(key).await,
+            GrantCommand::LoginSucceeded { key } => self.login_succeeded(key).await,
         }
     }
 
@@ -1164,57 +1113,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!is_issued(&t.refresh("rt-at1", "at2", "c1")));
-    }
-
-    #[test]
-    fn failed_logins_lock_out_with_back_off() {
-        let t = T::new();
-        let attempt = |key: &str| match t.run(&GrantCommand::LoginAttempt { key: key.into() }) {
-            GrantReply::Lockout { retry_after } => retry_after,
-            other => panic!("{other:?}"),
-        };
-        // Admitted attempts count before their outcome is known: the fifth starts the lockout.
-        for _ in 0..USER_FREE_FAILURES {
-            assert_eq!(attempt("user:bob"), 0);
-        }
-        assert_eq!(attempt("user:bob"), LOCKOUT_BASE);
-        t.advance(LOCKOUT_BASE);
-        assert_eq!(attempt("user:bob"), 0, "admitted once the lockout ends");
-        assert_eq!(
-            attempt("user:bob"),
-            LOCKOUT_BASE * 2,
-            "and the next wait doubles"
-        );
-        // A right password clears a user's record.
-        t.advance(LOCKOUT_BASE * 2);
-        assert_eq!(attempt("user:bob"), 0);
-        t.run(&GrantCommand::LoginSucceeded {
-            key: "user:bob".into(),
-        });
-        for _ in 0..USER_FREE_FAILURES {
-            assert_eq!(attempt("user:bob"), 0);
-        }
-    }
-
-    #[test]
-    fn a_valid_sign_in_forgives_only_its_own_attempt_at_an_address() {
-        let t = T::new();
-        let attempt = || match t.run(&GrantCommand::LoginAttempt {
-            key: "ip:192.0.2.1".into(),
-        }) {
-            GrantReply::Lockout { retry_after } => retry_after,
-            other => panic!("{other:?}"),
-        };
-        for _ in 0..IP_FREE_FAILURES - 1 {
-            assert_eq!(attempt(), 0);
-        }
-        t.run(&GrantCommand::LoginSucceeded {
-            key: "ip:192.0.2.1".into(),
-        });
-        // 18 failures stand: two more attempts, and the address is locked.
-        assert_eq!(attempt(), 0);
-        assert_eq!(attempt(), 0);
-        assert_eq!(attempt(), LOCKOUT_BASE);
     }
 
     #[test]

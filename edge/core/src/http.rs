@@ -1,5 +1,7 @@
 //! A plain HTTP request and response: what the adapter hands the core and takes back.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use serde::Serialize;
 
 /// An HTTP method the core distinguishes.
@@ -134,12 +136,28 @@ impl Request {
     }
 
     /// The caller's address as the edge saw it (`CF-Connecting-IP`), if it parses.
-    pub fn client_ip(&self) -> Option<String> {
+    pub fn client_ip(&self) -> Option<IpAddr> {
         self.header("cf-connecting-ip")
             .ok()
-            .flatten()
-            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
-            .map(|ip| ip.to_string())
+            .flatten()?
+            .trim()
+            .parse::<IpAddr>()
+            .ok()
+    }
+
+    /// The caller's network as limits, lockouts and the audit log count it, from
+    /// [`client_ip`](Self::client_ip): an IPv4 address, or the /64 an IPv6 address lies in
+    /// (`2001:db8:1:2::/64`). A /64 is what one subscriber is usually given (RFC 6177), so
+    /// walking through its addresses does not make a caller someone new; one spelling per
+    /// network also means `2001:DB8::1` and `2001:db8:0::1` count as one.
+    pub fn client_network(&self) -> Option<String> {
+        Some(match self.client_ip()?.to_canonical() {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & !u128::from(u64::MAX);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        })
     }
 
     /// The media type of the body, without parameters, lower-cased.
@@ -311,5 +329,27 @@ mod tests {
         assert_eq!(body.into_bytes(), b"abcde");
         assert_eq!(CappedBody::new(0).room(usize::MAX), Err(TooLarge(0)));
         assert_eq!(TooLarge(5).to_string(), "body longer than 5 bytes");
+    }
+
+    #[test]
+    fn ipv6_callers_are_counted_per_64() {
+        let network = |ip: &str| {
+            Request::from_url(Method::Get, "https://auth.example/")
+                .with_header("cf-connecting-ip", ip)
+                .client_network()
+        };
+        let ours = Some("2001:db8:1:2::/64".to_owned());
+        assert_eq!(network("2001:db8:1:2::1"), ours);
+        assert_eq!(network("2001:DB8:1:2:ffff:ffff:ffff:ffff"), ours);
+        assert_eq!(network(" 2001:db8:1:2:0:0:0:9 "), ours);
+        assert_eq!(
+            network("2001:db8:1:3::1").as_deref(),
+            Some("2001:db8:1:3::/64")
+        );
+        assert_eq!(network("192.0.2.1").as_deref(), Some("192.0.2.1"));
+        assert_eq!(network("::ffff:192.0.2.1").as_deref(), Some("192.0.2.1"));
+        assert_eq!(network("not an address"), None);
+        let none = Request::from_url(Method::Get, "https://auth.example/");
+        assert_eq!(none.client_network(), None);
     }
 }

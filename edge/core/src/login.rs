@@ -4,9 +4,11 @@
 //! or, when the operator sets `UPSTREAM_LOGIN_URL`, by the origin's own login endpoint (JSON
 //! `POST {"username", "password"}`; `200 {"user_id": …}` is a match), so a site becomes an
 //! OAuth provider without moving its users.
-//! Failed attempts are counted per username and per client IP address in the grant shards,
-//! which lock the key out with exponential back-off (RFC 9700 §4.15; NIST SP 800-63B
-//! §5.2.2); while a key is locked out no password is even checked. Before that, every posted
+//! Failed attempts are counted per client network (an IPv6 caller's /64) and per username in
+//! the grant shards, which lock the key out with exponential back-off and cap a username's
+//! guesses (RFC 9700 §4.15; NIST SP 800-63B §5.2.2; rules in `grants::lockout`). The network is
+//! asked first, so a locked-out caller leaves no trace under the names it tries; while a key is
+//! locked out no password is even checked. Before that, every posted
 //! form counts against the caller's address and, when `next` is the authorization request of
 //! an existing client, against that client's sign-in budget ([`ratelimit`]). A successful sign-in
 //! starts a new session (fresh id, so no fixation) and returns to `next`, which may only name
@@ -16,7 +18,7 @@ use serde::Deserialize;
 
 use crate::app::{only, Context};
 use crate::form::Form;
-use crate::grants::{shard_of, GrantCommand, GrantReply};
+use crate::grants::{GrantCommand, GrantReply, LockKey};
 use crate::http::{Method, Request, Response};
 use crate::pages;
 use crate::ports::{Limit, StoreError};
@@ -45,21 +47,19 @@ pub enum Credentials {
     Locked(u64),
 }
 
-/// The lockout keys of an attempt: the username and the client's address.
-fn lockout_keys(req: &Request, username: &str) -> [String; 2] {
-    let ip = req
-        .header("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .unwrap_or("unknown");
-    [
-        format!("user:{}", username.to_lowercase()),
-        format!("ip:{ip}"),
-    ]
+/// The lockout keys of an attempt, in the order they are asked: the caller's network (callers
+/// without an address share one), then the username.
+fn lockout_keys(req: &Request, username: &str) -> [LockKey; 2] {
+    let network = req.client_network().unwrap_or_else(|| "unknown".into());
+    [LockKey::Network(network), LockKey::username(username)]
 }
 
-async fn lockout(ctx: &Context<'_>, command: GrantCommand, key: &str) -> Result<u64, StoreError> {
-    match ctx.grants.call(shard_of(key), &command).await? {
+async fn lockout(
+    ctx: &Context<'_>,
+    command: GrantCommand,
+    key: &LockKey,
+) -> Result<u64, StoreError> {
+    match ctx.grants.call(key.shard(), &command).await? {
         GrantReply::Lockout { retry_after } => Ok(retry_after),
         _ => Ok(0),
     }
@@ -309,6 +309,37 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::GrantStore;
+    use crate::testing::Harness;
+
+    #[test]
+    fn a_locked_out_network_leaves_no_record_under_the_names_it_tries() {
+        let h = Harness::default();
+        let network = LockKey::Network("2001:db8::/64".into());
+        let attempt = GrantCommand::LoginAttempt {
+            key: network.clone(),
+        };
+        for _ in 0..20 {
+            futures::executor::block_on(h.call(network.shard(), &attempt)).expect("storage works");
+        }
+        let req = Request::new(Method::Post, "https://auth.test", "/login")
+            .with_header("cf-connecting-ip", "2001:db8::1");
+        let ctx = h.context();
+        for i in 0..30 {
+            let name = format!("nobody{i}");
+            let checked = check_credentials(&ctx, &req, &name, "wrong");
+            let credentials = futures::executor::block_on(checked).expect("storage works");
+            assert!(matches!(credentials, Credentials::Locked(_)), "{name}");
+        }
+        let names = h
+            .grant_storage
+            .0
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with("lock:user:"))
+            .count();
+        assert_eq!(names, 0, "the network's lockout is asked first");
+    }
 
     #[test]
     fn next_may_only_name_our_own_pages() {

@@ -52,9 +52,10 @@ pub async fn check(ctx: &Context<'_>, limit: Limit, key: &str) -> Result<(), Tri
     Err(Tripped)
 }
 
-/// Counts the request against its caller's address (requests without one share a key).
+/// Counts the request against its caller's address, an IPv6 caller's per /64
+/// ([`Request::client_network`]; requests without one share a key).
 pub async fn check_ip(ctx: &Context<'_>, req: &Request) -> Result<(), Tripped> {
-    let ip = req.client_ip().unwrap_or_else(|| "unknown".into());
+    let ip = req.client_network().unwrap_or_else(|| "unknown".into());
     check(ctx, Limit::Ip, &ip).await
 }
 

@@ -269,6 +269,7 @@ impl Authority for Harness {
             rng: &self.rng,
             es256: &NativeEs256,
             secrets: &self.secrets,
+            audit_retention_secs: self.settings.audit_retention_secs,
         };
         let reply = execute(&env, &envelope).await?;
         let wire = serde_json::to_string(&reply).map_err(|e| StoreError(e.to_string()))?;

@@ -1,23 +1,16 @@
-//! The authority's versioned admin records: clients, scopes, users, signing keys, and the
-//! audit log's reading side.
+//! The authority's versioned admin records: clients, scopes, users and signing keys.
 //!
 //! Each record carries a `version`, bumped on every change; a change that names an expected
 //! version is refused with 412 when the stored one differs (optimistic concurrency, RFC 9110
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
 use super::{client_key, client_name_key, Envelope, Reply, Run, KEYS_KEY, SCOPES_KEY};
-use crate::api::{AuditEvent, AuditPage, AuditQuery, Scope};
+use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::error::ApiError;
 use crate::keys::{KeyAlg, KeySet, KeyState};
 use crate::ports::StoreError;
 use crate::users::{user_login_key, UserRecord};
-
-/// Most audit entries one page request examines (filters may skip many).
-const AUDIT_SCAN_LIMIT: usize = 1000;
-/// Default and largest audit page.
-pub const AUDIT_PAGE_DEFAULT: usize = 50;
-pub const AUDIT_PAGE_MAX: usize = 200;
 
 fn user_key(id: &str) -> String {
     format!("user:{id}")
@@ -240,65 +233,6 @@ impl Run<'_, '_> {
             .map_or("", |k| k.kid.as_str());
         self.audit(envelope, "key.rotate", current).await?;
         Ok(Reply::Keys(set))
-    }
-
-    /// A page of the audit log, newest first, filtered; see [`AuditQuery`].
-    pub(super) async fn list_audit(&self, query: &AuditQuery) -> Result<Reply, StoreError> {
-        let limit = query
-            .limit
-            .unwrap_or(AUDIT_PAGE_DEFAULT)
-            .clamp(1, AUDIT_PAGE_MAX);
-        // Keys are `audit:<ms, 13 digits>-<seq>`; a bare `audit:<ms>` sorts before every key
-        // of that millisecond, so listing backwards from it starts strictly before `ms`.
-        let mut cursor = match (&query.cursor, query.until) {
-            (Some(c), _) => Some(format!("audit:{c}")),
-            (None, Some(until)) => Some(format!(
-                "audit:{:013}",
-                until.saturating_add(1).saturating_mul(1000)
-            )),
-            (None, None) => None,
-        };
-        let mut events = Vec::new();
-        let mut scanned = 0;
-        loop {
-            let page = self
-                .env
-                .storage
-                .list("audit:", cursor.as_deref(), AUDIT_PAGE_MAX, true)
-                .await?;
-            let exhausted = page.len() < AUDIT_PAGE_MAX;
-            for (key, raw) in page {
-                let event: AuditEvent = serde_json::from_str(&raw)
-                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
-                if query.since.is_some_and(|since| event.at < since) {
-                    return Ok(Reply::Audit(AuditPage {
-                        events,
-                        next_cursor: None,
-                    }));
-                }
-                scanned += 1;
-                let last_id = event.id.clone();
-                let wanted = query.until.is_none_or(|u| event.at <= u)
-                    && query.target.as_ref().is_none_or(|t| *t == event.target)
-                    && query.action.as_ref().is_none_or(|a| *a == event.action);
-                if wanted {
-                    events.push(event);
-                }
-                if events.len() == limit || scanned == AUDIT_SCAN_LIMIT {
-                    return Ok(Reply::Audit(AuditPage {
-                        events,
-                        next_cursor: Some(last_id),
-                    }));
-                }
-                cursor = Some(key);
-            }
-            if exhausted {
-                return Ok(Reply::Audit(AuditPage {
-                    events,
-                    next_cursor: None,
-                }));
-            }
-        }
     }
 
     pub(super) async fn create_user(

@@ -313,7 +313,7 @@ fn forward(
     headers.push(("x-forwarded-host".into(), host.to_owned()));
     headers.push(("x-forwarded-proto".into(), scheme.to_owned()));
     if let Some(ip) = req.client_ip() {
-        headers.push(("x-forwarded-for".into(), ip));
+        headers.push(("x-forwarded-for".into(), ip.to_string()));
     }
     if let Some(v) = who {
         let c = &v.claims;
