@@ -88,8 +88,8 @@ pub fn admin_json(data: &[u8]) {
     let _ = parse_json::<SecretRotation>(&req);
     let _ = parse_json::<KeyRotation>(&req);
     if let Ok(body) = parse_json::<RoutesBody>(&req) {
-        if routes::validate(&body.routes).is_ok() {
-            let _ = RouteIndex::compile(1, &body.routes);
+        if routes::validate(&body.routes, body.case_sensitive).is_ok() {
+            let _ = RouteIndex::compile(1, &body.routes, body.case_sensitive);
         }
     }
     if let Ok(body) = parse_json::<IssuersBody>(&req) {
