@@ -197,23 +197,40 @@ fn unknown_client_or_redirect_uri_is_a_page_not_a_redirect() {
 fn sign_ins_for_an_existing_client_count_against_its_login_budget() {
     let (h, client_id) = setup();
     h.limits.budget.set(Some(2));
-    // Each attempt from its own address, so only the client's budget can run out.
-    let attempt = |n: usize, client: &str| {
+    // Each attempt from its own address, so only the client's budget can run out; `csrf`
+    // says whether the post carries its session's CSRF token.
+    let attempt_with = |n: usize, client: &str, csrf: bool| {
+        let ip = format!("192.0.2.{n}");
+        let page = h.send(Request::new(Method::Get, ORIGIN, "/login"));
+        let cookie = cookie_of(&page);
+        let token = if csrf {
+            hidden(&html(&page))[0].1.clone()
+        } else {
+            String::new()
+        };
         let next = format!("/oauth/authorize?response_type=code&client_id={client}");
+        // A name of its own, so that no lockout answers first.
+        let username = format!("nobody{n}");
         h.send(
             form(
                 "/login",
-                "",
+                &cookie,
                 &[
-                    ("username", "alice"),
+                    ("username", &username),
                     ("password", "wrong"),
                     ("next", &next),
+                    ("csrf_token", &token),
                 ],
             )
-            .with_header("cf-connecting-ip", &format!("192.0.2.{n}")),
+            .with_header("cf-connecting-ip", &ip),
         )
         .status
     };
+    let attempt = |n: usize, client: &str| attempt_with(n, client, true);
+    // Posts that fail the CSRF check cost a stranger nothing and spend nothing.
+    for n in 20..30 {
+        assert_eq!(attempt_with(n, &client_id, false), 403);
+    }
     // Made-up client ids are never counted: no key is created for them.
     for n in 0..4 {
         assert_ne!(attempt(n, "no-such-client"), 429);
