@@ -483,7 +483,7 @@ describe("refresh tokens", () => {
     const t = await tokens();
     const ip = "203.0.113.80";
     const results = await Promise.all(Array.from({ length: 20 }, () => refresh(spa, t.refresh_token, {}, { "cf-connecting-ip": ip })));
-    assert.deepEqual(results.map((r) => r.status), Array(20).fill(200), results.map((r) => r.text).join("\n"));
+    assert.deepEqual(results.map((r) => r.body.error ?? r.status), Array(20).fill(200));
     assert.equal(new Set(results.map((r) => r.body.refresh_token)).size, 1, "the same new refresh token");
     assert.equal(new Set(results.map((r) => r.body.access_token)).size, 20, "each answer its own access token");
     for (const r of results) assert.equal(await verifyStatus(r.body.access_token), 200);

@@ -253,3 +253,54 @@ fn sign_ins_for_an_existing_client_count_against_its_login_budget() {
         "{trips:?}"
     );
 }
+
+/// A refresh of `rt` by `client_id` from `ip`.
+fn refresh_from(h: &Harness, client_id: &str, rt: &str, ip: &str) -> Value {
+    body(
+        &h.send(
+            form(
+                "/oauth/token",
+                "",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt),
+                    ("client_id", client_id),
+                ],
+            )
+            .with_header("cf-connecting-ip", ip),
+        ),
+    )
+}
+
+#[test]
+fn a_retried_refresh_gets_the_same_refresh_token_which_storage_never_holds_in_the_clear() {
+    let (h, client_id) = setup();
+    let code = code(&h, &client_id);
+    let first = body(&redeem(&h, &client_id, &code, VERIFIER));
+    let rt = first["refresh_token"].as_str().unwrap();
+    let rotated = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    h.advance(1);
+    let retried = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    let new = rotated["refresh_token"].as_str().expect("rotated");
+    assert_eq!(retried["refresh_token"], new, "{retried}");
+    assert_ne!(retried["access_token"], rotated["access_token"]);
+    assert_eq!(verify(&h, retried["access_token"].as_str().unwrap()), 200);
+    let secret_part = new.split_once('.').unwrap().1;
+    let stored = h.grant_storage.0.borrow();
+    assert!(
+        !stored
+            .iter()
+            .any(|(k, v)| k.contains(secret_part) || v.contains(secret_part)),
+        "the new refresh token is stored only as a hash and sealed"
+    );
+    drop(stored);
+    // After the window, the same caller's reuse revokes everything.
+    h.advance(1);
+    let late = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    assert_eq!(late["error"], "invalid_grant");
+    assert_eq!(
+        refresh_from(&h, &client_id, new, "192.0.2.1")["error"],
+        "invalid_grant"
+    );
+    assert_eq!(verify(&h, retried["access_token"].as_str().unwrap()), 401);
+}

