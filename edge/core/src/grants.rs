@@ -861,25 +861,27 @@ impl Shard<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::cell::Cell;
 
     use super::*;
     use crate::testing::{FixedClock, MemStorage};
 
-    struct T {
-        storage: MemStorage,
-        clock: FixedClock,
+    /// One grant shard on in-memory storage and a fixed clock (also used by [`lockout`]'s
+    /// tests).
+    pub(crate) struct T {
+        pub(crate) storage: MemStorage,
+        pub(crate) clock: FixedClock,
     }
 
     impl T {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             Self {
                 storage: MemStorage::default(),
                 clock: FixedClock(Cell::new(1_000_000_000)),
             }
         }
-        fn run(&self, c: &GrantCommand) -> GrantReply {
+        pub(crate) fn run(&self, c: &GrantCommand) -> GrantReply {
             let env = GrantEnv {
                 storage: &self.storage,
                 clock: &self.clock,
@@ -889,7 +891,7 @@ mod tests {
         fn now(&self) -> u64 {
             self.clock.0.get() / 1000
         }
-        fn advance(&self, secs: u64) {
+        pub(crate) fn advance(&self, secs: u64) {
             self.clock.0.set(self.clock.0.get() + secs * 1000);
         }
         fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {

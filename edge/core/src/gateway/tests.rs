@@ -450,7 +450,7 @@ fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
     trust_issuer(&h, &[jwk]);
     forwarded(send(
         &h,
-        bearer(get("/api/x"), &ext_read_token(&h, &sk, &kid)),
+        bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)),
     ));
     // The JWKS moves elsewhere. The HTTP port follows no redirect, so the 302 is the answer,
     // whatever its body holds.
@@ -461,11 +461,11 @@ fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
     );
     h.advance(31);
     let t = ext_read_token(&h, &sk2, &kid2);
-    assert_eq!(refused(send(&h, bearer(get("/api/x"), &t))).status, 401);
+    assert_eq!(refused(send(&h, bearer(get("/ext/x"), &t))).status, 401);
     assert_eq!(h.http.calls.get(), 2, "the unknown kid refetched the JWKS");
     forwarded(send(
         &h,
-        bearer(get("/api/x"), &ext_read_token(&h, &sk, &kid)),
+        bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)),
     ));
 }
 

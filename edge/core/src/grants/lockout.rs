@@ -220,31 +220,11 @@ impl Shard<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
-
     use super::*;
-    use crate::grants::{execute, GrantCommand, GrantEnv};
-    use crate::testing::{FixedClock, MemStorage};
-
-    struct T {
-        storage: MemStorage,
-        clock: FixedClock,
-    }
+    use crate::grants::tests::T;
+    use crate::grants::GrantCommand;
 
     impl T {
-        fn new() -> Self {
-            Self {
-                storage: MemStorage::default(),
-                clock: FixedClock(Cell::new(1_000_000_000)),
-            }
-        }
-        fn run(&self, c: &GrantCommand) -> GrantReply {
-            let env = GrantEnv {
-                storage: &self.storage,
-                clock: &self.clock,
-            };
-            futures::executor::block_on(execute(&env, c)).expect("storage works")
-        }
         /// An attempt: the seconds to wait (0 = admitted, and counted as a failure).
         fn attempt(&self, key: &LockKey) -> u64 {
             match self.run(&GrantCommand::LoginAttempt { key: key.clone() }) {
@@ -254,9 +234,6 @@ mod tests {
         }
         fn succeed(&self, key: &LockKey) {
             self.run(&GrantCommand::LoginSucceeded { key: key.clone() });
-        }
-        fn advance(&self, secs: u64) {
-            self.clock.0.set(self.clock.0.get() + secs * 1000);
         }
         /// Admits failures until the key is locked; answers the wait.
         fn fail_until_locked(&self, key: &LockKey) -> u64 {
