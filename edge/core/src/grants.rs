@@ -868,7 +868,7 @@ pub(crate) mod tests {
     use crate::testing::{FixedClock, MemStorage};
 
     /// One grant shard on in-memory storage and a fixed clock (also used by [`lockout`]'s
-    /// tests).
+    /// and [`retry`]'s tests).
     pub(crate) struct T {
         pub(crate) storage: MemStorage,
         pub(crate) clock: FixedClock,
@@ -894,7 +894,16 @@ pub(crate) mod tests {
         pub(crate) fn advance(&self, secs: u64) {
             self.clock.0.set(self.clock.0.get() + secs * 1000);
         }
-        fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {
+        /// How many stored keys start with `prefix`.
+        pub(crate) fn keys_with(&self, prefix: &str) -> usize {
+            self.storage
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .count()
+        }
+        pub(crate) fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {
             Issue {
                 access: IssuedToken {
                     jti: jti.into(),
@@ -1006,14 +1015,7 @@ pub(crate) mod tests {
                 &format!("at{i}")
             )));
         }
-        let families = t
-            .storage
-            .0
-            .borrow()
-            .keys()
-            .filter(|k| k.starts_with("family:"))
-            .count();
-        assert_eq!(families, MAX_FAMILIES);
+        assert_eq!(t.keys_with("family:"), MAX_FAMILIES);
         // The oldest family's refresh token ended; the newest still rotates.
         assert!(!is_issued(&t.refresh("rt-at0", "x0", "c1")));
         assert!(is_issued(&t.refresh(
@@ -1162,14 +1164,7 @@ pub(crate) mod tests {
     fn expired_codes_and_families_are_swept_from_storage() {
         let t = T::new();
         assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
-        let count = |prefix: &str| {
-            t.storage
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .count()
-        };
+        let count = |prefix: &str| t.keys_with(prefix);
         assert_eq!(
             (count("code:"), count("refresh:"), count("family:")),
             (1, 1, 1)

@@ -135,18 +135,9 @@ pub(super) struct Repeat {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
-
     use super::*;
-    use crate::grants::{
-        execute, token_hash, GrantCommand, GrantEnv, GrantEvent, GrantReply, Issue, IssuedToken,
-    };
-    use crate::testing::{FixedClock, MemStorage};
-
-    struct T {
-        storage: MemStorage,
-        clock: FixedClock,
-    }
+    use crate::grants::tests::T;
+    use crate::grants::{token_hash, GrantCommand, GrantEvent, GrantReply};
 
     /// A rotation's request: the token presented, the caller, and what it asks.
     struct Ask<'a> {
@@ -168,66 +159,37 @@ mod tests {
     }
 
     impl T {
-        /// A grant of `read write` to `c1` whose family's refresh token is `rt-0`.
-        fn new() -> Self {
-            let t = Self {
-                storage: MemStorage::default(),
-                clock: FixedClock(Cell::new(1_000_000_000_000)),
-            };
+        /// A shard with a grant of `read write` to `c1` whose family's refresh token is `rt-0`.
+        fn with_family() -> Self {
+            let t = Self::new();
             t.run(&GrantCommand::IssueDirect {
                 user: "u1".into(),
                 client_id: "c1".into(),
                 scopes: vec!["read".into(), "write".into()],
                 grant_id: "g1".into(),
-                issue: t.issue("0"),
+                issue: t.issue("at-0", Some("rt-0")),
             });
             t
-        }
-        fn run(&self, c: &GrantCommand) -> GrantReply {
-            let env = GrantEnv {
-                storage: &self.storage,
-                clock: &self.clock,
-            };
-            futures::executor::block_on(execute(&env, c)).unwrap()
         }
         fn advance_ms(&self, ms: u64) {
             self.clock.0.set(self.clock.0.get() + ms);
         }
-        /// Access token `at-{n}` and refresh token `rt-{n}`.
-        fn issue(&self, n: &str) -> Issue {
-            Issue {
-                access: IssuedToken {
-                    jti: format!("at-{n}"),
-                    exp: self.clock.0.get() / 1000 + 3600,
-                },
-                refresh_hash: Some(token_hash(&format!("rt-{n}"))),
-                idle_ttl: 1000,
-                absolute_ttl: 5000,
-            }
-        }
-        /// Asks to rotate `ask.old` to `rt-{new}`; the ticket seals the name of the new token.
-        fn refresh(&self, ask: &Ask<'_>, new: &str) -> GrantReply {
+        /// Asks to rotate `ask.old` to `rt-{new}` (access token `at-{new}`); the ticket seals
+        /// the name of the new token.
+        fn rotate(&self, ask: &Ask<'_>, new: &str) -> GrantReply {
             self.run(&GrantCommand::Refresh {
                 token_hash: token_hash(ask.old),
                 client_id: ask.client.into(),
                 scope: ask
                     .scope
                     .map(|s| s.iter().map(|s| (*s).to_owned()).collect()),
-                issue: self.issue(new),
+                issue: self.issue(&format!("at-{new}"), Some(&format!("rt-{new}"))),
                 retry: ask.network.map(|n| RetryTicket {
                     network: n.into(),
                     sealed: format!("sealed rt-{new}"),
                     window_ms: DEFAULT_WINDOW_MS,
                 }),
             })
-        }
-        fn keys(&self, prefix: &str) -> usize {
-            self.storage
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .count()
         }
     }
 
@@ -250,13 +212,13 @@ mod tests {
 
     #[test]
     fn a_retry_within_the_window_gets_the_same_refresh_token_and_a_fresh_access_token() {
-        let t = T::new();
+        let t = T::with_family();
         assert!(matches!(
-            t.refresh(&Ask::of("rt-0"), "1"),
+            t.rotate(&Ask::of("rt-0"), "1"),
             GrantReply::Issued { .. }
         ));
         t.advance_ms(DEFAULT_WINDOW_MS - 1);
-        let again = t.refresh(&Ask::of("rt-0"), "2");
+        let again = t.rotate(&Ask::of("rt-0"), "2");
         assert_eq!(sealed(&again), Some("sealed rt-1"), "{again:?}");
         // The retry's access token belongs to the family: revoking the grant denies it.
         let revoked = t.run(&GrantCommand::Revoke {
@@ -273,29 +235,29 @@ mod tests {
 
     #[test]
     fn the_retried_answer_is_the_unused_new_token_which_still_rotates() {
-        let t = T::new();
-        t.refresh(&Ask::of("rt-0"), "1");
-        assert!(sealed(&t.refresh(&Ask::of("rt-0"), "2")).is_some());
+        let t = T::with_family();
+        t.rotate(&Ask::of("rt-0"), "1");
+        assert!(sealed(&t.rotate(&Ask::of("rt-0"), "2")).is_some());
         // The retry's own refresh token was never stored; the rotation's one still works.
         assert!(matches!(
-            t.refresh(&Ask::of("rt-2"), "x"),
+            t.rotate(&Ask::of("rt-2"), "x"),
             GrantReply::Refused { revoked: None, .. }
         ));
         assert!(matches!(
-            t.refresh(&Ask::of("rt-1"), "3"),
+            t.rotate(&Ask::of("rt-1"), "3"),
             GrantReply::Issued { .. }
         ));
     }
 
     #[test]
     fn a_retry_after_the_window_is_reuse_and_revokes_the_grant() {
-        let t = T::new();
-        t.refresh(&Ask::of("rt-0"), "1");
+        let t = T::with_family();
+        t.rotate(&Ask::of("rt-0"), "1");
         t.advance_ms(DEFAULT_WINDOW_MS);
-        let late = t.refresh(&Ask::of("rt-0"), "2");
+        let late = t.rotate(&Ask::of("rt-0"), "2");
         let event = reuse(&late).unwrap_or_else(|| panic!("{late:?}"));
         assert_eq!(event.target, "g1");
-        let newest = t.refresh(&Ask::of("rt-1"), "3");
+        let newest = t.rotate(&Ask::of("rt-1"), "3");
         assert!(
             !matches!(newest, GrantReply::Issued { .. }),
             "the rotation's token died with the grant"
@@ -323,30 +285,30 @@ mod tests {
             },
         ];
         for (i, stranger) in strangers.iter().enumerate() {
-            let t = T::new();
-            t.refresh(&Ask::of("rt-0"), "1");
-            let r = t.refresh(stranger, "2");
+            let t = T::with_family();
+            t.rotate(&Ask::of("rt-0"), "1");
+            let r = t.rotate(stranger, "2");
             assert!(reuse(&r).is_some(), "stranger {i}: {r:?}");
         }
     }
 
     #[test]
     fn once_the_new_token_is_used_a_retry_of_the_old_one_is_reuse() {
-        let t = T::new();
-        t.refresh(&Ask::of("rt-0"), "1");
-        t.refresh(&Ask::of("rt-1"), "2");
-        assert!(reuse(&t.refresh(&Ask::of("rt-0"), "3")).is_some());
+        let t = T::with_family();
+        t.rotate(&Ask::of("rt-0"), "1");
+        t.rotate(&Ask::of("rt-1"), "2");
+        assert!(reuse(&t.rotate(&Ask::of("rt-0"), "3")).is_some());
     }
 
     #[test]
     fn retry_records_leave_storage_a_second_after_their_window() {
-        let t = T::new();
-        t.refresh(&Ask::of("rt-0"), "1");
-        assert_eq!(t.keys("retry:"), 1);
+        let t = T::with_family();
+        t.rotate(&Ask::of("rt-0"), "1");
+        assert_eq!(t.keys_with("retry:"), 1);
         t.advance_ms(DEFAULT_WINDOW_MS + 1000);
-        t.refresh(&Ask::of("rt-1"), "2");
+        t.rotate(&Ask::of("rt-1"), "2");
         assert_eq!(
-            t.keys("retry:"),
+            t.keys_with("retry:"),
             1,
             "only the newest rotation's record is left"
         );
