@@ -3,7 +3,7 @@
 // authorization request), on the Workers rate-limit binding; 429 with Retry-After, audited when
 // tripped. What a stranger can do in a client's name (failed grants of a public client, sign-in
 // posts without a good CSRF token) never spends that client's budget.
-import { test, before, after } from "node:test";
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, basic, csrfOf } from "./harness.mjs";
 
@@ -16,6 +16,15 @@ before(async () => {
   svc = await w.client({ scopes: ["read"] });
 });
 after(async () => w?.stop());
+
+// The binding counts in fixed windows of the wall clock's minutes (Miniflare clears every bucket
+// when Date.now() enters a new minute), so a test that straddled a minute's end would see its
+// counts start over. Each test (a few hundred ms to 2 s) starts with 15 s of its window left:
+// this waits for the binding's window, not for a condition under test.
+beforeEach(async () => {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+});
 
 const tokenFrom = (ip, secret = svc.client_secret) =>
   w.form("/oauth/token", { grant_type: "client_credentials" }, {
