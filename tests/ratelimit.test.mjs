@@ -196,7 +196,7 @@ test("revocation and introspection count against the address and against the cli
   for (let i = 0; i < 6; i++) assert.equal((await w.form("/oauth/revoke", { token: "not-a-token", client_id: pub.client_id }, { "cf-connecting-ip": ip })).status, 200, `revoke ${i}`);
   assert.equal((await w.form("/oauth/revoke", { token: "not-a-token", client_id: pub.client_id }, { "cf-connecting-ip": ip })).status, 429);
   assert.equal((await w.form("/oauth/introspect", { token: "not-a-token" }, { ...auth, "cf-connecting-ip": ip })).status, 429);
-  assert.equal((await w.form("/oauth/introspect", { token: "not-a-token" }, { "cf-connecting-ip": ip, "content-type": "text/plain" })).status, 429, "refused before the body is read");
+  assert.equal((await w.form("/oauth/introspect", { token: "not-a-token" }, { "cf-connecting-ip": ip, "content-type": "text/plain" })).status, 429, "refused before the form is parsed");
 });
 
 test("failed admin authentications count against the address: 429 once over, the right token still works", async () => {
