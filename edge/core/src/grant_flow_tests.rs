@@ -304,3 +304,54 @@ fn a_retried_refresh_gets_the_same_refresh_token_which_storage_never_holds_in_th
     );
     assert_eq!(verify(&h, retried["access_token"].as_str().unwrap()), 401);
 }
+
+#[test]
+fn a_public_clients_failed_grants_spend_nothing_and_its_successes_trip_its_budget() {
+    let (h, client_id) = setup();
+    let codes: Vec<String> = (0..4).map(|_| code(&h, &client_id)).collect();
+    h.limits.budget.set(Some(2));
+    // Each request from its own address, so only the client's budget can run out.
+    let from = |n: usize, req: Request| {
+        h.send(req.with_header("cf-connecting-ip", &format!("192.0.2.{n}")))
+            .status
+    };
+    for n in 0..6 {
+        let made_up = form(
+            "/oauth/token",
+            "",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "3.made-up"),
+                ("client_id", &client_id),
+            ],
+        );
+        assert_eq!(from(n, made_up), 400, "failure {n}");
+    }
+    let redeem_from = |n: usize, code: &str| {
+        from(
+            n,
+            form(
+                "/oauth/token",
+                "",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", VERIFIER),
+                    ("client_id", &client_id),
+                ],
+            ),
+        )
+    };
+    assert_eq!(redeem_from(10, &codes[0]), 200);
+    assert_eq!(redeem_from(11, &codes[1]), 200);
+    // The grant past the limit is answered (its code is spent) and trips the budget...
+    assert_eq!(redeem_from(12, &codes[2]), 200);
+    // ...so the next one is refused before any work, for a minute.
+    assert_eq!(redeem_from(13, &codes[3]), 429);
+    h.limits.budget.set(None);
+    assert_eq!(redeem_from(14, &codes[3]), 429);
+    h.advance(crate::ratelimit::RETRY_AFTER_SECS);
+    let fresh = code(&h, &client_id);
+    assert_eq!(redeem_from(15, &fresh), 200, "a minute later");
+}
