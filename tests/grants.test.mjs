@@ -102,10 +102,11 @@ function redeem(client, code, verifier, extra = {}) {
   return w.form("/oauth/token", { ...params, client_id: client.client_id });
 }
 
-function refresh(client, refresh_token, extra = {}) {
+/** A refresh by `client`; `headers` may name the caller (`cf-connecting-ip`). */
+function refresh(client, refresh_token, extra = {}, headers = {}) {
   const params = { grant_type: "refresh_token", refresh_token, ...extra };
-  if (client.client_secret) return w.form("/oauth/token", params, { authorization: basic(client.client_id, client.client_secret) });
-  return w.form("/oauth/token", { ...params, client_id: client.client_id });
+  if (client.client_secret) return w.form("/oauth/token", params, { authorization: basic(client.client_id, client.client_secret), ...headers });
+  return w.form("/oauth/token", { ...params, client_id: client.client_id }, headers);
 }
 
 async function tokens(agent = new Agent(), client = spa, params = {}) {
@@ -432,13 +433,14 @@ describe("lockout per IP address", () => {
 });
 
 describe("refresh tokens", () => {
-  test("refresh rotates; reusing an old one revokes the whole grant", async () => {
+  test("refresh rotates; reusing an old one from elsewhere revokes the whole grant", async () => {
     const t = await tokens();
     const r1 = await refresh(spa, t.refresh_token);
     assert.equal(r1.status, 200, r1.text);
     assert.notEqual(r1.body.refresh_token, t.refresh_token);
     assert.equal(await verifyStatus(r1.body.access_token), 200);
-    const reuse = await refresh(spa, t.refresh_token);
+    // Another network than the rotation's: no retry, a copy (README: retried refreshes).
+    const reuse = await refresh(spa, t.refresh_token, {}, { "cf-connecting-ip": "198.51.100.99" });
     assert.equal(reuse.status, 400);
     assert.equal(reuse.body.error, "invalid_grant");
     const r2 = await refresh(spa, r1.body.refresh_token);
@@ -477,10 +479,71 @@ describe("refresh tokens", () => {
     assert.ok(r.body.exp - r.body.iat <= 3600, "the idle lifetime bounds the refresh token");
   });
 
-  test("twenty concurrent uses of one refresh token give exactly one success", async () => {
+  test("twenty concurrent retries of one refresh from one caller get one new refresh token, and the grant lives", async () => {
     const t = await tokens();
-    const results = await Promise.all(Array.from({ length: 20 }, () => refresh(spa, t.refresh_token)));
+    const ip = "203.0.113.80";
+    const results = await Promise.all(Array.from({ length: 20 }, () => refresh(spa, t.refresh_token, {}, { "cf-connecting-ip": ip })));
+    assert.deepEqual(results.map((r) => r.body.error ?? r.status), Array(20).fill(200));
+    assert.equal(new Set(results.map((r) => r.body.refresh_token)).size, 1, "the same new refresh token");
+    assert.equal(new Set(results.map((r) => r.body.access_token)).size, 20, "each answer its own access token");
+    for (const r of results) assert.equal(await verifyStatus(r.body.access_token), 200);
+    // The family was not burnt: the new token rotates on.
+    const next = await refresh(spa, results[0].body.refresh_token, {}, { "cf-connecting-ip": ip });
+    assert.equal(next.status, 200, next.text);
+  });
+
+  test("twenty concurrent uses of one refresh token from twenty networks give exactly one success", async () => {
+    const t = await tokens();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(spa, t.refresh_token, {}, { "cf-connecting-ip": `203.0.113.${100 + i}` })));
     assert.equal(results.filter((r) => r.status === 200).length, 1);
+  });
+
+  test("a retry from the same caller by another client, or with other scopes, is reuse and revokes", async () => {
+    for (const [retryClient, extra] of [[other, {}], [spa, { scope: "read" }]]) {
+      const t = await tokens(new Agent(), spa, { scope: "read write" });
+      const first = await refresh(spa, t.refresh_token);
+      assert.equal(first.status, 200, first.text);
+      const again = await refresh(retryClient, t.refresh_token, extra);
+      assert.equal(again.body.error, "invalid_grant");
+      assert.equal((await refresh(spa, first.body.refresh_token)).body.error, "invalid_grant", "the grant is revoked");
+      assert.equal(await verifyStatus(first.body.access_token), 401);
+    }
+  });
+
+  test("after the retry window a reuse from the same caller revokes the grant (REFRESH_RETRY_WINDOW_MS=0)", { timeout: 60_000 }, async () => {
+    const main = w;
+    w = await startWorker({ bindings: { REFRESH_RETRY_WINDOW_MS: "0" } });
+    try {
+      await w.scope("read");
+      const pat = await w.admin("POST", "/admin/v1/users", { username: "pat", password: PASSWORD });
+      assert.equal(pat.status, 201, pat.text);
+      const app = await w.client({ grant_types: ["password", "refresh_token"], scopes: ["read"], public: true });
+      const t = await w.form("/oauth/token", { grant_type: "password", username: "pat", password: PASSWORD, client_id: app.client_id });
+      assert.equal(t.status, 200, t.text);
+      const first = await refresh(app, t.body.refresh_token);
+      assert.equal(first.status, 200, first.text);
+      const late = await refresh(app, t.body.refresh_token);
+      assert.equal(late.status, 400);
+      assert.equal(late.body.error, "invalid_grant");
+      assert.equal((await refresh(app, first.body.refresh_token)).body.error, "invalid_grant");
+      assert.equal(await verifyStatus(first.body.access_token), 401);
+      const audit = await w.admin("GET", "/admin/v1/audit?action=refresh.reuse");
+      assert.equal(audit.body.events.length, 1, audit.text);
+    } finally {
+      await w.stop();
+      w = main;
+    }
+  });
+
+  test("a retry window that is not whole milliseconds up to 10 s stops the worker", { timeout: 60_000 }, async () => {
+    const bad = await startWorker({ bindings: { REFRESH_RETRY_WINDOW_MS: "60000" } });
+    try {
+      const r = await bad.fetch("/.well-known/oauth-authorization-server");
+      assert.equal(r.status, 500);
+      assert.doesNotMatch(await r.text(), /KEY_ENCRYPTION_KEY|ADMIN_TOKEN=/);
+    } finally {
+      await bad.stop();
+    }
   });
 
   test("introspection and revocation cover refresh tokens", async () => {

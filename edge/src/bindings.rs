@@ -70,6 +70,15 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
                 format!("AUDIT_RETENTION_DAYS must be a number of days above 0, not {days}")
             })?;
     }
+    if let Some(ms) = var("REFRESH_RETRY_WINDOW_MS") {
+        settings.refresh_retry_window_ms = portcullis_core::grants::parse_window_ms(&ms)
+            .ok_or_else(|| {
+                format!(
+                    "REFRESH_RETRY_WINDOW_MS must be whole milliseconds from 0 to {}, not {ms}",
+                    portcullis_core::grants::MAX_RETRY_WINDOW_MS
+                )
+            })?;
+    }
     if let Some(alg) = var("SIGNING_ALG") {
         settings.signing_alg = portcullis_core::keys::KeyAlg::parse(&alg)
             .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;

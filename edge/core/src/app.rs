@@ -37,6 +37,8 @@ pub struct Settings {
     pub upstream_login_url: Option<String>,
     /// `AUDIT_RETENTION_DAYS`, in seconds: how long the authority keeps audit entries.
     pub audit_retention_secs: u64,
+    /// `REFRESH_RETRY_WINDOW_MS`: how long a retried refresh gets the same refresh token.
+    pub refresh_retry_window_ms: u64,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             signing_alg: crate::keys::KeyAlg::default(),
             upstream_login_url: None,
             audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
+            refresh_retry_window_ms: crate::grants::DEFAULT_RETRY_WINDOW_MS,
         }
     }
 }

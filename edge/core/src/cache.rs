@@ -92,7 +92,9 @@ pub struct Caches {
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
     verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,
-    /// When a tripped rate limit was last audited, by key (at most once a minute each).
+    /// When a tripped rate limit was last audited, by key (at most once a minute each); also
+    /// what refuses a public client's grants once its budget is spent
+    /// ([`crate::ratelimit::tripped_recently`]).
     pub rate_audits: RefCell<HashMap<String, u64>>,
 }
 

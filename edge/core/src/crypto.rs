@@ -3,7 +3,9 @@
 //! The worker holds two secrets: `ADMIN_TOKEN` and `KEY_ENCRYPTION_KEY` (32 bytes, base64).
 //! Every other key is derived from the latter with HKDF-SHA256 (RFC 5869) under its own label:
 //! the pepper that keys client-secret hashes, the AES-256-GCM key that seals signing keys at
-//! rest, and the HMAC key that signs browser session cookies and CSRF tokens. Comparisons of secrets are constant-time ([`subtle`]).
+//! rest, the HMAC key that signs browser session cookies and CSRF tokens, and the salt under
+//! which a refresh token derives the key that seals its rotation's answer for a retry
+//! ([`Secrets::seal_for_token`]). Comparisons of secrets are constant-time ([`subtle`]).
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -39,6 +41,7 @@ pub struct Secrets {
     pepper: [u8; 32],
     wrap_key: Aes256Gcm,
     session_key: [u8; 32],
+    retry_salt: [u8; 32],
 }
 
 impl Secrets {
@@ -62,6 +65,9 @@ impl Secrets {
         let mut session_key = [0u8; 32];
         hk.expand(b"session-cookie-mac", &mut session_key)
             .map_err(|_| SecretsError::KeyEncryptionKey)?;
+        let mut retry_salt = [0u8; 32];
+        hk.expand(b"refresh-retry-salt", &mut retry_salt)
+            .map_err(|_| SecretsError::KeyEncryptionKey)?;
         let admin_token_digest: [u8; 32] = Sha256::digest(admin_token.as_bytes()).into();
         let admin_fingerprint = format!("admin:{}", hex(&admin_token_digest[..4]));
         Ok(Self {
@@ -70,6 +76,7 @@ impl Secrets {
             pepper,
             wrap_key: Aes256Gcm::new(&wrap.into()),
             session_key,
+            retry_salt,
         })
     }
 
@@ -111,40 +118,73 @@ impl Secrets {
 
     /// Seals `plaintext` with AES-256-GCM, bound to `label`; returns base64url(nonce ‖ ct).
     pub fn seal(&self, rng: &dyn Rng, label: &str, plaintext: &[u8]) -> String {
-        let mut nonce = [0u8; 12];
-        rng.fill(&mut nonce);
-        let ct = self
-            .wrap_key
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: label.as_bytes(),
-                },
-            )
-            .expect("AES-GCM encryption of a short buffer cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        URL_SAFE_NO_PAD.encode(out)
+        seal_with(&self.wrap_key, rng, label, plaintext)
     }
 
     /// Opens what [`Secrets::seal`] sealed under the same label.
     pub fn open(&self, label: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
-        let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| OpenError)?;
-        if raw.len() < 12 + 16 {
-            return Err(OpenError);
-        }
-        let (nonce, ct) = raw.split_at(12);
-        self.wrap_key
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: label.as_bytes(),
-                },
-            )
-            .map_err(|_| OpenError)
+        open_with(&self.wrap_key, label, sealed)
     }
+
+    /// Seals `plaintext` under a key that only the holder of `token` can derive: HKDF-SHA256
+    /// with `token` as input key material and a salt derived from `KEY_ENCRYPTION_KEY`. What
+    /// storage keeps of a token is its SHA-256 ([`crate::grants::token_hash`]), from which
+    /// this key cannot be derived, so storage alone never opens it.
+    pub fn seal_for_token(&self, rng: &dyn Rng, token: &str, plaintext: &[u8]) -> String {
+        seal_with(&self.token_key(token), rng, TOKEN_SEAL_LABEL, plaintext)
+    }
+
+    /// Opens what [`Secrets::seal_for_token`] sealed under the same token.
+    pub fn open_for_token(&self, token: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        open_with(&self.token_key(token), TOKEN_SEAL_LABEL, sealed)
+    }
+
+    fn token_key(&self, token: &str) -> Aes256Gcm {
+        let mut key = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&self.retry_salt), token.as_bytes())
+            .expand(TOKEN_SEAL_LABEL.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Aes256Gcm::new(&key.into())
+    }
+}
+
+/// The HKDF info and AEAD associated data of [`Secrets::seal_for_token`].
+const TOKEN_SEAL_LABEL: &str = "refresh-retry-seal";
+
+/// AES-256-GCM under `cipher` with a random nonce, bound to `label`; base64url(nonce ‖ ct).
+fn seal_with(cipher: &Aes256Gcm, rng: &dyn Rng, label: &str, plaintext: &[u8]) -> String {
+    let mut nonce = [0u8; 12];
+    rng.fill(&mut nonce);
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: label.as_bytes(),
+            },
+        )
+        .expect("AES-GCM encryption of a short buffer cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+/// Opens what [`seal_with`] sealed under the same cipher and label.
+fn open_with(cipher: &Aes256Gcm, label: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+    let raw = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| OpenError)?;
+    if raw.len() < 12 + 16 {
+        return Err(OpenError);
+    }
+    let (nonce, ct) = raw.split_at(12);
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: label.as_bytes(),
+            },
+        )
+        .map_err(|_| OpenError)
 }
 
 /// A keyed hash of a client secret. No `Display`; `Debug` is redacted.
@@ -229,6 +269,24 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered.replace_range(20..21, if &sealed[20..21] == "A" { "B" } else { "A" });
         assert!(s.open("kid-1", &tampered).is_err());
+    }
+
+    #[test]
+    fn what_a_token_sealed_opens_only_with_that_token() {
+        let s = secrets();
+        let sealed = s.seal_for_token(&SeqRng::default(), "3.old-token", b"3.new-token");
+        assert_eq!(
+            s.open_for_token("3.old-token", &sealed).unwrap(),
+            b"3.new-token"
+        );
+        assert!(s.open_for_token("3.other-token", &sealed).is_err());
+        assert!(!sealed.contains("new-token"));
+        let other = Secrets::new(
+            TEST_ADMIN_TOKEN,
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+        )
+        .unwrap();
+        assert!(other.open_for_token("3.old-token", &sealed).is_err());
     }
 
     #[test]

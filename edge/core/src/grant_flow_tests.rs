@@ -197,23 +197,40 @@ fn unknown_client_or_redirect_uri_is_a_page_not_a_redirect() {
 fn sign_ins_for_an_existing_client_count_against_its_login_budget() {
     let (h, client_id) = setup();
     h.limits.budget.set(Some(2));
-    // Each attempt from its own address, so only the client's budget can run out.
-    let attempt = |n: usize, client: &str| {
+    // Each attempt from its own address, so only the client's budget can run out; `csrf`
+    // says whether the post carries its session's CSRF token.
+    let attempt_with = |n: usize, client: &str, csrf: bool| {
+        let ip = format!("192.0.2.{n}");
+        let page = h.send(Request::new(Method::Get, ORIGIN, "/login"));
+        let cookie = cookie_of(&page);
+        let token = if csrf {
+            hidden(&html(&page))[0].1.clone()
+        } else {
+            String::new()
+        };
         let next = format!("/oauth/authorize?response_type=code&client_id={client}");
+        // A name of its own, so that no lockout answers first.
+        let username = format!("nobody{n}");
         h.send(
             form(
                 "/login",
-                "",
+                &cookie,
                 &[
-                    ("username", "alice"),
+                    ("username", &username),
                     ("password", "wrong"),
                     ("next", &next),
+                    ("csrf_token", &token),
                 ],
             )
-            .with_header("cf-connecting-ip", &format!("192.0.2.{n}")),
+            .with_header("cf-connecting-ip", &ip),
         )
         .status
     };
+    let attempt = |n: usize, client: &str| attempt_with(n, client, true);
+    // Posts that fail the CSRF check cost a stranger nothing and spend nothing.
+    for n in 20..30 {
+        assert_eq!(attempt_with(n, &client_id, false), 403);
+    }
     // Made-up client ids are never counted: no key is created for them.
     for n in 0..4 {
         assert_ne!(attempt(n, "no-such-client"), 429);
@@ -235,4 +252,106 @@ fn sign_ins_for_an_existing_client_count_against_its_login_budget() {
         trips[0].contains(&format!("client:login:{client_id}")),
         "{trips:?}"
     );
+}
+
+/// A refresh of `rt` by `client_id` from `ip`.
+fn refresh_from(h: &Harness, client_id: &str, rt: &str, ip: &str) -> Value {
+    body(
+        &h.send(
+            form(
+                "/oauth/token",
+                "",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", rt),
+                    ("client_id", client_id),
+                ],
+            )
+            .with_header("cf-connecting-ip", ip),
+        ),
+    )
+}
+
+#[test]
+fn a_retried_refresh_gets_the_same_refresh_token_which_storage_never_holds_in_the_clear() {
+    let (h, client_id) = setup();
+    let code = code(&h, &client_id);
+    let first = body(&redeem(&h, &client_id, &code, VERIFIER));
+    let rt = first["refresh_token"].as_str().unwrap();
+    let rotated = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    h.advance(1);
+    let retried = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    let new = rotated["refresh_token"].as_str().expect("rotated");
+    assert_eq!(retried["refresh_token"], new, "{retried}");
+    assert_ne!(retried["access_token"], rotated["access_token"]);
+    assert_eq!(verify(&h, retried["access_token"].as_str().unwrap()), 200);
+    let secret_part = new.split_once('.').unwrap().1;
+    let stored = h.grant_storage.0.borrow();
+    assert!(
+        !stored
+            .iter()
+            .any(|(k, v)| k.contains(secret_part) || v.contains(secret_part)),
+        "the new refresh token is stored only as a hash and sealed"
+    );
+    drop(stored);
+    // After the window, the same caller's reuse revokes everything.
+    h.advance(1);
+    let late = refresh_from(&h, &client_id, rt, "192.0.2.1");
+    assert_eq!(late["error"], "invalid_grant");
+    assert_eq!(
+        refresh_from(&h, &client_id, new, "192.0.2.1")["error"],
+        "invalid_grant"
+    );
+    assert_eq!(verify(&h, retried["access_token"].as_str().unwrap()), 401);
+}
+
+#[test]
+fn a_public_clients_failed_grants_spend_nothing_and_its_successes_trip_its_budget() {
+    let (h, client_id) = setup();
+    let codes: Vec<String> = (0..4).map(|_| code(&h, &client_id)).collect();
+    h.limits.budget.set(Some(2));
+    // Each request from its own address, so only the client's budget can run out.
+    let from = |n: usize, req: Request| {
+        h.send(req.with_header("cf-connecting-ip", &format!("192.0.2.{n}")))
+            .status
+    };
+    for n in 0..6 {
+        let made_up = form(
+            "/oauth/token",
+            "",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "3.made-up"),
+                ("client_id", &client_id),
+            ],
+        );
+        assert_eq!(from(n, made_up), 400, "failure {n}");
+    }
+    let redeem_from = |n: usize, code: &str| {
+        from(
+            n,
+            form(
+                "/oauth/token",
+                "",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", VERIFIER),
+                    ("client_id", &client_id),
+                ],
+            ),
+        )
+    };
+    assert_eq!(redeem_from(10, &codes[0]), 200);
+    assert_eq!(redeem_from(11, &codes[1]), 200);
+    // The grant past the limit is answered (its code is spent) and trips the budget...
+    assert_eq!(redeem_from(12, &codes[2]), 200);
+    // ...so the next one is refused before any work, for a minute.
+    assert_eq!(redeem_from(13, &codes[3]), 429);
+    h.limits.budget.set(None);
+    assert_eq!(redeem_from(14, &codes[3]), 429);
+    h.advance(crate::ratelimit::RETRY_AFTER_SECS);
+    let fresh = code(&h, &client_id);
+    assert_eq!(redeem_from(15, &fresh), 200, "a minute later");
 }

@@ -15,8 +15,8 @@
 //! Rules implemented: RFC 6749 §4.1.2 and §10.5 (codes short-lived, single-use, bound to the
 //! client and redirect URI; a replay revokes what the code issued), RFC 7636 §4.6 (S256 only),
 //! RFC 6749 §6 and RFC 9700 §4.14.2 (refresh-token rotation with reuse detection, scope may only
-//! narrow, sender binding to the client), RFC 9700 §4.15 (bounded login attempts, in
-//! [`lockout`]).
+//! narrow, sender binding to the client; a retried rotation answered again within a short
+//! window, in [`retry`]), RFC 9700 §4.15 (bounded login attempts, in [`lockout`]).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -26,8 +26,13 @@ use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{Clock, DurableStorage, Rng, StoreError};
 
 mod lockout;
+mod retry;
 
 pub use lockout::LockKey;
+pub use retry::{
+    parse_window_ms, RetryTicket, DEFAULT_WINDOW_MS as DEFAULT_RETRY_WINDOW_MS,
+    MAX_WINDOW_MS as MAX_RETRY_WINDOW_MS,
+};
 
 /// How long a used or expired code is remembered, so that a replay still revokes, seconds.
 const CODE_MEMORY: u64 = 600;
@@ -241,12 +246,15 @@ pub enum GrantCommand {
         verifier: String,
         issue: Issue,
     },
-    /// Rotates a refresh token (RFC 6749 §6); `scope` may only narrow.
+    /// Rotates a refresh token (RFC 6749 §6); `scope` may only narrow. With `retry`, a
+    /// retry of this request gets the same new refresh token ([`retry`]).
     Refresh {
         token_hash: String,
         client_id: String,
         scope: Option<Vec<String>>,
         issue: Issue,
+        #[serde(default)]
+        retry: Option<RetryTicket>,
     },
     /// Issues tokens without a code (password and implicit grants), recording the grant.
     IssueDirect {
@@ -318,6 +326,14 @@ pub enum GrantReply {
         code: RefusalCode,
         reason: String,
         revoked: Option<GrantEvent>,
+    },
+    /// A retried refresh ([`retry`]): the rotation's refresh token, sealed under the presented
+    /// one, and the request's access token recorded.
+    Reissued {
+        grant_id: String,
+        user: String,
+        scopes: Vec<String>,
+        sealed: String,
     },
     Grants {
         grants: Vec<GrantView>,
@@ -598,9 +614,16 @@ impl Shard<'_, '_> {
                 client_id,
                 scope,
                 issue,
+                retry,
             } => {
-                self.refresh(token_hash, client_id, scope.as_deref(), issue)
-                    .await
+                self.refresh(
+                    token_hash,
+                    client_id,
+                    scope.as_deref(),
+                    issue,
+                    retry.as_ref(),
+                )
+                .await
             }
             GrantCommand::IssueDirect {
                 user,
@@ -766,14 +789,34 @@ impl Shard<'_, '_> {
         client_id: &str,
         scope: Option<&[String]>,
         issue: &Issue,
+        ticket: Option<&RetryTicket>,
     ) -> Result<GrantReply, StoreError> {
+        self.sweep().await?;
         let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
             return Ok(refused("the refresh token is unknown"));
         };
         let Some(mut family) = self.read::<Family>(&family_key(&fid)).await? else {
             return Ok(refused("the refresh token was revoked"));
         };
+        let retry = retry::Retry {
+            token_hash,
+            family: &fid,
+            client_id,
+            scopes: scope.unwrap_or(&family.scopes),
+            ticket,
+        };
         if family.current.as_deref() != Some(token_hash) {
+            if let Some(repeat) = self.retried(&retry, family.current.as_deref()).await? {
+                family.tokens.retain(|t| t.exp > self.now);
+                family.tokens.push(issue.access.clone());
+                self.write(&family_key(&fid), &family).await?;
+                return Ok(GrantReply::Reissued {
+                    grant_id: family.grant_id,
+                    user: family.user,
+                    scopes: repeat.scopes,
+                    sealed: repeat.sealed,
+                });
+            }
             // RFC 9700 §4.14.2: a used refresh token came back; someone holds a copy.
             let revoked = self.revoke_grant(&family.grant_id, "refresh.reuse").await?;
             return Ok(GrantReply::Refused {
@@ -789,23 +832,19 @@ impl Shard<'_, '_> {
             self.drop_family(&fid).await?;
             return Ok(refused("the refresh token has expired"));
         }
-        let scopes = match scope {
-            Some(requested) => {
-                if let Some(extra) = requested.iter().find(|s| !family.scopes.contains(s)) {
-                    return Ok(GrantReply::Refused {
-                        code: RefusalCode::InvalidScope,
-                        reason: format!("scope `{extra}` was not granted"),
-                        revoked: None,
-                    });
-                }
-                requested.to_vec()
-            }
-            None => family.scopes.clone(),
-        };
+        if let Some(extra) = retry.scopes.iter().find(|s| !family.scopes.contains(s)) {
+            return Ok(GrantReply::Refused {
+                code: RefusalCode::InvalidScope,
+                reason: format!("scope `{extra}` was not granted"),
+                revoked: None,
+            });
+        }
+        let scopes = retry.scopes.to_vec();
         if let Some(new) = &issue.refresh_hash {
             self.write(&refresh_key(new), &fid).await?;
             let end = family.created_at + family.absolute_ttl;
             self.expire(&refresh_key(new), end).await?;
+            self.remember_rotation(&retry, new).await?;
         }
         family.current.clone_from(&issue.refresh_hash);
         family.last_used = self.now;
@@ -829,7 +868,7 @@ pub(crate) mod tests {
     use crate::testing::{FixedClock, MemStorage};
 
     /// One grant shard on in-memory storage and a fixed clock (also used by [`lockout`]'s
-    /// tests).
+    /// and [`retry`]'s tests).
     pub(crate) struct T {
         pub(crate) storage: MemStorage,
         pub(crate) clock: FixedClock,
@@ -855,7 +894,16 @@ pub(crate) mod tests {
         pub(crate) fn advance(&self, secs: u64) {
             self.clock.0.set(self.clock.0.get() + secs * 1000);
         }
-        fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {
+        /// How many stored keys start with `prefix`.
+        pub(crate) fn keys_with(&self, prefix: &str) -> usize {
+            self.storage
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .count()
+        }
+        pub(crate) fn issue(&self, jti: &str, refresh: Option<&str>) -> Issue {
             Issue {
                 access: IssuedToken {
                     jti: jti.into(),
@@ -921,6 +969,7 @@ pub(crate) mod tests {
                 client_id: client.into(),
                 scope: None,
                 issue: self.issue(new, Some(&format!("rt-{new}"))),
+                retry: None,
             })
         }
     }
@@ -966,14 +1015,7 @@ pub(crate) mod tests {
                 &format!("at{i}")
             )));
         }
-        let families = t
-            .storage
-            .0
-            .borrow()
-            .keys()
-            .filter(|k| k.starts_with("family:"))
-            .count();
-        assert_eq!(families, MAX_FAMILIES);
+        assert_eq!(t.keys_with("family:"), MAX_FAMILIES);
         // The oldest family's refresh token ended; the newest still rotates.
         assert!(!is_issued(&t.refresh("rt-at0", "x0", "c1")));
         assert!(is_issued(&t.refresh(
@@ -1057,6 +1099,7 @@ pub(crate) mod tests {
             client_id: "c1".into(),
             scope: Some(vec!["write".into()]),
             issue: t.issue("y", Some("rt-y")),
+            retry: None,
         });
         assert!(matches!(
             widen,
@@ -1121,14 +1164,7 @@ pub(crate) mod tests {
     fn expired_codes_and_families_are_swept_from_storage() {
         let t = T::new();
         assert!(is_issued(&t.redeem(&t.code(), "c1", VERIFIER, "at1")));
-        let count = |prefix: &str| {
-            t.storage
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .count()
-        };
+        let count = |prefix: &str| t.keys_with(prefix);
         assert_eq!(
             (count("code:"), count("refresh:"), count("family:")),
             (1, 1, 1)

@@ -4,6 +4,10 @@
 //! would have expired; every verification consults that list. Refresh tokens (recognised by
 //! their shard prefix, whatever `token_type_hint` says, RFC 7009 §2.1) are looked up in their
 //! grant shard: revoking one ends its family, introspecting one reports it live or not.
+//! Both endpoints count against the caller's address before any work and, for a confidential
+//! client, against its revocation or introspection budget once it authenticated
+//! ([`ratelimit`]); a public client's id proves nothing, so its revocations count against the
+//! address alone.
 
 use std::rc::Rc;
 
@@ -16,6 +20,7 @@ use crate::error::{ErrorBody, OAuthError};
 use crate::grants::shard_of_token;
 use crate::http::{Method, Request, Response};
 use crate::ports::StoreError;
+use crate::ratelimit::{self, Budget};
 use crate::token_endpoint::{authenticate_client, read_form};
 use crate::tokens::{self, Expectations, TokenError, Verified};
 use crate::user_grants;
@@ -124,13 +129,23 @@ pub async fn revoke(ctx: &Context<'_>, req: &Request) -> Response {
 }
 
 /// The authenticated client and the `token` parameter of a revocation or introspection
-/// request (RFC 7009 §2.1, RFC 7662 §2.1).
+/// request (RFC 7009 §2.1, RFC 7662 §2.1), counted against the address and the client's
+/// `budget`.
 async fn token_request(
     ctx: &Context<'_>,
     req: &Request,
+    budget: Budget,
 ) -> Result<(std::rc::Rc<crate::clients::ClientRecord>, String), OAuthError> {
+    ratelimit::check_ip(ctx, req)
+        .await
+        .map_err(|_| OAuthError::RateLimited)?;
     let form = read_form(req)?;
     let client = authenticate_client(ctx, req, &form).await?;
+    if !client.client.public {
+        ratelimit::spend(ctx, budget, &client.client.client_id)
+            .await
+            .map_err(|_| OAuthError::RateLimited)?;
+    }
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
@@ -138,7 +153,7 @@ async fn token_request(
 }
 
 async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError> {
-    let (client, token) = token_request(ctx, req).await?;
+    let (client, token) = token_request(ctx, req, Budget::Revoke).await?;
     let token = token.as_str();
     if shard_of_token(token).is_some() {
         return Ok(user_grants::revoke_refresh(ctx, &client, token).await?);
@@ -195,7 +210,7 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
         return refusal.no_store();
     }
     let result = async {
-        let (client, token) = token_request(ctx, req).await?;
+        let (client, token) = token_request(ctx, req, Budget::Introspect).await?;
         // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to
         // authenticate with, so its id alone must not open every token's claims.
         if client.client.public {

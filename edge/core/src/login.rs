@@ -10,7 +10,9 @@
 //! asked first, so a locked-out caller leaves no trace under the names it tries; while a key is
 //! locked out no password is even checked. Before that, every posted
 //! form counts against the caller's address and, when `next` is the authorization request of
-//! an existing client, against that client's sign-in budget ([`ratelimit`]). A successful sign-in
+//! an existing client and the form's CSRF token is good, against that client's sign-in budget
+//! ([`ratelimit`]): a post without a session costs a stranger nothing, so it must not spend a
+//! budget that the client's real users need. A successful sign-in
 //! starts a new session (fresh id, so no fixation) and returns to `next`, which may only name
 //! the authorization endpoint or the account page (no open redirect).
 
@@ -21,8 +23,8 @@ use crate::form::Form;
 use crate::grants::{GrantCommand, GrantReply, LockKey};
 use crate::http::{Method, Request, Response};
 use crate::pages;
-use crate::ports::{Limit, StoreError};
-use crate::ratelimit;
+use crate::ports::StoreError;
+use crate::ratelimit::{self, Budget};
 use crate::session::{Session, SessionUser};
 use crate::users::verify_user_password;
 
@@ -176,13 +178,6 @@ async fn client_of_next(ctx: &Context<'_>, next: &str) -> Option<String> {
     Some(record.client.client_id.clone())
 }
 
-/// The client's sign-in budget: a key of its own on the client limit, so that sign-in
-/// attempts, which anyone can make in a client's name, never spend the budget of its token
-/// requests, which only the authenticated client can.
-fn login_limit_key(client_id: &str) -> String {
-    format!("login:{client_id}")
-}
-
 /// The 429 page of a tripped sign-in limit; `whose` completes "Too many sign-in attempts …".
 fn too_many_attempts(whose: &str) -> Response {
     pages::error(
@@ -231,14 +226,6 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         );
     };
     let next = safe_next(form.get("next"));
-    if let Some(client_id) = client_of_next(ctx, &next).await {
-        if ratelimit::check(ctx, Limit::Client, &login_limit_key(&client_id))
-            .await
-            .is_err()
-        {
-            return too_many_attempts("for this application");
-        }
-    }
     let targets = next_form_targets(&next);
     let username = form.get("username").unwrap_or_default();
     let session = match existing {
@@ -256,6 +243,16 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             .header("set-cookie", fresh.cookie(ctx, req));
         }
     };
+    // Sign-in attempts, which anyone can make in a client's name, spend a budget of their own
+    // (never the client's token budget), and only with a good CSRF token.
+    if let Some(client_id) = client_of_next(ctx, &next).await {
+        if ratelimit::spend(ctx, Budget::SignIn, &client_id)
+            .await
+            .is_err()
+        {
+            return too_many_attempts("for this application");
+        }
+    }
     let password = form.get("password").unwrap_or_default();
     if username.is_empty() || password.is_empty() {
         return pages::login(

@@ -173,9 +173,10 @@ pub trait Es256 {
 /// Which rate limit a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// Requests of one authenticated client at the token endpoint.
+    /// Requests of one client, on a key per budget ([`crate::ratelimit::Budget`]).
     Client,
-    /// Requests from one address at the token endpoint and the login page.
+    /// Requests from one address at the token, revocation and introspection endpoints and the
+    /// login page, and failed admin authentications.
     Ip,
 }
 

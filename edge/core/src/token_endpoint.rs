@@ -2,7 +2,9 @@
 //!
 //! Client authentication by `client_secret_basic` or `client_secret_post` (never both, never in
 //! the query string); unknown clients and wrong secrets answer the same `invalid_client`.
-//! Every answer carries `Cache-Control: no-store`.
+//! Every answer carries `Cache-Control: no-store`. A confidential client's requests count
+//! against its token budget once it authenticated; a public client's only when its grant
+//! succeeded, as anyone can name it ([`ratelimit`]).
 
 use std::rc::Rc;
 
@@ -15,8 +17,7 @@ use crate::crypto::random_token;
 use crate::error::OAuthError;
 use crate::form::{parse_basic, Form};
 use crate::http::{Method, Request, Response};
-use crate::ports::Limit;
-use crate::ratelimit;
+use crate::ratelimit::{self, Budget};
 use crate::tokens::{self, AccessClaims, Audience};
 use crate::user_grants;
 
@@ -191,14 +192,38 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
         .get("grant_type")
         .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".into()))?;
     let client = authenticate_client(ctx, req, &form).await?;
-    ratelimit::check(ctx, Limit::Client, &client.client.client_id)
-        .await
-        .map_err(|_| OAuthError::RateLimited)?;
+    let id = &client.client.client_id;
+    if !client.client.public {
+        ratelimit::spend(ctx, Budget::Token, id)
+            .await
+            .map_err(|_| OAuthError::RateLimited)?;
+        return grant(ctx, req, &form, &client, grant_type).await;
+    }
+    // Anyone can name a public client: its failed grants must not spend its budget, so a
+    // grant is counted once it succeeded, and a spent budget refuses the grants after it.
+    if ratelimit::tripped_recently(ctx, Budget::Token, id) {
+        return Err(OAuthError::RateLimited);
+    }
+    let granted = grant(ctx, req, &form, &client, grant_type).await;
+    if granted.is_ok() {
+        // Over the limit, this grant is still answered (its code or refresh token is spent).
+        let _ = ratelimit::spend(ctx, Budget::Token, id).await;
+    }
+    granted
+}
+
+async fn grant(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: &Form,
+    client: &ClientRecord,
+    grant_type: &str,
+) -> Result<Response, OAuthError> {
     match grant_type {
-        "client_credentials" => client_credentials(ctx, req, &form, &client).await,
-        "authorization_code" => user_grants::authorization_code(ctx, req, &form, &client).await,
-        "refresh_token" => user_grants::refresh_token(ctx, req, &form, &client).await,
-        "password" => user_grants::password(ctx, req, &form, &client).await,
+        "client_credentials" => client_credentials(ctx, req, form, client).await,
+        "authorization_code" => user_grants::authorization_code(ctx, req, form, client).await,
+        "refresh_token" => user_grants::refresh_token(ctx, req, form, client).await,
+        "password" => user_grants::password(ctx, req, form, client).await,
         _ => Err(OAuthError::UnsupportedGrantType),
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! RFC 6749 §4.1.3 (code redemption, `redirect_uri` as in the request), RFC 7636 §4.5-4.6
 //! (`code_verifier`), RFC 6749 §6 with RFC 9700 §4.14.2 (refresh rotation and reuse
-//! detection), RFC 6749 §4.3 with RFC 9700 §2.4 (password grant, off unless enabled). The
+//! detection; a retry from the same client and network within a short window gets the same
+//! refresh token, see [`crate::grants`]'s `retry`), RFC 6749 §4.3 with RFC 9700 §2.4
+//! (password grant, off unless enabled). The
 //! single-use decisions are taken by the grant shard ([`crate::grants`]); the deny-list and
 //! the audit log by the authority, through [`apply_event`].
 
@@ -13,12 +15,12 @@ use crate::app::Context;
 use crate::authority::{Command, Reply};
 use crate::cache::DENYLIST_TTL_MS;
 use crate::clients::ClientRecord;
-use crate::crypto::random_token;
+use crate::crypto::{random_token, sha256_b64};
 use crate::error::OAuthError;
 use crate::form::Form;
 use crate::grants::{
     new_token, shard_of, shard_of_token, token_hash, GrantCommand, GrantEvent, GrantReply, Issue,
-    IssuedToken, RefusalCode, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
+    IssuedToken, RefusalCode, RetryTicket, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
 };
 use crate::http::{Request, Response};
 use crate::login::{check_credentials, Credentials};
@@ -200,7 +202,18 @@ pub async fn refresh_token(
     let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
     let shard = shard_of_token(token)
         .ok_or_else(|| OAuthError::InvalidGrant("the refresh token is unknown".into()))?;
-    let plan = plan(ctx, client, shard, true);
+    let mut plan = plan(ctx, client, shard, true);
+    // A retry of this request from the same network may get the new refresh token again,
+    // sealed under the one presented; a request without a network gets no retry.
+    let retry = plan
+        .refresh_token
+        .as_deref()
+        .zip(req.client_network())
+        .map(|(new, network)| RetryTicket {
+            network: sha256_b64(network.as_bytes()),
+            sealed: ctx.secrets.seal_for_token(ctx.rng, token, new.as_bytes()),
+            window_ms: ctx.settings.refresh_retry_window_ms,
+        });
     let reply = ctx
         .grants
         .call(
@@ -210,9 +223,35 @@ pub async fn refresh_token(
                 client_id: client.client.client_id.clone(),
                 scope,
                 issue: plan.issue.clone(),
+                retry,
             },
         )
         .await?;
+    let reply = match reply {
+        GrantReply::Reissued {
+            grant_id,
+            user,
+            scopes,
+            sealed,
+        } => {
+            // The rotation's refresh token again, with a fresh access token (`plan`'s `jti`,
+            // which the shard recorded in the family).
+            let opened = ctx
+                .secrets
+                .open_for_token(token, &sealed)
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .ok_or(OAuthError::Unavailable)?;
+            plan.refresh_token = Some(opened);
+            GrantReply::Issued {
+                grant_id,
+                user,
+                scopes,
+                refresh: true,
+            }
+        }
+        other => other,
+    };
     finish(ctx, req, client, aud, plan, reply).await
 }
 

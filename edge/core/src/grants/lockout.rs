@@ -244,14 +244,6 @@ mod tests {
                 }
             }
         }
-        fn keys_with(&self, prefix: &str) -> usize {
-            self.storage
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .count()
-        }
     }
 
     #[test]
