@@ -39,7 +39,8 @@ const codeClient = (fields) =>
   });
 
 before(async () => {
-  w = await startWorker();
+  // The longest retry window, so the concurrent-retry tests hold on a slow machine too.
+  w = await startWorker({ bindings: { REFRESH_RETRY_WINDOW_MS: "10000" } });
   await w.scope("read", "Read your documents");
   await w.scope("write", "Change your documents");
   alice = await user("alice");
