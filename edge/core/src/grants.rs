@@ -26,8 +26,10 @@ use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{Clock, DurableStorage, Rng, StoreError};
 
 mod lockout;
+mod people;
 
 pub use lockout::LockKey;
+pub use people::{Pending, UNDELIVERED_BATCH};
 
 /// How long a used or expired code is remembered, so that a replay still revokes, seconds.
 const CODE_MEMORY: u64 = 600;
@@ -102,6 +104,10 @@ pub struct IssuedToken {
 /// What a revoking command asks the authority to do: deny these tokens and audit `action`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantEvent {
+    /// The shard's id of this revocation (`<grant id>#<seq>`), so the authority applies it
+    /// once however often it is delivered; empty for events no shard recorded.
+    #[serde(default)]
+    pub id: String,
     /// Audit action, e.g. `grant.revoke`, `refresh.reuse`, `code.replay`.
     pub action: String,
     /// Audit target: the grant id.
@@ -286,6 +292,24 @@ pub enum GrantCommand {
     LoginSucceeded {
         key: LockKey,
     },
+    /// The session generation of `user` (see [`people`]).
+    SessionGeneration {
+        user: String,
+    },
+    /// Ends every session of `user` (a new generation) and, when `revoke_grants`, revokes all
+    /// their grants under the audit action `action`, on behalf of `actor`.
+    EndPerson {
+        user: String,
+        revoke_grants: bool,
+        action: String,
+        actor: String,
+    },
+    /// The oldest revocations the authority has not acknowledged yet.
+    Undelivered,
+    /// The authority applied these revocations (by [`GrantEvent::id`]).
+    Delivered {
+        ids: Vec<String>,
+    },
 }
 
 /// Why a redemption or refresh failed, in RFC 6749 §5.2 terms.
@@ -330,6 +354,17 @@ pub enum GrantReply {
     },
     Lockout {
         retry_after: u64,
+    },
+    Generation {
+        generation: u64,
+    },
+    /// A person's sessions ended (their new generation) and the grants revoked with them.
+    Ended {
+        generation: u64,
+        events: Vec<GrantEvent>,
+    },
+    Undelivered {
+        pending: Vec<Pending>,
     },
 }
 
@@ -381,7 +416,9 @@ pub async fn execute(env: &GrantEnv<'_>, command: &GrantCommand) -> Result<Grant
         env,
         now: env.clock.now(),
     };
-    shard.run(command).await
+    let mut reply = shard.run(command).await?;
+    shard.record_events(command, &mut reply).await?;
+    Ok(reply)
 }
 
 impl Shard<'_, '_> {
@@ -553,6 +590,7 @@ impl Shard<'_, '_> {
             .delete(&pair_key(&grant.user, &grant.client_id))
             .await?;
         Ok(Some(GrantEvent {
+            id: String::new(),
             action: action.into(),
             target: grant.id,
             deny,
@@ -620,29 +658,17 @@ impl Shard<'_, '_> {
                 })
             }
             GrantCommand::List { user, client_id } => {
-                let mut grants = Vec::new();
-                let mut cursor: Option<String> = None;
-                loop {
-                    let page = self
-                        .env
-                        .storage
-                        .list("grant:", cursor.as_deref(), 500, false)
-                        .await?;
-                    let done = page.len() < 500;
-                    cursor = page.last().map(|(k, _)| k.clone());
-                    for (key, raw) in page {
-                        let g: GrantRecord = serde_json::from_str(&raw)
-                            .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
-                        if user.as_ref().is_none_or(|u| *u == g.user)
+                let grants = self
+                    .list_grants()
+                    .await?
+                    .into_iter()
+                    .filter(|g| {
+                        user.as_ref().is_none_or(|u| *u == g.user)
                             && client_id.as_ref().is_none_or(|c| *c == g.client_id)
-                        {
-                            grants.push(GrantView::from(g));
-                        }
-                    }
-                    if done {
-                        return Ok(GrantReply::Grants { grants });
-                    }
-                }
+                    })
+                    .map(GrantView::from)
+                    .collect();
+                Ok(GrantReply::Grants { grants })
             }
             GrantCommand::Revoke { grant_id, user } => {
                 if let Some(user) = user {
@@ -674,6 +700,7 @@ impl Shard<'_, '_> {
                 let deny = self.drop_family(&fid).await?;
                 Ok(GrantReply::Revoked {
                     revoked: Some(GrantEvent {
+                        id: String::new(),
                         action: "refresh.revoke".into(),
                         target: family.grant_id,
                         deny,
@@ -698,6 +725,17 @@ impl Shard<'_, '_> {
             }
             GrantCommand::LoginAttempt { key } => self.login_attempt(key).await,
             GrantCommand::LoginSucceeded { key } => self.login_succeeded(key).await,
+            GrantCommand::SessionGeneration { user } => Ok(GrantReply::Generation {
+                generation: self.generation(user).await?,
+            }),
+            GrantCommand::EndPerson {
+                user,
+                revoke_grants,
+                action,
+                ..
+            } => self.end_person(user, *revoke_grants, action).await,
+            GrantCommand::Undelivered => self.undelivered().await,
+            GrantCommand::Delivered { ids } => self.delivered(ids).await,
         }
     }
 
@@ -720,6 +758,7 @@ impl Shard<'_, '_> {
                 code: RefusalCode::InvalidGrant,
                 reason: "the code was already used".into(),
                 revoked: Some(GrantEvent {
+                    id: String::new(),
                     action: "code.replay".into(),
                     target: code.grant_id,
                     deny,
