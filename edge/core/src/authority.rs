@@ -28,7 +28,7 @@ pub use audit::{
     parse_retention_days, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AUTH_FAILURE_WINDOW,
     DEFAULT_AUDIT_RETENTION_SECS,
 };
-pub use people::{SignoutTask, APPLIED_MEMORY};
+pub use people::SignoutTask;
 
 /// KV and storage key of the scope catalogue.
 pub const SCOPES_KEY: &str = "config:scopes";

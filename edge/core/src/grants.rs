@@ -29,7 +29,7 @@ mod lockout;
 mod people;
 
 pub use lockout::LockKey;
-pub use people::{Pending, UNDELIVERED_BATCH};
+pub use people::Pending;
 
 /// How long a used or expired code is remembered, so that a replay still revokes, seconds.
 const CODE_MEMORY: u64 = 600;

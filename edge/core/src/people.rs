@@ -70,20 +70,28 @@ pub async fn finish_signouts(ctx: &Context<'_>) -> Result<(), StoreError> {
 }
 
 /// Retries everything a failure left behind: pending sign-out tasks, then every shard's
-/// undelivered revocations. A step that fails again stays for the next run.
+/// undelivered revocations. A step that fails again stays for the next run, and does not keep
+/// the other shards from theirs; the first failure is answered.
 pub async fn resume(ctx: &Context<'_>) -> Result<(), StoreError> {
-    let signouts = finish_signouts(ctx).await;
+    let mut outcome = finish_signouts(ctx).await;
     for shard in 0..SHARDS {
-        let GrantReply::Undelivered { pending } =
-            ctx.grants.call(shard, &GrantCommand::Undelivered).await?
-        else {
-            return Err(StoreError("unexpected grant reply".into()));
-        };
-        for p in pending {
-            settle(ctx, shard, &p.actor, p.event).await?;
-        }
+        let delivered = deliver_undelivered(ctx, shard).await;
+        outcome = outcome.and(delivered);
     }
-    signouts
+    outcome
+}
+
+/// Settles the revocations grant shard `shard` holds undelivered.
+async fn deliver_undelivered(ctx: &Context<'_>, shard: u32) -> Result<(), StoreError> {
+    let GrantReply::Undelivered { pending } =
+        ctx.grants.call(shard, &GrantCommand::Undelivered).await?
+    else {
+        return Err(StoreError("unexpected grant reply".into()));
+    };
+    for p in pending {
+        settle(ctx, shard, &p.actor, p.event).await?;
+    }
+    Ok(())
 }
 
 /// The session generation of `user`, from their shard.

@@ -24,7 +24,7 @@ const APPLIED_AT_PREFIX: &str = "applied-at:";
 /// How long an applied revocation's id is remembered, seconds: far longer than any
 /// redelivery, which comes at the next retry (at most a minute apart) after a lost
 /// acknowledgement.
-pub const APPLIED_MEMORY: u64 = 7 * 86_400;
+const APPLIED_MEMORY: u64 = 7 * 86_400;
 /// Sign-out tasks answered per request.
 const TASK_BATCH: usize = 32;
 /// Applied ids one write forgets at most.

@@ -23,7 +23,7 @@ use crate::ports::StoreError;
 const OUTBOX_PREFIX: &str = "outbox:";
 const OUTBOX_SEQ: &str = "outbox-seq";
 /// Undelivered events handed out per request.
-pub const UNDELIVERED_BATCH: usize = 32;
+const UNDELIVERED_BATCH: usize = 32;
 
 /// A revocation waiting for the authority, with the actor to audit it under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
