@@ -10,7 +10,9 @@
 //! [`execute`] runs one [`GrantCommand`] and awaits nothing but the object's own storage, so a
 //! Durable Object's input gate makes each command atomic: of twenty concurrent redemptions of
 //! one code, exactly one succeeds. Revoking access tokens (the deny-list) and auditing belong
-//! to the authority: a command that revokes answers a [`GrantEvent`] the caller forwards.
+//! to the authority: a command that revokes answers a [`GrantEvent`] the caller forwards, and
+//! writes it to the shard's outbox in the same command, so that a forward that fails is
+//! retried (session generations and the outbox: [`people`]).
 //!
 //! Rules implemented: RFC 6749 §4.1.2 and §10.5 (codes short-lived, single-use, bound to the
 //! client and redirect URI; a replay revokes what the code issued), RFC 7636 §4.6 (S256 only),
@@ -358,9 +360,8 @@ pub enum GrantReply {
     Generation {
         generation: u64,
     },
-    /// A person's sessions ended (their new generation) and the grants revoked with them.
+    /// A person's sessions ended, and the grants revoked with them.
     Ended {
-        generation: u64,
         events: Vec<GrantEvent>,
     },
     Undelivered {

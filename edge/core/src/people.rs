@@ -46,7 +46,7 @@ async fn end(ctx: &Context<'_>, task: SignoutTask) -> Result<(), StoreError> {
         action: task.action.clone(),
         actor: task.actor.clone(),
     };
-    let GrantReply::Ended { events, .. } = ctx.grants.call(shard, &command).await? else {
+    let GrantReply::Ended { events } = ctx.grants.call(shard, &command).await? else {
         return Err(StoreError("unexpected grant reply".into()));
     };
     for event in events {

@@ -83,7 +83,7 @@ impl Shard<'_, '_> {
                 events.extend(self.revoke_grant(&id, action).await?);
             }
         }
-        Ok(GrantReply::Ended { generation, events })
+        Ok(GrantReply::Ended { events })
     }
 
     /// Every grant record in the shard.
@@ -122,7 +122,7 @@ impl Shard<'_, '_> {
                 revoked: Some(e), ..
             }
             | GrantReply::Revoked { revoked: Some(e) } => vec![e],
-            GrantReply::Ended { events, .. } => events.iter_mut().collect(),
+            GrantReply::Ended { events } => events.iter_mut().collect(),
             _ => return Ok(()),
         };
         if events.is_empty() {
