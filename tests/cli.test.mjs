@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startWorker, ADMIN_TOKEN, basic } from "./harness.mjs";
+import { startWorker, ADMIN_TOKEN, basic, Person } from "./harness.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(root, "target/debug/portcullis");
@@ -257,6 +257,20 @@ test("cli users get prints one user as the API has it", async () => {
   assert.match(human.stdout, /^Username\s+dave$/m);
   assert.match(human.stdout, new RegExp(`^ID\\s+${made.id}$`, "m"));
   assertOneLineError(await cli(["users", "get", "u-nobody"]), /404 not_found/);
+});
+
+test("cli users signout signs a user out everywhere: their session ends, the audit says so", async () => {
+  const made = await json(["users", "create", "gwen"], { input: "a long enough password\n" });
+  const person = new Person(w);
+  assert.equal((await person.login("gwen", "a long enough password")).status, 303);
+  assert.equal((await person.get("/account/grants")).status, 200);
+  const r = await cli(["users", "signout", made.id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`signed user ${made.id} out everywhere`));
+  assert.equal((await person.get("/account/grants")).status, 303, "back to the sign-in page");
+  const audit = await w.admin("GET", `/admin/v1/audit?action=user.signout&target=${made.id}`);
+  assert.equal(audit.body.events.length, 1);
+  assertOneLineError(await cli(["users", "signout", "u-nobody"]), /404 not_found/);
 });
 
 test("cli routes get/set: the table round-trips with its version and a stale one is refused", async () => {

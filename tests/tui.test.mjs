@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startWorker, ADMIN_TOKEN, basic } from "./harness.mjs";
+import { startWorker, ADMIN_TOKEN, basic, Person } from "./harness.mjs";
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -122,6 +122,19 @@ test("tui: client list, create, secret shown once, token, rotate, audit, every s
   await keys("5");
   s = await waitFor(new RegExp(`client\\.secret_rotate\\s+${id.slice(0, 12)}`));
   assert.match(s, new RegExp(`client\\.create\\s+${id.slice(0, 12)}`));
+
+  // 3, o: signs a user out everywhere after a yes; their browser session ends at once
+  const password = "a long enough password";
+  const ursula = (await w.admin("POST", "/admin/v1/users", { username: "ursula", password })).body;
+  const person = new Person(w);
+  assert.equal((await person.login("ursula", password)).status, 303);
+  await keys("3");
+  await waitFor(/Users \(1\)/);
+  await keys("o");
+  await waitFor(/Sign ursula out everywhere\?/);
+  await keys("y");
+  await waitFor(new RegExp(`signed user ${ursula.id} out everywhere`));
+  assert.equal((await person.get("/account/grants")).status, 303, "back to the sign-in page");
 
   // every other screen loads from the real API (no "Could not load")
   const screens = [["3", "Users"], ["4", "Signing keys"], ["6", "Routes"], ["7", "Grants"], ["8", "Trusted issuers"]];

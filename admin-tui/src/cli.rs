@@ -201,6 +201,12 @@ pub enum UsersCmd {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+    /// Signs a user out everywhere: every browser session of theirs ends at once (their
+    /// grants stay; `update --password` or `--disable` revokes those too).
+    Signout {
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -478,6 +484,10 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
             let current = api.get_user(&id)?;
             api.delete_user(&id, current.version)?;
             out.done(&format!("deleted user {}", current.username))
+        }
+        UsersCmd::Signout { id } => {
+            api.sign_out_user(&id)?;
+            out.done(&format!("signed user {id} out everywhere"))
         }
     }
 }
@@ -768,6 +778,20 @@ mod tests {
         };
         get("u-bob").expect("found");
         assert_eq!(get("u-nobody"), Err("404 not_found: not found".into()));
+    }
+
+    #[test]
+    fn users_signout_signs_a_known_user_out() {
+        let api = sample();
+        let signout = |id: &str| {
+            run(
+                &api,
+                Output { json: false },
+                Command::Users(UsersCmd::Signout { id: id.into() }),
+            )
+        };
+        signout("u-bob").expect("signed out");
+        assert_eq!(signout("u-nobody"), Err("404 not_found: not found".into()));
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub trait AdminApi: Send + Sync {
     /// `PATCH` guarded by `If-Match: "<version>"`.
     fn update_user(&self, id: &str, version: u64, patch: &UserPatch) -> ApiResult<User>;
     fn delete_user(&self, id: &str, version: u64) -> ApiResult<()>;
+    /// Signs a user out everywhere: every browser session of theirs ends at once.
+    fn sign_out_user(&self, id: &str) -> ApiResult<()>;
     fn list_keys(&self) -> ApiResult<KeyList>;
     fn rotate_keys(&self, rotation: KeyRotation) -> ApiResult<KeyList>;
     /// One page of the audit log, newest first.
@@ -374,6 +376,11 @@ impl AdminApi for HttpApi {
 
     fn delete_user(&self, id: &str, version: u64) -> ApiResult<()> {
         self.delete(&format!("/admin/v1/users/{}", segment(id)), Some(version))
+    }
+
+    fn sign_out_user(&self, id: &str) -> ApiResult<()> {
+        let path = format!("/admin/v1/users/{}/sessions/revoke", segment(id));
+        self.send("POST", &path, None, None).map(|_| ())
     }
 
     fn list_keys(&self) -> ApiResult<KeyList> {

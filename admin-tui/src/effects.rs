@@ -56,6 +56,8 @@ pub enum Cmd {
         id: String,
         version: u64,
     },
+    /// Sign a user out everywhere (by id).
+    SignOutUser(String),
     ListKeys,
     RotateKeys,
     Audit {
@@ -122,6 +124,7 @@ pub enum Answer {
     Users(ApiResult<Vec<User>>),
     UserSaved(ApiResult<User>),
     UserDeleted(ApiResult<String>),
+    UserSignedOut(ApiResult<String>),
     Keys(ApiResult<KeyList>),
     KeysRotated(ApiResult<KeyList>),
     Audit(AuditInto, ApiResult<AuditPage>),
@@ -166,6 +169,7 @@ pub fn execute(api: &dyn AdminApi, cmd: Cmd) -> Option<Answer> {
         Cmd::DeleteUser { id, version } => {
             Answer::UserDeleted(api.delete_user(&id, version).map(|()| id))
         }
+        Cmd::SignOutUser(id) => Answer::UserSignedOut(api.sign_out_user(&id).map(|()| id)),
         Cmd::ListKeys => Answer::Keys(api.list_keys()),
         Cmd::RotateKeys => Answer::KeysRotated(api.rotate_keys(KeyRotation::default())),
         Cmd::Audit { query, into } => Answer::Audit(into, api.audit(&query)),

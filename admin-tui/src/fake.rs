@@ -349,6 +349,13 @@ impl AdminApi for FakeApi {
         })
     }
 
+    fn sign_out_user(&self, id: &str) -> ApiResult<()> {
+        self.call("sign_out_user", |s| {
+            s.users.iter().find(|u| u.id == id).ok_or_else(not_found)?;
+            Ok(())
+        })
+    }
+
     fn list_keys(&self) -> ApiResult<KeyList> {
         self.call("list_keys", |s| Ok(s.key_list()))
     }

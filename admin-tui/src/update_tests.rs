@@ -191,6 +191,25 @@ fn toggling_a_user_sends_its_version_and_a_stale_one_is_reported() {
 }
 
 #[test]
+fn o_asks_then_signs_the_user_out_everywhere() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('3')));
+    drive(&mut app, &api, key(KeyCode::Char('o')));
+    assert!(matches!(&app.modal, Some(Modal::Confirm(_))), "asks first");
+    let before = api.state().calls.len();
+    drive(&mut app, &api, key(KeyCode::Char('y')));
+    let calls = api.state().calls[before..].to_vec();
+    assert_eq!(calls, ["sign_out_user"]);
+    let id = app.users.items[0].id.clone();
+    assert!(
+        matches!(&app.notice, Some(Ok(n)) if n.contains(&id)),
+        "{:?}",
+        app.notice
+    );
+}
+
+#[test]
 fn help_overlay_takes_keys_until_closed() {
     let api = sample();
     let mut app = started(&api);

@@ -61,6 +61,18 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
     }
     settings.origin_url = var("ORIGIN_URL").map(|v| v.trim_end_matches('/').to_owned());
     settings.upstream_login_url = var("UPSTREAM_LOGIN_URL");
+    if let Some(secs) = var("UPSTREAM_SESSION_SECONDS") {
+        settings.upstream_session_secs = secs
+            .parse()
+            .ok()
+            .filter(|s| (1..=portcullis_core::session::SESSION_TTL).contains(s))
+            .ok_or_else(|| {
+                format!(
+                    "UPSTREAM_SESSION_SECONDS must be 1 to {} seconds, not {secs}",
+                    portcullis_core::session::SESSION_TTL
+                )
+            })?;
+    }
     if let Some(secs) = var("JWKS_COOLDOWN_SECONDS").and_then(|v| v.parse().ok()) {
         settings.jwks_cooldown_secs = secs;
     }

@@ -237,6 +237,18 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 }];
             }
         }
+        (Screen::Users, KeyCode::Char('o')) => {
+            if let Some(u) = app.users.current() {
+                app.modal = Some(Modal::Confirm(yes_no(
+                    "Sign out everywhere",
+                    format!(
+                        "Sign {} out everywhere? Every browser session of theirs ends at once.",
+                        u.username
+                    ),
+                    Cmd::SignOutUser(u.id.clone()),
+                )));
+            }
+        }
         (Screen::Users, KeyCode::Char('d')) => {
             if let Some(u) = app.users.current() {
                 app.modal = Some(Modal::Confirm(typed_confirm(

@@ -222,6 +222,11 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
                 return app.users.load(Cmd::ListUsers);
             }
         }
+        Answer::UserSignedOut(r) => {
+            if let Some(id) = settle(app, from, r) {
+                app.notice = Some(Ok(format!("signed user {id} out everywhere")));
+            }
+        }
     }
     Vec::new()
 }

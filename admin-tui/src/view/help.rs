@@ -38,7 +38,7 @@ const LEFT: &[Section] = &[
         keys: &[
             ("n", "new record"),
             ("e", "edit (user: new password)"),
-            ("t", "enable / disable"),
+            ("t o", "toggle; user: sign out"),
             ("d", "delete, remove, revoke"),
             ("s", "rotate a client's secret"),
             ("R", "rotate the signing keys"),

@@ -15,9 +15,9 @@ use crate::grants::{shard_of, shard_of_token, GrantCommand, GrantReply, GrantVie
 use crate::http::{Method, Request, Response};
 use crate::login::{see_other, ACCOUNT_PAGE};
 use crate::pages::{self, GrantRow};
+use crate::people::settle;
 use crate::ports::StoreError;
 use crate::session::Session;
-use crate::user_grants::apply_event;
 
 /// Every grant, optionally only `user`'s and/or only `client_id`'s (one shard when the user is
 /// known, all shards otherwise).
@@ -62,7 +62,7 @@ pub async fn revoke_grant(
         GrantReply::Revoked {
             revoked: Some(event),
         } => {
-            apply_event(ctx, actor, event).await?;
+            settle(ctx, shard, actor, event).await?;
             Ok(true)
         }
         _ => Ok(false),
@@ -160,19 +160,6 @@ pub async fn admin_list(ctx: &Context<'_>, req: &Request) -> Result<Response, Ap
         .map_err(|_| ApiError::bad_request(None, "a query parameter is repeated"))?;
     let grants = list_grants(ctx, params.get("user"), params.get("client")).await?;
     Ok(Response::json(200, &GrantList { grants }).no_store())
-}
-
-/// Revokes every grant of `user` (when an operator disables or deletes them): their refresh
-/// tokens stop at once and their live access tokens go on the deny-list.
-pub async fn revoke_user_grants(
-    ctx: &Context<'_>,
-    actor: &str,
-    user: &str,
-) -> Result<(), StoreError> {
-    for grant in list_grants(ctx, Some(user), None).await? {
-        revoke_grant(ctx, actor, &grant.id, Some(user)).await?;
-    }
-    Ok(())
 }
 
 /// `DELETE /admin/v1/grants/{id}`.

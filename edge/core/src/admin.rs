@@ -154,6 +154,10 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
             Method::Delete => admin.delete_user(id).await,
             _ => Ok(not_allowed("GET, PATCH, DELETE")),
         },
+        ["users", id, "sessions", "revoke"] => match method {
+            Method::Post => admin.end_sessions(id).await,
+            _ => Ok(not_allowed("POST")),
+        },
         ["routes"] => crate::gateway::config::routes(ctx, req, admin.actor).await,
         ["issuers"] => crate::gateway::config::issuers(ctx, req, admin.actor).await,
         ["grants"] => match method {
@@ -421,9 +425,7 @@ impl Admin<'_, '_> {
         })
         .await?
         .user;
-        if user.disabled {
-            crate::account::revoke_user_grants(self.ctx, self.actor, &user.id).await?;
-        }
+        self.finish_signouts().await;
         let version = user.version;
         Ok(with_etag(Response::json(200, &user), version))
     }
@@ -435,8 +437,31 @@ impl Admin<'_, '_> {
             expected_version,
         })
         .await?;
-        crate::account::revoke_user_grants(self.ctx, self.actor, id).await?;
+        self.finish_signouts().await;
         Ok(Response::empty(204).no_store())
+    }
+
+    /// `POST /admin/v1/users/{id}/sessions/revoke`: signs a person out everywhere. A user of
+    /// the store must exist; with `UPSTREAM_LOGIN_URL` set, any well-formed id the origin may
+    /// have answered is accepted.
+    async fn end_sessions(&self, id: &str) -> Result<Response, ApiError> {
+        let upstream = self.ctx.settings.upstream_login_url.is_some();
+        if !upstream || !crate::login::is_upstream_user_id(id) {
+            self.read_user(id).await?;
+        }
+        self.command(Command::EndSessions {
+            user: id.to_owned(),
+        })
+        .await?;
+        self.finish_signouts().await;
+        Ok(Response::empty(204).no_store())
+    }
+
+    /// Ends at once the sessions (and grants) that a change just committed asks to end. The
+    /// change stands either way: its sign-out task is stored with it, and a failure here is
+    /// retried by [`crate::people::resume`] (every minute), so the answer does not wait.
+    async fn finish_signouts(&self) {
+        let _ = crate::people::finish_signouts(self.ctx).await;
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Settings {
     /// `UPSTREAM_LOGIN_URL`: when set, sign-ins are checked by the origin's login endpoint
     /// instead of the user store.
     pub upstream_login_url: Option<String>,
+    /// `UPSTREAM_SESSION_SECONDS`: the whole life of a session signed in through the origin's
+    /// login endpoint (at most [`crate::session::SESSION_TTL`]); then the person signs in again
+    /// there, which checks them anew.
+    pub upstream_session_secs: u64,
     /// `AUDIT_RETENTION_DAYS`, in seconds: how long the authority keeps audit entries.
     pub audit_retention_secs: u64,
     /// `REFRESH_RETRY_WINDOW_MS`: how long a retried refresh gets the same refresh token.
@@ -50,6 +54,7 @@ impl Default for Settings {
             jwks_cooldown_secs: crate::gateway::issuers::DEFAULT_JWKS_COOLDOWN_SECS,
             signing_alg: crate::keys::KeyAlg::default(),
             upstream_login_url: None,
+            upstream_session_secs: crate::session::UPSTREAM_SESSION_TTL,
             audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
             refresh_retry_window_ms: crate::grants::DEFAULT_RETRY_WINDOW_MS,
         }
@@ -195,6 +200,7 @@ pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
         "/oauth/token" => token_endpoint::token(ctx, &req).await,
         "/oauth/authorize" => authorize::authorize(ctx, &req).await,
         "/login" => login::login(ctx, &req).await,
+        "/logout" => login::logout(ctx, &req),
         "/account/grants" => account::account_grants(ctx, &req).await,
         "/oauth/revoke" => introspection::revoke(ctx, &req).await,
         "/oauth/introspect" => introspection::introspect(ctx, &req).await,
@@ -211,7 +217,7 @@ pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
 /// method, path and headers so the body can stream to the origin. An endpoint added to
 /// [`handle`] outside these prefixes must be added here too.
 pub fn is_endpoint(path: &str) -> bool {
-    const EXACT: &[&str] = &["/verify", "/login", "/admin", "/account"];
+    const EXACT: &[&str] = &["/verify", "/login", "/logout", "/admin", "/account"];
     const PREFIXES: &[&str] = &["/.well-known/", "/oauth/", "/admin/", "/account/"];
     EXACT.contains(&path)
         || PREFIXES.iter().any(|p| path.starts_with(p))

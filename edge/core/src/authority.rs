@@ -21,12 +21,14 @@ use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
 use crate::users::UserRecord;
 
 mod audit;
+mod people;
 mod records;
 
 pub use audit::{
     parse_retention_days, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AUTH_FAILURE_WINDOW,
     DEFAULT_AUDIT_RETENTION_SECS,
 };
+pub use people::SignoutTask;
 
 /// KV and storage key of the scope catalogue.
 pub const SCOPES_KEY: &str = "config:scopes";
@@ -171,6 +173,17 @@ pub enum Command {
     GrantEvent {
         event: crate::grants::GrantEvent,
     },
+    /// Signs `user` out everywhere (an operator's request): records the sign-out task and
+    /// audits `user.signout`.
+    EndSessions {
+        user: String,
+    },
+    /// The sign-out tasks not yet reported done (see `authority::people`).
+    PendingSignouts,
+    /// The edge ended the person of `task` in their shard and forwarded the revocations.
+    SignoutDone {
+        task: SignoutTask,
+    },
 }
 
 /// The authority's answer (externally tagged, like [`Command`]).
@@ -190,6 +203,7 @@ pub enum Reply {
     Audit(crate::api::AuditPage),
     Routes(crate::api::RouteTable),
     Issuers(crate::api::IssuerTable),
+    Signouts(Vec<SignoutTask>),
     Error(ApiError),
 }
 
@@ -512,6 +526,9 @@ impl Run<'_, '_> {
             Command::GrantEvent { event } => {
                 let now = env.env.clock.now();
                 let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
+                if env.already_applied(&event.id).await? {
+                    return Ok(Reply::Denylist(list));
+                }
                 let before = list.entries.len();
                 list.entries.retain(|_, e| *e > now);
                 let mut changed = list.entries.len() != before;
@@ -524,6 +541,14 @@ impl Run<'_, '_> {
                 env.audit(envelope, &event.action, &event.target).await?;
                 Ok(Reply::Denylist(list))
             }
+            Command::EndSessions { user } => {
+                env.add_signout(SignoutTask::new(envelope, user, false))
+                    .await?;
+                env.audit(envelope, "user.signout", user).await?;
+                Ok(Reply::Done)
+            }
+            Command::PendingSignouts => env.pending_signouts().await,
+            Command::SignoutDone { task } => env.signout_done(task).await,
         }
     }
 }

@@ -336,6 +336,7 @@ async fn proceed(
             return Err(StoreError("unexpected grant reply".into()));
         };
         let event = GrantEvent {
+            id: String::new(),
             action: "consent.grant".into(),
             target: grant.id.clone(),
             deny: Vec::new(),

@@ -7,19 +7,19 @@ use crate::crypto::sha256_b64;
 use crate::http::{Method, Request, Response};
 use crate::testing::{Harness, TEST_ADMIN_TOKEN};
 
-const ORIGIN: &str = "https://auth.test";
+pub(crate) const ORIGIN: &str = "https://auth.test";
 const CB: &str = "https://app.test/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn body(resp: &Response) -> Value {
+pub(crate) fn body(resp: &Response) -> Value {
     serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
 }
 
-fn html(resp: &Response) -> String {
+pub(crate) fn html(resp: &Response) -> String {
     String::from_utf8_lossy(&resp.body).into_owned()
 }
 
-fn admin_post(h: &Harness, path: &str, json: &Value) -> Value {
+pub(crate) fn admin_post(h: &Harness, path: &str, json: &Value) -> Value {
     let r = h.send(
         Request::new(Method::Post, ORIGIN, path)
             .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"))
@@ -30,7 +30,7 @@ fn admin_post(h: &Harness, path: &str, json: &Value) -> Value {
     body(&r)
 }
 
-fn form(path: &str, cookie: &str, params: &[(&str, &str)]) -> Request {
+pub(crate) fn form(path: &str, cookie: &str, params: &[(&str, &str)]) -> Request {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
         ser.append_pair(k, v);
@@ -42,13 +42,13 @@ fn form(path: &str, cookie: &str, params: &[(&str, &str)]) -> Request {
 }
 
 /// The `name=value` part of the session cookie a response sets.
-fn cookie_of(r: &Response) -> String {
+pub(crate) fn cookie_of(r: &Response) -> String {
     let set = r.header_value("set-cookie").expect("a session cookie");
     set.split(';').next().unwrap().to_owned()
 }
 
 /// The hidden fields of the page's form, unescaped.
-fn hidden(page: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden(page: &str) -> Vec<(String, String)> {
     page.split("<input type=\"hidden\" name=\"")
         .skip(1)
         .map(|rest| {
@@ -60,7 +60,7 @@ fn hidden(page: &str) -> Vec<(String, String)> {
 }
 
 /// Scopes, a user `alice` and a public code client; answers the client id.
-fn setup() -> (Harness, String) {
+pub(crate) fn setup() -> (Harness, String) {
     let h = Harness::default();
     admin_post(
         &h,
@@ -81,7 +81,7 @@ fn setup() -> (Harness, String) {
 }
 
 /// Signs in, consents and answers the code.
-fn code(h: &Harness, client_id: &str) -> String {
+pub(crate) fn code(h: &Harness, client_id: &str) -> String {
     let page = h.send(Request::new(Method::Get, ORIGIN, "/login"));
     let cookie = cookie_of(&page);
     let csrf = hidden(&html(&page))[0].1.clone();
@@ -126,7 +126,7 @@ fn code(h: &Harness, client_id: &str) -> String {
     params.into_iter().find(|(k, _)| k == "code").unwrap().1
 }
 
-fn redeem(h: &Harness, client_id: &str, code: &str, verifier: &str) -> Response {
+pub(crate) fn redeem(h: &Harness, client_id: &str, code: &str, verifier: &str) -> Response {
     h.send(form(
         "/oauth/token",
         "",
@@ -140,7 +140,7 @@ fn redeem(h: &Harness, client_id: &str, code: &str, verifier: &str) -> Response 
     ))
 }
 
-fn verify(h: &Harness, at: &str) -> u16 {
+pub(crate) fn verify(h: &Harness, at: &str) -> u16 {
     h.send(
         Request::new(Method::Post, ORIGIN, "/verify")
             .with_header("authorization", &format!("Bearer {at}")),

@@ -10,7 +10,9 @@
 //! [`execute`] runs one [`GrantCommand`] and awaits nothing but the object's own storage, so a
 //! Durable Object's input gate makes each command atomic: of twenty concurrent redemptions of
 //! one code, exactly one succeeds. Revoking access tokens (the deny-list) and auditing belong
-//! to the authority: a command that revokes answers a [`GrantEvent`] the caller forwards.
+//! to the authority: a command that revokes answers a [`GrantEvent`] the caller forwards, and
+//! writes it to the shard's outbox in the same command, so that a forward that fails is
+//! retried (session generations and the outbox: [`people`]).
 //!
 //! Rules implemented: RFC 6749 §4.1.2 and §10.5 (codes short-lived, single-use, bound to the
 //! client and redirect URI; a replay revokes what the code issued), RFC 7636 §4.6 (S256 only),
@@ -26,9 +28,11 @@ use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{Clock, DurableStorage, Rng, StoreError};
 
 mod lockout;
+mod people;
 mod retry;
 
 pub use lockout::LockKey;
+pub use people::Pending;
 pub use retry::{
     parse_window_ms, RetryTicket, DEFAULT_WINDOW_MS as DEFAULT_RETRY_WINDOW_MS,
     MAX_WINDOW_MS as MAX_RETRY_WINDOW_MS,
@@ -107,6 +111,10 @@ pub struct IssuedToken {
 /// What a revoking command asks the authority to do: deny these tokens and audit `action`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantEvent {
+    /// The shard's id of this revocation (`<grant id>#<seq>`), so the authority applies it
+    /// once however often it is delivered; empty for events no shard recorded.
+    #[serde(default)]
+    pub id: String,
     /// Audit action, e.g. `grant.revoke`, `refresh.reuse`, `code.replay`.
     pub action: String,
     /// Audit target: the grant id.
@@ -294,6 +302,24 @@ pub enum GrantCommand {
     LoginSucceeded {
         key: LockKey,
     },
+    /// The session generation of `user` (see [`people`]).
+    SessionGeneration {
+        user: String,
+    },
+    /// Ends every session of `user` (a new generation) and, when `revoke_grants`, revokes all
+    /// their grants under the audit action `action`, on behalf of `actor`.
+    EndPerson {
+        user: String,
+        revoke_grants: bool,
+        action: String,
+        actor: String,
+    },
+    /// The oldest revocations the authority has not acknowledged yet.
+    Undelivered,
+    /// The authority applied these revocations (by [`GrantEvent::id`]).
+    Delivered {
+        ids: Vec<String>,
+    },
 }
 
 /// Why a redemption or refresh failed, in RFC 6749 §5.2 terms.
@@ -347,6 +373,16 @@ pub enum GrantReply {
     Lockout {
         retry_after: u64,
     },
+    Generation {
+        generation: u64,
+    },
+    /// A person's sessions ended, and the grants revoked with them.
+    Ended {
+        events: Vec<GrantEvent>,
+    },
+    Undelivered {
+        pending: Vec<Pending>,
+    },
 }
 
 /// What a shard runs on.
@@ -397,7 +433,9 @@ pub async fn execute(env: &GrantEnv<'_>, command: &GrantCommand) -> Result<Grant
         env,
         now: env.clock.now(),
     };
-    shard.run(command).await
+    let mut reply = shard.run(command).await?;
+    shard.record_events(command, &mut reply).await?;
+    Ok(reply)
 }
 
 impl Shard<'_, '_> {
@@ -569,6 +607,7 @@ impl Shard<'_, '_> {
             .delete(&pair_key(&grant.user, &grant.client_id))
             .await?;
         Ok(Some(GrantEvent {
+            id: String::new(),
             action: action.into(),
             target: grant.id,
             deny,
@@ -643,29 +682,17 @@ impl Shard<'_, '_> {
                 })
             }
             GrantCommand::List { user, client_id } => {
-                let mut grants = Vec::new();
-                let mut cursor: Option<String> = None;
-                loop {
-                    let page = self
-                        .env
-                        .storage
-                        .list("grant:", cursor.as_deref(), 500, false)
-                        .await?;
-                    let done = page.len() < 500;
-                    cursor = page.last().map(|(k, _)| k.clone());
-                    for (key, raw) in page {
-                        let g: GrantRecord = serde_json::from_str(&raw)
-                            .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
-                        if user.as_ref().is_none_or(|u| *u == g.user)
+                let grants = self
+                    .list_grants()
+                    .await?
+                    .into_iter()
+                    .filter(|g| {
+                        user.as_ref().is_none_or(|u| *u == g.user)
                             && client_id.as_ref().is_none_or(|c| *c == g.client_id)
-                        {
-                            grants.push(GrantView::from(g));
-                        }
-                    }
-                    if done {
-                        return Ok(GrantReply::Grants { grants });
-                    }
-                }
+                    })
+                    .map(GrantView::from)
+                    .collect();
+                Ok(GrantReply::Grants { grants })
             }
             GrantCommand::Revoke { grant_id, user } => {
                 if let Some(user) = user {
@@ -697,6 +724,7 @@ impl Shard<'_, '_> {
                 let deny = self.drop_family(&fid).await?;
                 Ok(GrantReply::Revoked {
                     revoked: Some(GrantEvent {
+                        id: String::new(),
                         action: "refresh.revoke".into(),
                         target: family.grant_id,
                         deny,
@@ -721,6 +749,17 @@ impl Shard<'_, '_> {
             }
             GrantCommand::LoginAttempt { key } => self.login_attempt(key).await,
             GrantCommand::LoginSucceeded { key } => self.login_succeeded(key).await,
+            GrantCommand::SessionGeneration { user } => Ok(GrantReply::Generation {
+                generation: self.generation(user).await?,
+            }),
+            GrantCommand::EndPerson {
+                user,
+                revoke_grants,
+                action,
+                ..
+            } => self.end_person(user, *revoke_grants, action).await,
+            GrantCommand::Undelivered => self.undelivered().await,
+            GrantCommand::Delivered { ids } => self.delivered(ids).await,
         }
     }
 
@@ -743,6 +782,7 @@ impl Shard<'_, '_> {
                 code: RefusalCode::InvalidGrant,
                 reason: "the code was already used".into(),
                 revoked: Some(GrantEvent {
+                    id: String::new(),
                     action: "code.replay".into(),
                     target: code.grant_id,
                     deny,

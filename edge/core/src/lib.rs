@@ -25,6 +25,7 @@ pub mod keys;
 pub mod login;
 pub mod metadata;
 pub mod pages;
+pub mod people;
 pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
@@ -39,6 +40,8 @@ pub mod users;
 mod flow_tests;
 #[cfg(test)]
 mod grant_flow_tests;
+#[cfg(test)]
+mod people_tests;
 #[cfg(test)]
 pub mod testing;
 

@@ -15,6 +15,9 @@
 //! budget that the client's real users need. A successful sign-in
 //! starts a new session (fresh id, so no fixation) and returns to `next`, which may only name
 //! the authorization endpoint or the account page (no open redirect).
+//!
+//! `POST /logout` ends the browser's session (CSRF-protected) and replaces it with an anonymous
+//! one.
 
 use serde::Deserialize;
 
@@ -23,9 +26,10 @@ use crate::form::Form;
 use crate::grants::{GrantCommand, GrantReply, LockKey};
 use crate::http::{Method, Request, Response};
 use crate::pages;
+use crate::people::session_generation;
 use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
-use crate::session::{Session, SessionUser};
+use crate::session::{Session, SessionUser, SESSION_TTL};
 use crate::users::verify_user_password;
 
 /// Longest answer read from an upstream login endpoint.
@@ -127,7 +131,7 @@ async fn upstream_login(
             let user: UpstreamUser = serde_json::from_str(&text)
                 .map_err(|_| StoreError("upstream login answered no user_id".into()))?;
             let id = user.user_id.trim();
-            if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+            if !is_upstream_user_id(id) {
                 return Err(StoreError("upstream login answered a bad user_id".into()));
             }
             Ok(Some(UserRef {
@@ -138,6 +142,12 @@ async fn upstream_login(
         400..=499 => Ok(None),
         other => Err(StoreError(format!("upstream login answered {other}"))),
     }
+}
+
+/// Whether `id` is a user id the origin's login endpoint may answer: 1 to 256 bytes, no
+/// control characters, no surrounding space.
+pub fn is_upstream_user_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && id.trim() == id && !id.chars().any(char::is_control)
 }
 
 /// `next` if it names a page a sign-in may return to, else the account page.
@@ -265,17 +275,10 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         );
     }
     match check_credentials(ctx, req, username, password).await {
-        Ok(Credentials::Valid(user)) => {
-            let signed_in = Session::start(
-                ctx,
-                Some(SessionUser {
-                    id: user.id,
-                    name: user.name,
-                    auth_time: ctx.clock.now(),
-                }),
-            );
-            see_other(&next).header("set-cookie", signed_in.cookie(ctx, req))
-        }
+        Ok(Credentials::Valid(user)) => match signed_in_session(ctx, user).await {
+            Ok(signed_in) => see_other(&next).header("set-cookie", signed_in.cookie(ctx, req)),
+            Err(_) => sign_in_unavailable(),
+        },
         Ok(Credentials::Invalid) => pages::login(
             &session.csrf(ctx),
             &next,
@@ -295,12 +298,62 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             &targets,
         )
         .header("retry-after", secs.to_string()),
-        Err(_) => pages::error(
-            503,
-            "Temporarily unavailable",
-            "Signing in is briefly unavailable. Please retry.",
-        ),
+        Err(_) => sign_in_unavailable(),
     }
+}
+
+fn sign_in_unavailable() -> Response {
+    pages::error(
+        503,
+        "Temporarily unavailable",
+        "Signing in is briefly unavailable. Please retry.",
+    )
+}
+
+/// A new session for `user`, under their current session generation. A person signed in
+/// through the origin's login endpoint gets `UPSTREAM_SESSION_SECONDS`: no session is ever
+/// extended, so the origin checks them again (with their password) when it ends.
+async fn signed_in_session(ctx: &Context<'_>, user: UserRef) -> Result<Session, StoreError> {
+    let generation = session_generation(ctx, &user.id).await?;
+    let ttl = if ctx.settings.upstream_login_url.is_some() {
+        ctx.settings.upstream_session_secs
+    } else {
+        SESSION_TTL
+    };
+    let person = SessionUser {
+        id: user.id,
+        name: user.name,
+        auth_time: ctx.clock.now(),
+        generation,
+    };
+    Ok(Session::start_for(ctx, Some(person), ttl))
+}
+
+/// `POST /logout` (form field `csrf_token`): ends this browser's session and shows the sign-in
+/// page. Without the session's CSRF token nothing is ended (RFC 9700 §4.7: no one else's page
+/// can sign a person out).
+pub fn logout(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Post]) {
+        return refusal;
+    }
+    let form = match (req.media_type().as_deref(), req.body_too_large) {
+        (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
+        _ => None,
+    };
+    let session = Session::from_request(ctx, req);
+    let proven = session
+        .as_ref()
+        .zip(form.as_ref())
+        .is_some_and(|(s, f)| s.csrf_matches(ctx, f.get("csrf_token")));
+    if !proven {
+        return pages::error(
+            403,
+            "Form expired",
+            "This form expired or did not come from this site. Reload the page and try again.",
+        );
+    }
+    let signed_out = Session::start(ctx, None);
+    see_other("/login").header("set-cookie", signed_out.cookie(ctx, req))
 }
 
 #[cfg(test)]

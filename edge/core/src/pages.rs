@@ -172,8 +172,9 @@ pub fn grants(user_name: &str, rows: &[GrantRow], csrf: &str, notice: Option<&st
         t
     };
     let body = format!(
-        "<h1>Applications you authorised</h1><p>Signed in as <strong>{}</strong>. Revoking stops an application at once.</p>{notice}{table}",
-        esc(user_name)
+        "<h1>Applications you authorised</h1><p>Signed in as <strong>{}</strong>. Revoking stops an application at once.</p>{notice}{table}<form method=\"post\" action=\"/logout\">{}<button type=\"submit\" class=\"secondary\">Sign out</button></form>",
+        esc(user_name),
+        hidden("csrf_token", csrf),
     );
     page(200, "Your applications", &body, true, &[])
 }

@@ -20,6 +20,7 @@ use crate::app::Context;
 use crate::clients::{is_loopback_host, split_http_uri};
 use crate::crypto::random_token;
 use crate::http::Request;
+use crate::people::session_generation;
 use crate::ports::StoreError;
 use crate::users::is_active;
 
@@ -31,6 +32,8 @@ pub const HOST_COOKIE: &str = "__Host-portcullis_session";
 const OWN_COOKIES: [&str; 2] = [COOKIE, HOST_COOKIE];
 /// Longest life of a session, seconds.
 pub const SESSION_TTL: u64 = 30 * 60;
+/// Default life of a session signed in through the origin's login endpoint, seconds.
+pub const UPSTREAM_SESSION_TTL: u64 = 15 * 60;
 
 /// The signed-in user of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,10 @@ pub struct SessionUser {
     pub id: String,
     pub name: String,
     pub auth_time: u64,
+    /// The person's session generation at sign-in ([`crate::people::session_generation`]);
+    /// the session ends once the generation moves on.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// A browser session, signed in or not.
@@ -49,12 +56,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session for `user` (or an anonymous one), with a fresh id.
+    /// A new session for `user` (or an anonymous one), with a fresh id, living
+    /// [`SESSION_TTL`].
     pub fn start(ctx: &Context<'_>, user: Option<SessionUser>) -> Self {
+        Self::start_for(ctx, user, SESSION_TTL)
+    }
+
+    /// A new session that lives `ttl` seconds (at most [`SESSION_TTL`]). No session is ever
+    /// extended: when it ends, the person signs in again.
+    pub fn start_for(ctx: &Context<'_>, user: Option<SessionUser>, ttl: u64) -> Self {
         Self {
             sid: random_token(ctx.rng, 18),
             user,
-            exp: ctx.clock.now() + SESSION_TTL,
+            exp: ctx.clock.now() + ttl.min(SESSION_TTL),
         }
     }
 
@@ -77,8 +91,11 @@ impl Session {
     }
 
     /// The live session of a signed-in user, with the user, as long as that user may still
-    /// sign in: a user of the store who has since been disabled or deleted is signed out.
-    /// (Users of the origin's login endpoint are the origin's to end.)
+    /// sign in and their sessions were not ended since: a user of the store who has since been
+    /// disabled or deleted is signed out, and so is anyone whose session generation moved on
+    /// (a sign-out everywhere, a new password; read from the person's grant shard, so it holds
+    /// at once everywhere). Users of the origin's login endpoint are re-checked there when
+    /// their short session ends (`UPSTREAM_SESSION_SECONDS`).
     pub async fn signed_in(
         ctx: &Context<'_>,
         req: &Request,
@@ -92,6 +109,9 @@ impl Session {
         if ctx.settings.upstream_login_url.is_none()
             && !is_active(ctx, &user.id, &user.name).await?
         {
+            return Ok(None);
+        }
+        if session_generation(ctx, &user.id).await? != user.generation {
             return Ok(None);
         }
         Ok(Some((session, user)))
@@ -185,6 +205,7 @@ mod tests {
                     id: "u1".into(),
                     name: "alice".into(),
                     auth_time: 1,
+                    generation: 0,
                 }),
             );
             let cookie = s.cookie(ctx, &req);

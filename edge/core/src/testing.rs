@@ -137,6 +137,9 @@ pub struct Harness {
     pub settings: Settings,
     pub http: FakeHttp,
     pub limits: FakeLimits,
+    /// Commands (by their wire tag, e.g. `grant_event`, `end_person`) that fail as if the
+    /// Durable Object could not be reached, to test what a failure midway leaves behind.
+    pub failing: RefCell<Vec<&'static str>>,
 }
 
 /// A rate limiter allowing `budget` requests per key (unlimited when `None`).
@@ -230,6 +233,7 @@ impl Default for Harness {
             caches: Caches::default(),
             http: FakeHttp::default(),
             limits: FakeLimits::default(),
+            failing: RefCell::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
                 ..Settings::default()
@@ -244,9 +248,31 @@ fn round_trip<T: serde::Serialize, U: serde::de::DeserializeOwned>(v: &T) -> Res
     serde_json::from_str(&wire).map_err(|e| StoreError(e.to_string()))
 }
 
+/// The wire tag of an externally tagged command (`{"tag": …}` or `"tag"`).
+fn tag<T: serde::Serialize>(command: &T) -> String {
+    match serde_json::to_value(command) {
+        Ok(serde_json::Value::String(tag)) => tag,
+        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+impl Harness {
+    /// Fails `command` when it is one of the commands set to fail.
+    fn reach<T: serde::Serialize>(&self, command: &T) -> Result<(), StoreError> {
+        let tag = tag(command);
+        if self.failing.borrow().iter().any(|f| *f == tag) {
+            Err(StoreError(format!("{tag}: unreachable (test)")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[async_trait(?Send)]
 impl GrantStore for Harness {
     async fn call(&self, _shard: u32, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+        self.reach(command)?;
         let command: GrantCommand = round_trip(command)?;
         let env = GrantEnv {
             storage: &self.grant_storage,
@@ -259,6 +285,7 @@ impl GrantStore for Harness {
 #[async_trait(?Send)]
 impl Authority for Harness {
     async fn call(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
+        self.reach(&envelope.command)?;
         let wire = serde_json::to_string(envelope).map_err(|e| StoreError(e.to_string()))?;
         let envelope: Envelope =
             serde_json::from_str(&wire).map_err(|e| StoreError(e.to_string()))?;

@@ -24,6 +24,7 @@ use crate::grants::{
 };
 use crate::http::{Request, Response};
 use crate::login::{check_credentials, Credentials};
+use crate::people::settle;
 use crate::ports::StoreError;
 use crate::token_endpoint::{audience, granted_scope, token_response};
 use crate::tokens::{AccessClaims, Audience};
@@ -79,7 +80,8 @@ pub fn user_claims(
 }
 
 /// Sends what a grant shard decided to the authority: deny-list entries (kept one leeway past
-/// their expiry) and the audit entry.
+/// their expiry) and the audit entry. A revocation from a shard's outbox goes through
+/// [`settle`], which also acknowledges it.
 pub async fn apply_event(
     ctx: &Context<'_>,
     actor: &str,
@@ -103,7 +105,7 @@ async fn finish(
     client: &ClientRecord,
     aud: String,
     plan: Plan,
-    reply: GrantReply,
+    (shard, reply): (u32, GrantReply),
 ) -> Result<Response, OAuthError> {
     match reply {
         GrantReply::Issued { user, scopes, .. } => {
@@ -129,7 +131,7 @@ async fn finish(
             revoked,
         } => {
             if let Some(event) = revoked {
-                apply_event(ctx, &client.client.client_id, event).await?;
+                settle(ctx, shard, &client.client.client_id, event).await?;
             }
             Err(match code {
                 RefusalCode::InvalidGrant => OAuthError::InvalidGrant(reason),
@@ -172,7 +174,7 @@ pub async fn authorization_code(
             },
         )
         .await?;
-    finish(ctx, req, client, aud, plan, reply).await
+    finish(ctx, req, client, aud, plan, (shard, reply)).await
 }
 
 /// `grant_type=refresh_token` (RFC 6749 §6): rotates the token; `scope` may only narrow.
@@ -252,7 +254,7 @@ pub async fn refresh_token(
         }
         other => other,
     };
-    finish(ctx, req, client, aud, plan, reply).await
+    finish(ctx, req, client, aud, plan, (shard, reply)).await
 }
 
 /// `grant_type=password` (RFC 6749 §4.3): legacy, only for clients that enable it.
@@ -303,7 +305,7 @@ pub async fn password(
             },
         )
         .await?;
-    finish(ctx, req, client, aud, plan, reply).await
+    finish(ctx, req, client, aud, plan, (shard, reply)).await
 }
 
 /// RFC 7009 for a refresh token: revokes its family (and that family's access tokens) when the
@@ -324,7 +326,7 @@ pub async fn revoke_refresh(
         revoked: Some(event),
     } = ctx.grants.call(shard, &command).await?
     {
-        apply_event(ctx, &client.client.client_id, event).await?;
+        settle(ctx, shard, &client.client.client_id, event).await?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! version is refused with 412 when the stored one differs (optimistic concurrency, RFC 9110
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
-use super::{client_key, client_name_key, Envelope, Reply, Run, KEYS_KEY, SCOPES_KEY};
+use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS_KEY, SCOPES_KEY};
 use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::error::ApiError;
@@ -287,6 +287,13 @@ impl Run<'_, '_> {
         next.user.created_at = stored.user.created_at;
         next.user.version = stored.user.version + 1;
         self.put_user(&next).await?;
+        // Disabling a person, or giving them a new password, ends what they signed in to.
+        if (next.user.disabled && !stored.user.disabled)
+            || next.password_hash != stored.password_hash
+        {
+            self.add_signout(SignoutTask::new(envelope, &next.user.id, true))
+                .await?;
+        }
         let action = change_action("user", stored.user.disabled, next.user.disabled);
         self.audit(envelope, &action, &next.user.id).await?;
         Ok(Reply::User(next))
@@ -311,6 +318,8 @@ impl Run<'_, '_> {
             .delete(&user_name_key(&stored.user.username))
             .await?;
         self.publish::<UserRecord>(&user_login_key(&stored.user.username), None)?;
+        self.add_signout(SignoutTask::new(envelope, id, true))
+            .await?;
         self.audit(envelope, "user.delete", id).await?;
         Ok(Reply::Done)
     }
