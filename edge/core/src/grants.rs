@@ -336,10 +336,8 @@ pub enum GrantReply {
     Lockout {
         retry_after: u64,
     },
-    /// How many grants [`GrantCommand::RevokeClient`] revoked.
-    ClientRevoked {
-        grants: u64,
-    },
+    /// [`GrantCommand::RevokeClient`] is done in this shard.
+    ClientRevoked,
 }
 
 /// What a shard runs on.
@@ -673,9 +671,7 @@ impl Shard<'_, '_> {
                     // The client's access tokens are denied by its deny-list rule already.
                     self.revoke_grant(&grant.id, "client.revoke").await?;
                 }
-                Ok(GrantReply::ClientRevoked {
-                    grants: grants.len() as u64,
-                })
+                Ok(GrantReply::ClientRevoked)
             }
             GrantCommand::Revoke { grant_id, user } => {
                 if let Some(user) = user {

@@ -5,7 +5,7 @@
 //! (`fanout/<client_id>`: the shards still to tell) and delivered after the command's
 //! storage work; a shard that cannot be reached leaves the record for the next command to
 //! retry, so no shard is ever skipped. Once every shard has answered, the revocation is
-//! audited (`client.grants_revoke`, with the number of grants).
+//! audited (`client.grants_revoke`).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +24,6 @@ struct Fanout {
     request_id: String,
     /// Shards that have not confirmed yet.
     shards: Vec<u32>,
-    /// Grants revoked so far.
-    revoked: u64,
 }
 
 impl Run<'_, '_> {
@@ -40,7 +38,6 @@ impl Run<'_, '_> {
             actor: envelope.actor.clone(),
             request_id: envelope.request_id.clone(),
             shards: (0..SHARDS).collect(),
-            revoked: 0,
         };
         self.store(&format!("{FANOUT}{client_id}"), &fanout).await
     }
@@ -57,8 +54,7 @@ impl Run<'_, '_> {
             };
             while let Some(&shard) = fanout.shards.first() {
                 match self.env.grants.call(shard, &command).await {
-                    Ok(GrantReply::ClientRevoked { grants }) => {
-                        fanout.revoked += grants;
+                    Ok(GrantReply::ClientRevoked) => {
                         fanout.shards.remove(0);
                     }
                     _ => return self.store(&key, &fanout).await,
@@ -71,8 +67,7 @@ impl Run<'_, '_> {
                 request_id: fanout.request_id,
                 command: super::Command::ListClients,
             };
-            let target = format!("{} ({} grants)", fanout.client_id, fanout.revoked);
-            self.audit(&envelope, "client.grants_revoke", &target)
+            self.audit(&envelope, "client.grants_revoke", &fanout.client_id)
                 .await?;
         }
         Ok(())
