@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::Origin;
 use super::{Envelope, Run};
 use crate::grants::{GrantCommand, GrantReply, SHARDS};
 use crate::ports::StoreError;
@@ -61,13 +62,11 @@ impl Run<'_, '_> {
                 }
             }
             self.env.storage.delete(&key).await?;
-            // The audit entry needs only who and which request; the command is not recorded.
-            let envelope = Envelope {
-                actor: fanout.actor,
-                request_id: fanout.request_id,
-                command: super::Command::ListClients,
+            let origin = Origin {
+                actor: &fanout.actor,
+                request_id: &fanout.request_id,
             };
-            self.audit(&envelope, "client.grants_revoke", &fanout.client_id)
+            self.audit(origin, "client.grants_revoke", &fanout.client_id)
                 .await?;
         }
         Ok(())
