@@ -3,6 +3,7 @@
 // fixed-duration runs), stops everything it started, and writes BENCHMARKS.md.
 //
 // Usage: node bench/run.mjs [--runs N] [--duration S] [--connections C] [--quick]
+//        node bench/run.mjs --only revocations   (that case alone; updates its rows in place)
 import { Miniflare } from "miniflare";
 import { spawn, execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -22,6 +23,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const quick = args.includes("--quick");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const RUNS = opt("runs", quick ? 1 : 3);
 const DURATION = opt("duration", quick ? 3 : 8);
 const CONNECTIONS = opt("connections", 32);
@@ -30,6 +32,7 @@ const WARMUP = quick ? 1 : 3;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-bench-"));
 const cleanups = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ratio = (a, b) => (a && b ? `${(a.rps / b.rps).toFixed(2)}×` : "n/a");
 
 /** Runs wrk once (asynchronously: the origin server lives in this process); returns
  * { rps, p50, p99 } with latencies in ms. */
@@ -161,7 +164,7 @@ async function main() {
 
   Object.assign(results, await userGrants(w));
   results.cpu = await cpu(w, c);
-  if (!quick) Object.assign(results, await scale(w, c));
+  if (!quick) Object.assign(results, await scale(w, c), await revocations(w, c));
 
   // Ceilings, served by the same harness.
   const ceilToken = await startCeiling("ceiling/token.js", { SIGNING_JWK: JSON.stringify(edJwk), CLIENT_ID: clientId, CLIENT_SECRET: clientSecret });
@@ -349,6 +352,61 @@ async function scale(w, base) {
   return out;
 }
 
+/** Verification with 100,000 revoked tokens, against the same pool with none: the deny-list's
+ * head and its 100 sealed pages of 1,000 are seeded straight into KV, as the authority
+ * publishes them. The first verification after the seeding reads the pages (once per isolate);
+ * after that a refresh reads only the head. */
+async function revocations(w, base) {
+  const kv = await w.mf.getKVNamespace("PORTCULLIS_KV");
+  const tokens = [];
+  for (let i = 0; i < 200; i++) {
+    const r = await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization: basic(base.client_id, base.client_secret) });
+    tokens.push(r.body.access_token);
+  }
+  const vfile = path.join(tmp, "verify-revocations.lua");
+  fs.writeFileSync(vfile, [
+    `local tokens = { ${tokens.map((t) => JSON.stringify(t)).join(", ")} }`,
+    "request = function()",
+    '  return wrk.format("POST", "/verify", { ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] })',
+    "end",
+  ].join("\n") + "\n");
+  const out = {};
+  out.revoked0 = await measure("Portcullis: verify, no revoked tokens", `${w.url}/verify`, vfile);
+  const N = 100_000;
+  const PAGE = 1000;
+  const until = Math.floor(Date.now() / 1000) + 3600;
+  for (let n = 0; n < N / PAGE; n++) {
+    const entries = {};
+    for (let i = 0; i < PAGE; i++) entries[`${randomBytes(16).toString("base64url")}`] = until;
+    await kv.put(`denylist:page:${n}`, JSON.stringify({ expires: until, entries }));
+  }
+  const head = JSON.parse((await kv.get("config:denylist")) ?? "{}");
+  await kv.put("config:denylist", JSON.stringify({ ...head, first_page: 0, next_page: N / PAGE, first_expires: until }));
+  // Past the head's 5 s freshness: the next verification reads the new head and every page.
+  await new Promise((resolve) => setTimeout(resolve, 5500));
+  const t0 = performance.now();
+  const first = await w.fetch("/verify", { method: "POST", headers: { authorization: `Bearer ${tokens[0]}` } });
+  out.firstAfterRevocations = { ms: performance.now() - t0, status: first.status };
+  out.revoked100000 = await measure("Portcullis: verify, 100,000 revoked tokens", `${w.url}/verify`, vfile);
+  return out;
+}
+
+/** The rows of the revocations case, between markers so `--only revocations` can replace them. */
+function revocationLines(r) {
+  const x = r.revoked100000;
+  const z = r.revoked0;
+  return [
+    "<!-- revocations -->",
+    "| revoked tokens | verify req/s | p50 ms | p99 ms | vs none revoked | non-2xx |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| 0 | ${Math.round(z.rps)} | ${z.p50.toFixed(2)} | ${z.p99.toFixed(2)} | 1.00× | ${z.non2xx} |`,
+    `| 100,000 | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${ratio(x, z)} | ${x.non2xx} |`,
+    "",
+    `Verification of 200 live tokens (one client) with 100,000 revoked ones on the deny-list: a bounded head (re-read every 5 s) and 100 sealed pages of 1,000 (read once per isolate). The first verification after the revocations appeared read the head and all 100 pages in ${r.firstAfterRevocations.ms.toFixed(0)} ms (answer ${r.firstAfterRevocations.status}); later ones are a hash lookup.`,
+    "<!-- /revocations -->",
+  ];
+}
+
 function version(cmd, argv) {
   try {
     return execFileSync(cmd, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim();
@@ -365,7 +423,6 @@ function writeReport(r) {
   const cpu = (fs.readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.arch();
   const pkg = (p) => JSON.parse(fs.readFileSync(path.join(root, p), "utf8")).version;
   const row = (x) => x ? `| ${x.label} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${x.runs.join(", ")} | ${x.non2xx} |` : "";
-  const ratio = (a, b) => (a && b ? `${(a.rps / b.rps).toFixed(2)}×` : "n/a");
   const lines = [
     "# Benchmarks",
     "",
@@ -435,6 +492,7 @@ function writeReport(r) {
         return `| ${n.toLocaleString("en")} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${ratio(x, r.scale10)} | ${x.non2xx} | ${Math.round(v.rps)} | ${ratio(v, r.verify10)} |`;
       }),
       "",
+      ...(r.revoked100000 ? [...revocationLines(r), ""] : []),
       ...(r.gateway1000 ? [`Gateway with 1,000 routes in the table: ${Math.round(r.gateway1000.rps)} req/s, ${ratio(r.gateway1000, r.gateway)} of the one-route figure (the table is compiled into a segment trie once per version).`, ""] : []),
     ] : []),
     "Targets: token issuance ≥ 2× oidc-provider and ≥ 0.90× the ceiling; gateway ≥ 0.85× the pass-through ceiling; release wasm ≤ 1 MB.",
@@ -455,8 +513,29 @@ function writeReport(r) {
   console.log("\nwrote BENCHMARKS.md");
 }
 
+/** `--only revocations`: that case alone, its rows replaced (or added after the scale table)
+ * in the existing BENCHMARKS.md. */
+async function onlyRevocations() {
+  // The release wasm: this case needs no CPU probe.
+  const w = await startWorker({ direct: true });
+  cleanups.push(() => w.stop());
+  await w.scope("read");
+  const c = await w.client({ name: "bench", scopes: ["read"] });
+  const rows = revocationLines(await revocations(w, c));
+  const file = path.join(root, "BENCHMARKS.md");
+  const text = fs.readFileSync(file, "utf8");
+  const block = /<!-- revocations -->[\s\S]*?<!-- \/revocations -->/;
+  const updated = block.test(text)
+    ? text.replace(block, rows.join("\n"))
+    : text.replace(/(\| 100,000 \| [^\n]*\n)\n/, `$1\n${rows.join("\n")}\n\n`);
+  fs.writeFileSync(file, updated);
+  console.log(rows.join("\n"));
+}
+
 try {
-  await main();
+  if (only === "revocations") await onlyRevocations();
+  else if (only) throw new Error(`--only knows revocations, not ${only}`);
+  else await main();
 } finally {
   for (const f of cleanups.reverse()) {
     try {

@@ -440,7 +440,8 @@ describe("audit log", () => {
     await api("PATCH", "/admin/v1/clients/{client_id}", { params: { client_id: c.client_id }, body: { disabled: true } });
     await api("POST", "/admin/v1/clients/{client_id}/secrets", { params: { client_id: c.client_id } });
     const byTarget = await w.admin("GET", `/admin/v1/audit?target=${encodeURIComponent(c.client_id)}`);
-    assert.deepEqual(byTarget.body.events.map((e) => e.action), ["client.secret_rotate", "client.disable", "client.create"]);
+    // Disabling also revokes the client's grants in every grant shard (client.grants_revoke).
+    assert.deepEqual(byTarget.body.events.map((e) => e.action), ["client.secret_rotate", "client.grants_revoke", "client.disable", "client.create"]);
     assert.ok(byTarget.body.events.every((e) => e.actor.startsWith("admin:")));
     seen.push(byTarget.text);
 

@@ -245,6 +245,15 @@ test("cli scopes, users, keys and audit verbs", async () => {
   const page = await json(["audit", "list", "--action", "key.rotate", "--limit", "5"]);
   assert.ok(page.events.length >= 1);
   assert.ok(page.events.every((e) => e.action === "key.rotate"));
+
+  // a compromised key: revoked outright, out of the set and the JWKS
+  const revoked = await json(["keys", "revoke", current.kid]);
+  assert.ok(!revoked.keys.some((k) => k.kid === current.kid));
+  assert.ok(revoked.keys.some((k) => k.state === "current"));
+  const jwks = await (await w.fetch("/.well-known/jwks.json")).json();
+  assert.ok(!jwks.keys.some((k) => k.kid === current.kid));
+  assertOneLineError(await cli(["keys", "revoke", current.kid]), /404 not_found/);
+  assert.equal((await json(["audit", "list", "--action", "key.revoke"])).events[0].target, current.kid);
 });
 
 test("cli users get prints one user as the API has it", async () => {

@@ -219,6 +219,12 @@ pub enum KeysCmd {
         #[arg(long, value_parser = parse_alg)]
         alg: Option<KeyAlg>,
     },
+    /// Revokes a key outright (a compromise): it leaves the JWKS and every token it signed
+    /// fails within seconds; a revoked `current` key is replaced by the `next` one.
+    Revoke {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -598,9 +604,10 @@ fn parse_body<B: DeserializeOwned>(text: &str) -> Result<(Option<u64>, B), Strin
 }
 
 fn keys(api: &dyn AdminApi, out: Output, command: &KeysCmd) -> Result<(), String> {
-    let list = match *command {
+    let list = match command {
         KeysCmd::List => api.list_keys(),
-        KeysCmd::Rotate { alg } => api.rotate_keys(KeyRotation { alg }),
+        KeysCmd::Rotate { alg } => api.rotate_keys(KeyRotation { alg: *alg }),
+        KeysCmd::Revoke { kid } => api.revoke_key(kid),
     }?;
     out.list(&list, |l| &l.keys)
 }

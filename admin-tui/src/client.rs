@@ -108,6 +108,8 @@ pub trait AdminApi: Send + Sync {
     fn sign_out_user(&self, id: &str) -> ApiResult<()>;
     fn list_keys(&self) -> ApiResult<KeyList>;
     fn rotate_keys(&self, rotation: KeyRotation) -> ApiResult<KeyList>;
+    /// Revokes a signing key outright (a compromise); answers the key set after it.
+    fn revoke_key(&self, kid: &str) -> ApiResult<KeyList>;
     /// One page of the audit log, newest first.
     fn audit(&self, query: &AuditQuery) -> ApiResult<AuditPage>;
     /// The gateway's route table.
@@ -389,6 +391,13 @@ impl AdminApi for HttpApi {
 
     fn rotate_keys(&self, rotation: KeyRotation) -> ApiResult<KeyList> {
         self.post("/admin/v1/keys/rotate", &rotation)
+    }
+
+    fn revoke_key(&self, kid: &str) -> ApiResult<KeyList> {
+        self.post(
+            &format!("/admin/v1/keys/{}/revoke", segment(kid)),
+            &serde_json::Map::new(),
+        )
     }
 
     fn audit(&self, query: &AuditQuery) -> ApiResult<AuditPage> {

@@ -60,6 +60,7 @@ pub enum Cmd {
     SignOutUser(String),
     ListKeys,
     RotateKeys,
+    RevokeKey(String),
     Audit {
         query: AuditQuery,
         into: AuditInto,
@@ -127,6 +128,8 @@ pub enum Answer {
     UserSignedOut(ApiResult<String>),
     Keys(ApiResult<KeyList>),
     KeysRotated(ApiResult<KeyList>),
+    /// The key set after a revocation, with the revoked `kid`.
+    KeyRevoked(String, ApiResult<KeyList>),
     Audit(AuditInto, ApiResult<AuditPage>),
     Routes(ApiResult<RouteTable>),
     RoutesSaved(ApiResult<RouteTable>),
@@ -172,6 +175,10 @@ pub fn execute(api: &dyn AdminApi, cmd: Cmd) -> Option<Answer> {
         Cmd::SignOutUser(id) => Answer::UserSignedOut(api.sign_out_user(&id).map(|()| id)),
         Cmd::ListKeys => Answer::Keys(api.list_keys()),
         Cmd::RotateKeys => Answer::KeysRotated(api.rotate_keys(KeyRotation::default())),
+        Cmd::RevokeKey(kid) => {
+            let answer = api.revoke_key(&kid);
+            Answer::KeyRevoked(kid, answer)
+        }
         Cmd::Audit { query, into } => Answer::Audit(into, api.audit(&query)),
         Cmd::ListRoutes => Answer::Routes(api.get_routes()),
         Cmd::PutRoutes { version, body } => Answer::RoutesSaved(api.put_routes(version, &body)),

@@ -375,6 +375,27 @@ impl AdminApi for FakeApi {
         })
     }
 
+    fn revoke_key(&self, kid: &str) -> ApiResult<KeyList> {
+        self.call("revoke_key", |s| {
+            let Some(state) = s.keys.iter().find(|k| k.kid == kid).map(|k| k.state) else {
+                return Err(not_found());
+            };
+            s.keys.retain(|k| k.kid != kid);
+            if state == KeyState::Current {
+                for k in &mut s.keys {
+                    if k.state == KeyState::Next {
+                        k.state = KeyState::Current;
+                    }
+                }
+            }
+            if state != KeyState::Retired {
+                let n = s.keys.len();
+                s.keys.insert(0, key_info(&format!("k{n}"), KeyState::Next));
+            }
+            Ok(s.key_list())
+        })
+    }
+
     fn audit(&self, query: &AuditQuery) -> ApiResult<AuditPage> {
         self.call("audit", |s| Ok(s.audit_page(query)))
     }

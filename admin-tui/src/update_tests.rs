@@ -714,3 +714,24 @@ fn editing_and_removing_an_issuer_keep_the_others() {
     assert_eq!(left, ["https://b.example"]);
     assert_eq!(app.issuers.items.len(), 1);
 }
+
+#[test]
+fn revoking_a_compromised_key_asks_for_its_kid_and_shows_the_set_after() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('4')));
+    let kid = app.keys.current().unwrap().kid.clone();
+    drive(&mut app, &api, key(KeyCode::Char('d')));
+    drive(&mut app, &api, key(KeyCode::Enter));
+    assert!(
+        !api.state().calls.iter().any(|c| c == "revoke_key"),
+        "nothing is sent before the kid is typed"
+    );
+    for c in kid.chars() {
+        drive(&mut app, &api, key(KeyCode::Char(c)));
+    }
+    drive(&mut app, &api, key(KeyCode::Enter));
+    assert!(api.state().calls.iter().any(|c| c == "revoke_key"));
+    assert!(app.keys.items.iter().all(|k| k.kid != kid));
+    assert!(matches!(&app.notice, Some(Ok(n)) if n.contains(&kid)));
+}

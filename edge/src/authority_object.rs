@@ -3,7 +3,9 @@
 use portcullis_core::authority::{execute, AuthorityEnv, Envelope};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use crate::bindings::{isolate, JsClock, JsRng, KvPort, StoragePort, KV_BINDING};
+use crate::bindings::{
+    isolate, GrantPort, JsClock, JsRng, KvPort, StoragePort, GRANTS_BINDING, KV_BINDING,
+};
 
 /// The single writer behind every change.
 #[durable_object(fetch)]
@@ -28,6 +30,7 @@ impl DurableObject for AuthorityObject {
         };
         let storage = StoragePort(self.state.storage());
         let kv = KvPort(self.env.kv(KV_BINDING)?);
+        let grants = GrantPort(self.env.durable_object(GRANTS_BINDING)?);
         // One envelope at a time, KV writes included (see `execute`): the input gate stays
         // closed until the command is done. Errors come back as values, since an `Err` out of
         // the gate would reset the object.
@@ -35,6 +38,7 @@ impl DurableObject for AuthorityObject {
             let env = AuthorityEnv {
                 storage: &storage,
                 kv: &kv,
+                grants: &grants,
                 clock: &JsClock,
                 rng: &JsRng,
                 es256: &crate::webcrypto::WebCryptoEs256,

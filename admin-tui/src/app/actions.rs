@@ -83,6 +83,15 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 Cmd::RotateKeys,
             )));
         }
+        (Screen::Keys, KeyCode::Char('d')) => {
+            if let Some(k) = app.keys.current() {
+                app.modal = Some(Modal::Confirm(typed_confirm(
+                    "Revoke signing key (compromise)",
+                    &k.kid,
+                    Cmd::RevokeKey(k.kid.clone()),
+                )));
+            }
+        }
         (Screen::Routes, KeyCode::Char(c @ ('n' | 'e'))) => {
             if let Some(entry) = Entry::of(&app.routes, app.route_table.version, c == 'e') {
                 let form = route_form(app, entry.current());

@@ -125,6 +125,14 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
                 app.keys.fill(Ok(list.keys));
             }
         }
+        Answer::KeyRevoked(kid, r) => {
+            if let Some(list) = settle(app, from, r) {
+                app.notice = Some(Ok(format!(
+                    "revoked signing key {kid}: its tokens fail within seconds"
+                )));
+                app.keys.fill(Ok(list.keys));
+            }
+        }
         Answer::Audit(into, r) => match r {
             Ok(page) => {
                 app.audit.status = Status::Ready;

@@ -139,6 +139,10 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
             Method::Post => admin.rotate_keys().await,
             _ => Ok(not_allowed("POST")),
         },
+        ["keys", kid, "revoke"] => match method {
+            Method::Post => admin.revoke_key(kid).await,
+            _ => Ok(not_allowed("POST")),
+        },
         ["audit"] => match method {
             Method::Get => admin.audit().await,
             _ => Ok(not_allowed("GET")),
@@ -305,6 +309,8 @@ impl Admin<'_, '_> {
         })
         .await?;
         self.ctx.caches.forget_client(id);
+        // Disabling or deleting changes the deny-list's client rules: read them afresh.
+        self.ctx.caches.expire_denylist();
         let version = record.client.version;
         Ok(with_etag(Response::json(200, &record.client), version))
     }
@@ -317,6 +323,8 @@ impl Admin<'_, '_> {
         })
         .await?;
         self.ctx.caches.forget_client(id);
+        // Disabling or deleting changes the deny-list's client rules: read them afresh.
+        self.ctx.caches.expire_denylist();
         Ok(Response::empty(204).no_store())
     }
 
@@ -370,6 +378,21 @@ impl Admin<'_, '_> {
             .await?,
         )?;
         self.ctx.install_keys(&set)?;
+        Ok(key_list(&set))
+    }
+
+    /// Revokes a signing key outright: it leaves the JWKS and every token it signed is denied.
+    async fn revoke_key(&self, kid: &str) -> Result<Response, ApiError> {
+        let expected_version = if_match(self.req)?;
+        let set = expect_keys(
+            self.command(Command::RevokeKey {
+                kid: kid.to_owned(),
+                expected_version,
+            })
+            .await?,
+        )?;
+        self.ctx.install_keys(&set)?;
+        self.ctx.caches.expire_denylist();
         Ok(key_list(&set))
     }
 

@@ -7,16 +7,15 @@
 use std::rc::Rc;
 
 use crate::api::Scope;
-use crate::authority::{
-    client_key, Command, Denylist, Envelope, Reply, DENYLIST_KEY, KEYS_KEY, SCOPES_KEY,
-};
-use crate::cache::{Caches, DENYLIST_TTL_MS, KEYS_TTL_MS, SCOPES_TTL_MS};
+use crate::authority::{client_key, Command, Envelope, Reply, KEYS_KEY, SCOPES_KEY};
+use crate::cache::{Caches, KEYS_TTL_MS, SCOPES_TTL_MS};
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
+use crate::denylist::{page_key, DenyHead, DenyPage, HEAD_KEY};
 use crate::http::{Method, Request, Response};
 use crate::keys::{KeySet, LoadedKeys};
 use crate::ports::{Authority, Clock, GrantStore, Kv, Rng, StoreError};
-use crate::tokens::DEFAULT_LEEWAY;
+use crate::tokens::{Verified, DEFAULT_LEEWAY};
 use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
 /// Deployment settings from the worker's plain vars.
@@ -165,17 +164,29 @@ impl Context<'_> {
         Ok(scopes)
     }
 
-    /// The access-token deny-list.
-    pub async fn denylist(&self) -> Result<Rc<Denylist>, StoreError> {
-        let now = self.clock.now_ms();
-        if let Some(hit) = self.caches.denylist.get(now) {
-            return Ok(hit);
+    /// Whether `token` is revoked (by `jti`, client or signing key), from the isolate's copy
+    /// of the deny-list, whose head is re-read from KV once it is older than
+    /// [`crate::cache::DENYLIST_TTL_MS`].
+    pub async fn is_denied(&self, token: &Verified) -> Result<bool, StoreError> {
+        if !self.caches.denylist_fresh(self.clock.now_ms()) {
+            let head = self.kv_json(HEAD_KEY).await?.unwrap_or_default();
+            self.install_denylist(head).await?;
         }
-        let list = Rc::new(self.kv_json(DENYLIST_KEY).await?.unwrap_or_default());
+        Ok(self.caches.denies(token))
+    }
+
+    /// Installs a deny-list head (read from KV or answered by the authority), fetching the
+    /// sealed pages this isolate has not read yet; each page is read once in its life.
+    pub async fn install_denylist(&self, head: DenyHead) -> Result<(), StoreError> {
+        let mut pages = Vec::new();
+        for n in self.caches.missing_pages(&head) {
+            if let Some(page) = self.kv_json::<DenyPage>(&page_key(n)).await? {
+                pages.push((n, page));
+            }
+        }
         self.caches
-            .denylist
-            .set(now, DENYLIST_TTL_MS, Rc::clone(&list));
-        Ok(list)
+            .install_denylist(head, pages, self.clock.now_ms());
+        Ok(())
     }
 
     /// Sends a command to the authority on behalf of `actor`.

@@ -7,7 +7,6 @@
 //! fast read path at the edge. The runtime adapter only moves envelopes and replies as JSON.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -15,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
+use crate::denylist::DenyHead;
 use crate::error::ApiError;
 use crate::keys::KeySet;
-use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
+use crate::ports::{Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
 use crate::users::UserRecord;
 
 mod audit;
+mod denials;
+mod fanout;
 mod people;
 mod records;
 
@@ -34,8 +36,6 @@ pub use people::SignoutTask;
 pub const SCOPES_KEY: &str = "config:scopes";
 /// KV and storage key of the signing key set.
 pub const KEYS_KEY: &str = "config:keys";
-/// KV and storage key of the access-token deny-list.
-pub const DENYLIST_KEY: &str = "config:denylist";
 
 /// The KV and storage key of a client.
 pub fn client_key(client_id: &str) -> String {
@@ -44,19 +44,6 @@ pub fn client_key(client_id: &str) -> String {
 
 fn client_name_key(name: &str) -> String {
     format!("client-name:{}", name.to_lowercase())
-}
-
-/// Revoked access tokens by `jti`, each kept until the token would have expired anyway.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Denylist {
-    pub entries: BTreeMap<String, u64>,
-}
-
-impl Denylist {
-    /// Whether the token `jti` is revoked.
-    pub fn is_revoked(&self, jti: &str) -> bool {
-        self.entries.contains_key(jti)
-    }
 }
 
 /// One command for the authority, with who sent it.
@@ -136,6 +123,12 @@ pub enum Command {
         alg: Option<crate::keys::KeyAlg>,
         expected_version: Option<u64>,
     },
+    /// Revokes a signing key outright: it leaves the key set and every token it signed is
+    /// denied.
+    RevokeKey {
+        kid: String,
+        expected_version: Option<u64>,
+    },
     /// A page of the audit log, newest first.
     ListAudit {
         query: crate::api::AuditQuery,
@@ -195,7 +188,8 @@ pub enum Reply {
     Client(ClientRecord),
     Clients(Vec<ClientRecord>),
     Keys(KeySet),
-    Denylist(Denylist),
+    /// The deny-list's head after a revocation, for the caller's isolate.
+    Denylist(DenyHead),
     User(UserRecord),
     Users(Vec<UserRecord>),
     /// Done, with nothing to return (a deletion, an audit-only command).
@@ -225,6 +219,8 @@ pub use crate::api::AuditEvent;
 pub struct AuthorityEnv<'a> {
     pub storage: &'a dyn DurableStorage,
     pub kv: &'a dyn Kv,
+    /// The grant shards, told when a client's grants must go (see `authority/fanout.rs`).
+    pub grants: &'a dyn GrantStore,
     pub clock: &'a dyn Clock,
     pub rng: &'a dyn Rng,
     pub es256: &'a dyn crate::ports::Es256,
@@ -334,6 +330,7 @@ pub async fn execute(env: &AuthorityEnv<'_>, envelope: &Envelope) -> Result<Repl
         publish: RefCell::new(Vec::new()),
     };
     let reply = run.command(envelope).await?;
+    run.flush_fanout().await?;
     for (key, raw) in run.publish.take() {
         let outbox = format!("{OUTBOX}{key}");
         if copy_to_kv(env.kv, &key, raw.as_deref()).await.is_ok() {
@@ -493,6 +490,10 @@ impl Run<'_, '_> {
                 alg,
                 expected_version,
             } => env.rotate_keys(envelope, *alg, *expected_version).await,
+            Command::RevokeKey {
+                kid,
+                expected_version,
+            } => env.revoke_key(envelope, kid, *expected_version).await,
             Command::ListAudit { query } => env.list_audit(query).await,
             Command::RateLimited { target } => {
                 env.audit(envelope, "ratelimit.trip", target).await?;
@@ -514,32 +515,22 @@ impl Run<'_, '_> {
                 .await?
                 .map_or_else(Reply::Error, Reply::Issuers)),
             Command::Revoke { jti, exp } => {
-                let now = env.env.clock.now();
-                let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
-                list.entries.retain(|_, e| *e > now);
-                if *exp > now && list.entries.insert(jti.clone(), *exp).is_none() {
-                    env.write(DENYLIST_KEY, &list).await?;
+                let (head, added) = env.deny_tokens([(jti.as_str(), *exp)]).await?;
+                if !added.is_empty() {
                     env.audit(envelope, "token.revoke", jti).await?;
                 }
-                Ok(Reply::Denylist(list))
+                Ok(Reply::Denylist(head))
             }
             Command::GrantEvent { event } => {
-                let now = env.env.clock.now();
-                let mut list: Denylist = env.read(DENYLIST_KEY).await?.unwrap_or_default();
-                if env.already_applied(&event.id).await? {
-                    return Ok(Reply::Denylist(list));
-                }
-                let before = list.entries.len();
-                list.entries.retain(|_, e| *e > now);
-                let mut changed = list.entries.len() != before;
-                for token in event.deny.iter().filter(|t| t.exp > now) {
-                    changed |= list.entries.insert(token.jti.clone(), token.exp).is_none();
-                }
-                if changed {
-                    env.write(DENYLIST_KEY, &list).await?;
+                let fresh = !env.already_applied(&event.id).await?;
+                let tokens = event.deny.iter().map(|t| (t.jti.as_str(), t.exp));
+                let (head, _) = env.deny_tokens(tokens).await?;
+                if !fresh {
+                    // A retried delivery: denied again (a no-op), audited once.
+                    return Ok(Reply::Denylist(head));
                 }
                 env.audit(envelope, &event.action, &event.target).await?;
-                Ok(Reply::Denylist(list))
+                Ok(Reply::Denylist(head))
             }
             Command::EndSessions { user } => {
                 env.add_signout(SignoutTask::new(envelope, user, false))

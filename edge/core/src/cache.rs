@@ -4,13 +4,13 @@
 //! lets the token endpoint and the verifier answer without touching KV in the steady state.
 //! Staleness is bounded by the TTLs below (plus KV's own propagation delay across locations).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::api::Scope;
-use crate::authority::Denylist;
 use crate::clients::ClientRecord;
+use crate::denylist::{DenyHead, DenyPage, DenyView};
 use crate::keys::LoadedKeys;
 use crate::tokens::Verified;
 
@@ -20,7 +20,8 @@ pub const CLIENT_TTL_MS: u64 = 30_000;
 pub const KEYS_TTL_MS: u64 = 60_000;
 /// How long the scope catalogue is trusted.
 pub const SCOPES_TTL_MS: u64 = 60_000;
-/// How long the deny-list is trusted: the longest a revocation takes to reach another isolate.
+/// How long the deny-list's head is trusted: the longest a revocation takes to reach another
+/// isolate once KV has it.
 pub const DENYLIST_TTL_MS: u64 = 5_000;
 /// Most client records kept at once; beyond this the map is cleared.
 const MAX_CLIENTS: usize = 50_000;
@@ -87,7 +88,10 @@ pub struct Caches {
     /// The key set's version with the loaded keys.
     pub keys: Slot<(u64, LoadedKeys)>,
     pub scopes: Slot<Vec<Scope>>,
-    pub denylist: Slot<Denylist>,
+    /// The deny-list: the latest head and every sealed page read so far.
+    denylist: RefCell<DenyView>,
+    /// Until when (ms) the deny-list's head is fresh.
+    denylist_fresh_until: Cell<u64>,
     pub gateway: crate::gateway::GatewayCaches,
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
@@ -119,6 +123,35 @@ impl Caches {
     /// Drops a client so the next lookup reads KV (after an admin change in this isolate).
     pub fn forget_client(&self, id: &str) {
         self.clients.borrow_mut().remove(id);
+    }
+
+    /// Whether the deny-list's head is still fresh at `now_ms`.
+    pub fn denylist_fresh(&self, now_ms: u64) -> bool {
+        self.denylist_fresh_until.get() > now_ms
+    }
+
+    /// Marks the deny-list's head stale so the next verification reads it (after an admin
+    /// change in this isolate).
+    pub fn expire_denylist(&self) {
+        self.denylist_fresh_until.set(0);
+    }
+
+    /// The sealed pages of `head` not read yet.
+    pub fn missing_pages(&self, head: &DenyHead) -> Vec<u64> {
+        self.denylist.borrow().missing_pages(head)
+    }
+
+    /// Installs a deny-list head with the pages read for it; fresh for [`DENYLIST_TTL_MS`].
+    pub fn install_denylist(&self, head: DenyHead, pages: Vec<(u64, DenyPage)>, now_ms: u64) {
+        self.denylist
+            .borrow_mut()
+            .install(head, pages, now_ms / 1000);
+        self.denylist_fresh_until.set(now_ms + DENYLIST_TTL_MS);
+    }
+
+    /// Whether the deny-list denies `token`.
+    pub fn denies(&self, token: &Verified) -> bool {
+        self.denylist.borrow().denies(token)
     }
 
     /// A token whose signature verified under key-set `version`.

@@ -80,8 +80,13 @@ pub(crate) fn setup() -> (Harness, String) {
     (h, c["client_id"].as_str().unwrap().to_owned())
 }
 
-/// Signs in, consents and answers the code.
+/// Signs in, consents to `read` and answers the code.
 pub(crate) fn code(h: &Harness, client_id: &str) -> String {
+    code_for(h, client_id, "read")
+}
+
+/// Signs in, consents to `scope` and answers the code.
+fn code_for(h: &Harness, client_id: &str, scope: &str) -> String {
     let page = h.send(Request::new(Method::Get, ORIGIN, "/login"));
     let cookie = cookie_of(&page);
     let csrf = hidden(&html(&page))[0].1.clone();
@@ -98,13 +103,14 @@ pub(crate) fn code(h: &Harness, client_id: &str) -> String {
     let cookie = cookie_of(&r);
     let challenge = sha256_b64(VERIFIER.as_bytes());
     let url = format!(
-        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=read&state=s1&code_challenge={challenge}&code_challenge_method=S256",
-        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>()
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope={}&state=s1&code_challenge={challenge}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(CB.as_bytes()).collect::<String>(),
+        form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>()
     );
     let mut r = h.send(Request::new(Method::Get, ORIGIN, &url).with_header("cookie", &cookie));
     if r.status == 200 {
         // First time: the consent page; afterwards the consent is remembered.
-        assert!(html(&r).contains("Read things"));
+        assert!(html(&r).contains("Read things") || !scope.contains("read"));
         let mut fields = hidden(&html(&r));
         fields.push(("decision".into(), "allow".into()));
         let pairs: Vec<(&str, &str)> = fields
@@ -354,4 +360,230 @@ fn a_public_clients_failed_grants_spend_nothing_and_its_successes_trip_its_budge
     h.advance(crate::ratelimit::RETRY_AFTER_SECS);
     let fresh = code(&h, &client_id);
     assert_eq!(redeem_from(15, &fresh), 200, "a minute later");
+}
+
+mod lifecycle {
+    //! When tokens stop being valid: grants that follow the client (issue 12, point 1),
+    //! a deny-list that scales (point 6) and signing-key compromise (point 7).
+
+    use serde_json::{json, Value};
+
+    use super::{admin_post, body, code, code_for, form, html, redeem, setup, verify, ORIGIN};
+    use crate::authority::Command;
+    use crate::cache::DENYLIST_TTL_MS;
+    use crate::denylist::{page_key, DenyHead, HEAD_KEY, PAGE_SIZE};
+    use crate::grants::{GrantEvent, IssuedToken};
+    use crate::http::{Method, Request, Response};
+    use crate::testing::{Harness, TEST_ADMIN_TOKEN};
+
+    const VERIFIER: &str = super::VERIFIER;
+
+    fn admin(h: &Harness, method: Method, path: &str, json: Option<Value>) -> Response {
+        let mut req = Request::new(method, ORIGIN, path)
+            .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"));
+        if let Some(json) = json {
+            req = req
+                .with_header("content-type", "application/json")
+                .with_body(json.to_string());
+        }
+        h.send(req)
+    }
+
+    fn refresh(h: &Harness, client_id: &str, rt: &str, scope: Option<&str>) -> Response {
+        let mut params = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", client_id),
+        ];
+        params.extend(scope.map(|s| ("scope", s)));
+        h.send(form("/oauth/token", "", &params))
+    }
+
+    /// Tokens for `client_id` through the code flow.
+    fn tokens(h: &Harness, client_id: &str, scope: &str) -> (String, String) {
+        let code = code_for(h, client_id, scope);
+        let r = redeem(h, client_id, &code, VERIFIER);
+        assert_eq!(r.status, 200, "{}", html(&r));
+        let b = body(&r);
+        (
+            b["access_token"].as_str().unwrap().to_owned(),
+            b["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The deny-list bound: another isolate re-reads the head after this long.
+    fn wait_denylist_bound(h: &Harness) {
+        h.advance(DENYLIST_TTL_MS / 1000);
+    }
+
+    #[test]
+    fn a_refresh_issues_only_the_scopes_the_client_still_holds() {
+        let (h, client_id) = setup();
+        admin_post(
+            &h,
+            "/admin/v1/scopes",
+            &json!({"name": "write", "description": "Write things"}),
+        );
+        let path = format!("/admin/v1/clients/{client_id}");
+        let r = admin(
+            &h,
+            Method::Patch,
+            &path,
+            Some(json!({"scopes": ["read", "write"]})),
+        );
+        assert_eq!(r.status, 200, "{}", html(&r));
+        let (_, rt) = tokens(&h, &client_id, "read write");
+        let r = admin(&h, Method::Patch, &path, Some(json!({"scopes": ["read"]})));
+        assert_eq!(r.status, 200, "{}", html(&r));
+        h.caches.forget_client(&client_id);
+        let r = refresh(&h, &client_id, &rt, None);
+        assert_eq!(r.status, 200, "{}", html(&r));
+        assert_eq!(body(&r)["scope"], "read");
+        let rt = body(&r)["refresh_token"].as_str().unwrap().to_owned();
+        let r = refresh(&h, &client_id, &rt, Some("read write"));
+        assert_eq!(body(&r)["error"], "invalid_scope");
+    }
+
+    #[test]
+    fn disabling_a_client_denies_its_tokens_and_revokes_its_refresh_families() {
+        let (h, client_id) = setup();
+        let (at, rt) = tokens(&h, &client_id, "read");
+        assert_eq!(verify(&h, &at), 200);
+        let path = format!("/admin/v1/clients/{client_id}");
+        let r = admin(&h, Method::Patch, &path, Some(json!({"disabled": true})));
+        assert_eq!(r.status, 200, "{}", html(&r));
+        wait_denylist_bound(&h);
+        assert_eq!(verify(&h, &at), 401, "denied within the deny-list bound");
+        let r = admin(&h, Method::Patch, &path, Some(json!({"disabled": false})));
+        assert_eq!(r.status, 200, "{}", html(&r));
+        wait_denylist_bound(&h);
+        assert_eq!(
+            verify(&h, &at),
+            401,
+            "enabling again does not revive old tokens"
+        );
+        let r = refresh(&h, &client_id, &rt, None);
+        assert_eq!(body(&r)["error"], "invalid_grant", "{}", html(&r));
+        let (at, _) = tokens(&h, &client_id, "read");
+        assert_eq!(verify(&h, &at), 200, "new tokens are fine");
+        let audit = html(&admin(&h, Method::Get, "/admin/v1/audit", None));
+        assert!(audit.contains("client.grants_revoke"), "{audit}");
+    }
+
+    #[test]
+    fn deleting_a_client_denies_its_tokens() {
+        let (h, client_id) = setup();
+        let (at, _) = tokens(&h, &client_id, "read");
+        let path = format!("/admin/v1/clients/{client_id}");
+        assert_eq!(admin(&h, Method::Delete, &path, None).status, 204);
+        wait_denylist_bound(&h);
+        assert_eq!(verify(&h, &at), 401);
+    }
+
+    #[test]
+    fn a_revoked_signing_key_fails_its_tokens_and_leaves_the_jwks() {
+        let (h, client_id) = setup();
+        let (at, _) = tokens(&h, &client_id, "read");
+        let keys = body(&admin(&h, Method::Get, "/admin/v1/keys", None));
+        let kid = keys["keys"][0]["kid"].as_str().unwrap().to_owned();
+        assert_eq!(keys["keys"][0]["state"], "current");
+        let path = format!("/admin/v1/keys/{kid}/revoke");
+        let r = admin(&h, Method::Post, &path, None);
+        assert_eq!(r.status, 200, "{}", html(&r));
+        assert_eq!(verify(&h, &at), 401);
+        let jwks = html(&h.send(Request::new(Method::Get, ORIGIN, "/.well-known/jwks.json")));
+        assert!(!jwks.contains(&kid));
+        // Every isolate: the deny-list names the key.
+        let head: DenyHead = serde_json::from_str(&h.kv.0.borrow()[HEAD_KEY]).unwrap();
+        assert!(head.keys.contains_key(&kid));
+        let (at, _) = tokens(&h, &client_id, "read");
+        assert_eq!(verify(&h, &at), 200, "the next key signs");
+        assert_eq!(admin(&h, Method::Post, &path, None).status, 404);
+        let audit = html(&admin(&h, Method::Get, "/admin/v1/audit", None));
+        assert!(audit.contains("key.revoke"), "{audit}");
+    }
+
+    #[test]
+    fn with_100000_revocations_the_head_stays_small_and_everything_still_works() {
+        let (h, client_id) = setup();
+        let (at, rt) = tokens(&h, &client_id, "read");
+        let ctx = h.context();
+        let exp = h.clock.0.get() / 1000 + 3600;
+        // In batches, as a grant's revocation sends them (one command per thousand, so the
+        // debug build runs it in seconds); each `jti` is a record and an entry of its own.
+        for batch in 0..100 {
+            let deny = (0..1000)
+                .map(|i| IssuedToken {
+                    jti: format!("jti-{batch:03}-{i:03}"),
+                    exp,
+                })
+                .collect();
+            let event = GrantEvent {
+                id: format!("g{batch}#1"),
+                action: "grant.revoke".into(),
+                target: format!("g{batch}"),
+                deny,
+            };
+            let reply =
+                futures::executor::block_on(ctx.command("test", Command::GrantEvent { event }));
+            assert!(reply.is_ok());
+        }
+        let revoked = h
+            .storage
+            .0
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with("denied/"))
+            .count();
+        assert_eq!(revoked, 100_000);
+        {
+            let kv = h.kv.0.borrow();
+            let head = &kv[HEAD_KEY];
+            assert!(head.len() < 64 * 1024, "head {} bytes", head.len());
+            assert!(kv.contains_key(&page_key(99)));
+            let largest = kv.values().map(String::len).max().unwrap();
+            assert!(
+                largest < 64 * 1024,
+                "no stored value grows: {largest} bytes"
+            );
+        }
+        // The pages are read once; after that a refresh reads the head alone.
+        h.advance(DENYLIST_TTL_MS / 1000);
+        assert_eq!(verify(&h, &at), 200);
+        let reads = h.kv.2.get();
+        h.advance(DENYLIST_TTL_MS / 1000);
+        assert_eq!(verify(&h, &at), 200);
+        assert_eq!(h.kv.2.get() - reads, 1, "a refresh reads the head alone");
+        // Revocation, reuse detection and consent still work.
+        let r = refresh(&h, &client_id, &rt, None);
+        assert_eq!(r.status, 200);
+        let r = refresh(&h, &client_id, &rt, None);
+        assert_eq!(body(&r)["error"], "invalid_grant", "reuse detected");
+        assert_eq!(
+            verify(&h, &at),
+            401,
+            "reuse denied the family's access token"
+        );
+        let code = code(&h, &client_id);
+        let r = redeem(&h, &client_id, &code, VERIFIER);
+        let at = body(&r)["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(verify(&h, &at), 200);
+        let r = h.send(form(
+            "/oauth/revoke",
+            "",
+            &[("token", &at), ("client_id", &client_id)],
+        ));
+        assert_eq!(r.status, 200);
+        assert_eq!(verify(&h, &at), 401);
+        let largest = h
+            .storage
+            .0
+            .borrow()
+            .values()
+            .map(String::len)
+            .max()
+            .unwrap();
+        assert!(largest < 64 * 1024, "authority storage: {largest} bytes");
+        assert_eq!(PAGE_SIZE, 1000, "100 pages");
+    }
 }

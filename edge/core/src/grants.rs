@@ -289,6 +289,11 @@ pub enum GrantCommand {
     InspectRefresh {
         token_hash: String,
     },
+    /// Revokes every grant of a disabled or deleted client in this shard (sent by the
+    /// authority to each shard in turn, see `authority/fanout.rs`).
+    RevokeClient {
+        client_id: String,
+    },
     /// Admits a sign-in attempt for `key` unless it is locked out: an admitted attempt counts
     /// as a failure until [`GrantCommand::LoginSucceeded`] forgives it, so concurrent attempts
     /// cannot all pass a check before any failure is recorded. Answers the seconds until `key`
@@ -383,6 +388,8 @@ pub enum GrantReply {
     Undelivered {
         pending: Vec<Pending>,
     },
+    /// [`GrantCommand::RevokeClient`] is done in this shard.
+    ClientRevoked,
 }
 
 /// What a shard runs on.
@@ -588,6 +595,34 @@ impl Shard<'_, '_> {
             .collect())
     }
 
+    /// Every grant of this shard that `keep` accepts.
+    async fn grants_where(
+        &self,
+        keep: impl Fn(&GrantRecord) -> bool,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        let mut grants = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .env
+                .storage
+                .list("grant:", cursor.as_deref(), 500, false)
+                .await?;
+            let done = page.len() < 500;
+            cursor = page.last().map(|(k, _)| k.clone());
+            for (key, raw) in page {
+                let g: GrantRecord = serde_json::from_str(&raw)
+                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
+                if keep(&g) {
+                    grants.push(g);
+                }
+            }
+            if done {
+                return Ok(grants);
+            }
+        }
+    }
+
     /// Revokes a whole grant: every family, every refresh token, the consent.
     async fn revoke_grant(
         &self,
@@ -681,18 +716,24 @@ impl Shard<'_, '_> {
                     refresh: issue.refresh_hash.is_some(),
                 })
             }
-            GrantCommand::List { user, client_id } => {
-                let grants = self
-                    .list_grants()
-                    .await?
-                    .into_iter()
-                    .filter(|g| {
+            GrantCommand::List { user, client_id } => Ok(GrantReply::Grants {
+                grants: self
+                    .grants_where(|g| {
                         user.as_ref().is_none_or(|u| *u == g.user)
                             && client_id.as_ref().is_none_or(|c| *c == g.client_id)
                     })
+                    .await?
+                    .into_iter()
                     .map(GrantView::from)
-                    .collect();
-                Ok(GrantReply::Grants { grants })
+                    .collect(),
+            }),
+            GrantCommand::RevokeClient { client_id } => {
+                let grants = self.grants_where(|g| g.client_id == *client_id).await?;
+                for grant in &grants {
+                    // The client's access tokens are denied by its deny-list rule already.
+                    self.revoke_grant(&grant.id, "client.revoke").await?;
+                }
+                Ok(GrantReply::ClientRevoked)
             }
             GrantCommand::Revoke { grant_id, user } => {
                 if let Some(user) = user {

@@ -1,7 +1,8 @@
 //! Token status: revocation (RFC 7009), introspection (RFC 7662) and `POST /verify`.
 //!
-//! A revoked access token goes on the deny-list (held by the authority, copied to KV) until it
-//! would have expired; every verification consults that list. Refresh tokens (recognised by
+//! A revoked access token goes on the deny-list ([`crate::denylist`]: held by the authority,
+//! copied to KV) until it would have expired; every verification consults it, by `jti`,
+//! client and signing key. Refresh tokens (recognised by
 //! their shard prefix, whatever `token_type_hint` says, RFC 7009 §2.1) are looked up in their
 //! grant shard: revoking one ends its family, introspecting one reports it live or not.
 //! Both endpoints count against the caller's address before any work and, for a confidential
@@ -68,7 +69,7 @@ pub async fn verify_token(
         },
     )
     .map_err(BearerError::Token)?;
-    if ctx.denylist().await?.is_revoked(&verified.claims.jti) {
+    if ctx.is_denied(&verified).await? {
         return Err(BearerError::Token(TokenError::Revoked));
     }
     Ok(verified)
@@ -186,12 +187,8 @@ async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError
             },
         )
         .await?;
-    if let Reply::Denylist(list) = reply {
-        ctx.caches.denylist.set(
-            ctx.clock.now_ms(),
-            crate::cache::DENYLIST_TTL_MS,
-            std::rc::Rc::new(list),
-        );
+    if let Reply::Denylist(head) = reply {
+        ctx.install_denylist(head).await?;
     }
     Ok(())
 }

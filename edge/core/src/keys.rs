@@ -92,6 +92,10 @@ pub enum KeyError {
     NoCurrentKey,
     #[error("key {0} could not be unsealed")]
     Unseal(String),
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("signing key generation failed")]
+    Generation,
 }
 
 /// The private half of the current key, unsealed.
@@ -113,17 +117,18 @@ pub struct LoadedKeys {
     pub signing_kid: String,
     pub signing_alg: KeyAlg,
     pub signing_key: SigningKey,
-    verifying: Vec<(String, VerifyingKey)>,
+    /// Published keys by `kid`, with when each was retired (if it was).
+    verifying: Vec<(String, VerifyingKey, Option<u64>)>,
     pub jwks: String,
 }
 
 impl LoadedKeys {
-    /// The verifying key for `kid`, if the key set publishes it.
-    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
+    /// The verifying key for `kid`, if the key set publishes it, with its retirement time.
+    pub fn verifying_key(&self, kid: &str) -> Option<(&VerifyingKey, Option<u64>)> {
         self.verifying
             .iter()
-            .find(|(k, _)| k == kid)
-            .map(|(_, key)| key)
+            .find(|(k, _, _)| k == kid)
+            .map(|(_, key, retired)| (key, *retired))
     }
 }
 
@@ -285,6 +290,52 @@ impl KeySet {
         Ok(())
     }
 
+    /// Revokes key `kid` outright (a compromise): it leaves the set and the JWKS at once. A
+    /// revoked `current` key is replaced by rotation first (the `next` key, already
+    /// published, signs from now on); a revoked `next` key is replaced by a fresh one.
+    pub async fn revoke(
+        &mut self,
+        kid: &str,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        es256: &dyn Es256,
+        now: u64,
+    ) -> Result<(), KeyError> {
+        let state = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(|k| k.state)
+            .ok_or(KeyError::NoSuchKey)?;
+        let generation = |_| KeyError::Generation;
+        match state {
+            KeyState::Current => self
+                .rotate(None, secrets, rng, es256, now)
+                .await
+                .map_err(generation)?,
+            KeyState::Next => {
+                let alg = self.keys.iter().find(|k| k.kid == kid).map(|k| k.alg);
+                let fresh = StoredKey::generate(
+                    alg.unwrap_or_default(),
+                    secrets,
+                    rng,
+                    es256,
+                    now,
+                    KeyState::Next,
+                )
+                .await
+                .map_err(generation)?;
+                self.keys.push(fresh);
+            }
+            KeyState::Retired => {}
+        }
+        self.keys.retain(|k| k.kid != kid);
+        if state != KeyState::Current {
+            self.version += 1;
+        }
+        Ok(())
+    }
+
     /// Unseals the current key and parses the published ones.
     pub fn load(&self, secrets: &Secrets, now: u64) -> Result<LoadedKeys, KeyError> {
         let current = self
@@ -305,7 +356,7 @@ impl KeySet {
         let published: Vec<&StoredKey> = self.keys.iter().filter(|k| k.is_published(now)).collect();
         let verifying = published
             .iter()
-            .filter_map(|k| Some((k.kid.clone(), k.verifying_key()?)))
+            .filter_map(|k| Some((k.kid.clone(), k.verifying_key()?, k.retired_at)))
             .collect();
         let jwks = Jwks {
             keys: published.iter().map(|k| k.public_jwk()).collect(),
@@ -378,6 +429,36 @@ mod tests {
             .unwrap()
             .verifying_key(&old_current)
             .is_none());
+    }
+
+    #[test]
+    fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        let rng = SeqRng::default();
+        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
+        let (current, next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
+        futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200))
+            .unwrap();
+        let loaded = set.load(&secrets, 200).unwrap();
+        assert_eq!(loaded.signing_kid, next);
+        assert!(loaded.verifying_key(&current).is_none());
+        assert!(!loaded.jwks.contains(&current));
+        assert_eq!(set.keys.len(), 2, "a fresh next key is published");
+        assert!(matches!(
+            futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200)),
+            Err(KeyError::NoSuchKey)
+        ));
+    }
+
+    #[test]
+    fn a_retired_key_reports_when_it_retired() {
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
+        let rng = SeqRng::default();
+        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
+        let old = set.keys[0].kid.clone();
+        futures::executor::block_on(set.rotate(None, &secrets, &rng, &NativeEs256, 200)).unwrap();
+        let loaded = set.load(&secrets, 200).unwrap();
+        assert_eq!(loaded.verifying_key(&old).map(|(_, r)| r), Some(Some(200)));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod authorize;
 pub mod cache;
 pub mod clients;
 pub mod crypto;
+pub mod denylist;
 pub mod error;
 pub mod form;
 pub mod gateway;

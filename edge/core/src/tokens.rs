@@ -69,6 +69,9 @@ pub struct Verified {
     pub exp: u64,
     pub nbf: Option<u64>,
     pub kid: String,
+    /// When the signing key was retired, if it was: it vouches only for tokens issued
+    /// before then (plus the leeway).
+    pub key_retired_at: Option<u64>,
 }
 
 impl Verified {
@@ -115,6 +118,8 @@ pub enum TokenError {
     Audience,
     #[error("revoked")]
     Revoked,
+    #[error("issued after its key was retired")]
+    RetiredKey,
 }
 
 /// Header fields we read beyond jwt-compact's own.
@@ -293,7 +298,8 @@ pub async fn verify_signature(
         return Err(TokenError::Type);
     }
     let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
-    let claims = match (alg, keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?) {
+    let (key, key_retired_at) = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
+    let claims = match (alg, key) {
         (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
             Ed25519
                 .validator::<AccessClaims>(key)
@@ -329,6 +335,7 @@ pub async fn verify_signature(
         nbf: to_secs(claims.not_before),
         claims: claims.custom,
         kid: kid.to_owned(),
+        key_retired_at,
     })
 }
 
@@ -342,6 +349,11 @@ pub fn check_claims(v: &Verified, expect: &Expectations<'_>) -> Result<(), Token
     }
     if v.iat > expect.now + expect.leeway {
         return Err(TokenError::IssuedInFuture);
+    }
+    if v.key_retired_at
+        .is_some_and(|retired| v.iat > retired + expect.leeway)
+    {
+        return Err(TokenError::RetiredKey);
     }
     if v.claims.iss != expect.issuer {
         return Err(TokenError::Issuer);
@@ -465,6 +477,7 @@ mod tests {
             exp,
             nbf,
             kid: "k".into(),
+            key_retired_at: None,
         };
         // exp 1000, leeway 60: valid through 1059, expired from 1060.
         assert!(check_claims(&at(900, 1000, None), &expect(1059)).is_ok());
@@ -481,6 +494,24 @@ mod tests {
         assert_eq!(
             check_claims(&at(1061, 2000, None), &expect(1000)),
             Err(TokenError::IssuedInFuture)
+        );
+    }
+
+    #[test]
+    fn a_retired_key_vouches_only_for_tokens_issued_before_it_retired() {
+        let at = |iat| Verified {
+            claims: claims(),
+            iat,
+            exp: iat + 3600,
+            nbf: None,
+            kid: "k".into(),
+            key_retired_at: Some(1000),
+        };
+        // Retired at 1000, leeway 60: issued up to 1060 passes, later was never its token.
+        assert!(check_claims(&at(1060), &expect(1100)).is_ok());
+        assert_eq!(
+            check_claims(&at(1061), &expect(1100)),
+            Err(TokenError::RetiredKey)
         );
     }
 

@@ -13,7 +13,6 @@
 use crate::api::GrantType;
 use crate::app::Context;
 use crate::authority::{Command, Reply};
-use crate::cache::DENYLIST_TTL_MS;
 use crate::clients::ClientRecord;
 use crate::crypto::{random_token, sha256_b64};
 use crate::error::OAuthError;
@@ -90,10 +89,8 @@ pub async fn apply_event(
     for token in &mut event.deny {
         token.exp += ctx.settings.leeway;
     }
-    if let Reply::Denylist(list) = ctx.command(actor, Command::GrantEvent { event }).await? {
-        ctx.caches
-            .denylist
-            .set(ctx.clock.now_ms(), DENYLIST_TTL_MS, std::rc::Rc::new(list));
+    if let Reply::Denylist(head) = ctx.command(actor, Command::GrantEvent { event }).await? {
+        ctx.install_denylist(head).await?;
     }
     Ok(())
 }
@@ -108,7 +105,12 @@ async fn finish(
     (shard, reply): (u32, GrantReply),
 ) -> Result<Response, OAuthError> {
     match reply {
-        GrantReply::Issued { user, scopes, .. } => {
+        GrantReply::Issued {
+            user, mut scopes, ..
+        } => {
+            // The grant never outlives the client's own: a scope the operator has taken from
+            // the client since consent is not issued again.
+            scopes.retain(|s| client.client.scopes.contains(s));
             let claims = user_claims(
                 client,
                 ctx.issuer(req),

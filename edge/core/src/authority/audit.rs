@@ -43,15 +43,33 @@ pub fn parse_retention_days(value: &str) -> Option<u64> {
     (days > 0.0 && days <= MAX_RETENTION_DAYS).then(|| ((days * 86_400.0).round() as u64).max(1))
 }
 
+/// Who an audit entry is about: the actor and the request that acted.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Origin<'a> {
+    pub actor: &'a str,
+    pub request_id: &'a str,
+}
+
+impl<'a> From<&'a Envelope> for Origin<'a> {
+    fn from(envelope: &'a Envelope) -> Self {
+        Self {
+            actor: &envelope.actor,
+            request_id: &envelope.request_id,
+        }
+    }
+}
+
 impl Run<'_, '_> {
-    /// Appends an entry for what `envelope`'s actor did.
-    pub(super) async fn audit(
+    /// Appends an entry for what `origin`'s actor did.
+    pub(super) async fn audit<'o>(
         &self,
-        envelope: &Envelope,
+        origin: impl Into<Origin<'o>>,
         action: &str,
         target: &str,
     ) -> Result<(), StoreError> {
-        self.append(envelope, action, target, None).await.map(drop)
+        self.append(origin.into(), action, target, None)
+            .await
+            .map(drop)
     }
 
     /// Records a failed admin authentication from `source` (a network): counted into the
@@ -73,7 +91,7 @@ impl Run<'_, '_> {
             }
         }
         let id = self
-            .append(envelope, "admin.auth_failed", source, Some(1))
+            .append(envelope.into(), "admin.auth_failed", source, Some(1))
             .await?;
         self.env.storage.put(&mark, &id).await
     }
@@ -81,7 +99,7 @@ impl Run<'_, '_> {
     /// Appends an entry (after sweeping expired ones); answers its id.
     async fn append(
         &self,
-        envelope: &Envelope,
+        origin: Origin<'_>,
         action: &str,
         target: &str,
         count: Option<u64>,
@@ -95,10 +113,10 @@ impl Run<'_, '_> {
         let event = AuditEvent {
             id: id.clone(),
             at: at / 1000,
-            actor: envelope.actor.clone(),
+            actor: origin.actor.to_owned(),
             action: action.into(),
             target: target.into(),
-            request_id: envelope.request_id.clone(),
+            request_id: origin.request_id.to_owned(),
             count,
         };
         self.store(&format!("{ENTRY_PREFIX}{id}"), &event).await?;

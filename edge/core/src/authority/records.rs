@@ -8,7 +8,7 @@ use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS
 use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::error::ApiError;
-use crate::keys::{KeyAlg, KeySet, KeyState};
+use crate::keys::{KeyAlg, KeyError, KeySet, KeyState};
 use crate::ports::StoreError;
 use crate::users::{user_login_key, UserRecord};
 
@@ -108,6 +108,19 @@ impl Run<'_, '_> {
         next.secret_hashes = stored.secret_hashes;
         next.client.version = stored.client.version + 1;
         self.write(&client_key(id), &next).await?;
+        let ttl = next.client.access_token_ttl;
+        match (stored.client.disabled, next.client.disabled) {
+            (false, true) => {
+                self.change_rules(|head, now| head.deny_client(id, now, None))
+                    .await?;
+                self.queue_client_revocation(envelope, id).await?;
+            }
+            (true, false) => {
+                self.change_rules(|head, now| head.enable_client(id, now, ttl))
+                    .await?;
+            }
+            _ => {}
+        }
         let action = change_action("client", stored.client.disabled, next.client.disabled);
         self.audit(envelope, &action, id).await?;
         Ok(Reply::Client(next))
@@ -130,6 +143,10 @@ impl Run<'_, '_> {
             .delete(&client_name_key(&stored.client.name))
             .await?;
         self.publish::<ClientRecord>(&key, None)?;
+        let ttl = stored.client.access_token_ttl;
+        self.change_rules(|head, now| head.deny_client(client_id, now, Some(ttl)))
+            .await?;
+        self.queue_client_revocation(envelope, client_id).await?;
         self.audit(envelope, "client.delete", client_id).await?;
         Ok(Reply::Done)
     }
@@ -232,6 +249,31 @@ impl Run<'_, '_> {
             .find(|k| k.state == KeyState::Current)
             .map_or("", |k| k.kid.as_str());
         self.audit(envelope, "key.rotate", current).await?;
+        Ok(Reply::Keys(set))
+    }
+
+    pub(super) async fn revoke_key(
+        &self,
+        envelope: &Envelope,
+        kid: &str,
+        expected_version: Option<u64>,
+    ) -> Result<Reply, StoreError> {
+        let (env, now) = (self.env, self.env.clock.now());
+        let Some(mut set) = self.read::<KeySet>(KEYS_KEY).await? else {
+            return Ok(Reply::Error(ApiError::not_found("key")));
+        };
+        if let Err(e) = check_version(set.version, expected_version) {
+            return Ok(Reply::Error(e));
+        }
+        match set.revoke(kid, env.secrets, env.rng, env.es256, now).await {
+            Ok(()) => {}
+            Err(KeyError::NoSuchKey) => return Ok(Reply::Error(ApiError::not_found("key"))),
+            Err(e) => return Err(StoreError(e.to_string())),
+        }
+        self.write(KEYS_KEY, &set).await?;
+        self.change_rules(|head, now| head.deny_key(kid, now))
+            .await?;
+        self.audit(envelope, "key.revoke", kid).await?;
         Ok(Reply::Keys(set))
     }
 

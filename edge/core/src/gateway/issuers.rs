@@ -467,6 +467,7 @@ impl<'t> ExternalToken<'t> {
                 extra: Map::new(),
             },
             kid: kid.to_owned(),
+            key_retired_at: None,
         };
         check_claims(&verified, expect)?;
         if !self

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{GrantCommand, GrantEvent, GrantRecord, GrantReply, Shard};
+use super::{GrantCommand, GrantEvent, GrantReply, Shard};
 use crate::ports::StoreError;
 
 const OUTBOX_PREFIX: &str = "outbox:";
@@ -73,10 +73,9 @@ impl Shard<'_, '_> {
         let mut events = Vec::new();
         if revoke_grants {
             let ids: Vec<String> = self
-                .list_grants()
+                .grants_where(|g| g.user == user)
                 .await?
                 .into_iter()
-                .filter(|g| g.user == user)
                 .map(|g| g.id)
                 .collect();
             for id in ids {
@@ -84,30 +83,6 @@ impl Shard<'_, '_> {
             }
         }
         Ok(GrantReply::Ended { events })
-    }
-
-    /// Every grant record in the shard.
-    pub(super) async fn list_grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
-        let mut grants = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .env
-                .storage
-                .list("grant:", cursor.as_deref(), 500, false)
-                .await?;
-            let done = page.len() < 500;
-            cursor = page.last().map(|(k, _)| k.clone());
-            for (key, raw) in page {
-                grants.push(
-                    serde_json::from_str(&raw)
-                        .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?,
-                );
-            }
-            if done {
-                return Ok(grants);
-            }
-        }
     }
 
     /// Gives every revocation in `reply` an id and writes it to the outbox, in the command
