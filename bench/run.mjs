@@ -340,16 +340,23 @@ async function scale(w, base) {
       const r = await w.form("/oauth/token", { grant_type: "client_credentials", client_id: id, client_secret: base.client_secret });
       if (r.status === 200) tokens.push(r.body.access_token);
     }
-    const vfile = path.join(tmp, `verify-${n}.lua`);
-    fs.writeFileSync(vfile, [
-      `local tokens = { ${tokens.map((t) => JSON.stringify(t)).join(", ")} }`,
-      "request = function()",
-      '  return wrk.format("POST", "/verify", { ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] })',
-      "end",
-    ].join("\n") + "\n");
+    const vfile = verifyScript(`verify-${n}`, tokens);
     out[`verify${n}`] = await measure(`Portcullis: verify, ${n.toLocaleString("en")} clients`, `${w.url}/verify`, vfile);
   }
   return out;
+}
+
+/** A wrk script (`<name>.lua` in the bench's temporary folder) that POSTs /verify with one of
+ * `tokens`, picked at random. */
+function verifyScript(name, tokens) {
+  const file = path.join(tmp, `${name}.lua`);
+  fs.writeFileSync(file, [
+    `local tokens = { ${tokens.map((t) => JSON.stringify(t)).join(", ")} }`,
+    "request = function()",
+    '  return wrk.format("POST", "/verify", { ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] })',
+    "end",
+  ].join("\n") + "\n");
+  return file;
 }
 
 /** Verification with 100,000 revoked tokens, against the same pool with none: the deny-list's
@@ -363,13 +370,7 @@ async function revocations(w, base) {
     const r = await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization: basic(base.client_id, base.client_secret) });
     tokens.push(r.body.access_token);
   }
-  const vfile = path.join(tmp, "verify-revocations.lua");
-  fs.writeFileSync(vfile, [
-    `local tokens = { ${tokens.map((t) => JSON.stringify(t)).join(", ")} }`,
-    "request = function()",
-    '  return wrk.format("POST", "/verify", { ["Authorization"] = "Bearer " .. tokens[math.random(1, #tokens)] })',
-    "end",
-  ].join("\n") + "\n");
+  const vfile = verifyScript("verify-revocations", tokens);
   const out = {};
   out.revoked0 = await measure("Portcullis: verify, no revoked tokens", `${w.url}/verify`, vfile);
   const N = 100_000;

@@ -366,28 +366,18 @@ mod lifecycle {
     //! When tokens stop being valid: grants that follow the client (issue 12, point 1),
     //! a deny-list that scales (point 6) and signing-key compromise (point 7).
 
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::{admin_post, body, code, code_for, form, html, redeem, setup, verify, ORIGIN};
     use crate::authority::Command;
     use crate::cache::DENYLIST_TTL_MS;
     use crate::denylist::{page_key, DenyHead, HEAD_KEY, PAGE_SIZE};
+    use crate::flow_tests::admin;
     use crate::grants::{GrantEvent, IssuedToken};
     use crate::http::{Method, Request, Response};
-    use crate::testing::{Harness, TEST_ADMIN_TOKEN};
+    use crate::testing::Harness;
 
     const VERIFIER: &str = super::VERIFIER;
-
-    fn admin(h: &Harness, method: Method, path: &str, json: Option<Value>) -> Response {
-        let mut req = Request::new(method, ORIGIN, path)
-            .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"));
-        if let Some(json) = json {
-            req = req
-                .with_header("content-type", "application/json")
-                .with_body(json.to_string());
-        }
-        h.send(req)
-    }
 
     fn refresh(h: &Harness, client_id: &str, rt: &str, scope: Option<&str>) -> Response {
         let mut params = vec![

@@ -1,25 +1,15 @@
 //! Whole requests for grants that follow the person and sessions people can end, against the
 //! in-memory ports, with the Durable Objects failing on purpose midway ([`Harness::failing`]).
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::flow_tests::admin;
 use crate::grant_flow_tests::{
     body, code, cookie_of, form, hidden, html, redeem, setup, verify, ORIGIN, VERIFIER,
 };
 use crate::http::{Method, Request, Response};
 use crate::people::resume;
-use crate::testing::{Harness, TEST_ADMIN_TOKEN};
-
-fn admin(h: &Harness, method: Method, path: &str, json: Option<&Value>) -> Response {
-    let mut req = Request::new(method, ORIGIN, path)
-        .with_header("authorization", &format!("Bearer {TEST_ADMIN_TOKEN}"));
-    if let Some(json) = json {
-        req = req
-            .with_header("content-type", "application/json")
-            .with_body(json.to_string());
-    }
-    h.send(req)
-}
+use crate::testing::Harness;
 
 /// The id of user `alice`.
 fn alice(h: &Harness) -> String {
@@ -108,7 +98,7 @@ fn a_password_reset_ends_sessions_and_revokes_grants() {
         &h,
         Method::Patch,
         &format!("/admin/v1/users/{id}"),
-        Some(&json!({"password": "battery staple"})),
+        Some(json!({"password": "battery staple"})),
     );
     assert_eq!(r.status, 200, "{}", html(&r));
     assert!(!signed_in(&h, &cookie), "the session ended");
@@ -132,7 +122,7 @@ fn a_revocation_whose_forward_fails_is_retried_and_still_denies_and_audits() {
         &h,
         Method::Patch,
         &format!("/admin/v1/users/{id}"),
-        Some(&json!({"disabled": true})),
+        Some(json!({"disabled": true})),
     );
     assert_eq!(r.status, 200, "the change stands: {}", html(&r));
     assert_eq!(
