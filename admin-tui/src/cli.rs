@@ -233,7 +233,8 @@ pub enum AuditCmd {
     List {
         #[arg(long)]
         action: Option<String>,
-        #[arg(long)]
+        /// A record's ID, which may start with a hyphen.
+        #[arg(long, allow_hyphen_values = true)]
         target: Option<String>,
         /// Unix seconds.
         #[arg(long)]
@@ -244,7 +245,7 @@ pub enum AuditCmd {
         #[arg(long)]
         limit: Option<usize>,
         /// `next_cursor` of the previous page.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         cursor: Option<String>,
     },
 }

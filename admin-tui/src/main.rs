@@ -207,6 +207,13 @@ mod tests {
             filters.contains(r#"user: Some("-u"), client: Some("-c")"#),
             "{filters}"
         );
+        let audit = parsed("portcullis audit list --target -C-mha --cursor -9");
+        assert!(
+            audit.contains(r#"target: Some("-C-mha")"#) && audit.contains(r#"cursor: Some("-9")"#),
+            "{audit}"
+        );
+        assert!(parsed("portcullis keys revoke -k").contains(r#""-k""#));
+        assert!(parsed("portcullis users signout -u").contains(r#""-u""#));
         let help = Cli::try_parse_from(["portcullis", "clients", "get", "--help"]);
         assert!(matches!(help, Err(e) if e.kind() == ErrorKind::DisplayHelp));
     }
