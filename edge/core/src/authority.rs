@@ -17,7 +17,7 @@ use crate::crypto::Secrets;
 use crate::denylist::DenyHead;
 use crate::error::ApiError;
 use crate::keys::KeySet;
-use crate::ports::{Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
+use crate::ports::{list_all_records, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
 use crate::users::UserRecord;
 
 mod audit;
@@ -290,26 +290,7 @@ impl Run<'_, '_> {
     }
 
     async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .env
-                .storage
-                .list(prefix, cursor.as_deref(), 1000, false)
-                .await?;
-            let done = page.len() < 1000;
-            cursor = page.last().map(|(k, _)| k.clone());
-            for (key, raw) in page {
-                out.push(
-                    serde_json::from_str(&raw)
-                        .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?,
-                );
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        list_all_records(self.env.storage, prefix).await
     }
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::{random_token, sha256_b64};
-use crate::ports::{Clock, DurableStorage, Rng, StoreError};
+use crate::ports::{list_all_records, Clock, DurableStorage, Rng, StoreError};
 
 mod lockout;
 mod people;
@@ -600,27 +600,9 @@ impl Shard<'_, '_> {
         &self,
         keep: impl Fn(&GrantRecord) -> bool,
     ) -> Result<Vec<GrantRecord>, StoreError> {
-        let mut grants = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .env
-                .storage
-                .list("grant:", cursor.as_deref(), 500, false)
-                .await?;
-            let done = page.len() < 500;
-            cursor = page.last().map(|(k, _)| k.clone());
-            for (key, raw) in page {
-                let g: GrantRecord = serde_json::from_str(&raw)
-                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?;
-                if keep(&g) {
-                    grants.push(g);
-                }
-            }
-            if done {
-                return Ok(grants);
-            }
-        }
+        let mut grants: Vec<GrantRecord> = list_all_records(self.env.storage, "grant:").await?;
+        grants.retain(keep);
+        Ok(grants)
     }
 
     /// Revokes a whole grant: every family, every refresh token, the consent.

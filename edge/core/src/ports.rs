@@ -39,6 +39,43 @@ pub fn parse_record<T: serde::de::DeserializeOwned>(
     .transpose()
 }
 
+/// The records of one [`DurableStorage::list`] page, parsed.
+fn parse_page<T: serde::de::DeserializeOwned>(
+    page: Vec<(String, String)>,
+) -> Result<Vec<T>, StoreError> {
+    page.into_iter()
+        .filter_map(|(key, raw)| parse_record(&key, Some(raw)).transpose())
+        .collect()
+}
+
+/// Up to `limit` records under `prefix`, oldest key first, parsed.
+pub async fn list_records<T: serde::de::DeserializeOwned>(
+    storage: &dyn DurableStorage,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<T>, StoreError> {
+    parse_page(storage.list(prefix, None, limit, false).await?)
+}
+
+/// Every record under `prefix`, in key order, read a page at a time.
+pub async fn list_all_records<T: serde::de::DeserializeOwned>(
+    storage: &dyn DurableStorage,
+    prefix: &str,
+) -> Result<Vec<T>, StoreError> {
+    const PAGE: usize = 1000;
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = storage.list(prefix, cursor.as_deref(), PAGE, false).await?;
+        let done = page.len() < PAGE;
+        cursor = page.last().map(|(k, _)| k.clone());
+        out.extend(parse_page(page)?);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
 /// Serialises a record for storage.
 pub fn record_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Envelope, Reply, Run};
-use crate::ports::StoreError;
+use crate::ports::{list_records, StoreError};
 
 const TASK_PREFIX: &str = "signout:";
 const APPLIED_PREFIX: &str = "applied:";
@@ -68,18 +68,7 @@ impl Run<'_, '_> {
 
     /// The oldest pending sign-out tasks.
     pub(super) async fn pending_signouts(&self) -> Result<Reply, StoreError> {
-        let page = self
-            .env
-            .storage
-            .list(TASK_PREFIX, None, TASK_BATCH, false)
-            .await?;
-        let mut tasks = Vec::with_capacity(page.len());
-        for (key, raw) in page {
-            tasks.push(
-                serde_json::from_str(&raw)
-                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?,
-            );
-        }
+        let tasks = list_records(self.env.storage, TASK_PREFIX, TASK_BATCH).await?;
         Ok(Reply::Signouts(tasks))
     }
 

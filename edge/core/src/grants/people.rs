@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{GrantCommand, GrantEvent, GrantReply, Shard};
-use crate::ports::StoreError;
+use crate::ports::{list_records, StoreError};
 
 const OUTBOX_PREFIX: &str = "outbox:";
 const OUTBOX_SEQ: &str = "outbox-seq";
@@ -119,18 +119,7 @@ impl Shard<'_, '_> {
 
     /// [`GrantCommand::Undelivered`]: the oldest revocations not yet acknowledged.
     pub(super) async fn undelivered(&self) -> Result<GrantReply, StoreError> {
-        let page = self
-            .env
-            .storage
-            .list(OUTBOX_PREFIX, None, UNDELIVERED_BATCH, false)
-            .await?;
-        let mut pending = Vec::with_capacity(page.len());
-        for (key, raw) in page {
-            pending.push(
-                serde_json::from_str(&raw)
-                    .map_err(|e| StoreError(format!("corrupt record {key}: {e}")))?,
-            );
-        }
+        let pending = list_records(self.env.storage, OUTBOX_PREFIX, UNDELIVERED_BATCH).await?;
         Ok(GrantReply::Undelivered { pending })
     }
 
