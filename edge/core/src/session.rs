@@ -166,10 +166,7 @@ pub fn without_own_cookies(header: &str) -> Option<String> {
     let kept: Vec<&str> = header
         .split(';')
         .map(str::trim)
-        .filter(|pair| {
-            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-            !pair.is_empty() && !OWN_COOKIES.contains(&name)
-        })
+        .filter(|pair| !pair.is_empty() && !OWN_COOKIES.contains(&name_of(pair)))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
@@ -177,9 +174,13 @@ pub fn without_own_cookies(header: &str) -> Option<String> {
 /// Whether an origin's `Set-Cookie` value would set (or delete) one of Portcullis's own
 /// cookies: the gateway drops it before it reaches the browser.
 pub fn is_own_set_cookie(value: &str) -> bool {
-    let pair = value.split(';').next().unwrap_or_default();
-    let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
+    let name = name_of(value.split(';').next().unwrap_or_default());
     OWN_COOKIES.iter().any(|own| own.eq_ignore_ascii_case(name))
+}
+
+/// The name of a cookie's `name=value` pair.
+fn name_of(pair: &str) -> &str {
+    pair.split_once('=').map_or(pair, |(n, _)| n).trim()
 }
 
 /// Whether a `scheme://host[:port]` origin is on loopback.

@@ -291,23 +291,26 @@ fn forward(
         url.push_str(q);
     }
     let mut headers: Vec<(String, String)> = Vec::with_capacity(req.headers.len() + 7);
+    // Header names arrive lower-cased (`Request::headers`).
     for (name, value) in &req.headers {
-        let name = name.to_ascii_lowercase();
+        let name = name.as_str();
         if name.starts_with(RESERVED_PREFIX)
             || name.starts_with(FORWARDED_PREFIX)
-            || HOP_BY_HOP.contains(&name.as_str())
-            || REROUTING.contains(&name.as_str())
+            || HOP_BY_HOP.contains(&name)
+            || REROUTING.contains(&name)
             || (name == "authorization" && !route.forward_token)
         {
             continue;
         }
-        if name == "cookie" {
-            if let Some(kept) = without_own_cookies(value) {
-                headers.push((name, kept));
+        let value = if name == "cookie" {
+            match without_own_cookies(value) {
+                Some(kept) => kept,
+                None => continue,
             }
-            continue;
-        }
-        headers.push((name, value.clone()));
+        } else {
+            value.clone()
+        };
+        headers.push((name.to_owned(), value));
     }
     let (scheme, host) = req.origin.split_once("://").unwrap_or(("https", ""));
     headers.push(("x-forwarded-host".into(), host.to_owned()));

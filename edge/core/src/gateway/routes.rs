@@ -151,9 +151,14 @@ fn is_escaped(seg: &str) -> bool {
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
-/// A literal as the matcher compares it: as written, or folded to lower case.
+/// A literal as the matcher compares it: as written, or folded to lower case (without a copy
+/// when it is ASCII with no capital, as most paths are).
 fn fold(literal: &str, case_sensitive: bool) -> Cow<'_, str> {
-    if case_sensitive {
+    if case_sensitive
+        || literal
+            .bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         Cow::Borrowed(literal)
     } else {
         Cow::Owned(literal.to_lowercase())
