@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::{random_token, sha256_b64};
-use crate::ports::{list_all_records, Clock, DurableStorage, Rng, StoreError};
+use crate::ports::{
+    expiry_entry, list_all_records, sweep_expired, Clock, DurableStorage, Rng, StoreError,
+};
 
 mod lockout;
 mod people;
@@ -418,7 +420,7 @@ fn pair_key(user: &str, client_id: &str) -> String {
 }
 /// The expiry index's entry that deletes `key` once `at` (seconds) has passed.
 fn expiry_key(key: &str, at: u64) -> String {
-    format!("{EXPIRY_PREFIX}{at:011}:{key}")
+    expiry_entry(EXPIRY_PREFIX, key, at)
 }
 
 fn refused(reason: &str) -> GrantReply {
@@ -471,22 +473,7 @@ impl Shard<'_, '_> {
     /// Deletes a few records whose time has passed (the oldest first), so a shard's storage
     /// holds only what can still matter.
     async fn sweep(&self) -> Result<(), StoreError> {
-        let due = self
-            .env
-            .storage
-            .list(EXPIRY_PREFIX, None, SWEEP_BATCH, false)
-            .await?;
-        for (entry, _) in due {
-            let Some((at, key)) = entry[EXPIRY_PREFIX.len()..].split_once(':') else {
-                continue;
-            };
-            if at.parse::<u64>().map_or(true, |at| at > self.now) {
-                break;
-            }
-            self.env.storage.delete(key).await?;
-            self.env.storage.delete(&entry).await?;
-        }
-        Ok(())
+        sweep_expired(self.env.storage, EXPIRY_PREFIX, self.now, SWEEP_BATCH).await
     }
 
     async fn grant_of(

@@ -76,6 +76,33 @@ pub async fn list_all_records<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The entry of an expiry index under `prefix` that schedules `key` for deletion at `at`
+/// (seconds): keys sort by time, so [`sweep_expired`] reads the due ones first.
+pub fn expiry_entry(prefix: &str, key: &str, at: u64) -> String {
+    format!("{prefix}{at:011}:{key}")
+}
+
+/// Deletes up to `batch` records of the expiry index under `prefix` whose time has come
+/// (before `now`, seconds), each with its index entry.
+pub async fn sweep_expired(
+    storage: &dyn DurableStorage,
+    prefix: &str,
+    now: u64,
+    batch: usize,
+) -> Result<(), StoreError> {
+    for (entry, _) in storage.list(prefix, None, batch, false).await? {
+        let Some((at, key)) = entry[prefix.len()..].split_once(':') else {
+            continue;
+        };
+        if at.parse::<u64>().map_or(true, |at| at > now) {
+            break;
+        }
+        storage.delete(key).await?;
+        storage.delete(&entry).await?;
+    }
+    Ok(())
+}
+
 /// Serialises a record for storage.
 pub fn record_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))

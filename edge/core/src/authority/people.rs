@@ -10,13 +10,13 @@
 //! nothing left to revoke), so a task is done at least once.
 //!
 //! Revocations from a shard's outbox carry an id; the authority remembers each applied id for
-//! [`APPLIED_MEMORY`] (`applied:<id>`, indexed by time under `applied-at:`), so a delivery
+//! [`APPLIED_MEMORY`] (`applied:<id>`, in an expiry index under `applied-at:`), so a delivery
 //! retried after a lost acknowledgement neither audits nor deny-lists twice.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Envelope, Reply, Run};
-use crate::ports::{list_records, StoreError};
+use crate::ports::{expiry_entry, list_records, sweep_expired, StoreError};
 
 const TASK_PREFIX: &str = "signout:";
 const APPLIED_PREFIX: &str = "applied:";
@@ -88,33 +88,16 @@ impl Run<'_, '_> {
             return Ok(false);
         }
         let now = self.env.clock.now();
-        let sweep = self
-            .env
-            .storage
-            .list(APPLIED_AT_PREFIX, None, SWEEP_BATCH, false)
-            .await?;
-        for (entry, applied) in sweep {
-            let at = entry[APPLIED_AT_PREFIX.len()..]
-                .split_once(':')
-                .and_then(|(at, _)| at.parse::<u64>().ok())
-                .unwrap_or(0);
-            if at + APPLIED_MEMORY > now {
-                break;
-            }
-            self.env
-                .storage
-                .delete(&format!("{APPLIED_PREFIX}{applied}"))
-                .await?;
-            self.env.storage.delete(&entry).await?;
-        }
+        let storage = self.env.storage;
+        sweep_expired(storage, APPLIED_AT_PREFIX, now, SWEEP_BATCH).await?;
         let key = format!("{APPLIED_PREFIX}{id}");
-        if self.env.storage.get(&key).await?.is_some() {
+        if storage.get(&key).await?.is_some() {
             return Ok(true);
         }
-        self.env.storage.put(&key, &now.to_string()).await?;
-        self.env
-            .storage
-            .put(&format!("{APPLIED_AT_PREFIX}{now:011}:{id}"), id)
+        storage.put(&key, &now.to_string()).await?;
+        let forget_at = now + APPLIED_MEMORY;
+        storage
+            .put(&expiry_entry(APPLIED_AT_PREFIX, &key, forget_at), "")
             .await?;
         Ok(false)
     }
