@@ -12,22 +12,36 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 export const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
 
-/** Starts the worker; returns { url, mf, stop, admin, ... }. */
 /**
  * Starts the worker. `direct: true` serves it on a workerd socket of its own, without
  * Miniflare's entry worker in front (what the benchmarks use: the entry worker alone caps a
- * trivial route at a few thousand requests per second).
+ * trivial route at a few thousand requests per second). `persist` (a directory) keeps KV and
+ * Durable Object state on disk, so that `Worker.reconfigure` can restart workerd with other
+ * bindings and the same state; `durableObjects` replaces Durable Object bindings (e.g. with a
+ * class of an `extraWorkers` script, to make one fail); `extraWorkers` run beside it.
  */
-export async function startWorker({ bindings = {}, build = "edge/build", direct = false, limits = {}, upstream } = {}) {
-  const mf = new Miniflare({
+export async function startWorker(options = {}) {
+  const mf = new Miniflare(miniflareOptions(options));
+  const worker = new Worker(mf, options);
+  await worker.ready();
+  return worker;
+}
+
+/** The name of the worker under test among `extraWorkers`. */
+export const WORKER_NAME = "portcullis";
+
+/** The script of the built worker and the bindings it needs, for `new Miniflare` workers. */
+export function workerScript({ bindings = {}, build = "edge/build", limits = {}, durableObjects = {} } = {}) {
+  return {
     modules: true,
     scriptPath: path.join(root, build, "index.js"),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-01",
-    kvNamespaces: ["PORTCULLIS_KV"],
+    kvNamespaces: { PORTCULLIS_KV: "portcullis-kv" },
     durableObjects: {
-      AUTHORITY: { className: "AuthorityObject", useSQLite: true },
-      GRANTS: { className: "GrantObject", useSQLite: true },
+      AUTHORITY: { className: "AuthorityObject", scriptName: WORKER_NAME, useSQLite: true },
+      GRANTS: { className: "GrantObject", scriptName: WORKER_NAME, useSQLite: true },
+      ...durableObjects,
     },
     bindings: {
       ADMIN_TOKEN,
@@ -36,27 +50,59 @@ export async function startWorker({ bindings = {}, build = "edge/build", direct 
       LEEWAY_SECONDS: "60",
       ...bindings,
     },
-    host: "127.0.0.1",
-    port: 0,
     // Generous by default so suites do not trip them; the rate-limit tests pass their own.
     ratelimits: {
       CLIENT_RATE_LIMITER: { simple: { limit: limits.client ?? 1_000_000, period: 60 } },
       IP_RATE_LIMITER: { simple: { limit: limits.ip ?? 1_000_000, period: 60 } },
     },
-    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+  };
+}
+
+function miniflareOptions({ direct = false, upstream, persist, port = 0, extraWorkers = [], ...script }) {
+  return {
+    host: "127.0.0.1",
+    port,
     // The origin the worker sees in request URLs (e.g. https://… to run as if served over TLS).
     ...(upstream ? { upstream } : {}),
-  });
-  const entry = (await mf.ready).toString();
-  const url = (direct ? (await mf.unsafeGetDirectURL()).toString() : entry).replace(/\/$/, "");
-  const worker = new Worker(url, mf);
-  return worker;
+    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+    workers: [
+      {
+        name: WORKER_NAME,
+        ...workerScript(script),
+        ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+      },
+      ...extraWorkers,
+    ],
+  };
 }
 
 export class Worker {
-  constructor(url, mf) {
-    this.url = url;
+  constructor(mf, options) {
     this.mf = mf;
+    this.options = options;
+  }
+
+  /** Waits for workerd and learns the worker's URL. */
+  async ready() {
+    const entry = (await this.mf.ready).toString();
+    const url = this.options.direct ? (await this.mf.unsafeGetDirectURL(WORKER_NAME)).toString() : entry;
+    this.url = url.replace(/\/$/, "");
+  }
+
+  /**
+   * Restarts workerd with `changes` to the options (state survives only with `persist`), on
+   * the same port: the issuer, when not configured, is the URL the worker is reached at.
+   */
+  async reconfigure(changes) {
+    this.options = { ...this.options, port: Number(new URL(this.url).port), ...changes };
+    await this.mf.setOptions(miniflareOptions(this.options));
+    await this.ready();
+  }
+
+  /** Runs the worker's Cron Trigger handler once, as the minutely schedule would. */
+  async scheduled() {
+    const worker = await this.mf.getWorker(WORKER_NAME);
+    return worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
   }
 
   async stop() {

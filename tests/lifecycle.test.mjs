@@ -2,10 +2,12 @@
 // client (scopes, grant types and audiences taken away, clients disabled or deleted), a
 // deny-list whose stored values stay small however many tokens are revoked, and signing keys
 // revoked outright after a compromise. Each outcome is observed at /verify, the gateway and
-// introspection.
+// introspection; a second worker on the same state plays an isolate with stale caches.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, basic, pkce, Person, hiddenFieldsOf, serve } from "./harness.mjs";
+import { createDecipheriv, hkdfSync } from "node:crypto";
+import * as jose from "jose";
+import { startWorker, workerScript, basic, pkce, Person, hiddenFieldsOf, serve, KEY_ENCRYPTION_KEY } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
 const CB = "https://app.example.test/cb";
@@ -21,7 +23,8 @@ before(async () => {
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("origin");
   });
-  w = await startWorker({ bindings: { ORIGIN_URL: origin.url } });
+  const bindings = { ORIGIN_URL: origin.url };
+  w = await startWorker({ bindings, extraWorkers: [{ name: "stale", ...workerScript({ bindings }) }] });
   await w.scope("read", "Read your documents");
   await w.scope("write", "Change your documents");
   const u = await w.admin("POST", "/admin/v1/users", { username: "alice", password: PASSWORD });
@@ -78,6 +81,9 @@ const refresh = (client, refresh_token, extra = {}) => token(client, { grant_typ
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
 const verify = async (at) => (await w.fetch("/verify", { method: "POST", headers: { authorization: `Bearer ${at}` } })).status;
 const gateway = async (at) => (await w.fetch("/api/items", { headers: { authorization: `Bearer ${at}` } })).status;
+/** /verify in the other isolate, which keeps its own key and deny-list caches. */
+const verifyStale = async (at) =>
+  (await (await w.mf.getWorker("stale")).fetch(`${w.url}/verify`, { method: "POST", headers: { authorization: `Bearer ${at}` } })).status;
 const introspect = async (at) => (await w.form("/oauth/introspect", { token: at }, { authorization: basic(reader.client_id, reader.client_secret) })).body.active;
 
 /** Asserts that `at` passes (or fails) everywhere a token is checked. */
@@ -211,5 +217,53 @@ describe("key compromise", () => {
     assert.equal((await w.admin("POST", `/admin/v1/keys/${kid}/revoke`)).status, 404);
     assert.equal((await w.admin("POST", "/admin/v1/keys/%00%ff/revoke")).status, 404);
     assert.equal((await w.admin("GET", `/admin/v1/keys/${kid}/revoke`)).status, 405);
+  });
+  test("a stolen retired key cannot mint tokens: it vouches only for what it signed before it retired", async () => {
+    const c = await codeClient();
+    const real = (await tokens(c, "read")).access_token;
+    const kid = JSON.parse(Buffer.from(real.split(".")[0], "base64url")).kid;
+    // The attacker holds the storage and KEY_ENCRYPTION_KEY, so the key's private half.
+    const set = await (await w.mf.getKVNamespace("PORTCULLIS_KV")).get("config:keys", "json");
+    const stolen = set.keys.find((k) => k.kid === kid);
+    assert.equal(stolen.alg, "EdDSA");
+    const wrap = Buffer.from(hkdfSync("sha256", Buffer.from(KEY_ENCRYPTION_KEY, "base64"), "portcullis/v1", "signing-key-wrap", 32));
+    const sealed = Buffer.from(stolen.sealed_private, "base64url");
+    const decipher = createDecipheriv("aes-256-gcm", wrap, sealed.subarray(0, 12));
+    decipher.setAAD(Buffer.from(kid));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const secret = Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+    const key = await jose.importJWK({ kty: "OKP", crv: "Ed25519", d: secret.subarray(0, 32).toString("base64url"), x: stolen.x }, "EdDSA");
+    const mint = (iat) =>
+      new jose.SignJWT({ ...claims(real), iat, exp: iat + 300, jti: `forged-${iat}` })
+        .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt" })
+        .sign(key);
+    await everywhere(await mint(Math.floor(Date.now() / 1000)), true); // the forgery is otherwise sound
+    const r = await w.admin("POST", "/admin/v1/keys/rotate");
+    assert.equal(r.status, 200, r.text);
+    const retiredAt = r.body.keys.find((k) => k.kid === kid).retired_at;
+    assert.ok(retiredAt, "rotation retired the key");
+    await everywhere(await mint(retiredAt - 10), true);
+    // Past the retirement by more than the leeway (60 s), but not in the future beyond it: the
+    // clock must first pass the retirement by two seconds.
+    while (Math.floor(Date.now() / 1000) < retiredAt + 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    await everywhere(await mint(retiredAt + 61), false);
+    await everywhere(real, true);
+  });
+
+  test("an isolate still holding a revoked key in its cache denies its tokens within the deny-list bound", async () => {
+    const c = await codeClient();
+    const t = await tokens(c, "read");
+    const kid = JSON.parse(Buffer.from(t.access_token.split(".")[0], "base64url")).kid;
+    assert.equal(await verifyStale(t.access_token), 200); // the stale isolate now caches the key set
+    assert.equal((await w.admin("POST", `/admin/v1/keys/${kid}/revoke`)).status, 200);
+    // The deny-list head is re-read every 5 s, the key set every 60 s: wait for the denial and
+    // check that it came while the key set still held the key.
+    const deadline = Date.now() + 30_000;
+    while ((await verifyStale(t.access_token)) === 200) {
+      assert.ok(Date.now() < deadline, "still accepted after 30 s");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const stale = await (await (await w.mf.getWorker("stale")).fetch(`${w.url}/.well-known/jwks.json`)).json();
+    assert.ok(stale.keys.some((k) => k.kid === kid), "denied by the deny-list's key rule, not by a fresh key set");
   });
 });
