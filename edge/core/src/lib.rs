@@ -43,7 +43,7 @@ mod flow_tests;
 mod grant_flow_tests;
 #[cfg(test)]
 mod people_tests;
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use app::{handle, Context, Settings};
