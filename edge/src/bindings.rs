@@ -65,11 +65,11 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
         settings.upstream_session_secs = secs
             .parse()
             .ok()
-            .filter(|s| (1..=portcullis_core::session::SESSION_TTL).contains(s))
+            .filter(|s| (1..=portcullis_core::lifetimes::SESSION_TTL).contains(s))
             .ok_or_else(|| {
                 format!(
                     "UPSTREAM_SESSION_SECONDS must be 1 to {} seconds, not {secs}",
-                    portcullis_core::session::SESSION_TTL
+                    portcullis_core::lifetimes::SESSION_TTL
                 )
             })?;
     }
@@ -92,7 +92,7 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
             })?;
     }
     if let Some(alg) = var("SIGNING_ALG") {
-        settings.signing_alg = portcullis_core::keys::KeyAlg::parse(&alg)
+        settings.signing_alg = portcullis_core::api::KeyAlg::parse(&alg)
             .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;
     }
     let built = Rc::new(Isolate {

@@ -26,17 +26,12 @@ use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::keys::KeySet;
 use crate::users::UserRecord;
+use crate::lifetimes::DEFAULT_PREVIOUS_SECRET_TTL;
+use crate::lifetimes::MAX_PREVIOUS_SECRET_TTL;
 
 /// The `OpenAPI` 3.1 description of this API (`admin/openapi.json`, minified by the build
 /// script), served as is.
 pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
-/// How long a rotated-out client secret keeps working by default (24 h).
-pub const DEFAULT_PREVIOUS_SECRET_TTL: u64 = 86_400;
-/// The longest a rotated-out client secret may keep working (30 days).
-pub const MAX_PREVIOUS_SECRET_TTL: u64 = 30 * 86_400;
-
-#[cfg(test)]
-mod tests;
 
 /// Handles every `/admin` path.
 pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
@@ -742,3 +737,6 @@ fn expect_client(reply: Reply) -> Result<ClientRecord, ApiError> {
         other => Err(unexpected(other)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -338,8 +338,8 @@ pub struct SecretRotation {
     pub previous_expires_in: Option<u64>,
 }
 
-/// A signing key's algorithm, life state (`next` → `current` → `retired`) and public JWK.
-pub use crate::keys::{KeyAlg, KeyState, PublicJwk};
+
+
 
 /// A signing key as the admin API shows it: public parts and state, never the private key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -428,10 +428,74 @@ pub struct AuditQuery {
     pub until: Option<u64>,
 }
 
-pub use crate::grants::GrantView;
-
 /// `GET /admin/v1/grants` (optionally `?user=<id>` or `?client=<client_id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantList {
     pub grants: Vec<GrantView>,
+}
+
+/// A grant as shown to its user and to operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub id: String,
+    pub user: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// A signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum KeyAlg {
+    /// Ed25519 (RFC 8037), the default.
+    #[default]
+    EdDSA,
+    /// ECDSA P-256 with SHA-256, through WebCrypto.
+    ES256,
+}
+
+impl KeyAlg {
+    /// The JOSE name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::ES256 => "ES256",
+        }
+    }
+
+    /// Parses a JOSE name (`EdDSA`, `ES256`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "EdDSA" => Some(Self::EdDSA),
+            "ES256" => Some(Self::ES256),
+            _ => None,
+        }
+    }
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Published, not yet signing.
+    Next,
+    /// Signs new tokens.
+    Current,
+    /// Verifies tokens it signed until `expires_at`.
+    Retired,
+}
+
+/// A public key as a JWK (RFC 7517 §4, RFC 8037 §2, RFC 7518 §6.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicJwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
 }

@@ -14,7 +14,9 @@ use crate::crypto::Secrets;
 use crate::denylist::{page_key, DenyHead, DenyPage, HEAD_KEY};
 use crate::http::{Method, Request, Response};
 use crate::keys::{KeySet, LoadedKeys};
-use crate::ports::{Authority, Clock, GrantStore, Kv, Rng, StoreError};
+use crate::ports::{Clock, Kv, Rng, StoreError};
+use crate::grants::GrantStore;
+use crate::authority::Authority;
 use crate::tokens::{Verified, DEFAULT_LEEWAY};
 use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
@@ -30,12 +32,12 @@ pub struct Settings {
     /// Least seconds between two JWKS fetches of one trusted issuer.
     pub jwks_cooldown_secs: u64,
     /// `SIGNING_ALG`: the algorithm of the first key set (`EdDSA` or `ES256`).
-    pub signing_alg: crate::keys::KeyAlg,
+    pub signing_alg: crate::api::KeyAlg,
     /// `UPSTREAM_LOGIN_URL`: when set, sign-ins are checked by the origin's login endpoint
     /// instead of the user store.
     pub upstream_login_url: Option<String>,
     /// `UPSTREAM_SESSION_SECONDS`: the whole life of a session signed in through the origin's
-    /// login endpoint (at most [`crate::session::SESSION_TTL`]); then the person signs in again
+    /// login endpoint (at most [`crate::lifetimes::SESSION_TTL`]); then the person signs in again
     /// there, which checks them anew.
     pub upstream_session_secs: u64,
     /// `AUDIT_RETENTION_DAYS`, in seconds: how long the authority keeps audit entries.
@@ -51,9 +53,9 @@ impl Default for Settings {
             leeway: DEFAULT_LEEWAY,
             origin_url: None,
             jwks_cooldown_secs: crate::gateway::issuers::DEFAULT_JWKS_COOLDOWN_SECS,
-            signing_alg: crate::keys::KeyAlg::default(),
+            signing_alg: crate::api::KeyAlg::default(),
             upstream_login_url: None,
-            upstream_session_secs: crate::session::UPSTREAM_SESSION_TTL,
+            upstream_session_secs: crate::lifetimes::UPSTREAM_SESSION_TTL,
             audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
             refresh_retry_window_ms: crate::grants::DEFAULT_RETRY_WINDOW_MS,
         }

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 
+use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,8 @@ use crate::crypto::Secrets;
 use crate::denylist::DenyHead;
 use crate::error::ApiError;
 use crate::keys::KeySet;
-use crate::ports::{list_all_records, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
+use crate::ports::{list_all_records, Clock, DurableStorage, Kv, Rng, StoreError};
+use crate::grants::GrantStore;
 use crate::users::UserRecord;
 
 mod audit;
@@ -74,7 +76,7 @@ pub enum Command {
     ListClients,
     /// Returns the key set, generating the first one if there is none.
     EnsureKeys {
-        alg: crate::keys::KeyAlg,
+        alg: crate::api::KeyAlg,
     },
     CreateUser {
         record: UserRecord,
@@ -120,7 +122,7 @@ pub enum Command {
     },
     /// Rotates the signing keys (`next` → `current` → `retired`).
     RotateKeys {
-        alg: Option<crate::keys::KeyAlg>,
+        alg: Option<crate::api::KeyAlg>,
         expected_version: Option<u64>,
     },
     /// Revokes a signing key outright: it leaves the key set and every token it signed is
@@ -523,4 +525,14 @@ impl Run<'_, '_> {
             Command::SignoutDone { task } => env.signout_done(task).await,
         }
     }
+}
+
+/// The client side of the authority Durable Object: sends one command, awaits its reply.
+#[async_trait(?Send)]
+pub trait Authority {
+    /// Runs `envelope` in the authority and returns its reply.
+    async fn call(
+        &self,
+        envelope: &crate::authority::Envelope,
+    ) -> Result<crate::authority::Reply, StoreError>;
 }

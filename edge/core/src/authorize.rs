@@ -14,9 +14,9 @@ use crate::api::GrantType;
 use crate::app::{only, Context};
 use crate::clients::ClientRecord;
 use crate::form::Form;
-use crate::grants::{
-    new_token, shard_of, token_hash, CodeRecord, GrantCommand, GrantEvent, GrantReply, CODE_TTL,
-};
+use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
+use crate::crypto::token_hash;
+use crate::lifetimes::CODE_TTL;
 use crate::http::{Method, Request, Response};
 use crate::login::see_other;
 use crate::pages;

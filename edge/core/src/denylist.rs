@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clients::MAX_ACCESS_TOKEN_TTL;
+use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
 use crate::tokens::Verified;
 
 /// KV and storage key of the head.

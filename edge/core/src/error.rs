@@ -100,7 +100,7 @@ impl OAuthError {
             Self::Unavailable => "the service is briefly unavailable; retry".into(),
             Self::RateLimited => format!(
                 "too many requests; retry after {} seconds",
-                crate::ratelimit::RETRY_AFTER_SECS
+                crate::lifetimes::RETRY_AFTER_SECS
             ),
         }
     }
@@ -121,7 +121,7 @@ impl OAuthError {
             Self::RateLimited => {
                 resp = resp.header(
                     "retry-after",
-                    crate::ratelimit::RETRY_AFTER_SECS.to_string(),
+                    crate::lifetimes::RETRY_AFTER_SECS.to_string(),
                 );
             }
             _ => {}
@@ -233,7 +233,7 @@ impl ApiError {
             401 => resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\""),
             429 => resp.header(
                 "retry-after",
-                crate::ratelimit::RETRY_AFTER_SECS.to_string(),
+                crate::lifetimes::RETRY_AFTER_SECS.to_string(),
             ),
             _ => resp,
         }

@@ -357,7 +357,7 @@ fn a_public_clients_failed_grants_spend_nothing_and_its_successes_trip_its_budge
     assert_eq!(redeem_from(13, &codes[3]), 429);
     h.limits.budget.set(None);
     assert_eq!(redeem_from(14, &codes[3]), 429);
-    h.advance(crate::ratelimit::RETRY_AFTER_SECS);
+    h.advance(crate::lifetimes::RETRY_AFTER_SECS);
     let fresh = code(&h, &client_id);
     assert_eq!(redeem_from(15, &fresh), 200, "a minute later");
 }

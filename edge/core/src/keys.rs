@@ -13,50 +13,12 @@ use base64::Engine;
 use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
 use serde::{Deserialize, Serialize};
 
-use crate::clients::MAX_ACCESS_TOKEN_TTL;
+use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
 use crate::crypto::{sha256_b64, Secrets};
 use crate::ports::{CryptoError, Es256, Rng};
-
-/// A signing algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum KeyAlg {
-    /// Ed25519 (RFC 8037), the default.
-    #[default]
-    EdDSA,
-    /// ECDSA P-256 with SHA-256, through WebCrypto.
-    ES256,
-}
-
-impl KeyAlg {
-    /// The JOSE name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::EdDSA => "EdDSA",
-            Self::ES256 => "ES256",
-        }
-    }
-
-    /// Parses a JOSE name (`EdDSA`, `ES256`).
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "EdDSA" => Some(Self::EdDSA),
-            "ES256" => Some(Self::ES256),
-            _ => None,
-        }
-    }
-}
-
-/// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyState {
-    /// Published, not yet signing.
-    Next,
-    /// Signs new tokens.
-    Current,
-    /// Verifies tokens it signed until `expires_at`.
-    Retired,
-}
+use crate::api::KeyAlg;
+use crate::api::KeyState;
+use crate::api::PublicJwk;
 
 /// A signing key as stored: public part in clear, private part sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,20 +92,6 @@ impl LoadedKeys {
             .find(|(k, _, _)| k == kid)
             .map(|(_, key, retired)| (key, *retired))
     }
-}
-
-/// A public key as a JWK (RFC 7517 §4, RFC 8037 §2, RFC 7518 §6.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicJwk {
-    pub kty: String,
-    pub crv: String,
-    pub x: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-    pub kid: String,
-    pub alg: String,
-    #[serde(rename = "use")]
-    pub use_: String,
 }
 
 #[derive(Serialize)]
@@ -372,109 +320,5 @@ impl KeySet {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::{NativeEs256, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+mod tests;
 
-    fn generate(alg: KeyAlg, secrets: &Secrets, rng: &SeqRng, now: u64) -> KeySet {
-        futures::executor::block_on(KeySet::generate(alg, secrets, rng, &NativeEs256, now)).unwrap()
-    }
-
-    #[test]
-    fn private_keys_are_sealed_and_unseal_with_the_right_kek() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
-        let loaded = set.load(&secrets, 100).unwrap();
-        assert_eq!(loaded.signing_kid, set.keys[0].kid);
-        let other = Secrets::new(
-            TEST_ADMIN_TOKEN,
-            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
-        )
-        .unwrap();
-        assert!(set.load(&other, 100).is_err());
-    }
-
-    #[test]
-    fn jwks_publishes_next_and_current_without_private_parts() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
-        let loaded = set.load(&secrets, 100).unwrap();
-        let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
-        assert!(!loaded.jwks.contains("sealed"));
-        assert!(!loaded.jwks.contains("\"d\""));
-    }
-
-    #[test]
-    fn rotation_promotes_next_and_keeps_retired_until_expiry() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let rng = SeqRng::default();
-        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
-        let (old_current, old_next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-        futures::executor::block_on(set.rotate(
-            Some(KeyAlg::ES256),
-            &secrets,
-            &rng,
-            &NativeEs256,
-            200,
-        ))
-        .unwrap();
-        assert_eq!(set.keys.last().unwrap().alg, KeyAlg::ES256);
-        let loaded = set.load(&secrets, 200).unwrap();
-        assert_eq!(loaded.signing_kid, old_next);
-        assert!(loaded.verifying_key(&old_current).is_some());
-        let later = 200 + MAX_ACCESS_TOKEN_TTL + 121;
-        assert!(set
-            .load(&secrets, later)
-            .unwrap()
-            .verifying_key(&old_current)
-            .is_none());
-    }
-
-    #[test]
-    fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let rng = SeqRng::default();
-        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
-        let (current, next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-        futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200))
-            .unwrap();
-        let loaded = set.load(&secrets, 200).unwrap();
-        assert_eq!(loaded.signing_kid, next);
-        assert!(loaded.verifying_key(&current).is_none());
-        assert!(!loaded.jwks.contains(&current));
-        assert_eq!(set.keys.len(), 2, "a fresh next key is published");
-        assert!(matches!(
-            futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200)),
-            Err(KeyError::NoSuchKey)
-        ));
-    }
-
-    #[test]
-    fn a_retired_key_reports_when_it_retired() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let rng = SeqRng::default();
-        let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
-        let old = set.keys[0].kid.clone();
-        futures::executor::block_on(set.rotate(None, &secrets, &rng, &NativeEs256, 200)).unwrap();
-        let loaded = set.load(&secrets, 200).unwrap();
-        assert_eq!(loaded.verifying_key(&old).map(|(_, r)| r), Some(Some(200)));
-    }
-
-    #[test]
-    fn es256_keys_publish_ec_jwks_with_thumbprint_kids() {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-        let set = generate(KeyAlg::ES256, &secrets, &SeqRng::default(), 100);
-        let loaded = set.load(&secrets, 100).unwrap();
-        assert_eq!(loaded.signing_alg, KeyAlg::ES256);
-        let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
-        let key = &jwks["keys"][0];
-        assert_eq!(
-            (key["kty"].as_str(), key["crv"].as_str()),
-            (Some("EC"), Some("P-256"))
-        );
-        assert!(key["y"].is_string());
-        assert_eq!(key["alg"], "ES256");
-        assert_eq!(key["kid"].as_str().unwrap().len(), 43);
-    }
-}

@@ -23,6 +23,7 @@ pub mod grants;
 pub mod http;
 pub mod introspection;
 pub mod keys;
+pub mod lifetimes;
 pub mod login;
 pub mod metadata;
 pub mod pages;

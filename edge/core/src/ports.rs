@@ -139,27 +139,6 @@ pub trait DurableStorage {
     ) -> Result<Vec<(String, String)>, StoreError>;
 }
 
-/// The client side of the authority Durable Object: sends one command, awaits its reply.
-#[async_trait(?Send)]
-pub trait Authority {
-    /// Runs `envelope` in the authority and returns its reply.
-    async fn call(
-        &self,
-        envelope: &crate::authority::Envelope,
-    ) -> Result<crate::authority::Reply, StoreError>;
-}
-
-/// The client side of the grant Durable Objects (see [`crate::grants`]).
-#[async_trait(?Send)]
-pub trait GrantStore {
-    /// Runs `command` in grant shard `shard` and returns its reply.
-    async fn call(
-        &self,
-        shard: u32,
-        command: &crate::grants::GrantCommand,
-    ) -> Result<crate::grants::GrantReply, StoreError>;
-}
-
 /// An outgoing HTTP call failed before an answer arrived.
 #[derive(Debug, thiserror::Error)]
 #[error("fetch failed: {0}")]
@@ -237,7 +216,7 @@ pub trait Es256 {
 /// Which rate limit a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// Requests of one client, on a key per budget ([`crate::ratelimit::Budget`]).
+    /// Requests of one client, on a key per budget (one per budget of `ratelimit`).
     Client,
     /// Requests from one address at the token, revocation and introspection endpoints and the
     /// login page, and failed admin authentications.

@@ -18,9 +18,7 @@ use crate::app::Context;
 use crate::authority::Command;
 use crate::http::Request;
 use crate::ports::{Limit, RateLimiter};
-
-/// `Retry-After` of a 429: the longest period the binding supports.
-pub const RETRY_AFTER_SECS: u64 = 60;
+use crate::lifetimes::RETRY_AFTER_SECS;
 
 /// A limit was exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -14,7 +14,9 @@ use crate::cache::Caches;
 use crate::crypto::Secrets;
 use crate::grants::{self, GrantCommand, GrantEnv, GrantReply};
 use crate::http::{Request, Response};
-use crate::ports::{Authority, Clock, DurableStorage, GrantStore, Kv, Rng, StoreError};
+use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
+use crate::grants::GrantStore;
+use crate::authority::Authority;
 
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

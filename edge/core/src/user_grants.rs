@@ -17,10 +17,10 @@ use crate::clients::ClientRecord;
 use crate::crypto::{random_token, sha256_b64};
 use crate::error::OAuthError;
 use crate::form::Form;
-use crate::grants::{
-    new_token, shard_of, shard_of_token, token_hash, GrantCommand, GrantEvent, GrantReply, Issue,
-    IssuedToken, RefusalCode, RetryTicket, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
-};
+use crate::grants::{new_token, shard_of, shard_of_token, GrantCommand, GrantEvent, GrantReply, Issue, IssuedToken, RefusalCode, RetryTicket};
+use crate::crypto::token_hash;
+use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
+use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
 use crate::http::{Request, Response};
 use crate::login::{check_credentials, Credentials};
 use crate::people::settle;

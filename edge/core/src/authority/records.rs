@@ -8,7 +8,9 @@ use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS
 use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::error::ApiError;
-use crate::keys::{KeyAlg, KeyError, KeySet, KeyState};
+use crate::keys::{KeyError, KeySet};
+use crate::api::KeyState;
+use crate::api::KeyAlg;
 use crate::ports::StoreError;
 use crate::users::{user_login_key, UserRecord};
 

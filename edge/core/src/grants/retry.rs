@@ -137,7 +137,8 @@ pub(super) struct Repeat {
 mod tests {
     use super::*;
     use crate::grants::tests::T;
-    use crate::grants::{token_hash, GrantCommand, GrantEvent, GrantReply};
+    use crate::grants::{GrantCommand, GrantEvent, GrantReply};
+use crate::crypto::token_hash;
 
     /// A rotation's request: the token presented, the caller, and what it asks.
     struct Ask<'a> {
