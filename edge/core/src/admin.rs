@@ -464,7 +464,7 @@ impl Admin<'_, '_> {
     /// have answered is accepted.
     async fn end_sessions(&self, id: &str) -> Result<Response, ApiError> {
         let upstream = self.ctx.settings.upstream_login_url.is_some();
-        if !upstream || !crate::login::is_upstream_user_id(id) {
+        if !upstream || !crate::users::is_upstream_user_id(id) {
             self.read_user(id).await?;
         }
         self.command(Command::EndSessions {

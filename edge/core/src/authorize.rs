@@ -18,7 +18,7 @@ use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, G
 use crate::crypto::token_hash;
 use crate::lifetimes::CODE_TTL;
 use crate::http::{Method, Request, Response};
-use crate::login::see_other;
+use crate::http::see_other;
 use crate::pages;
 use crate::ports::StoreError;
 use crate::session::{Session, SessionUser};

@@ -15,7 +15,7 @@
 //! Every entry and rule carries the time after which it can go (the last token it could
 //! deny has expired), and the authority sweeps them, whole pages at a time, in order. The
 //! pure rules live here; the authority stores and publishes them (`authority/denials.rs`)
-//! and the isolate keeps a [`DenyView`] (see [`crate::app::Context::is_denied`]).
+//! and the isolate keeps a [`DenyView`] (see `Context::is_denied`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

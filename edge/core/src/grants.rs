@@ -29,8 +29,6 @@ use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{
     expiry_entry, list_all_records, sweep_expired, Clock, DurableStorage, Rng, StoreError,
 };
-use crate::lifetimes::CODE_TTL;
-use crate::crypto::token_hash;
 use crate::api::GrantView;
 
 mod lockout;
@@ -209,7 +207,7 @@ pub struct RefreshInfo {
 }
 
 /// What a grant shard can be asked to do (externally tagged, like
-/// [`Command`](crate::authority::Command)).
+/// the authority's `Command`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantCommand {
@@ -318,7 +316,7 @@ pub enum RefusalCode {
     InvalidScope,
 }
 
-/// A shard's answer (externally tagged, like [`Command`](crate::authority::Command)).
+/// A shard's answer (externally tagged, like the authority's `Command`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantReply {

@@ -353,3 +353,8 @@ mod tests {
         assert_eq!(none.client_network(), None);
     }
 }
+
+/// A 303 See Other to `location` (after a form post, the browser follows with a GET).
+pub fn see_other(location: &str) -> Response {
+    Response::empty(303).header("location", location).no_store()
+}

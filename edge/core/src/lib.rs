@@ -14,6 +14,7 @@ pub mod authority;
 pub mod authorize;
 pub mod cache;
 pub mod clients;
+pub mod credentials;
 pub mod crypto;
 pub mod denylist;
 pub mod error;

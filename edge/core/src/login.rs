@@ -1,14 +1,8 @@
-//! `GET/POST /login`: signing a person in, and the credential check the password grant shares.
+//! `GET/POST /login`: signing a person in (the check itself, lockouts included, is
+//! [`crate::credentials`], shared with the password grant).
 //!
-//! Credentials are checked against the user store ([`crate::users::verify_user_password`]),
-//! or, when the operator sets `UPSTREAM_LOGIN_URL`, by the origin's own login endpoint (JSON
-//! `POST {"username", "password"}`; `200 {"user_id": …}` is a match), so a site becomes an
-//! OAuth provider without moving its users.
-//! Failed attempts are counted per client network (an IPv6 caller's /64) and per username in
-//! the grant shards, which lock the key out with exponential back-off and cap a username's
-//! guesses (RFC 9700 §4.15; NIST SP 800-63B §5.2.2; rules in `grants::lockout`). The network is
-//! asked first, so a locked-out caller leaves no trace under the names it tries; while a key is
-//! locked out no password is even checked. Before that, every posted
+//! Failed attempts lock the key out with exponential back-off and cap a username's guesses
+//! (RFC 9700 §4.15; NIST SP 800-63B §5.2.2). Before the check, every posted
 //! form counts against the caller's address and, when `next` is the authorization request of
 //! an existing client and the form's CSRF token is good, against that client's sign-in budget
 //! ([`ratelimit`]): a post without a session costs a stranger nothing, so it must not spend a
@@ -19,11 +13,9 @@
 //! `POST /logout` ends the browser's session (CSRF-protected) and replaces it with an anonymous
 //! one.
 
-use serde::Deserialize;
 
 use crate::app::{only, Context};
 use crate::form::Form;
-use crate::grants::{GrantCommand, GrantReply, LockKey};
 use crate::http::{Method, Request, Response};
 use crate::pages;
 use crate::people::session_generation;
@@ -31,125 +23,12 @@ use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
 use crate::session::{Session, SessionUser};
 use crate::lifetimes::SESSION_TTL;
-use crate::users::verify_user_password;
+use crate::credentials::UserRef;
+use crate::credentials::Credentials;
+use crate::credentials::check_credentials;
+use crate::http::see_other;
+use crate::pages::ACCOUNT_PAGE;
 
-/// Longest answer read from an upstream login endpoint.
-const UPSTREAM_MAX_ANSWER: usize = 16 * 1024;
-/// Where a sign-in returns when `next` is absent or not allowed.
-pub const ACCOUNT_PAGE: &str = "/account/grants";
-
-/// A signed-in user's identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRef {
-    pub id: String,
-    pub name: String,
-}
-
-/// The outcome of a credential check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    Valid(UserRef),
-    Invalid,
-    /// Locked out for this many more seconds.
-    Locked(u64),
-}
-
-/// The lockout keys of an attempt, in the order they are asked: the caller's network (callers
-/// without an address share one), then the username.
-fn lockout_keys(req: &Request, username: &str) -> [LockKey; 2] {
-    let network = req.client_network().unwrap_or_else(|| "unknown".into());
-    [LockKey::Network(network), LockKey::username(username)]
-}
-
-async fn lockout(
-    ctx: &Context<'_>,
-    command: GrantCommand,
-    key: &LockKey,
-) -> Result<u64, StoreError> {
-    match ctx.grants.call(key.shard(), &command).await? {
-        GrantReply::Lockout { retry_after } => Ok(retry_after),
-        _ => Ok(0),
-    }
-}
-
-/// Checks `username` and `password`, honouring and updating the lockouts.
-pub async fn check_credentials(
-    ctx: &Context<'_>,
-    req: &Request,
-    username: &str,
-    password: &str,
-) -> Result<Credentials, StoreError> {
-    let keys = lockout_keys(req, username);
-    for key in &keys {
-        let attempt = GrantCommand::LoginAttempt { key: key.clone() };
-        let wait = lockout(ctx, attempt, key).await?;
-        if wait > 0 {
-            return Ok(Credentials::Locked(wait));
-        }
-    }
-    let found = match &ctx.settings.upstream_login_url {
-        Some(url) => upstream_login(ctx, url, username, password).await?,
-        None => verify_user_password(ctx, username, password)
-            .await?
-            .map(|record| UserRef {
-                id: record.user.id,
-                name: record.user.username,
-            }),
-    };
-    let Some(user) = found else {
-        // Every admitted attempt already counts as a failure.
-        return Ok(Credentials::Invalid);
-    };
-    for key in &keys {
-        let forgive = GrantCommand::LoginSucceeded { key: key.clone() };
-        lockout(ctx, forgive, key).await?;
-    }
-    Ok(Credentials::Valid(user))
-}
-
-/// The origin's answer to a successful sign-in.
-#[derive(Deserialize)]
-struct UpstreamUser {
-    user_id: String,
-}
-
-/// Asks the origin's own login endpoint: `POST {"username", "password"}` as JSON; a 200 with
-/// `{"user_id": "…"}` is a match, any other 4xx a mismatch, anything else an outage.
-async fn upstream_login(
-    ctx: &Context<'_>,
-    url: &str,
-    username: &str,
-    password: &str,
-) -> Result<Option<UserRef>, StoreError> {
-    let body = serde_json::json!({ "username": username, "password": password }).to_string();
-    let (status, text) = ctx
-        .http
-        .post_json(url, &body, UPSTREAM_MAX_ANSWER)
-        .await
-        .map_err(|e| StoreError(format!("upstream login: {e}")))?;
-    match status {
-        200 => {
-            let user: UpstreamUser = serde_json::from_str(&text)
-                .map_err(|_| StoreError("upstream login answered no user_id".into()))?;
-            let id = user.user_id.trim();
-            if !is_upstream_user_id(id) {
-                return Err(StoreError("upstream login answered a bad user_id".into()));
-            }
-            Ok(Some(UserRef {
-                id: id.to_owned(),
-                name: username.to_owned(),
-            }))
-        }
-        400..=499 => Ok(None),
-        other => Err(StoreError(format!("upstream login answered {other}"))),
-    }
-}
-
-/// Whether `id` is a user id the origin's login endpoint may answer: 1 to 256 bytes, no
-/// control characters, no surrounding space.
-pub fn is_upstream_user_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 256 && id.trim() == id && !id.chars().any(char::is_control)
-}
 
 /// `next` if it names a page a sign-in may return to, else the account page.
 pub fn safe_next(next: Option<&str>) -> String {
@@ -170,11 +49,6 @@ pub fn next_form_targets(next: &str) -> Vec<String> {
         .filter(|(k, _)| k == "redirect_uri")
         .filter_map(|(_, v)| crate::authorize::origin_of(&v))
         .collect()
-}
-
-/// A 303 See Other to `location` (after a form post, the browser follows with a GET).
-pub fn see_other(location: &str) -> Response {
-    Response::empty(303).header("location", location).no_store()
 }
 
 /// The client a sign-in is for: the `client_id` of a `next` that is the authorization

@@ -205,3 +205,6 @@ mod tests {
         assert!(csp.contains("form-action 'self' https://app.test;"));
     }
 }
+
+/// Where a sign-in returns when `next` is absent or not allowed.
+pub const ACCOUNT_PAGE: &str = "/account/grants";

@@ -22,7 +22,7 @@ use crate::crypto::random_token;
 use crate::http::Request;
 use crate::people::session_generation;
 use crate::ports::StoreError;
-use crate::users::is_active;
+use crate::credentials::is_active;
 use crate::lifetimes::SESSION_TTL;
 
 /// The cookie's name over plain HTTP (loopback during development).

@@ -33,10 +33,9 @@ use pbkdf2::{Algorithm, Params, Pbkdf2};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{NewUser, User, UserPatch};
-use crate::app::Context;
 use crate::crypto::random_token;
 use crate::error::ApiError;
-use crate::ports::{Rng, StoreError};
+use crate::ports::Rng;
 
 /// PBKDF2 iterations for new hashes; see the module docs for the measurement behind it.
 pub const PBKDF2_ROUNDS: u32 = 100_000;
@@ -80,7 +79,7 @@ impl PasswordDigest {
 }
 
 /// PBKDF2-HMAC-SHA256 of `password` under `salt` at [`PBKDF2_ROUNDS`], as a PHC string.
-fn phc_hash(password: &str, salt: &[u8]) -> String {
+pub(crate) fn phc_hash(password: &str, salt: &[u8]) -> String {
     let params = Params {
         rounds: PBKDF2_ROUNDS,
         output_length: 32,
@@ -172,37 +171,10 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Checks a username and password for the login page and the password grant.
-///
-/// Returns the user when the password matches and the user is enabled; `None` otherwise (the
-/// caller cannot tell an unknown user from a wrong password or a disabled user). An unknown
-/// user costs one hash as well, so timing does not reveal which usernames exist. Reads the
-/// user's KV copy, so a change reaches every location within KV's propagation delay.
-pub async fn verify_user_password(
-    ctx: &Context<'_>,
-    username: &str,
-    password: &str,
-) -> Result<Option<UserRecord>, StoreError> {
-    if username.chars().count() > MAX_USERNAME_CHARS
-        || password.chars().count() > MAX_PASSWORD_CHARS
-    {
-        return Ok(None);
-    }
-    let Some(record) = ctx.kv_json::<UserRecord>(&user_login_key(username)).await? else {
-        let _ = phc_hash(password, b"portcullis-dummy");
-        return Ok(None);
-    };
-    let ok = record.password_hash.matches(password);
-    Ok((ok && !record.user.disabled).then_some(record))
-}
-
-/// Whether the store still holds user `id` under `username`, enabled (read from KV, like a
-/// sign-in).
-pub async fn is_active(ctx: &Context<'_>, id: &str, username: &str) -> Result<bool, StoreError> {
-    Ok(ctx
-        .kv_json::<UserRecord>(&user_login_key(username))
-        .await?
-        .is_some_and(|r| r.user.id == id && !r.user.disabled))
+/// Whether `id` is a user id the origin's login endpoint may answer: 1 to 256 bytes, no
+/// control characters, no surrounding space.
+pub fn is_upstream_user_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && id.trim() == id && !id.chars().any(char::is_control)
 }
 
 #[cfg(test)]

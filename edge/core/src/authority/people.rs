@@ -6,7 +6,7 @@
 //! the same command that makes the change, so the change and the promise to finish it are
 //! stored together. The edge then ends the person in their grant shard, forwards the
 //! revocations, and reports [`super::Command::SignoutDone`]; a task still here is done again by
-//! [`crate::people::resume`]. Ending a person twice is harmless (one more session generation,
+//! `people::resume`. Ending a person twice is harmless (one more session generation,
 //! nothing left to revoke), so a task is done at least once.
 //!
 //! Revocations from a shard's outbox carry an id; the authority remembers each applied id for

@@ -16,7 +16,7 @@
 //!   shard's sweep (run by every sign-in attempt, among others) deletes what has expired, a
 //!   bounded batch at a time. So usernames made up by the thousand cost storage for 30 days at
 //!   most, and an address locked out creates none, as its own key is checked first
-//!   ([`crate::login`]).
+//!   (`login`).
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 //!
 //! - **Session generation.** Each user id has a counter in its shard (`person:<id>`), copied
 //!   into the session cookie at sign-in and compared on every signed-in request
-//!   ([`crate::session::Session::signed_in`]). Ending a person's sessions bumps it, so every
+//!   (`Session::signed_in`). Ending a person's sessions bumps it, so every
 //!   cookie issued before stops working at once, wherever it is presented.
 //! - **Ending a person** ([`super::GrantCommand::EndPerson`]): bumps the generation and, when
 //!   asked, revokes every grant of theirs in one atomic command.
@@ -12,7 +12,7 @@
 //!   decides it, with an id of its own. The edge forwards it to the authority (deny-list and
 //!   audit) and then acknowledges it ([`super::GrantCommand::Delivered`]); until then
 //!   [`super::GrantCommand::Undelivered`] hands it out again, so a forward that failed midway
-//!   is retried ([`crate::people::resume`]) and still deny-lists and audits. The authority
+//!   is retried (`people::resume`) and still deny-lists and audits. The authority
 //!   applies each id once, so a retry after a lost acknowledgement changes nothing.
 
 use serde::{Deserialize, Serialize};

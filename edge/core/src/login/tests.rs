@@ -3,6 +3,8 @@
 use super::*;
 use crate::grants::GrantStore;
 use crate::testing::Harness;
+use crate::grants::GrantCommand;
+use crate::grants::LockKey;
 
 #[test]
 fn a_locked_out_network_leaves_no_record_under_the_names_it_tries() {
