@@ -8,7 +8,8 @@
 use chrono::{DateTime, Datelike, Timelike};
 
 use crate::api::GrantList;
-use crate::app::{only, Context};
+use crate::error::only;
+use crate::context::Context;
 use crate::error::ApiError;
 use crate::form::Form;
 use crate::grants::{shard_of, shard_of_token, GrantCommand, GrantReply, SHARDS};

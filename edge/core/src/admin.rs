@@ -19,7 +19,7 @@ use crate::api::{
     AuditQuery, Client, ClientCreated, ClientList, ClientPatch, KeyInfo, KeyList, KeyRotation,
     NewClient, NewScope, NewUser, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
 };
-use crate::app::Context;
+use crate::context::Context;
 use crate::authority::{Command, Reply, AUDIT_PAGE_MAX};
 use crate::clients::{is_scope_token, new_secret, ClientRecord};
 use crate::error::ApiError;

@@ -11,7 +11,8 @@
 //! requested scopes sees the consent page, which posts back here with `decision`.
 
 use crate::api::GrantType;
-use crate::app::{only, Context};
+use crate::error::only;
+use crate::context::Context;
 use crate::clients::ClientRecord;
 use crate::form::Form;
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};

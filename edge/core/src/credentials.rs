@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::grants::GrantCommand;
 use crate::grants::GrantReply;
 use crate::grants::LockKey;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::Response;
 use crate::ports::StoreError;
+use crate::http::Method;
+use crate::http::Request;
 
 /// An OAuth protocol error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,4 +246,36 @@ impl From<StoreError> for ApiError {
     fn from(_: StoreError) -> Self {
         Self::unavailable()
     }
+}
+
+/// The answer for anything Portcullis does not serve.
+pub fn not_found() -> Response {
+    Response::json(
+        404,
+        &crate::error::ErrorBody {
+            error: "not_found".into(),
+            error_description: Some("no such endpoint".into()),
+            field: None,
+        },
+    )
+}
+
+/// Refuses a method other than the ones listed.
+pub fn only(req: &Request, methods: &[Method]) -> Option<Response> {
+    (!methods.contains(&req.method)).then(|| {
+        let allow = methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Response::json(
+            405,
+            &crate::error::ErrorBody {
+                error: "invalid_request".into(),
+                error_description: Some(format!("method not allowed; use {allow}")),
+                field: None,
+            },
+        )
+        .header("allow", allow)
+    })
 }

@@ -15,7 +15,8 @@ use std::rc::Rc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::app::{only, Context};
+use crate::error::only;
+use crate::context::Context;
 use crate::authority::{Command, Reply};
 use crate::error::{ErrorBody, OAuthError};
 use crate::grants::shard_of_token;

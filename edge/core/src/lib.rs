@@ -14,6 +14,7 @@ pub mod authority;
 pub mod authorize;
 pub mod cache;
 pub mod clients;
+pub mod context;
 pub mod credentials;
 pub mod crypto;
 pub mod denylist;
@@ -48,4 +49,5 @@ mod people_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use app::{handle, Context, Settings};
+pub use app::handle;
+pub use context::{Context, Settings};

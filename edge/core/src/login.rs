@@ -14,7 +14,8 @@
 //! one.
 
 
-use crate::app::{only, Context};
+use crate::error::only;
+use crate::context::Context;
 use crate::form::Form;
 use crate::http::{Method, Request, Response};
 use crate::pages;

@@ -4,7 +4,7 @@
 //! runtime and answers 204. workerd freezes `Date.now()` while code computes, so the loop
 //! cannot time itself: `cargo xtask bench` times `n = 0` and `n = N` from outside and divides.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::http::{Request, Response};
 use crate::tokens::{self, AccessClaims, Audience};
 

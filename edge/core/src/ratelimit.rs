@@ -14,7 +14,7 @@
 //! isolate, so that a flood does not turn into a flood of audit writes. The limits themselves
 //! (requests per 10 or 60 s) are configured on the bindings in `wrangler.toml`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::authority::Command;
 use crate::http::Request;
 use crate::ports::{Limit, RateLimiter};

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::clients::{is_loopback_host, split_http_uri};
 use crate::crypto::random_token;
 use crate::http::Request;

@@ -8,7 +8,8 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 
-use crate::app::{Context, Settings};
+use crate::context::Context;
+use crate::context::Settings;
 use crate::authority::{execute, AuthorityEnv, Envelope, Reply};
 use crate::cache::Caches;
 use crate::crypto::Secrets;

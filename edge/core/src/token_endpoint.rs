@@ -11,7 +11,8 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::api::GrantType;
-use crate::app::{only, Context};
+use crate::error::only;
+use crate::context::Context;
 use crate::clients::{check_absolute_uri, is_scope_token, ClientRecord};
 use crate::crypto::random_token;
 use crate::error::OAuthError;

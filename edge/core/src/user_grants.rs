@@ -11,7 +11,7 @@
 //! the audit log by the authority, through [`apply_event`].
 
 use crate::api::GrantType;
-use crate::app::Context;
+use crate::context::Context;
 use crate::authority::{Command, Reply};
 use crate::clients::ClientRecord;
 use crate::crypto::{random_token, sha256_b64};

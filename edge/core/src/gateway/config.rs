@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use crate::admin::{if_match, not_allowed, parse_json, unexpected, with_etag};
 use crate::api::{IssuerTable, IssuersBody, RouteTable, RoutesBody};
-use crate::app::Context;
+use crate::context::Context;
 use crate::authority::{Command, Reply, Table};
 use crate::error::ApiError;
 use crate::gateway::{install_routes, issuers, routes, CONFIG_TTL_MS, ISSUERS_KEY, ROUTES_KEY};

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
-use crate::app::Context;
+use crate::context::Context;
 use crate::error::ApiError;
 use crate::gateway::routes::is_origin;
 use crate::ports::Es256;

@@ -1,0 +1,214 @@
+//! The per-request context: the deployment's [`Settings`], and [`Context`], which bundles the
+//! ports with the isolate caches and offers the cached reads every service shares (clients,
+//! keys, scopes, the deny-list) and the way to the authority.
+
+use std::rc::Rc;
+use crate::api::Scope;
+use crate::authority::Authority;
+use crate::authority::Command;
+use crate::authority::Envelope;
+use crate::authority::KEYS_KEY;
+use crate::authority::Reply;
+use crate::authority::SCOPES_KEY;
+use crate::authority::client_key;
+use crate::cache::Caches;
+use crate::cache::KEYS_TTL_MS;
+use crate::cache::SCOPES_TTL_MS;
+use crate::clients::ClientRecord;
+use crate::crypto::Secrets;
+use crate::denylist::DenyHead;
+use crate::denylist::DenyPage;
+use crate::denylist::HEAD_KEY;
+use crate::denylist::page_key;
+use crate::grants::GrantStore;
+use crate::http::Request;
+use crate::keys::KeySet;
+use crate::keys::LoadedKeys;
+use crate::ports::Clock;
+use crate::ports::Kv;
+use crate::ports::Rng;
+use crate::ports::StoreError;
+use crate::tokens::DEFAULT_LEEWAY;
+use crate::tokens::Verified;
+
+/// Deployment settings from the worker's plain vars.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ISSUER`; when absent, the request's origin.
+    pub issuer: Option<String>,
+    /// Clock leeway for token verification, seconds.
+    pub leeway: u64,
+    /// `ORIGIN_URL`: where gateway routes without their own `origin` forward to.
+    pub origin_url: Option<String>,
+    /// Least seconds between two JWKS fetches of one trusted issuer.
+    pub jwks_cooldown_secs: u64,
+    /// `SIGNING_ALG`: the algorithm of the first key set (`EdDSA` or `ES256`).
+    pub signing_alg: crate::api::KeyAlg,
+    /// `UPSTREAM_LOGIN_URL`: when set, sign-ins are checked by the origin's login endpoint
+    /// instead of the user store.
+    pub upstream_login_url: Option<String>,
+    /// `UPSTREAM_SESSION_SECONDS`: the whole life of a session signed in through the origin's
+    /// login endpoint (at most [`crate::lifetimes::SESSION_TTL`]); then the person signs in again
+    /// there, which checks them anew.
+    pub upstream_session_secs: u64,
+    /// `AUDIT_RETENTION_DAYS`, in seconds: how long the authority keeps audit entries.
+    pub audit_retention_secs: u64,
+    /// `REFRESH_RETRY_WINDOW_MS`: how long a retried refresh gets the same refresh token.
+    pub refresh_retry_window_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            leeway: DEFAULT_LEEWAY,
+            origin_url: None,
+            jwks_cooldown_secs: crate::gateway::issuers::DEFAULT_JWKS_COOLDOWN_SECS,
+            signing_alg: crate::api::KeyAlg::default(),
+            upstream_login_url: None,
+            upstream_session_secs: crate::lifetimes::UPSTREAM_SESSION_TTL,
+            audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
+            refresh_retry_window_ms: crate::grants::DEFAULT_RETRY_WINDOW_MS,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+pub struct Context<'a> {
+    pub kv: &'a dyn Kv,
+    pub authority: &'a dyn Authority,
+    pub grants: &'a dyn GrantStore,
+    pub clock: &'a dyn Clock,
+    pub rng: &'a dyn Rng,
+    /// ES256 through the runtime's WebCrypto.
+    pub es256: &'a dyn crate::ports::Es256,
+    /// Rate limits (the runtime's rate-limit binding).
+    pub limits: &'a dyn crate::ports::RateLimiter,
+    /// Outgoing HTTP (trusted issuers' JWKS).
+    pub http: &'a dyn crate::ports::HttpClient,
+    pub secrets: &'a Secrets,
+    pub caches: &'a Caches,
+    pub settings: &'a Settings,
+    pub request_id: String,
+}
+
+impl Context<'_> {
+    /// The issuer identifier for a request.
+    pub fn issuer(&self, req: &Request) -> String {
+        self.settings
+            .issuer
+            .clone()
+            .unwrap_or_else(|| req.origin.clone())
+    }
+
+    pub(crate) async fn kv_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        crate::ports::parse_record(key, self.kv.get(key).await?)
+    }
+
+    /// A client by id, from the isolate cache or KV.
+    pub async fn client(&self, id: &str) -> Result<Option<Rc<ClientRecord>>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.client(id, now) {
+            return Ok(hit);
+        }
+        let record = self
+            .kv_json::<ClientRecord>(&client_key(id))
+            .await?
+            .map(Rc::new);
+        self.caches.set_client(id, now, record.clone());
+        Ok(record)
+    }
+
+    /// The signing and verifying keys; the first call on a new deployment has the authority
+    /// generate them.
+    pub async fn keys(&self) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.keys.get(now) {
+            return Ok(hit);
+        }
+        let set = match self.kv_json::<KeySet>(KEYS_KEY).await? {
+            Some(set) => set,
+            None => match self
+                .command(
+                    "system",
+                    Command::EnsureKeys {
+                        alg: self.settings.signing_alg,
+                    },
+                )
+                .await?
+            {
+                Reply::Keys(set) => set,
+                other => return Err(StoreError(format!("unexpected reply {other:?}"))),
+            },
+        };
+        self.install_keys(&set)
+    }
+
+    /// Loads `set` into the cache (reusing the loaded keys when the version is unchanged).
+    pub fn install_keys(&self, set: &KeySet) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(old) = self.caches.keys.get_stale() {
+            if old.0 == set.version {
+                self.caches.keys.extend(now, KEYS_TTL_MS);
+                return Ok(old);
+            }
+        }
+        let loaded = set
+            .load(self.secrets, now / 1000)
+            .map_err(|e| StoreError(e.to_string()))?;
+        let entry = Rc::new((set.version, loaded));
+        self.caches.keys.set(now, KEYS_TTL_MS, Rc::clone(&entry));
+        Ok(entry)
+    }
+
+    /// The scope catalogue.
+    pub async fn scopes(&self) -> Result<Rc<Vec<Scope>>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = self.caches.scopes.get(now) {
+            return Ok(hit);
+        }
+        let scopes = Rc::new(self.kv_json(SCOPES_KEY).await?.unwrap_or_default());
+        self.caches
+            .scopes
+            .set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
+        Ok(scopes)
+    }
+
+    /// Whether `token` is revoked (by `jti`, client or signing key), from the isolate's copy
+    /// of the deny-list, whose head is re-read from KV once it is older than
+    /// [`crate::cache::DENYLIST_TTL_MS`].
+    pub async fn is_denied(&self, token: &Verified) -> Result<bool, StoreError> {
+        if !self.caches.denylist_fresh(self.clock.now_ms()) {
+            let head = self.kv_json(HEAD_KEY).await?.unwrap_or_default();
+            self.install_denylist(head).await?;
+        }
+        Ok(self.caches.denies(token))
+    }
+
+    /// Installs a deny-list head (read from KV or answered by the authority), fetching the
+    /// sealed pages this isolate has not read yet; each page is read once in its life.
+    pub async fn install_denylist(&self, head: DenyHead) -> Result<(), StoreError> {
+        let mut pages = Vec::new();
+        for n in self.caches.missing_pages(&head) {
+            if let Some(page) = self.kv_json::<DenyPage>(&page_key(n)).await? {
+                pages.push((n, page));
+            }
+        }
+        self.caches
+            .install_denylist(head, pages, self.clock.now_ms());
+        Ok(())
+    }
+
+    /// Sends a command to the authority on behalf of `actor`.
+    pub async fn command(&self, actor: &str, command: Command) -> Result<Reply, StoreError> {
+        let envelope = Envelope {
+            actor: actor.to_owned(),
+            request_id: self.request_id.clone(),
+            command,
+        };
+        self.authority.call(&envelope).await
+    }
+}
