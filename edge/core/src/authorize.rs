@@ -23,8 +23,12 @@ use crate::http::see_other;
 use crate::pages;
 use crate::ports::StoreError;
 use crate::session::{Session, SessionUser};
-use crate::token_endpoint::{audience, granted_scope, sign_access};
-use crate::user_grants::{apply_event, plan, user_claims};
+use crate::issue::sign_access;
+use crate::issue::audience;
+use crate::issue::granted_scope;
+use crate::people::apply_event;
+use crate::issue::user_claims;
+use crate::issue::plan;
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[

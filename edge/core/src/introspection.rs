@@ -10,7 +10,6 @@
 //! ([`ratelimit`]); a public client's id proves nothing, so its revocations count against the
 //! address alone.
 
-use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -18,62 +17,23 @@ use serde_json::{Map, Value};
 use crate::error::only;
 use crate::context::Context;
 use crate::authority::{Command, Reply};
-use crate::error::{ErrorBody, OAuthError};
+use crate::error::OAuthError;
 use crate::grants::shard_of_token;
 use crate::http::{Method, Request, Response};
 use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
-use crate::token_endpoint::{authenticate_client, read_form};
-use crate::tokens::{self, Expectations, TokenError, Verified};
+use crate::client_auth::authenticate_client;
+use crate::client_auth::read_form;
+use crate::tokens::{self, Expectations};
 use crate::user_grants;
-
-/// Why a bearer token was not accepted.
-#[derive(Debug)]
-pub enum BearerError {
-    Token(TokenError),
-    Store(StoreError),
-}
+use crate::bearer::BearerError;
+use crate::bearer::verify_token;
+use crate::bearer::bearer_challenge;
 
 impl From<StoreError> for BearerError {
     fn from(e: StoreError) -> Self {
         Self::Store(e)
     }
-}
-
-/// Verifies one of our access tokens, including the deny-list; `audience` is checked if given.
-pub async fn verify_token(
-    ctx: &Context<'_>,
-    req: &Request,
-    token: &str,
-    audience: Option<&str>,
-) -> Result<Rc<Verified>, BearerError> {
-    let keys = ctx.keys().await?;
-    let verified = if let Some(hit) = ctx.caches.verified(token, keys.0) {
-        hit
-    } else {
-        let fresh = Rc::new(
-            tokens::verify_signature(token, &keys.1, ctx.es256)
-                .await
-                .map_err(BearerError::Token)?,
-        );
-        ctx.caches.set_verified(token, keys.0, Rc::clone(&fresh));
-        fresh
-    };
-    let issuer = ctx.issuer(req);
-    tokens::check_claims(
-        &verified,
-        &Expectations {
-            issuer: &issuer,
-            audience,
-            now: ctx.clock.now(),
-            leeway: ctx.settings.leeway,
-        },
-    )
-    .map_err(BearerError::Token)?;
-    if ctx.is_denied(&verified).await? {
-        return Err(BearerError::Token(TokenError::Revoked));
-    }
-    Ok(verified)
 }
 
 /// `POST /verify`: `Authorization: Bearer <token>` → 200 with the claims, or 401 (RFC 6750 §3).
@@ -89,33 +49,6 @@ pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
         Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid")),
         Err(BearerError::Store(_)) => OAuthError::Unavailable.into_response(),
     }
-}
-
-/// A 401 per RFC 6750 §3: no error attribute when no token was sent.
-pub fn bearer_challenge(invalid: Option<&str>) -> Response {
-    let (challenge, body) = match invalid {
-        Some(why) => (
-            format!(
-                "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\""
-            ),
-            ErrorBody {
-                error: "invalid_token".into(),
-                error_description: Some(why.into()),
-                field: None,
-            },
-        ),
-        None => (
-            "Bearer realm=\"portcullis\"".to_owned(),
-            ErrorBody {
-                error: "invalid_request".into(),
-                error_description: Some("a bearer token is required".into()),
-                field: None,
-            },
-        ),
-    };
-    Response::json(401, &body)
-        .no_store()
-        .header("www-authenticate", challenge)
 }
 
 /// `POST /oauth/revoke` (RFC 7009 §2): the client authenticates; a token of its own is

@@ -16,7 +16,6 @@ use crate::context::Context;
 use crate::authority::{Command, Reply, SignoutTask};
 use crate::grants::{shard_of, GrantCommand, GrantEvent, GrantReply, SHARDS};
 use crate::ports::StoreError;
-use crate::user_grants::apply_event;
 
 /// Forwards `event`, decided by grant shard `shard`, to the authority (deny-list and audit,
 /// under `actor`), then tells the shard it need not be retried.
@@ -103,4 +102,21 @@ pub async fn session_generation(ctx: &Context<'_>, user: &str) -> Result<u64, St
         GrantReply::Generation { generation } => Ok(generation),
         _ => Err(StoreError("unexpected grant reply".into())),
     }
+}
+
+/// Sends what a grant shard decided to the authority: deny-list entries (kept one leeway past
+/// their expiry) and the audit entry. A revocation from a shard's outbox goes through
+/// [`settle`], which also acknowledges it.
+pub async fn apply_event(
+    ctx: &Context<'_>,
+    actor: &str,
+    mut event: GrantEvent,
+) -> Result<(), StoreError> {
+    for token in &mut event.deny {
+        token.exp += ctx.settings.leeway;
+    }
+    if let Reply::Denylist(head) = ctx.command(actor, Command::GrantEvent { event }).await? {
+        ctx.install_denylist(head).await?;
+    }
+    Ok(())
 }

@@ -12,89 +12,23 @@
 
 use crate::api::GrantType;
 use crate::context::Context;
-use crate::authority::{Command, Reply};
 use crate::clients::ClientRecord;
-use crate::crypto::{random_token, sha256_b64};
+use crate::crypto::sha256_b64;
 use crate::error::OAuthError;
 use crate::form::Form;
-use crate::grants::{new_token, shard_of, shard_of_token, GrantCommand, GrantEvent, GrantReply, Issue, IssuedToken, RefusalCode, RetryTicket};
+use crate::grants::{new_token, shard_of, shard_of_token, GrantCommand, GrantReply, RefusalCode, RetryTicket};
 use crate::crypto::token_hash;
-use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
-use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
 use crate::http::{Request, Response};
 use crate::credentials::check_credentials;
 use crate::credentials::Credentials;
 use crate::people::settle;
 use crate::ports::StoreError;
-use crate::token_endpoint::{audience, granted_scope, token_response};
-use crate::tokens::{AccessClaims, Audience};
-
-/// The tokens about to be issued: what the shard records and what the client receives.
-pub struct Plan {
-    pub issue: Issue,
-    pub refresh_token: Option<String>,
-}
-
-/// Chooses a `jti` and, if the client may refresh, a new refresh token in `shard`.
-pub fn plan(ctx: &Context<'_>, client: &ClientRecord, shard: u32, refresh: bool) -> Plan {
-    let refresh_token =
-        (refresh && client.allows(GrantType::RefreshToken)).then(|| new_token(ctx.rng, shard));
-    Plan {
-        issue: Issue {
-            access: IssuedToken {
-                jti: random_token(ctx.rng, 16),
-                exp: ctx.clock.now() + client.client.access_token_ttl,
-            },
-            refresh_hash: refresh_token.as_deref().map(token_hash),
-            idle_ttl: client
-                .client
-                .refresh_token_idle_ttl
-                .unwrap_or(DEFAULT_REFRESH_IDLE_TTL),
-            absolute_ttl: client
-                .client
-                .refresh_token_absolute_ttl
-                .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL),
-        },
-        refresh_token,
-    }
-}
-
-/// The claims of an access token for `user`.
-pub fn user_claims(
-    client: &ClientRecord,
-    issuer: String,
-    aud: String,
-    user: &str,
-    scopes: &[String],
-    jti: &str,
-) -> AccessClaims {
-    AccessClaims {
-        iss: issuer,
-        sub: user.to_owned(),
-        aud: Audience::One(aud),
-        jti: jti.to_owned(),
-        client_id: client.client.client_id.clone(),
-        scope: scopes.join(" "),
-        extra: client.client.claims.clone(),
-    }
-}
-
-/// Sends what a grant shard decided to the authority: deny-list entries (kept one leeway past
-/// their expiry) and the audit entry. A revocation from a shard's outbox goes through
-/// [`settle`], which also acknowledges it.
-pub async fn apply_event(
-    ctx: &Context<'_>,
-    actor: &str,
-    mut event: GrantEvent,
-) -> Result<(), StoreError> {
-    for token in &mut event.deny {
-        token.exp += ctx.settings.leeway;
-    }
-    if let Reply::Denylist(head) = ctx.command(actor, Command::GrantEvent { event }).await? {
-        ctx.install_denylist(head).await?;
-    }
-    Ok(())
-}
+use crate::issue::token_response;
+use crate::issue::audience;
+use crate::issue::granted_scope;
+use crate::issue::Plan;
+use crate::issue::plan;
+use crate::issue::user_claims;
 
 /// Turns a shard's answer to a redemption or refresh into the token response.
 async fn finish(

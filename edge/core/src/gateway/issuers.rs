@@ -24,10 +24,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
-use crate::context::Context;
 use crate::error::ApiError;
 use crate::gateway::routes::is_origin;
-use crate::ports::Es256;
+use crate::ports::{Es256, HttpClient};
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
     TokenError, Verified,
@@ -260,12 +259,17 @@ pub fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
     )
 }
 
-/// The key `kid` of `issuer`, fetching the JWKS when it is stale or lacks `kid` and the
-/// cool-down allows. Unreachable issuers keep their last keys.
-async fn key_set(ctx: &Context<'_>, issuer: &TrustedIssuer, kid: &str) -> Rc<Vec<ExternalKey>> {
-    let cache = &ctx.caches.gateway.jwks;
-    let now = ctx.clock.now_ms();
-    let cooldown = ctx.settings.jwks_cooldown_secs * 1000;
+/// The key `kid` of `issuer`, fetching the JWKS through `http` when it is stale or lacks `kid`
+/// and the cool-down (`cooldown` ms since the last attempt) allows. Unreachable issuers keep
+/// their last keys.
+pub async fn key_set(
+    cache: &JwksCache,
+    http: &dyn HttpClient,
+    now: u64,
+    cooldown: u64,
+    issuer: &TrustedIssuer,
+    kid: &str,
+) -> Rc<Vec<ExternalKey>> {
     let (keys, may_fetch) = match cache.0.borrow().get(&issuer.jwks_uri) {
         Some(e) => {
             let usable = e.fresh_until_ms > now && e.keys.iter().any(|k| k.kid == kid);
@@ -288,7 +292,7 @@ async fn key_set(ctx: &Context<'_>, issuer: &TrustedIssuer, kid: &str) -> Rc<Vec
             e.attempted_ms = now;
         }
     }
-    let fetched = match ctx.http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
+    let fetched = match http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
         Ok((200, body)) => parse_jwks(&body).map(Rc::new),
         _ => None,
     };
@@ -326,30 +330,6 @@ fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
         jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
         _ => TokenError::Signature,
     }
-}
-
-/// Verifies a token of a trusted issuer against its JWKS, fetched or cached (see
-/// [`ExternalToken::verify`] for the checks).
-pub async fn verify(
-    ctx: &Context<'_>,
-    issuer: &TrustedIssuer,
-    token: &str,
-    audience: Option<&str>,
-) -> Result<Verified, TokenError> {
-    let parsed = ExternalToken::parse(issuer, token)?;
-    let keys = key_set(ctx, issuer, parsed.kid()).await;
-    parsed
-        .verify(
-            &keys,
-            ctx.es256,
-            &Expectations {
-                issuer: &issuer.issuer,
-                audience,
-                now: ctx.clock.now(),
-                leeway: ctx.settings.leeway,
-            },
-        )
-        .await
 }
 
 /// A token of a trusted issuer that passed the structural checks of [`parse_untrusted`] (size,

@@ -32,7 +32,9 @@ use crate::context::Context;
 use crate::cache::Slot;
 use crate::error::{ErrorBody, OAuthError};
 use crate::http::{Request, Response};
-use crate::introspection::{bearer_challenge, verify_token, BearerError};
+use crate::bearer::bearer_challenge;
+use crate::bearer::verify_token;
+use crate::bearer::BearerError;
 use crate::ports::StoreError;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
@@ -239,7 +241,7 @@ async fn verify(
         .iter()
         .find(|t| t.issuer == iss)
         .ok_or(BearerError::Token(TokenError::Issuer))?;
-    issuers::verify(ctx, trusted, token, audience)
+    crate::bearer::verify_trusted(ctx, trusted, token, audience)
         .await
         .map(Rc::new)
         .map_err(BearerError::Token)

@@ -1,0 +1,191 @@
+//! Issuing tokens: the scope and audience a grant may have (RFC 6749 §3.3, RFC 8707), the
+//! claims of an RFC 9068 access token, its signature, and the RFC 6749 §5.1 answer; and the
+//! plan of a user grant (the ids of the tokens a shard will record).
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::tokens;
+use crate::api::GrantType;
+use crate::clients::ClientRecord;
+use crate::clients::check_absolute_uri;
+use crate::clients::is_scope_token;
+use crate::crypto::random_token;
+use crate::crypto::token_hash;
+use crate::error::OAuthError;
+use crate::grants::Issue;
+use crate::grants::IssuedToken;
+use crate::grants::new_token;
+use crate::http::Response;
+use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
+use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
+use crate::tokens::AccessClaims;
+use crate::tokens::Audience;
+
+/// Longest accepted `scope` parameter.
+const MAX_SCOPE_LEN: usize = 2048;
+
+/// The success body (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+struct TokenResponse<'a> {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// Checks a requested `scope` against the client's allowed scopes; absent means all of them.
+pub fn granted_scope(requested: Option<&str>, allowed: &[String]) -> Result<String, OAuthError> {
+    let Some(requested) = requested else {
+        return Ok(allowed.join(" "));
+    };
+    if requested.len() > MAX_SCOPE_LEN {
+        return Err(OAuthError::InvalidScope("scope is too long".into()));
+    }
+    let mut granted: Vec<&str> = Vec::new();
+    for s in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !is_scope_token(s) {
+            return Err(OAuthError::InvalidScope(format!(
+                "`{s}` is not a scope token"
+            )));
+        }
+        if !allowed.iter().any(|a| a == s) {
+            return Err(OAuthError::InvalidScope(format!(
+                "scope `{s}` is not allowed for this client"
+            )));
+        }
+        if !granted.contains(&s) {
+            granted.push(s);
+        }
+    }
+    if granted.is_empty() {
+        return Err(OAuthError::InvalidScope("scope is empty".into()));
+    }
+    Ok(granted.join(" "))
+}
+
+/// The audience for a token (RFC 8707): the requested resource if the client may address it,
+/// else the client's single audience, else the issuer.
+pub fn audience(
+    resource: Option<&str>,
+    client: &ClientRecord,
+    issuer: &str,
+) -> Result<String, OAuthError> {
+    let allowed = &client.client.audiences;
+    match resource {
+        Some(r) => {
+            check_absolute_uri(r)
+                .map_err(|why| OAuthError::InvalidTarget(format!("resource {why}")))?;
+            if allowed.iter().any(|a| a == r) {
+                Ok(r.to_owned())
+            } else {
+                Err(OAuthError::InvalidTarget(
+                    "resource is not an audience of this client".into(),
+                ))
+            }
+        }
+        None => match allowed.as_slice() {
+            [] => Ok(issuer.to_owned()),
+            [one] => Ok(one.clone()),
+            _ => Err(OAuthError::InvalidTarget(
+                "the client has several audiences: name one with `resource`".into(),
+            )),
+        },
+    }
+}
+
+/// Signs `claims` and builds the RFC 6749 §5.1 answer.
+pub async fn access_token_response(
+    ctx: &Context<'_>,
+    claims: AccessClaims,
+    ttl: u64,
+) -> Result<Response, OAuthError> {
+    token_response(ctx, claims, ttl, None).await
+}
+
+/// Signs an access token for `claims`, valid `ttl` seconds from now.
+pub async fn sign_access(
+    ctx: &Context<'_>,
+    claims: AccessClaims,
+    ttl: u64,
+) -> Result<String, OAuthError> {
+    let keys = ctx.keys().await?;
+    tokens::sign(&keys.1, claims, ctx.clock.now(), ttl, ctx.es256)
+        .await
+        .map_err(|_| OAuthError::Unavailable)
+}
+
+/// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given.
+pub async fn token_response(
+    ctx: &Context<'_>,
+    claims: AccessClaims,
+    ttl: u64,
+    refresh_token: Option<String>,
+) -> Result<Response, OAuthError> {
+    let scope = claims.scope.clone();
+    let token = sign_access(ctx, claims, ttl).await?;
+    Ok(Response::json(
+        200,
+        &TokenResponse {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: ttl,
+            scope: &scope,
+            refresh_token,
+        },
+    )
+    .no_store())
+}
+
+/// The tokens about to be issued: what the shard records and what the client receives.
+pub struct Plan {
+    pub issue: Issue,
+    pub refresh_token: Option<String>,
+}
+
+/// Chooses a `jti` and, if the client may refresh, a new refresh token in `shard`.
+pub fn plan(ctx: &Context<'_>, client: &ClientRecord, shard: u32, refresh: bool) -> Plan {
+    let refresh_token =
+        (refresh && client.allows(GrantType::RefreshToken)).then(|| new_token(ctx.rng, shard));
+    Plan {
+        issue: Issue {
+            access: IssuedToken {
+                jti: random_token(ctx.rng, 16),
+                exp: ctx.clock.now() + client.client.access_token_ttl,
+            },
+            refresh_hash: refresh_token.as_deref().map(token_hash),
+            idle_ttl: client
+                .client
+                .refresh_token_idle_ttl
+                .unwrap_or(DEFAULT_REFRESH_IDLE_TTL),
+            absolute_ttl: client
+                .client
+                .refresh_token_absolute_ttl
+                .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL),
+        },
+        refresh_token,
+    }
+}
+
+/// The claims of an access token for `user`.
+pub fn user_claims(
+    client: &ClientRecord,
+    issuer: String,
+    aud: String,
+    user: &str,
+    scopes: &[String],
+    jti: &str,
+) -> AccessClaims {
+    AccessClaims {
+        iss: issuer,
+        sub: user.to_owned(),
+        aud: Audience::One(aud),
+        jti: jti.to_owned(),
+        client_id: client.client.client_id.clone(),
+        scope: scopes.join(" "),
+        extra: client.client.claims.clone(),
+    }
+}
