@@ -29,6 +29,8 @@ use crate::issue::granted_scope;
 use crate::people::apply_event;
 use crate::issue::user_claims;
 use crate::issue::plan;
+use crate::uri::redirect_uri_matches;
+use crate::uri::origin_of;
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[
@@ -41,57 +43,6 @@ const REQUEST_PARAMS: &[&str] = &[
     "code_challenge_method",
     "resource",
 ];
-
-/// Whether `given` is `registered`, exactly, or differs from a loopback-IP `registered` only in
-/// its port (RFC 8252 §7.3).
-pub fn redirect_uri_matches(registered: &str, given: &str) -> bool {
-    if registered == given {
-        return true;
-    }
-    match (split_loopback(registered), split_loopback(given)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
-}
-
-/// `http://127.x.x.x` or `http://[::1]` and the rest after the port, for a loopback URI.
-fn split_loopback(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("http://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let host = if authority.starts_with("[::1]") {
-        "[::1]"
-    } else {
-        let host = authority.split(':').next().unwrap_or_default();
-        let octets: Vec<&str> = host.split('.').collect();
-        let ipv4 = octets.len() == 4
-            && octets[0] == "127"
-            && octets
-                .iter()
-                .all(|o| !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()));
-        if !ipv4 {
-            return None;
-        }
-        host
-    };
-    let port = &authority[host.len()..];
-    let port_ok = port.is_empty()
-        || port
-            .strip_prefix(':')
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    port_ok.then_some((host, tail))
-}
-
-/// `scheme://host[:port]` of an absolute http(s) URI.
-pub fn origin_of(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
-        return None;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    (!authority.is_empty() && !authority.contains('@'))
-        .then(|| format!("{}://{authority}", scheme.to_ascii_lowercase()))
-}
 
 /// The answer to the client: a redirect with `params` in the query (code) or fragment
 /// (implicit), plus `iss` (RFC 9207).

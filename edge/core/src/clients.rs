@@ -17,6 +17,8 @@ use crate::ports::Rng;
 use crate::lifetimes::DEFAULT_ACCESS_TOKEN_TTL;
 use crate::lifetimes::MAX_REFRESH_TOKEN_TTL;
 use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
+use crate::uri::check_redirect_uri;
+use crate::uri::check_absolute_uri;
 
 /// Claims a client's custom claims may not override.
 const RESERVED_CLAIMS: &[&str] = &[
@@ -320,62 +322,6 @@ fn check_refresh_lifetimes(new: &NewClient) -> Result<(), ApiError> {
         ));
     }
     Ok(())
-}
-
-/// The scheme and host of an absolute `http(s)` URI, or why it is not one.
-pub(crate) fn split_http_uri(uri: &str) -> Result<(&str, &str), &'static str> {
-    if uri.len() > 2000 {
-        return Err("longer than 2000 characters");
-    }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("contains whitespace or control characters");
-    }
-    let (scheme, rest) = uri.split_once("://").ok_or("not an absolute URL")?;
-    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
-        return Err("scheme must be https (or http for loopback)");
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err("must not carry user information");
-    }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    if host.is_empty() {
-        return Err("has no host");
-    }
-    Ok((scheme, host))
-}
-
-/// Whether `host` names the loopback interface: `localhost` or a loopback IP literal
-/// (`127.0.0.0/8`, `::1`). A name that merely starts with `127.` is not one.
-pub fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A redirect URI must be absolute, carry no fragment (RFC 6749 §3.1.2) and use https unless it
-/// points at loopback (RFC 8252 §7.3).
-pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
-    if uri.contains('#') {
-        return Err("must not contain a fragment");
-    }
-    let (scheme, host) = split_http_uri(uri)?;
-    if scheme.eq_ignore_ascii_case("http") && !is_loopback_host(host) {
-        return Err("http is allowed only for loopback hosts");
-    }
-    Ok(())
-}
-
-/// An audience must be an absolute http(s) URI without fragment (RFC 8707 §2).
-pub fn check_absolute_uri(uri: &str) -> Result<(), &'static str> {
-    if uri.contains('#') {
-        return Err("must not contain a fragment");
-    }
-    split_http_uri(uri).map(|_| ())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::tokens;
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
-use crate::clients::check_absolute_uri;
+use crate::uri::check_absolute_uri;
 use crate::clients::is_scope_token;
 use crate::crypto::random_token;
 use crate::crypto::token_hash;

@@ -41,6 +41,7 @@ pub mod session;
 pub mod token_endpoint;
 pub mod tokens;
 pub mod user_grants;
+pub mod uri;
 pub mod users;
 
 #[cfg(test)]

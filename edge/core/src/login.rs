@@ -48,7 +48,7 @@ pub fn next_form_targets(next: &str) -> Vec<String> {
         .into_iter()
         .flat_map(|(_, q)| form_urlencoded::parse(q.as_bytes()))
         .filter(|(k, _)| k == "redirect_uri")
-        .filter_map(|(_, v)| crate::authorize::origin_of(&v))
+        .filter_map(|(_, v)| crate::uri::origin_of(&v))
         .collect()
 }
 

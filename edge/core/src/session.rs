@@ -17,13 +17,13 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
-use crate::clients::{is_loopback_host, split_http_uri};
 use crate::crypto::random_token;
 use crate::http::Request;
 use crate::people::session_generation;
 use crate::ports::StoreError;
 use crate::credentials::is_active;
 use crate::lifetimes::SESSION_TTL;
+use crate::uri::is_loopback_origin;
 
 /// The cookie's name over plain HTTP (loopback during development).
 pub const COOKIE: &str = "portcullis_session";
@@ -177,11 +177,6 @@ pub fn is_own_set_cookie(value: &str) -> bool {
 /// The name of a cookie's `name=value` pair.
 fn name_of(pair: &str) -> &str {
     pair.split_once('=').map_or(pair, |(n, _)| n).trim()
-}
-
-/// Whether a `scheme://host[:port]` origin is on loopback.
-pub fn is_loopback_origin(origin: &str) -> bool {
-    split_http_uri(origin).is_ok_and(|(_, host)| is_loopback_host(host))
 }
 
 #[cfg(test)]

@@ -25,12 +25,12 @@ use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
 use crate::error::ApiError;
-use crate::gateway::routes::is_origin;
 use crate::ports::{Es256, HttpClient};
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
     TokenError, Verified,
 };
+use crate::uri::is_jwks_uri;
 
 /// Most trusted issuers.
 pub const MAX_ISSUERS: usize = 50;
@@ -117,25 +117,6 @@ pub fn validate(issuers: &[TrustedIssuer]) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-fn is_jwks_uri(uri: &str) -> bool {
-    let Some(scheme_end) = uri.find("://").map(|p| p + 3) else {
-        return false;
-    };
-    let host_end = uri[scheme_end..]
-        .find(['/', '?'])
-        .map_or(uri.len(), |p| scheme_end + p);
-    let authority = &uri[scheme_end..host_end];
-    let loopback = ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| {
-        authority
-            .strip_prefix(h)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
-    });
-    uri.len() <= 2048
-        && !uri.contains(['#', ' ', '@'])
-        && is_origin(&uri[..host_end])
-        && (uri.starts_with("https://") || loopback)
 }
 
 /// Whether `value` is a media type name as `typ` carries it (RFC 6838 §4.2 characters, an

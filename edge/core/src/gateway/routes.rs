@@ -23,6 +23,7 @@ use crate::api::Route;
 use crate::clients::is_scope_token;
 use crate::error::ApiError;
 use crate::http::Method;
+use crate::uri::is_origin;
 
 /// Most routes in a table.
 pub const MAX_ROUTES: usize = 2000;
@@ -214,21 +215,6 @@ impl Pattern {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { parts, subtree })
     }
-}
-
-/// Whether `origin` is `http(s)://host[:port]` with nothing after it.
-pub fn is_origin(origin: &str) -> bool {
-    let Some(authority) = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    !authority.is_empty()
-        && origin.len() <= MAX_FIELD_LEN
-        && authority
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 fn field(i: usize, name: &str) -> String {
