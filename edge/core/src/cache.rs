@@ -13,6 +13,9 @@ use crate::clients::ClientRecord;
 use crate::denylist::{DenyHead, DenyPage, DenyView};
 use crate::keys::LoadedKeys;
 use crate::tokens::Verified;
+use crate::api::IssuerTable;
+use crate::gateway::issuers::JwksCache;
+use crate::gateway::routes::RouteIndex;
 
 /// How long a client record is trusted, in milliseconds.
 pub const CLIENT_TTL_MS: u64 = 30_000;
@@ -92,13 +95,13 @@ pub struct Caches {
     denylist: RefCell<DenyView>,
     /// Until when (ms) the deny-list's head is fresh.
     denylist_fresh_until: Cell<u64>,
-    pub gateway: crate::gateway::GatewayCaches,
+    pub gateway: crate::cache::GatewayCaches,
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
     verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,
     /// When a tripped rate limit was last audited, by key (at most once a minute each); also
     /// what refuses a public client's grants once its budget is spent
-    /// ([`crate::ratelimit::tripped_recently`]).
+    /// (`ratelimit::tripped_recently`).
     pub rate_audits: RefCell<HashMap<String, u64>>,
 }
 
@@ -170,4 +173,13 @@ impl Caches {
         }
         map.insert(token.into(), (version, value));
     }
+}
+
+/// The gateway's isolate caches.
+#[derive(Default)]
+pub struct GatewayCaches {
+    /// The compiled route table.
+    pub routes: Slot<RouteIndex>,
+    pub issuers: Slot<IssuerTable>,
+    pub jwks: JwksCache,
 }

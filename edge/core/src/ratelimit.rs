@@ -7,9 +7,9 @@
 //! has one [`Budget`] per endpoint, each on a key of its own, so spending one never exhausts
 //! another. A public client authenticates with an id anyone knows, so only what a stranger
 //! cannot do spends its budgets: at the token endpoint, grants that succeeded
-//! ([`crate::token_endpoint`]); its revocations count against the address alone. The login
+//! (the token endpoint); its revocations count against the address alone. The login
 //! page counts sign-ins for an existing client's authorization request, once their CSRF token
-//! is good ([`crate::login`]). A tripped
+//! is good (the login page). A tripped
 //! limit answers 429 with `Retry-After` and is audited at most once a minute per key and
 //! isolate, so that a flood does not turn into a flood of audit writes. The limits themselves
 //! (requests per 10 or 60 s) are configured on the bindings in `wrangler.toml`.

@@ -89,15 +89,6 @@ const REROUTING: &[&str] = &[
 /// Every `X-Forwarded-*` header (`-Host`, `-Proto`, `-Prefix`, `-Path`, `-Port`, `-Server`, …).
 const FORWARDED_PREFIX: &str = "x-forwarded-";
 
-/// The gateway's isolate caches.
-#[derive(Default)]
-pub struct GatewayCaches {
-    /// The compiled route table.
-    pub routes: Slot<RouteIndex>,
-    pub issuers: Slot<IssuerTable>,
-    pub jwks: JwksCache,
-}
-
 /// A request to send on to the origin: the adapter streams the caller's body along.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
