@@ -4,13 +4,12 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use async_trait::async_trait;
+use portcullis_core::authority::Authority;
 use portcullis_core::authority::{Envelope, Reply};
 use portcullis_core::cache::Caches;
 use portcullis_core::crypto::Secrets;
-use portcullis_core::grants::{GrantCommand, GrantReply};
-use portcullis_core::ports::{
-    Authority, Clock, DurableStorage, GrantStore, Kv, Limit, RateLimiter, Rng, StoreError,
-};
+use portcullis_core::grants::{GrantCommand, GrantReply, GrantStore};
+use portcullis_core::ports::{Clock, DurableStorage, Kv, Limit, RateLimiter, Rng, StoreError};
 use portcullis_core::Settings;
 use worker::durable::ListOptions;
 use worker::kv::KvStore;

@@ -21,13 +21,12 @@ use std::sync::OnceLock;
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use portcullis_core::admin::parse_json;
+use portcullis_core::admin::io::parse_json;
+use portcullis_core::api::KeyAlg;
 use portcullis_core::api::{
     Algorithm, ClientPatch, IssuersBody, KeyRotation, NewClient, NewScope, NewUser, Route,
     RoutesBody, SecretRotation, TrustedIssuer, UserPatch,
 };
-use portcullis_core::authorize::{origin_of, redirect_uri_matches};
-use portcullis_core::clients::{check_absolute_uri, check_redirect_uri};
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
 use portcullis_core::gateway::issuers::{self, ExternalToken};
@@ -35,10 +34,13 @@ use portcullis_core::gateway::routes;
 use portcullis_core::gateway::routes::{CanonicalPath, RouteIndex};
 use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
-use portcullis_core::keys::{KeyAlg, KeySet, LoadedKeys};
+use portcullis_core::keys::{KeySet, LoadedKeys};
 use portcullis_core::login::{next_form_targets, safe_next};
 use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
 use portcullis_core::tokens::{self, AccessClaims, Audience, Expectations};
+use portcullis_core::uri::{
+    check_absolute_uri, check_redirect_uri, origin_of, redirect_uri_matches,
+};
 
 const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 

@@ -7,11 +7,12 @@ use std::hint::black_box;
 
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
+use portcullis_core::api::KeyAlg;
 use portcullis_core::api::{GrantType, NewClient, Scope};
 use portcullis_core::clients::ClientRecord;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
-use portcullis_core::keys::{KeyAlg, KeySet};
+use portcullis_core::keys::KeySet;
 use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
 use portcullis_core::tokens::{self, AccessClaims, Audience};
 

@@ -7,16 +7,14 @@
 
 use chrono::{DateTime, Datelike, Timelike};
 
-use crate::api::GrantList;
-use crate::error::only;
+use crate::api::GrantView;
 use crate::context::Context;
-use crate::error::ApiError;
+use crate::error::only;
 use crate::form::Form;
 use crate::grants::{shard_of, shard_of_token, GrantCommand, GrantReply, SHARDS};
-use crate::api::GrantView;
+use crate::http::see_other;
 use crate::http::{Method, Request, Response};
 use crate::pages::ACCOUNT_PAGE;
-use crate::http::see_other;
 use crate::pages::{self, GrantRow};
 use crate::people::settle;
 use crate::ports::StoreError;
@@ -154,24 +152,6 @@ fn unavailable() -> Response {
         "Temporarily unavailable",
         "The service is briefly unavailable. Please retry.",
     )
-}
-
-/// `GET /admin/v1/grants?user=&client=`.
-pub async fn admin_list(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
-    let query = req.query.as_deref().unwrap_or_default();
-    let params = Form::parse(query.as_bytes())
-        .map_err(|_| ApiError::bad_request(None, "a query parameter is repeated"))?;
-    let grants = list_grants(ctx, params.get("user"), params.get("client")).await?;
-    Ok(Response::json(200, &GrantList { grants }).no_store())
-}
-
-/// `DELETE /admin/v1/grants/{id}`.
-pub async fn admin_revoke(ctx: &Context<'_>, id: &str, actor: &str) -> Result<Response, ApiError> {
-    if revoke_grant(ctx, actor, id, None).await? {
-        Ok(Response::empty(204).no_store())
-    } else {
-        Err(ApiError::not_found("grant"))
-    }
 }
 
 #[cfg(test)]

@@ -338,9 +338,6 @@ pub struct SecretRotation {
     pub previous_expires_in: Option<u64>,
 }
 
-
-
-
 /// A signing key as the admin API shows it: public parts and state, never the private key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyInfo {

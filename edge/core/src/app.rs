@@ -1,11 +1,10 @@
 //! The request router: [`handle`] takes a plain request and answers it from the endpoint that
 //! serves its path; the runtime adapter calls it and nothing else.
 
-
-use crate::http::{Request, Response};
-use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 use crate::context::Context;
 use crate::error::not_found;
+use crate::http::{Request, Response};
+use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
 /// Answers one request.
 pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
@@ -51,4 +50,3 @@ pub fn body_limit(path: &str) -> usize {
         64 * 1024
     }
 }
-

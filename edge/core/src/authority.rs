@@ -17,9 +17,9 @@ use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
 use crate::denylist::DenyHead;
 use crate::error::ApiError;
+use crate::grants::GrantStore;
 use crate::keys::KeySet;
 use crate::ports::{list_all_records, Clock, DurableStorage, Kv, Rng, StoreError};
-use crate::grants::GrantStore;
 use crate::users::UserRecord;
 
 mod audit;

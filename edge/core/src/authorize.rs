@@ -11,26 +11,26 @@
 //! requested scopes sees the consent page, which posts back here with `decision`.
 
 use crate::api::GrantType;
-use crate::error::only;
-use crate::context::Context;
 use crate::clients::ClientRecord;
+use crate::context::Context;
+use crate::crypto::token_hash;
+use crate::error::only;
 use crate::form::Form;
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
-use crate::crypto::token_hash;
-use crate::lifetimes::CODE_TTL;
-use crate::http::{Method, Request, Response};
 use crate::http::see_other;
-use crate::pages;
-use crate::ports::StoreError;
-use crate::session::{Session, SessionUser};
-use crate::issue::sign_access;
+use crate::http::{Method, Request, Response};
 use crate::issue::audience;
 use crate::issue::granted_scope;
-use crate::people::apply_event;
-use crate::issue::user_claims;
 use crate::issue::plan;
-use crate::uri::redirect_uri_matches;
+use crate::issue::sign_access;
+use crate::issue::user_claims;
+use crate::lifetimes::CODE_TTL;
+use crate::pages;
+use crate::people::apply_event;
+use crate::ports::StoreError;
+use crate::session::{Session, SessionUser};
 use crate::uri::origin_of;
+use crate::uri::redirect_uri_matches;
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[

@@ -2,18 +2,18 @@
 //! the deny-list) and trusted issuers' tokens (against their JWKS, fetched and cached per
 //! isolate), and the `WWW-Authenticate` challenge of a refusal.
 
-use crate::context::Context;
 use crate::api::TrustedIssuer;
+use crate::context::Context;
 use crate::error::ErrorBody;
-use crate::gateway::issuers::ExternalToken;
 use crate::gateway::issuers::key_set;
+use crate::gateway::issuers::ExternalToken;
 use crate::http::Request;
 use crate::http::Response;
 use crate::ports::StoreError;
+use crate::tokens;
 use crate::tokens::Expectations;
 use crate::tokens::TokenError;
 use crate::tokens::Verified;
-use crate::tokens;
 use std::rc::Rc;
 
 /// Why a bearer token was not accepted.

@@ -8,14 +8,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::api::IssuerTable;
 use crate::api::Scope;
 use crate::clients::ClientRecord;
 use crate::denylist::{DenyHead, DenyPage, DenyView};
-use crate::keys::LoadedKeys;
-use crate::tokens::Verified;
-use crate::api::IssuerTable;
 use crate::gateway::issuers::JwksCache;
 use crate::gateway::routes::RouteIndex;
+use crate::keys::LoadedKeys;
+use crate::tokens::Verified;
 
 /// How long a client record is trusted, in milliseconds.
 pub const CLIENT_TTL_MS: u64 = 30_000;

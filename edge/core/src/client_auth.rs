@@ -4,11 +4,11 @@
 
 use std::rc::Rc;
 
-use crate::context::Context;
 use crate::clients::ClientRecord;
+use crate::context::Context;
 use crate::error::OAuthError;
-use crate::form::Form;
 use crate::form::parse_basic;
+use crate::form::Form;
 use crate::http::Request;
 
 /// Parses a form body under the endpoint rules shared by token, revocation and introspection.

@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::api::{Client, ClientPatch, GrantType, NewClient, Scope, SecretInfo};
 use crate::crypto::{random_token, SecretHash, Secrets};
 use crate::error::ApiError;
+use crate::lifetimes::DEFAULT_ACCESS_TOKEN_TTL;
 use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
 use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
-use crate::ports::Rng;
-use crate::lifetimes::DEFAULT_ACCESS_TOKEN_TTL;
-use crate::lifetimes::MAX_REFRESH_TOKEN_TTL;
 use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
-use crate::uri::check_redirect_uri;
+use crate::lifetimes::MAX_REFRESH_TOKEN_TTL;
+use crate::ports::Rng;
 use crate::uri::check_absolute_uri;
+use crate::uri::check_redirect_uri;
 
 /// Claims a client's custom claims may not override.
 const RESERVED_CLAIMS: &[&str] = &[
@@ -326,4 +326,3 @@ fn check_refresh_lifetimes(new: &NewClient) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests;
-

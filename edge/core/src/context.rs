@@ -2,24 +2,23 @@
 //! ports with the isolate caches and offers the cached reads every service shares (clients,
 //! keys, scopes, the deny-list) and the way to the authority.
 
-use std::rc::Rc;
 use crate::api::Scope;
+use crate::authority::client_key;
 use crate::authority::Authority;
 use crate::authority::Command;
 use crate::authority::Envelope;
-use crate::authority::KEYS_KEY;
 use crate::authority::Reply;
+use crate::authority::KEYS_KEY;
 use crate::authority::SCOPES_KEY;
-use crate::authority::client_key;
 use crate::cache::Caches;
 use crate::cache::KEYS_TTL_MS;
 use crate::cache::SCOPES_TTL_MS;
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
+use crate::denylist::page_key;
 use crate::denylist::DenyHead;
 use crate::denylist::DenyPage;
 use crate::denylist::HEAD_KEY;
-use crate::denylist::page_key;
 use crate::grants::GrantStore;
 use crate::http::Request;
 use crate::keys::KeySet;
@@ -28,8 +27,9 @@ use crate::ports::Clock;
 use crate::ports::Kv;
 use crate::ports::Rng;
 use crate::ports::StoreError;
-use crate::tokens::DEFAULT_LEEWAY;
 use crate::tokens::Verified;
+use crate::tokens::DEFAULT_LEEWAY;
+use std::rc::Rc;
 
 /// Deployment settings from the worker's plain vars.
 #[derive(Debug, Clone)]

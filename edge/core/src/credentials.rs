@@ -13,12 +13,12 @@ use crate::grants::GrantReply;
 use crate::grants::LockKey;
 use crate::http::Request;
 use crate::ports::StoreError;
+use crate::users::is_upstream_user_id;
+use crate::users::phc_hash;
+use crate::users::user_login_key;
+use crate::users::UserRecord;
 use crate::users::MAX_PASSWORD_CHARS;
 use crate::users::MAX_USERNAME_CHARS;
-use crate::users::UserRecord;
-use crate::users::is_upstream_user_id;
-use crate::users::user_login_key;
-use crate::users::phc_hash;
 
 /// A signed-in user's identity.
 #[derive(Debug, Clone, PartialEq, Eq)]

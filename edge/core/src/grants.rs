@@ -25,11 +25,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::api::GrantView;
 use crate::crypto::{random_token, sha256_b64};
 use crate::ports::{
     expiry_entry, list_all_records, sweep_expired, Clock, DurableStorage, Rng, StoreError,
 };
-use crate::api::GrantView;
 
 mod lockout;
 mod people;

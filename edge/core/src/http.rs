@@ -286,6 +286,11 @@ impl Response {
     }
 }
 
+/// A 303 See Other to `location` (after a form post, the browser follows with a GET).
+pub fn see_other(location: &str) -> Response {
+    Response::empty(303).header("location", location).no_store()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,9 +357,4 @@ mod tests {
         let none = Request::from_url(Method::Get, "https://auth.example/");
         assert_eq!(none.client_network(), None);
     }
-}
-
-/// A 303 See Other to `location` (after a form post, the browser follows with a GET).
-pub fn see_other(location: &str) -> Response {
-    Response::empty(303).header("location", location).no_store()
 }

@@ -10,25 +10,24 @@
 //! ([`ratelimit`]); a public client's id proves nothing, so its revocations count against the
 //! address alone.
 
-
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::only;
-use crate::context::Context;
 use crate::authority::{Command, Reply};
+use crate::bearer::bearer_challenge;
+use crate::bearer::verify_token;
+use crate::bearer::BearerError;
+use crate::client_auth::authenticate_client;
+use crate::client_auth::read_form;
+use crate::context::Context;
+use crate::error::only;
 use crate::error::OAuthError;
 use crate::grants::shard_of_token;
 use crate::http::{Method, Request, Response};
 use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
-use crate::client_auth::authenticate_client;
-use crate::client_auth::read_form;
 use crate::tokens::{self, Expectations};
 use crate::user_grants;
-use crate::bearer::BearerError;
-use crate::bearer::verify_token;
-use crate::bearer::bearer_challenge;
 
 impl From<StoreError> for BearerError {
     fn from(e: StoreError) -> Self {

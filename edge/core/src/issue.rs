@@ -4,23 +4,23 @@
 
 use serde::Serialize;
 
-use crate::context::Context;
-use crate::tokens;
 use crate::api::GrantType;
-use crate::clients::ClientRecord;
-use crate::uri::check_absolute_uri;
 use crate::clients::is_scope_token;
+use crate::clients::ClientRecord;
+use crate::context::Context;
 use crate::crypto::random_token;
 use crate::crypto::token_hash;
 use crate::error::OAuthError;
+use crate::grants::new_token;
 use crate::grants::Issue;
 use crate::grants::IssuedToken;
-use crate::grants::new_token;
 use crate::http::Response;
 use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
 use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
+use crate::tokens;
 use crate::tokens::AccessClaims;
 use crate::tokens::Audience;
+use crate::uri::check_absolute_uri;
 
 /// Longest accepted `scope` parameter.
 const MAX_SCOPE_LEN: usize = 2048;

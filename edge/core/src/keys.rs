@@ -13,12 +13,12 @@ use base64::Engine;
 use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
 use serde::{Deserialize, Serialize};
 
-use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
-use crate::crypto::{sha256_b64, Secrets};
-use crate::ports::{CryptoError, Es256, Rng};
 use crate::api::KeyAlg;
 use crate::api::KeyState;
 use crate::api::PublicJwk;
+use crate::crypto::{sha256_b64, Secrets};
+use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
+use crate::ports::{CryptoError, Es256, Rng};
 
 /// A signing key as stored: public part in clear, private part sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,4 +321,3 @@ impl KeySet {
 
 #[cfg(test)]
 mod tests;
-

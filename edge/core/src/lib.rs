@@ -40,8 +40,8 @@ pub mod ratelimit;
 pub mod session;
 pub mod token_endpoint;
 pub mod tokens;
-pub mod user_grants;
 pub mod uri;
+pub mod user_grants;
 pub mod users;
 
 #[cfg(test)]

@@ -13,23 +13,21 @@
 //! `POST /logout` ends the browser's session (CSRF-protected) and replaces it with an anonymous
 //! one.
 
-
-use crate::error::only;
 use crate::context::Context;
+use crate::credentials::check_credentials;
+use crate::credentials::Credentials;
+use crate::credentials::UserRef;
+use crate::error::only;
 use crate::form::Form;
+use crate::http::see_other;
 use crate::http::{Method, Request, Response};
+use crate::lifetimes::SESSION_TTL;
 use crate::pages;
+use crate::pages::ACCOUNT_PAGE;
 use crate::people::session_generation;
 use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
 use crate::session::{Session, SessionUser};
-use crate::lifetimes::SESSION_TTL;
-use crate::credentials::UserRef;
-use crate::credentials::Credentials;
-use crate::credentials::check_credentials;
-use crate::http::see_other;
-use crate::pages::ACCOUNT_PAGE;
-
 
 /// `next` if it names a page a sign-in may return to, else the account page.
 pub fn safe_next(next: Option<&str>) -> String {
@@ -71,7 +69,10 @@ fn too_many_attempts(whose: &str) -> Response {
         "Too many attempts",
         &format!("Too many sign-in attempts {whose}. Please wait a minute and try again."),
     )
-    .header("retry-after", crate::lifetimes::RETRY_AFTER_SECS.to_string())
+    .header(
+        "retry-after",
+        crate::lifetimes::RETRY_AFTER_SECS.to_string(),
+    )
 }
 
 /// `GET/POST /login`.
@@ -234,4 +235,3 @@ pub fn logout(ctx: &Context<'_>, req: &Request) -> Response {
 
 #[cfg(test)]
 mod tests;
-

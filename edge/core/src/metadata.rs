@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::error::only;
 use crate::context::Context;
+use crate::error::only;
 use crate::error::OAuthError;
 use crate::http::{Method, Request, Response};
 

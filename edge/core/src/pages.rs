@@ -179,6 +179,9 @@ pub fn grants(user_name: &str, rows: &[GrantRow], csrf: &str, notice: Option<&st
     page(200, "Your applications", &body, true, &[])
 }
 
+/// Where a sign-in returns when `next` is absent or not allowed.
+pub const ACCOUNT_PAGE: &str = "/account/grants";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +208,3 @@ mod tests {
         assert!(csp.contains("form-action 'self' https://app.test;"));
     }
 }
-
-/// Where a sign-in returns when `next` is absent or not allowed.
-pub const ACCOUNT_PAGE: &str = "/account/grants";

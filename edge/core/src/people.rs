@@ -12,8 +12,8 @@
 //! Every step may run twice without effect: a person ended twice just gets one more session
 //! generation, and the authority applies a revocation id once.
 
-use crate::context::Context;
 use crate::authority::{Command, Reply, SignoutTask};
+use crate::context::Context;
 use crate::grants::{shard_of, GrantCommand, GrantEvent, GrantReply, SHARDS};
 use crate::ports::StoreError;
 

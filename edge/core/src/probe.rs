@@ -55,7 +55,7 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
                 .await
                 .is_ok(),
             "token" => {
-                Box::pin(crate::app::handle(ctx, token_request.clone()))
+                Box::pin(crate::token_endpoint::token(ctx, &token_request))
                     .await
                     .status
                     == 200

@@ -14,11 +14,11 @@
 //! isolate, so that a flood does not turn into a flood of audit writes. The limits themselves
 //! (requests per 10 or 60 s) are configured on the bindings in `wrangler.toml`.
 
-use crate::context::Context;
 use crate::authority::Command;
+use crate::context::Context;
 use crate::http::Request;
-use crate::ports::{Limit, RateLimiter};
 use crate::lifetimes::RETRY_AFTER_SECS;
+use crate::ports::{Limit, RateLimiter};
 
 /// A limit was exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

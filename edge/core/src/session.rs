@@ -17,12 +17,12 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
+use crate::credentials::is_active;
 use crate::crypto::random_token;
 use crate::http::Request;
+use crate::lifetimes::SESSION_TTL;
 use crate::people::session_generation;
 use crate::ports::StoreError;
-use crate::credentials::is_active;
-use crate::lifetimes::SESSION_TTL;
 use crate::uri::is_loopback_origin;
 
 /// The cookie's name over plain HTTP (loopback during development).
@@ -181,4 +181,3 @@ fn name_of(pair: &str) -> &str {
 
 #[cfg(test)]
 mod tests;
-

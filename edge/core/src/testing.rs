@@ -8,16 +8,16 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 
-use crate::context::Context;
-use crate::context::Settings;
+use crate::authority::Authority;
 use crate::authority::{execute, AuthorityEnv, Envelope, Reply};
 use crate::cache::Caches;
+use crate::context::Context;
+use crate::context::Settings;
 use crate::crypto::Secrets;
+use crate::grants::GrantStore;
 use crate::grants::{self, GrantCommand, GrantEnv, GrantReply};
 use crate::http::{Request, Response};
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
-use crate::grants::GrantStore;
-use crate::authority::Authority;
 
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

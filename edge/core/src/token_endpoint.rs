@@ -6,24 +6,22 @@
 //! against its token budget once it authenticated; a public client's only when its grant
 //! succeeded, as anyone can name it ([`ratelimit`]).
 
-
-
 use crate::api::GrantType;
-use crate::error::only;
-use crate::context::Context;
+use crate::client_auth::authenticate_client;
+use crate::client_auth::read_form;
 use crate::clients::ClientRecord;
+use crate::context::Context;
 use crate::crypto::random_token;
+use crate::error::only;
 use crate::error::OAuthError;
 use crate::form::Form;
 use crate::http::{Method, Request, Response};
+use crate::issue::access_token_response;
+use crate::issue::audience;
+use crate::issue::granted_scope;
 use crate::ratelimit::{self, Budget};
 use crate::tokens::{AccessClaims, Audience};
 use crate::user_grants;
-use crate::client_auth::read_form;
-use crate::client_auth::authenticate_client;
-use crate::issue::granted_scope;
-use crate::issue::audience;
-use crate::issue::access_token_response;
 
 /// Handles the token endpoint.
 pub async fn token(ctx: &Context<'_>, req: &Request) -> Response {

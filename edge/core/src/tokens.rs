@@ -20,8 +20,8 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::keys::{LoadedKeys, SigningKey, VerifyingKey};
 use crate::api::KeyAlg;
+use crate::keys::{LoadedKeys, SigningKey, VerifyingKey};
 use crate::ports::{CryptoError, Es256};
 
 /// Longest token accepted for verification.

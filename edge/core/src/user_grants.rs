@@ -11,24 +11,26 @@
 //! the audit log by the authority, through [`apply_event`].
 
 use crate::api::GrantType;
-use crate::context::Context;
 use crate::clients::ClientRecord;
-use crate::crypto::sha256_b64;
-use crate::error::OAuthError;
-use crate::form::Form;
-use crate::grants::{new_token, shard_of, shard_of_token, GrantCommand, GrantReply, RefusalCode, RetryTicket};
-use crate::crypto::token_hash;
-use crate::http::{Request, Response};
+use crate::context::Context;
 use crate::credentials::check_credentials;
 use crate::credentials::Credentials;
-use crate::people::settle;
-use crate::ports::StoreError;
-use crate::issue::token_response;
+use crate::crypto::sha256_b64;
+use crate::crypto::token_hash;
+use crate::error::OAuthError;
+use crate::form::Form;
+use crate::grants::{
+    new_token, shard_of, shard_of_token, GrantCommand, GrantReply, RefusalCode, RetryTicket,
+};
+use crate::http::{Request, Response};
 use crate::issue::audience;
 use crate::issue::granted_scope;
-use crate::issue::Plan;
 use crate::issue::plan;
+use crate::issue::token_response;
 use crate::issue::user_claims;
+use crate::issue::Plan;
+use crate::people::settle;
+use crate::ports::StoreError;
 
 /// Turns a shard's answer to a redemption or refresh into the token response.
 async fn finish(

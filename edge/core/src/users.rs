@@ -179,4 +179,3 @@ pub fn is_upstream_user_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
-

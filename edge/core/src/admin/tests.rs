@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
+use crate::credentials::verify_user_password;
 use crate::http::{Method, Request, Response};
 use crate::testing::{Harness, TEST_ADMIN_TOKEN};
-use crate::users::{user_login_key};
-use crate::credentials::verify_user_password;
+use crate::users::user_login_key;
 
 const ORIGIN: &str = "https://auth.test";
 

@@ -207,4 +207,3 @@ impl Run<'_, '_> {
 
 #[cfg(test)]
 mod tests;
-

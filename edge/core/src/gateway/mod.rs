@@ -15,7 +15,6 @@
 //! and `-For` itself), Portcullis's own cookies, and `Authorization` unless the route forwards
 //! it.
 
-pub mod config;
 pub mod issuers;
 pub mod routes;
 
@@ -24,17 +23,15 @@ use std::rc::Rc;
 use jwt_compact::{Empty, UntrustedToken};
 use serde::Deserialize;
 
-use self::issuers::JwksCache;
 use self::routes::{CanonicalPath, Match, RouteIndex};
 use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
-use crate::error::not_found;
-use crate::context::Context;
-use crate::cache::Slot;
-use crate::error::{ErrorBody, OAuthError};
-use crate::http::{Request, Response};
 use crate::bearer::bearer_challenge;
 use crate::bearer::verify_token;
 use crate::bearer::BearerError;
+use crate::context::Context;
+use crate::error::not_found;
+use crate::error::{ErrorBody, OAuthError};
+use crate::http::{Request, Response};
 use crate::ports::StoreError;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};

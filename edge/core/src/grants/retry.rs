@@ -136,9 +136,9 @@ pub(super) struct Repeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::token_hash;
     use crate::grants::tests::T;
     use crate::grants::{GrantCommand, GrantEvent, GrantReply};
-use crate::crypto::token_hash;
 
     /// A rotation's request: the token presented, the caller, and what it asks.
     struct Ask<'a> {

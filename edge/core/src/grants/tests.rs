@@ -3,9 +3,9 @@
 use std::cell::Cell;
 
 use super::*;
-use crate::testing::{FixedClock, MemStorage};
 use crate::crypto::token_hash;
 use crate::lifetimes::CODE_TTL;
+use crate::testing::{FixedClock, MemStorage};
 
 /// One grant shard on in-memory storage and a fixed clock (also used by [`lockout`]'s
 /// and [`retry`]'s tests).

@@ -38,14 +38,8 @@ fn rotation_promotes_next_and_keeps_retired_until_expiry() {
     let rng = SeqRng::default();
     let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
     let (old_current, old_next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-    futures::executor::block_on(set.rotate(
-        Some(KeyAlg::ES256),
-        &secrets,
-        &rng,
-        &NativeEs256,
-        200,
-    ))
-    .unwrap();
+    futures::executor::block_on(set.rotate(Some(KeyAlg::ES256), &secrets, &rng, &NativeEs256, 200))
+        .unwrap();
     assert_eq!(set.keys.last().unwrap().alg, KeyAlg::ES256);
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.signing_kid, old_next);
@@ -64,8 +58,7 @@ fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
     let rng = SeqRng::default();
     let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
     let (current, next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-    futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200))
-        .unwrap();
+    futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeEs256, 200)).unwrap();
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.signing_kid, next);
     assert!(loaded.verifying_key(&current).is_none());

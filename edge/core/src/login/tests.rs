@@ -1,10 +1,10 @@
 //! Unit tests of `login`.
 
 use super::*;
-use crate::grants::GrantStore;
-use crate::testing::Harness;
 use crate::grants::GrantCommand;
+use crate::grants::GrantStore;
 use crate::grants::LockKey;
+use crate::testing::Harness;
 
 #[test]
 fn a_locked_out_network_leaves_no_record_under_the_names_it_tries() {

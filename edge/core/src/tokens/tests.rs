@@ -5,8 +5,8 @@ use base64::Engine;
 use jwt_compact::{Algorithm, AlgorithmSignature};
 
 use super::*;
-use crate::crypto::Secrets;
 use crate::api::KeyAlg;
+use crate::crypto::Secrets;
 use crate::keys::KeySet;
 use crate::testing::{NativeEs256, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 

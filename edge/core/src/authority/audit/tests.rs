@@ -106,8 +106,7 @@ fn entries_past_the_retention_are_never_served_and_are_swept_by_the_next_write()
     let mut h = Harness::default();
     h.settings.audit_retention_secs = 10 * 86_400;
     let write = |h: &Harness| {
-        let (status, body) =
-            admin(h, Method::Post, "/admin/v1/scopes", TEST_ADMIN_TOKEN, "::1");
+        let (status, body) = admin(h, Method::Post, "/admin/v1/scopes", TEST_ADMIN_TOKEN, "::1");
         assert_eq!(status, 201, "{body}");
         h.advance(1);
     };

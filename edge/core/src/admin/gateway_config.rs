@@ -8,10 +8,14 @@
 
 use std::rc::Rc;
 
-use crate::admin::{if_match, not_allowed, parse_json, unexpected, with_etag};
+use crate::admin::io::if_match;
+use crate::admin::io::not_allowed;
+use crate::admin::io::parse_json;
+use crate::admin::io::unexpected;
+use crate::admin::io::with_etag;
 use crate::api::{IssuerTable, IssuersBody, RouteTable, RoutesBody};
-use crate::context::Context;
 use crate::authority::{Command, Reply, Table};
+use crate::context::Context;
 use crate::error::ApiError;
 use crate::gateway::{install_routes, issuers, routes, CONFIG_TTL_MS, ISSUERS_KEY, ROUTES_KEY};
 use crate::http::{Method, Request, Response};
