@@ -6,47 +6,103 @@ use crate::error::not_found;
 use crate::http::{Request, Response};
 use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
+/// What Portcullis itself serves: every path of these belongs to [`handle`], body and all;
+/// every other path belongs to the gateway ([`crate::gateway::decide`]), which decides from
+/// the method, path and headers so the body can stream to the origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// RFC 8414 metadata (also served as `openid-configuration`).
+    Metadata,
+    Jwks,
+    Token,
+    Authorize,
+    Login,
+    Logout,
+    AccountGrants,
+    Revoke,
+    Introspect,
+    Verify,
+    /// The bench-only hot-path probe (`probe` feature).
+    Probe,
+    /// `/admin` and everything under `/admin/`.
+    Admin,
+    /// A path under one of Portcullis's own prefixes (`/.well-known/`, `/oauth/`,
+    /// `/account/`) that nothing serves: a 404 here, never the origin's.
+    Unknown,
+}
+
+impl Endpoint {
+    /// The endpoint that serves `path`, or `None` when the path is the gateway's.
+    pub fn of(path: &str) -> Option<Self> {
+        const RESERVED: &[&str] = &["/.well-known/", "/oauth/", "/account/"];
+        Some(match path {
+            "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
+                Self::Metadata
+            }
+            "/.well-known/jwks.json" => Self::Jwks,
+            "/oauth/token" => Self::Token,
+            "/oauth/authorize" => Self::Authorize,
+            "/login" => Self::Login,
+            "/logout" => Self::Logout,
+            "/account/grants" => Self::AccountGrants,
+            "/oauth/revoke" => Self::Revoke,
+            "/oauth/introspect" => Self::Introspect,
+            "/verify" => Self::Verify,
+            "/__probe" if cfg!(feature = "probe") => Self::Probe,
+            "/admin" => Self::Admin,
+            "/account" => Self::Unknown,
+            _ if path.starts_with("/admin/") => Self::Admin,
+            _ if RESERVED.iter().any(|p| path.starts_with(p)) => Self::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// The largest body the endpoint reads: 1 MiB for the admin API (a whole route table),
+    /// 64 KiB elsewhere.
+    pub fn body_limit(self) -> usize {
+        match self {
+            Self::Admin => 1024 * 1024,
+            _ => 64 * 1024,
+        }
+    }
+
+    /// Answers `req`, which this endpoint serves.
+    async fn serve(self, ctx: &Context<'_>, req: &Request) -> Response {
+        match self {
+            Self::Metadata => metadata::authorization_server(ctx, req).await,
+            Self::Jwks => metadata::jwks(ctx, req).await,
+            Self::Token => token_endpoint::token(ctx, req).await,
+            Self::Authorize => authorize::authorize(ctx, req).await,
+            Self::Login => login::login(ctx, req).await,
+            Self::Logout => login::logout(ctx, req),
+            Self::AccountGrants => account::account_grants(ctx, req).await,
+            Self::Revoke => introspection::revoke(ctx, req).await,
+            Self::Introspect => introspection::introspect(ctx, req).await,
+            Self::Verify => introspection::verify_endpoint(ctx, req).await,
+            #[cfg(feature = "probe")]
+            Self::Probe => crate::probe::handle(ctx, req).await,
+            Self::Admin => admin::handle(ctx, req).await,
+            #[cfg(not(feature = "probe"))]
+            Self::Probe => not_found(),
+            Self::Unknown => not_found(),
+        }
+    }
+}
+
 /// Answers one request.
 pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
-    let path = req.path.as_str();
-    match path {
-        "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
-            metadata::authorization_server(ctx, &req).await
-        }
-        "/.well-known/jwks.json" => metadata::jwks(ctx, &req).await,
-        "/oauth/token" => token_endpoint::token(ctx, &req).await,
-        "/oauth/authorize" => authorize::authorize(ctx, &req).await,
-        "/login" => login::login(ctx, &req).await,
-        "/logout" => login::logout(ctx, &req),
-        "/account/grants" => account::account_grants(ctx, &req).await,
-        "/oauth/revoke" => introspection::revoke(ctx, &req).await,
-        "/oauth/introspect" => introspection::introspect(ctx, &req).await,
-        "/verify" => introspection::verify_endpoint(ctx, &req).await,
-        #[cfg(feature = "probe")]
-        "/__probe" => crate::probe::handle(ctx, &req).await,
-        _ if path == "/admin" || path.starts_with("/admin/") => admin::handle(ctx, &req).await,
-        _ => not_found(),
+    match Endpoint::of(&req.path) {
+        Some(endpoint) => endpoint.serve(ctx, &req).await,
+        None => not_found(),
     }
 }
 
-/// Whether Portcullis itself serves `path` (so [`handle`] answers it, body and all). Every
-/// other path belongs to the gateway ([`crate::gateway::decide`]), which decides from the
-/// method, path and headers so the body can stream to the origin. An endpoint added to
-/// [`handle`] outside these prefixes must be added here too.
+/// Whether Portcullis itself serves `path` ([`Endpoint::of`]).
 pub fn is_endpoint(path: &str) -> bool {
-    const EXACT: &[&str] = &["/verify", "/login", "/logout", "/admin", "/account"];
-    const PREFIXES: &[&str] = &["/.well-known/", "/oauth/", "/admin/", "/account/"];
-    EXACT.contains(&path)
-        || PREFIXES.iter().any(|p| path.starts_with(p))
-        || (cfg!(feature = "probe") && path == "/__probe")
+    Endpoint::of(path).is_some()
 }
 
-/// The largest body a Portcullis endpoint reads: 1 MiB for the admin API (a whole route
-/// table), 64 KiB elsewhere.
+/// The largest body Portcullis reads for `path` ([`Endpoint::body_limit`]).
 pub fn body_limit(path: &str) -> usize {
-    if path.starts_with("/admin/") {
-        1024 * 1024
-    } else {
-        64 * 1024
-    }
+    Endpoint::of(path).map_or(64 * 1024, Endpoint::body_limit)
 }
