@@ -12,11 +12,12 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::Scope;
+use crate::api::{KeyAlg, Scope};
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
 use crate::denylist::DenyHead;
 use crate::error::ApiError;
+use crate::grants::GrantEvent;
 use crate::grants::GrantStore;
 use crate::keys::KeySet;
 use crate::ports::{list_all_records, Clock, DurableStorage, Kv, Rng, StoreError};
@@ -358,49 +359,11 @@ impl Run<'_, '_> {
     async fn command(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
         let env = self;
         match &envelope.command {
-            Command::CreateScope { scope } => {
-                let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
-                if scopes.iter().any(|s| s.name == scope.name) {
-                    return Ok(Reply::Error(ApiError::conflict(
-                        "name",
-                        format!("scope `{}` already exists", scope.name),
-                    )));
-                }
-                scopes.push(scope.clone());
-                env.write(SCOPES_KEY, &scopes).await?;
-                env.audit(envelope, "scope.create", &scope.name).await?;
-                Ok(Reply::Scope(scope.clone()))
-            }
+            Command::CreateScope { scope } => env.create_scope(envelope, scope).await,
             Command::ListScopes => Ok(Reply::Scopes(
                 env.read(SCOPES_KEY).await?.unwrap_or_default(),
             )),
-            Command::CreateClient { record } => {
-                let name_key = client_name_key(&record.client.name);
-                if env.env.storage.get(&name_key).await?.is_some() {
-                    return Ok(Reply::Error(ApiError::conflict(
-                        "name",
-                        format!("a client named `{}` already exists", record.client.name),
-                    )));
-                }
-                if let Some(e) = env.missing_scope(&record.client.scopes).await? {
-                    return Ok(Reply::Error(e));
-                }
-                let key = client_key(&record.client.client_id);
-                if env.env.storage.get(&key).await?.is_some() {
-                    return Ok(Reply::Error(ApiError::conflict(
-                        "client_id",
-                        "already taken",
-                    )));
-                }
-                env.env
-                    .storage
-                    .put(&name_key, &record.client.client_id)
-                    .await?;
-                env.write(&key, record).await?;
-                env.audit(envelope, "client.create", &record.client.client_id)
-                    .await?;
-                Ok(Reply::Client(record.clone()))
-            }
+            Command::CreateClient { record } => env.create_client(envelope, record).await,
             Command::GetClient { client_id } => {
                 match env.read::<ClientRecord>(&client_key(client_id)).await? {
                     Some(record) => Ok(Reply::Client(record)),
@@ -408,26 +371,7 @@ impl Run<'_, '_> {
                 }
             }
             Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
-            Command::EnsureKeys { alg } => {
-                if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
-                    return Ok(Reply::Keys(set));
-                }
-                let Ok(set) = KeySet::generate(
-                    *alg,
-                    env.env.secrets,
-                    env.env.rng,
-                    env.env.es256,
-                    env.env.clock.now(),
-                )
-                .await
-                else {
-                    return Err(StoreError("signing key generation failed".into()));
-                };
-                env.write(KEYS_KEY, &set).await?;
-                let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
-                env.audit(envelope, "key.generate", &kid).await?;
-                Ok(Reply::Keys(set))
-            }
+            Command::EnsureKeys { alg } => env.ensure_keys(envelope, alg).await,
             Command::CreateUser { record } => env.create_user(envelope, record).await,
             Command::GetUser { id } => env.get_user(id).await,
             Command::ListUsers => Ok(Reply::Users(env.list("user:").await?)),
@@ -497,33 +441,121 @@ impl Run<'_, '_> {
                 .replace(envelope, table.clone(), *if_match)
                 .await?
                 .map_or_else(Reply::Error, Reply::Issuers)),
-            Command::Revoke { jti, exp } => {
-                let (head, added) = env.deny_tokens([(jti.as_str(), *exp)]).await?;
-                if !added.is_empty() {
-                    env.audit(envelope, "token.revoke", jti).await?;
-                }
-                Ok(Reply::Denylist(head))
-            }
-            Command::GrantEvent { event } => {
-                let fresh = !env.already_applied(&event.id).await?;
-                let tokens = event.deny.iter().map(|t| (t.jti.as_str(), t.exp));
-                let (head, _) = env.deny_tokens(tokens).await?;
-                if !fresh {
-                    // A retried delivery: denied again (a no-op), audited once.
-                    return Ok(Reply::Denylist(head));
-                }
-                env.audit(envelope, &event.action, &event.target).await?;
-                Ok(Reply::Denylist(head))
-            }
-            Command::EndSessions { user } => {
-                env.add_signout(SignoutTask::new(envelope, user, false))
-                    .await?;
-                env.audit(envelope, "user.signout", user).await?;
-                Ok(Reply::Done)
-            }
+            Command::Revoke { jti, exp } => env.revoke_token(envelope, jti, *exp).await,
+            Command::GrantEvent { event } => env.apply_grant_event(envelope, event).await,
+            Command::EndSessions { user } => env.end_sessions(envelope, user).await,
             Command::PendingSignouts => env.pending_signouts().await,
             Command::SignoutDone { task } => env.signout_done(task).await,
         }
+    }
+
+    async fn create_scope(&self, envelope: &Envelope, scope: &Scope) -> Result<Reply, StoreError> {
+        let env = self;
+        let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
+        if scopes.iter().any(|s| s.name == scope.name) {
+            return Ok(Reply::Error(ApiError::conflict(
+                "name",
+                format!("scope `{}` already exists", scope.name),
+            )));
+        }
+        scopes.push(scope.clone());
+        env.write(SCOPES_KEY, &scopes).await?;
+        env.audit(envelope, "scope.create", &scope.name).await?;
+        Ok(Reply::Scope(scope.clone()))
+    }
+
+    async fn create_client(
+        &self,
+        envelope: &Envelope,
+        record: &ClientRecord,
+    ) -> Result<Reply, StoreError> {
+        let env = self;
+        let name_key = client_name_key(&record.client.name);
+        if env.env.storage.get(&name_key).await?.is_some() {
+            return Ok(Reply::Error(ApiError::conflict(
+                "name",
+                format!("a client named `{}` already exists", record.client.name),
+            )));
+        }
+        if let Some(e) = env.missing_scope(&record.client.scopes).await? {
+            return Ok(Reply::Error(e));
+        }
+        let key = client_key(&record.client.client_id);
+        if env.env.storage.get(&key).await?.is_some() {
+            return Ok(Reply::Error(ApiError::conflict(
+                "client_id",
+                "already taken",
+            )));
+        }
+        env.env
+            .storage
+            .put(&name_key, &record.client.client_id)
+            .await?;
+        env.write(&key, record).await?;
+        env.audit(envelope, "client.create", &record.client.client_id)
+            .await?;
+        Ok(Reply::Client(record.clone()))
+    }
+
+    async fn ensure_keys(&self, envelope: &Envelope, alg: &KeyAlg) -> Result<Reply, StoreError> {
+        let env = self;
+        if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
+            return Ok(Reply::Keys(set));
+        }
+        let Ok(set) = KeySet::generate(
+            *alg,
+            env.env.secrets,
+            env.env.rng,
+            env.env.es256,
+            env.env.clock.now(),
+        )
+        .await
+        else {
+            return Err(StoreError("signing key generation failed".into()));
+        };
+        env.write(KEYS_KEY, &set).await?;
+        let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
+        env.audit(envelope, "key.generate", &kid).await?;
+        Ok(Reply::Keys(set))
+    }
+
+    async fn revoke_token(
+        &self,
+        envelope: &Envelope,
+        jti: &str,
+        exp: u64,
+    ) -> Result<Reply, StoreError> {
+        let env = self;
+        let (head, added) = env.deny_tokens([(jti, exp)]).await?;
+        if !added.is_empty() {
+            env.audit(envelope, "token.revoke", jti).await?;
+        }
+        Ok(Reply::Denylist(head))
+    }
+
+    async fn apply_grant_event(
+        &self,
+        envelope: &Envelope,
+        event: &GrantEvent,
+    ) -> Result<Reply, StoreError> {
+        let env = self;
+        let fresh = !env.already_applied(&event.id).await?;
+        let tokens = event.deny.iter().map(|t| (t.jti.as_str(), t.exp));
+        let (head, _) = env.deny_tokens(tokens).await?;
+        if !fresh {
+            // A retried delivery: denied again (a no-op), audited once.
+            return Ok(Reply::Denylist(head));
+        }
+        env.audit(envelope, &event.action, &event.target).await?;
+        Ok(Reply::Denylist(head))
+    }
+
+    async fn end_sessions(&self, envelope: &Envelope, user: &str) -> Result<Reply, StoreError> {
+        let env = self;
+        env.add_signout(SignoutTask::new(envelope, user, false))
+            .await?;
+        env.audit(envelope, "user.signout", user).await?;
+        Ok(Reply::Done)
     }
 }
 

@@ -598,7 +598,6 @@ impl Shard<'_, '_> {
     }
 
     async fn run(&self, command: &GrantCommand) -> Result<GrantReply, StoreError> {
-        let now = self.now;
         match command {
             GrantCommand::Consented { user, client_id } => Ok(GrantReply::Consented {
                 grant: self.grant_of(user, client_id).await?.map(GrantView::from),
@@ -614,13 +613,7 @@ impl Shard<'_, '_> {
                     .await?
                     .into(),
             }),
-            GrantCommand::IssueCode { code_hash, code } => {
-                self.sweep().await?;
-                self.write(&code_key(code_hash), code).await?;
-                self.expire(&code_key(code_hash), code.exp + CODE_MEMORY)
-                    .await?;
-                Ok(GrantReply::Done)
-            }
+            GrantCommand::IssueCode { code_hash, code } => self.issue_code(code_hash, code).await,
             GrantCommand::RedeemCode {
                 code_hash,
                 client_id,
@@ -654,15 +647,8 @@ impl Shard<'_, '_> {
                 grant_id,
                 issue,
             } => {
-                self.sweep().await?;
-                let mut grant = self.upsert_grant(user, client_id, scopes, grant_id).await?;
-                self.start_family(&mut grant, scopes, issue).await?;
-                Ok(GrantReply::Issued {
-                    grant_id: grant.id,
-                    user: user.clone(),
-                    scopes: scopes.clone(),
-                    refresh: issue.refresh_hash.is_some(),
-                })
+                self.issue_direct(user, client_id, scopes, grant_id, issue)
+                    .await
             }
             GrantCommand::List { user, client_id } => Ok(GrantReply::Grants {
                 grants: self
@@ -675,67 +661,15 @@ impl Shard<'_, '_> {
                     .map(GrantView::from)
                     .collect(),
             }),
-            GrantCommand::RevokeClient { client_id } => {
-                let grants = self.grants_where(|g| g.client_id == *client_id).await?;
-                for grant in &grants {
-                    // The client's access tokens are denied by its deny-list rule already.
-                    self.revoke_grant(&grant.id, "client.revoke").await?;
-                }
-                Ok(GrantReply::ClientRevoked)
-            }
+            GrantCommand::RevokeClient { client_id } => self.revoke_client(client_id).await,
             GrantCommand::Revoke { grant_id, user } => {
-                if let Some(user) = user {
-                    let owned = self
-                        .read::<GrantRecord>(&grant_key(grant_id))
-                        .await?
-                        .is_some_and(|g| g.user == *user);
-                    if !owned {
-                        return Ok(GrantReply::Revoked { revoked: None });
-                    }
-                }
-                Ok(GrantReply::Revoked {
-                    revoked: self.revoke_grant(grant_id, "grant.revoke").await?,
-                })
+                self.revoke_owned(grant_id, user.as_deref()).await
             }
             GrantCommand::RevokeRefresh {
                 token_hash,
                 client_id,
-            } => {
-                let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
-                    return Ok(GrantReply::Revoked { revoked: None });
-                };
-                let Some(family) = self.read::<Family>(&family_key(&fid)).await? else {
-                    return Ok(GrantReply::Revoked { revoked: None });
-                };
-                if family.client_id != *client_id {
-                    return Ok(GrantReply::Revoked { revoked: None });
-                }
-                let deny = self.drop_family(&fid).await?;
-                Ok(GrantReply::Revoked {
-                    revoked: Some(GrantEvent {
-                        id: String::new(),
-                        action: "refresh.revoke".into(),
-                        target: family.grant_id,
-                        deny,
-                    }),
-                })
-            }
-            GrantCommand::InspectRefresh { token_hash } => {
-                let family = match self.read::<String>(&refresh_key(token_hash)).await? {
-                    Some(fid) => self.read::<Family>(&family_key(&fid)).await?,
-                    None => None,
-                };
-                let info = family
-                    .filter(|f| f.current.as_deref() == Some(token_hash) && f.expires_at() > now)
-                    .map(|f| RefreshInfo {
-                        exp: f.expires_at(),
-                        client_id: f.client_id,
-                        user: f.user,
-                        scope: f.scopes.join(" "),
-                        iat: f.last_used,
-                    });
-                Ok(GrantReply::Refresh { info })
-            }
+            } => self.revoke_refresh(token_hash, client_id).await,
+            GrantCommand::InspectRefresh { token_hash } => self.inspect_refresh(token_hash).await,
             GrantCommand::LoginAttempt { key } => self.login_attempt(key).await,
             GrantCommand::LoginSucceeded { key } => self.login_succeeded(key).await,
             GrantCommand::SessionGeneration { user } => Ok(GrantReply::Generation {
@@ -750,6 +684,108 @@ impl Shard<'_, '_> {
             GrantCommand::Undelivered => self.undelivered().await,
             GrantCommand::Delivered { ids } => self.delivered(ids).await,
         }
+    }
+
+    async fn issue_code(
+        &self,
+        code_hash: &str,
+        code: &CodeRecord,
+    ) -> Result<GrantReply, StoreError> {
+        self.sweep().await?;
+        self.write(&code_key(code_hash), code).await?;
+        self.expire(&code_key(code_hash), code.exp + CODE_MEMORY)
+            .await?;
+        Ok(GrantReply::Done)
+    }
+
+    async fn issue_direct(
+        &self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        grant_id: &str,
+        issue: &Issue,
+    ) -> Result<GrantReply, StoreError> {
+        self.sweep().await?;
+        let mut grant = self.upsert_grant(user, client_id, scopes, grant_id).await?;
+        self.start_family(&mut grant, scopes, issue).await?;
+        Ok(GrantReply::Issued {
+            grant_id: grant.id,
+            user: user.to_owned(),
+            scopes: scopes.to_vec(),
+            refresh: issue.refresh_hash.is_some(),
+        })
+    }
+
+    async fn revoke_client(&self, client_id: &str) -> Result<GrantReply, StoreError> {
+        let grants = self.grants_where(|g| g.client_id == *client_id).await?;
+        for grant in &grants {
+            // The client's access tokens are denied by its deny-list rule already.
+            self.revoke_grant(&grant.id, "client.revoke").await?;
+        }
+        Ok(GrantReply::ClientRevoked)
+    }
+
+    /// Revokes grant `grant_id`, only if `user` (when given) holds it.
+    async fn revoke_owned(
+        &self,
+        grant_id: &str,
+        user: Option<&str>,
+    ) -> Result<GrantReply, StoreError> {
+        if let Some(user) = user {
+            let owned = self
+                .read::<GrantRecord>(&grant_key(grant_id))
+                .await?
+                .is_some_and(|g| g.user == *user);
+            if !owned {
+                return Ok(GrantReply::Revoked { revoked: None });
+            }
+        }
+        Ok(GrantReply::Revoked {
+            revoked: self.revoke_grant(grant_id, "grant.revoke").await?,
+        })
+    }
+
+    async fn revoke_refresh(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+    ) -> Result<GrantReply, StoreError> {
+        let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
+            return Ok(GrantReply::Revoked { revoked: None });
+        };
+        let Some(family) = self.read::<Family>(&family_key(&fid)).await? else {
+            return Ok(GrantReply::Revoked { revoked: None });
+        };
+        if family.client_id != *client_id {
+            return Ok(GrantReply::Revoked { revoked: None });
+        }
+        let deny = self.drop_family(&fid).await?;
+        Ok(GrantReply::Revoked {
+            revoked: Some(GrantEvent {
+                id: String::new(),
+                action: "refresh.revoke".into(),
+                target: family.grant_id,
+                deny,
+            }),
+        })
+    }
+
+    async fn inspect_refresh(&self, token_hash: &str) -> Result<GrantReply, StoreError> {
+        let family = match self.read::<String>(&refresh_key(token_hash)).await? {
+            Some(fid) => self.read::<Family>(&family_key(&fid)).await?,
+            None => None,
+        };
+        let info = family
+            .filter(|f| f.current.as_deref() == Some(token_hash) && f.expires_at() > self.now)
+            .map(|f| RefreshInfo {
+                exp: f.expires_at(),
+                client_id: f.client_id,
+                user: f.user,
+                scope: f.scopes.join(" "),
+                iat: f.last_used,
+            });
+        Ok(GrantReply::Refresh { info })
     }
 
     async fn redeem(
