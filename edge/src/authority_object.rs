@@ -41,7 +41,7 @@ impl DurableObject for AuthorityObject {
                 grants: &grants,
                 clock: &JsClock,
                 rng: &JsRng,
-                es256: &crate::webcrypto::WebCryptoEs256,
+                signatures: &crate::webcrypto::WebCryptoSignatures,
                 secrets: &isolate.secrets,
                 audit_retention_secs: isolate.settings.audit_retention_secs,
             };

@@ -45,7 +45,7 @@ impl Ports {
             clock: &bindings::JsClock,
             rng: &bindings::JsRng,
             http: &proxy::FetchClient,
-            es256: &webcrypto::WebCryptoEs256,
+            signatures: &webcrypto::WebCryptoSignatures,
             limits: &self.limits,
             secrets: &isolate.secrets,
             caches: &isolate.caches,

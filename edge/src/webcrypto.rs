@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair};
+use portcullis_core::ports::{CryptoError, Es256KeyPair, Signatures};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -25,7 +25,7 @@ thread_local! {
 }
 
 /// ES256 through `crypto.subtle`.
-pub struct WebCryptoEs256;
+pub struct WebCryptoSignatures;
 
 fn err(e: impl std::fmt::Debug) -> CryptoError {
     CryptoError(format!("{e:?}"))
@@ -62,7 +62,7 @@ async fn cached_key(
 }
 
 #[async_trait(?Send)]
-impl Es256 for WebCryptoEs256 {
+impl Signatures for WebCryptoSignatures {
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
         let subtle = subtle()?;
         let params = EcKeyGenParams::new("ECDSA", "P-256");

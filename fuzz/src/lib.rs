@@ -36,7 +36,7 @@ use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
 use portcullis_core::keys::{KeySet, LoadedKeys};
 use portcullis_core::login::{next_form_targets, safe_next};
-use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
+use portcullis_core::ports::{CryptoError, Es256KeyPair, Rng, Signatures};
 use portcullis_core::tokens::{self, AccessClaims, Audience, Expectations};
 use portcullis_core::uri::{
     check_absolute_uri, check_redirect_uri, origin_of, redirect_uri_matches,
@@ -141,8 +141,11 @@ pub fn jwt_verify(data: &[u8]) {
     let Some((token, must_fail)) = mutate(&fixture.token, data) else {
         return;
     };
-    let verified =
-        futures::executor::block_on(tokens::verify_signature(&token, &fixture.keys, &NoEs256));
+    let verified = futures::executor::block_on(tokens::verify_signature(
+        &token,
+        &fixture.keys,
+        &NoSignatures,
+    ));
     if must_fail {
         assert!(verified.is_err(), "a modified token verified: {token}");
     }
@@ -157,7 +160,7 @@ pub fn issuer_token(data: &[u8]) {
     let verify = |token: &str, jwks: &str| {
         let keys = issuers::parse_jwks(jwks).unwrap_or_default();
         let parsed = ExternalToken::parse(&fixture.issuer, token)?;
-        futures::executor::block_on(parsed.verify(&keys, &NoEs256, &fixture.expect()))
+        futures::executor::block_on(parsed.verify(&keys, &NoSignatures, &fixture.expect()))
     };
     match data.split_first() {
         Some((&mode, rest)) if mode & 0x80 != 0 => {
@@ -327,7 +330,7 @@ fn fixture() -> &'static Fixture {
             KeyAlg::EdDSA,
             &secrets,
             &rng,
-            &NoEs256,
+            &NoSignatures,
             0,
         ))
         .expect("keys");
@@ -341,8 +344,9 @@ fn fixture() -> &'static Fixture {
             scope: "read".into(),
             extra: serde_json::Map::new(),
         };
-        let token = futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NoEs256))
-            .expect("token");
+        let token =
+            futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NoSignatures))
+                .expect("token");
         let jwks: serde_json::Value = serde_json::from_str(&keys.jwks).expect("jwks");
         let x = jwks["keys"]
             .as_array()
@@ -380,10 +384,10 @@ impl Rng for CounterRng {
 }
 
 /// Our keys are `EdDSA`; an `ES256` token is refused before or at this port.
-struct NoEs256;
+struct NoSignatures;
 
 #[async_trait(?Send)]
-impl Es256 for NoEs256 {
+impl Signatures for NoSignatures {
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
         Err(CryptoError("EdDSA only".into()))
     }
@@ -417,13 +421,17 @@ mod tests {
     #[test]
     fn fixture_tokens_verify_as_ours_and_as_a_trusted_issuers() {
         let f = fixture();
-        assert!(
-            futures::executor::block_on(tokens::verify_signature(&f.token, &f.keys, &NoEs256))
-                .is_ok()
-        );
+        assert!(futures::executor::block_on(tokens::verify_signature(
+            &f.token,
+            &f.keys,
+            &NoSignatures
+        ))
+        .is_ok());
         let keys = issuers::parse_jwks(&f.keys.jwks).expect("a JWKS");
         let parsed = ExternalToken::parse(&f.issuer, &f.token).expect("parses");
-        assert!(futures::executor::block_on(parsed.verify(&keys, &NoEs256, &f.expect())).is_ok());
+        assert!(
+            futures::executor::block_on(parsed.verify(&keys, &NoSignatures, &f.expect())).is_ok()
+        );
     }
 
     #[test]

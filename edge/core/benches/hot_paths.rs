@@ -13,7 +13,7 @@ use portcullis_core::clients::ClientRecord;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
 use portcullis_core::keys::KeySet;
-use portcullis_core::ports::{CryptoError, Es256, Es256KeyPair, Rng};
+use portcullis_core::ports::{CryptoError, Es256KeyPair, Rng, Signatures};
 use portcullis_core::tokens::{self, AccessClaims, Audience};
 
 const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -30,10 +30,10 @@ impl Rng for CounterRng {
 }
 
 /// `EdDSA` never calls the `ES256` port.
-struct NoEs256;
+struct NoSignatures;
 
 #[async_trait(?Send)]
-impl Es256 for NoEs256 {
+impl Signatures for NoSignatures {
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
         Err(CryptoError("not in this bench".into()))
     }
@@ -75,9 +75,14 @@ fn hot_paths(c: &mut Criterion) {
     )
     .expect("client");
     let secret = secret.expect("confidential");
-    let set =
-        futures::executor::block_on(KeySet::generate(KeyAlg::EdDSA, &secrets, &rng, &NoEs256, 0))
-            .expect("keys");
+    let set = futures::executor::block_on(KeySet::generate(
+        KeyAlg::EdDSA,
+        &secrets,
+        &rng,
+        &NoSignatures,
+        0,
+    ))
+    .expect("keys");
     let keys = set.load(&secrets, 0).expect("load");
     let claims = AccessClaims {
         iss: "https://auth.example".into(),
@@ -88,8 +93,9 @@ fn hot_paths(c: &mut Criterion) {
         scope: "read".into(),
         extra: serde_json::Map::new(),
     };
-    let token = futures::executor::block_on(tokens::sign(&keys, claims.clone(), 0, 3600, &NoEs256))
-        .expect("token");
+    let token =
+        futures::executor::block_on(tokens::sign(&keys, claims.clone(), 0, 3600, &NoSignatures))
+            .expect("token");
     let basic = format!(
         "Basic {}",
         base64::Engine::encode(
@@ -118,7 +124,7 @@ fn hot_paths(c: &mut Criterion) {
                 claims.clone(),
                 0,
                 3600,
-                &NoEs256,
+                &NoSignatures,
             )))
         });
     });
@@ -127,7 +133,7 @@ fn hot_paths(c: &mut Criterion) {
             black_box(futures::executor::block_on(tokens::verify_signature(
                 black_box(&token),
                 &keys,
-                &NoEs256,
+                &NoSignatures,
             )))
         });
     });

@@ -226,7 +226,7 @@ pub struct AuthorityEnv<'a> {
     pub grants: &'a dyn GrantStore,
     pub clock: &'a dyn Clock,
     pub rng: &'a dyn Rng,
-    pub es256: &'a dyn crate::ports::Es256,
+    pub signatures: &'a dyn crate::ports::Signatures,
     pub secrets: &'a Secrets,
     /// How long audit entries are kept, seconds (`AUDIT_RETENTION_DAYS`).
     pub audit_retention_secs: u64,
@@ -506,7 +506,7 @@ impl Run<'_, '_> {
             *alg,
             env.env.secrets,
             env.env.rng,
-            env.env.es256,
+            env.env.signatures,
             env.env.clock.now(),
         )
         .await

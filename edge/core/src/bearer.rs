@@ -35,7 +35,7 @@ pub async fn verify_token(
         hit
     } else {
         let fresh = Rc::new(
-            tokens::verify_signature(token, &keys.1, ctx.es256)
+            tokens::verify_signature(token, &keys.1, ctx.signatures)
                 .await
                 .map_err(BearerError::Token)?,
         );
@@ -107,7 +107,7 @@ pub async fn verify_trusted(
     parsed
         .verify(
             &keys,
-            ctx.es256,
+            ctx.signatures,
             &Expectations {
                 issuer: &issuer.issuer,
                 audience,

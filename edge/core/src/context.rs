@@ -81,7 +81,7 @@ pub struct Context<'a> {
     pub clock: &'a dyn Clock,
     pub rng: &'a dyn Rng,
     /// ES256 through the runtime's WebCrypto.
-    pub es256: &'a dyn crate::ports::Es256,
+    pub signatures: &'a dyn crate::ports::Signatures,
     /// Rate limits (the runtime's rate-limit binding).
     pub limits: &'a dyn crate::ports::RateLimiter,
     /// Outgoing HTTP (trusted issuers' JWKS).

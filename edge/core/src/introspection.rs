@@ -97,7 +97,7 @@ async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError
     let verified = tokens::verify(
         token,
         &keys.1,
-        ctx.es256,
+        ctx.signatures,
         &Expectations {
             issuer: &issuer,
             audience: None,

@@ -2,7 +2,7 @@
 //!
 //! Each key has its own algorithm: Ed25519 (`EdDSA`, RFC 8037; the default, signed in wasm by
 //! `jwt-compact`) or ECDSA P-256 (`ES256`, generated and used through the runtime's WebCrypto,
-//! see [`crate::ports::Es256`]). Keys are generated inside the authority and stored sealed with
+//! see [`crate::ports::Signatures`]). Keys are generated inside the authority and stored sealed with
 //! AES-256-GCM under a key derived from `KEY_ENCRYPTION_KEY`, bound to their `kid`. A key set
 //! holds one `current` key (signs), one `next` key (published before it signs) and `retired`
 //! keys (published until the last token they signed has expired). The `kid` is the key's
@@ -18,7 +18,7 @@ use crate::api::KeyState;
 use crate::api::PublicJwk;
 use crate::crypto::{sha256_b64, Secrets};
 use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
-use crate::ports::{CryptoError, Es256, Rng};
+use crate::ports::{CryptoError, Rng, Signatures};
 
 /// A signing key as stored: public part in clear, private part sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,7 @@ impl StoredKey {
         alg: KeyAlg,
         secrets: &Secrets,
         rng: &dyn Rng,
-        es256: &dyn Es256,
+        signatures: &dyn Signatures,
         now: u64,
         state: KeyState,
     ) -> Result<Self, CryptoError> {
@@ -120,7 +120,7 @@ impl StoredKey {
                 )
             }
             KeyAlg::ES256 => {
-                let pair = es256.generate().await?;
+                let pair = signatures.generate().await?;
                 (pair.x, Some(pair.y), pair.pkcs8)
             }
         };
@@ -185,13 +185,13 @@ impl KeySet {
         alg: KeyAlg,
         secrets: &Secrets,
         rng: &dyn Rng,
-        es256: &dyn Es256,
+        signatures: &dyn Signatures,
         now: u64,
     ) -> Result<Self, CryptoError> {
         Ok(Self {
             keys: vec![
-                StoredKey::generate(alg, secrets, rng, es256, now, KeyState::Current).await?,
-                StoredKey::generate(alg, secrets, rng, es256, now, KeyState::Next).await?,
+                StoredKey::generate(alg, secrets, rng, signatures, now, KeyState::Current).await?,
+                StoredKey::generate(alg, secrets, rng, signatures, now, KeyState::Next).await?,
             ],
             version: 1,
         })
@@ -205,7 +205,7 @@ impl KeySet {
         alg: Option<KeyAlg>,
         secrets: &Secrets,
         rng: &dyn Rng,
-        es256: &dyn Es256,
+        signatures: &dyn Signatures,
         now: u64,
     ) -> Result<(), CryptoError> {
         let next_alg = alg.unwrap_or_else(|| {
@@ -214,11 +214,15 @@ impl KeySet {
                 .find(|k| k.state == KeyState::Next)
                 .map_or(KeyAlg::default(), |k| k.alg)
         });
-        let fresh = StoredKey::generate(next_alg, secrets, rng, es256, now, KeyState::Next).await?;
+        let fresh =
+            StoredKey::generate(next_alg, secrets, rng, signatures, now, KeyState::Next).await?;
         let replacement = if self.keys.iter().any(|k| k.state == KeyState::Next) {
             None
         } else {
-            Some(StoredKey::generate(next_alg, secrets, rng, es256, now, KeyState::Current).await?)
+            Some(
+                StoredKey::generate(next_alg, secrets, rng, signatures, now, KeyState::Current)
+                    .await?,
+            )
         };
         self.keys.retain(|k| k.is_published(now));
         for key in &mut self.keys {
@@ -246,7 +250,7 @@ impl KeySet {
         kid: &str,
         secrets: &Secrets,
         rng: &dyn Rng,
-        es256: &dyn Es256,
+        signatures: &dyn Signatures,
         now: u64,
     ) -> Result<(), KeyError> {
         let state = self
@@ -258,7 +262,7 @@ impl KeySet {
         let generation = |_| KeyError::Generation;
         match state {
             KeyState::Current => self
-                .rotate(None, secrets, rng, es256, now)
+                .rotate(None, secrets, rng, signatures, now)
                 .await
                 .map_err(generation)?,
             KeyState::Next => {
@@ -267,7 +271,7 @@ impl KeySet {
                     alg.unwrap_or_default(),
                     secrets,
                     rng,
-                    es256,
+                    signatures,
                     now,
                     KeyState::Next,
                 )

@@ -182,7 +182,7 @@ pub struct Es256KeyPair {
 /// WebCrypto is native code. `kid` lets the runtime keep
 /// an imported key instead of importing it again for every token.
 #[async_trait(?Send)]
-pub trait Es256 {
+pub trait Signatures {
     /// Generates a key pair.
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError>;
     /// Signs `message`; answers the raw `r ‖ s` signature (RFC 7518 §3.4).

@@ -304,7 +304,7 @@ impl Authority for Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            es256: &NativeEs256,
+            signatures: &NativeSignatures,
             secrets: &self.secrets,
             audit_retention_secs: self.settings.audit_retention_secs,
         };
@@ -323,7 +323,7 @@ impl Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            es256: &NativeEs256,
+            signatures: &NativeSignatures,
             limits: &self.limits,
             http: &self.http,
             secrets: &self.secrets,
@@ -345,10 +345,10 @@ impl Harness {
 }
 
 /// ES256 on the pure-Rust `p256` crate: fine natively, where the worker uses WebCrypto.
-pub struct NativeEs256;
+pub struct NativeSignatures;
 
 #[async_trait(?Send)]
-impl crate::ports::Es256 for NativeEs256 {
+impl crate::ports::Signatures for NativeSignatures {
     async fn generate(&self) -> Result<crate::ports::Es256KeyPair, crate::ports::CryptoError> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;

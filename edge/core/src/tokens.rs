@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::api::KeyAlg;
 use crate::keys::{LoadedKeys, SigningKey, VerifyingKey};
-use crate::ports::{CryptoError, Es256};
+use crate::ports::{CryptoError, Signatures};
 
 /// Longest token accepted for verification.
 pub const MAX_TOKEN_LEN: usize = 8192;
@@ -227,7 +227,7 @@ pub async fn sign(
     claims: AccessClaims,
     iat: u64,
     ttl: u64,
-    es256: &dyn Es256,
+    signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
     let mut full = Claims::new(claims);
     full.issued_at = to_datetime(iat);
@@ -251,7 +251,7 @@ pub async fn sign(
             let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
             token.push('.');
             token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-            let signature = es256
+            let signature = signatures
                 .sign(&keys.signing_kid, pkcs8, token.as_bytes())
                 .await?;
             token.push('.');
@@ -275,10 +275,10 @@ pub struct Expectations<'a> {
 pub async fn verify(
     token: &str,
     keys: &LoadedKeys,
-    es256: &dyn Es256,
+    signatures: &dyn Signatures,
     expect: &Expectations<'_>,
 ) -> Result<Verified, TokenError> {
-    let verified = verify_signature(token, keys, es256).await?;
+    let verified = verify_signature(token, keys, signatures).await?;
     check_claims(&verified, expect)?;
     Ok(verified)
 }
@@ -289,7 +289,7 @@ pub async fn verify(
 pub async fn verify_signature(
     token: &str,
     keys: &LoadedKeys,
-    es256: &dyn Es256,
+    signatures: &dyn Signatures,
 ) -> Result<Verified, TokenError> {
     let untrusted = parse_untrusted(token)?;
     let alg = KeyAlg::parse(untrusted.algorithm()).ok_or(TokenError::Algorithm)?;
@@ -316,7 +316,7 @@ pub async fn verify_signature(
             let signature = untrusted.signature_bytes();
             let signed = token.rsplit_once('.').map_or("", |(s, _)| s);
             let valid = signature.len() == 64
-                && es256
+                && signatures
                     .verify(kid, x, y, signed.as_bytes(), signature)
                     .await
                     .unwrap_or(false);

@@ -232,7 +232,7 @@ impl Run<'_, '_> {
                 alg.unwrap_or_default(),
                 env.secrets,
                 env.rng,
-                env.es256,
+                env.signatures,
                 now,
             )
             .await
@@ -241,7 +241,7 @@ impl Run<'_, '_> {
         if let Err(e) = check_version(set.version, expected_version) {
             return Ok(Reply::Error(e));
         }
-        set.rotate(alg, env.secrets, env.rng, env.es256, now)
+        set.rotate(alg, env.secrets, env.rng, env.signatures, now)
             .await
             .map_err(failed)?;
         self.write(KEYS_KEY, &set).await?;
@@ -267,7 +267,10 @@ impl Run<'_, '_> {
         if let Err(e) = check_version(set.version, expected_version) {
             return Ok(Reply::Error(e));
         }
-        match set.revoke(kid, env.secrets, env.rng, env.es256, now).await {
+        match set
+            .revoke(kid, env.secrets, env.rng, env.signatures, now)
+            .await
+        {
             Ok(()) => {}
             Err(KeyError::NoSuchKey) => return Ok(Reply::Error(ApiError::not_found("key"))),
             Err(e) => return Err(StoreError(e.to_string())),

@@ -3,7 +3,7 @@
 //! verification of their tokens (RFC 7519, RFC 8725).
 //!
 //! Signatures: `EdDSA` with `jwt-compact` in wasm; `RS256` (2048-bit minimum) and `ES256`
-//! through the runtime's WebCrypto ([`Es256`](crate::ports::Es256) port), because pure-Rust RSA
+//! through the runtime's WebCrypto ([`Signatures`](crate::ports::Signatures) port), because pure-Rust RSA
 //! and P-256 would double the worker's size and P-256 is slow in wasm. Only the issuer's
 //! allow-listed algorithms are accepted, the header `alg` must match
 //! the key's type (and the JWK's own `alg` when it names one), and `none` and HMAC cannot be
@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
 use crate::error::ApiError;
-use crate::ports::{Es256, HttpClient};
+use crate::ports::{HttpClient, Signatures};
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
     TokenError, Verified,
@@ -364,7 +364,7 @@ impl<'t> ExternalToken<'t> {
     pub async fn verify(
         &self,
         keys: &[ExternalKey],
-        es256: &dyn Es256,
+        signatures: &dyn Signatures,
         expect: &Expectations<'_>,
     ) -> Result<Verified, TokenError> {
         let (alg, kid, untrusted) = (self.alg, self.kid(), &self.untrusted);
@@ -381,7 +381,7 @@ impl<'t> ExternalToken<'t> {
         let cache_key = |material: &str| format!("{}#{kid}#{material}", self.issuer.jwks_uri);
         let claims: Claims<ExternalClaims> = match (alg, &key.material) {
             (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => {
-                let valid = es256
+                let valid = signatures
                     .verify_rs256(&cache_key(n), n, e, signed, signature)
                     .await
                     .unwrap_or(false);
@@ -389,7 +389,7 @@ impl<'t> ExternalToken<'t> {
             }
             (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
                 let valid = signature.len() == 64
-                    && es256
+                    && signatures
                         .verify(&cache_key(x), x, y, signed, signature)
                         .await
                         .unwrap_or(false);

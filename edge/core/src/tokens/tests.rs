@@ -8,7 +8,7 @@ use super::*;
 use crate::api::KeyAlg;
 use crate::crypto::Secrets;
 use crate::keys::KeySet;
-use crate::testing::{NativeEs256, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use crate::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 
 const ISS: &str = "https://auth.example";
 
@@ -18,7 +18,7 @@ fn keys_of(alg: KeyAlg) -> LoadedKeys {
         alg,
         &secrets,
         &SeqRng::default(),
-        &NativeEs256,
+        &NativeSignatures,
         0,
     ))
     .unwrap()
@@ -31,7 +31,7 @@ fn keys() -> LoadedKeys {
 }
 
 fn sign_t(keys: &LoadedKeys, claims: AccessClaims, iat: u64, ttl: u64) -> String {
-    futures::executor::block_on(sign(keys, claims, iat, ttl, &NativeEs256)).unwrap()
+    futures::executor::block_on(sign(keys, claims, iat, ttl, &NativeSignatures)).unwrap()
 }
 
 fn verify_t(
@@ -39,7 +39,7 @@ fn verify_t(
     keys: &LoadedKeys,
     expect: &Expectations<'_>,
 ) -> Result<Verified, TokenError> {
-    futures::executor::block_on(verify(token, keys, &NativeEs256, expect))
+    futures::executor::block_on(verify(token, keys, &NativeSignatures, expect))
 }
 
 fn claims() -> AccessClaims {
