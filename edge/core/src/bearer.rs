@@ -31,15 +31,16 @@ pub async fn verify_token(
     audience: Option<&str>,
 ) -> Result<Rc<Verified>, BearerError> {
     let keys = ctx.keys().await?;
-    let verified = if let Some(hit) = ctx.caches.verified(token, keys.0) {
+    let verified = if let Some(hit) = ctx.caches.verified(token, keys.version) {
         hit
     } else {
         let fresh = Rc::new(
-            tokens::verify_signature(token, &keys.1, ctx.signatures)
+            tokens::verify_signature(token, &keys.loaded, ctx.signatures)
                 .await
                 .map_err(BearerError::Token)?,
         );
-        ctx.caches.set_verified(token, keys.0, Rc::clone(&fresh));
+        ctx.caches
+            .set_verified(token, keys.version, Rc::clone(&fresh));
         fresh
     };
     let issuer = ctx.issuer(req);

@@ -14,7 +14,7 @@ use crate::clients::ClientRecord;
 use crate::denylist::{DenyHead, DenyPage, DenyView};
 use crate::gateway::issuers::JwksCache;
 use crate::gateway::routes::RouteIndex;
-use crate::keys::LoadedKeys;
+use crate::keys::KeysInUse;
 use crate::tokens::Verified;
 
 /// How long a client record is trusted, in milliseconds.
@@ -89,7 +89,7 @@ type VerifiedEntry = (u64, Rc<Verified>);
 pub struct Caches {
     clients: RefCell<HashMap<String, ClientEntry>>,
     /// The key set's version with the loaded keys.
-    pub keys: Slot<(u64, LoadedKeys)>,
+    pub keys: Slot<KeysInUse>,
     pub scopes: Slot<Vec<Scope>>,
     /// The deny-list: the latest head and every sealed page read so far.
     denylist: RefCell<DenyView>,

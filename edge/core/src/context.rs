@@ -22,7 +22,7 @@ use crate::denylist::HEAD_KEY;
 use crate::grants::GrantStore;
 use crate::http::Request;
 use crate::keys::KeySet;
-use crate::keys::LoadedKeys;
+use crate::keys::KeysInUse;
 use crate::ports::Clock;
 use crate::ports::Kv;
 use crate::ports::Rng;
@@ -124,7 +124,7 @@ impl Context<'_> {
 
     /// The signing and verifying keys; the first call on a new deployment has the authority
     /// generate them.
-    pub async fn keys(&self) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+    pub async fn keys(&self) -> Result<Rc<KeysInUse>, StoreError> {
         let now = self.clock.now_ms();
         if let Some(hit) = self.caches.keys.get(now) {
             return Ok(hit);
@@ -148,10 +148,10 @@ impl Context<'_> {
     }
 
     /// Loads `set` into the cache (reusing the loaded keys when the version is unchanged).
-    pub fn install_keys(&self, set: &KeySet) -> Result<Rc<(u64, LoadedKeys)>, StoreError> {
+    pub fn install_keys(&self, set: &KeySet) -> Result<Rc<KeysInUse>, StoreError> {
         let now = self.clock.now_ms();
         if let Some(old) = self.caches.keys.get_stale() {
-            if old.0 == set.version {
+            if old.version == set.version {
                 self.caches.keys.extend(now, KEYS_TTL_MS);
                 return Ok(old);
             }
@@ -159,7 +159,10 @@ impl Context<'_> {
         let loaded = set
             .load(self.secrets, now / 1000)
             .map_err(|e| StoreError(e.to_string()))?;
-        let entry = Rc::new((set.version, loaded));
+        let entry = Rc::new(KeysInUse {
+            version: set.version,
+            loaded,
+        });
         self.caches.keys.set(now, KEYS_TTL_MS, Rc::clone(&entry));
         Ok(entry)
     }

@@ -96,7 +96,7 @@ async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError
     let issuer = ctx.issuer(req);
     let verified = tokens::verify(
         token,
-        &keys.1,
+        &keys.loaded,
         ctx.signatures,
         &Expectations {
             issuer: &issuer,

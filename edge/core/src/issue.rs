@@ -113,7 +113,7 @@ pub async fn sign_access(
     ttl: u64,
 ) -> Result<String, OAuthError> {
     let keys = ctx.keys().await?;
-    tokens::sign(&keys.1, claims, ctx.clock.now(), ttl, ctx.signatures)
+    tokens::sign(&keys.loaded, claims, ctx.clock.now(), ttl, ctx.signatures)
         .await
         .map_err(|_| OAuthError::Unavailable)
 }

@@ -73,6 +73,13 @@ pub enum VerifyingKey {
     P256 { x: String, y: String },
 }
 
+/// The key set an isolate uses: the loaded keys and the key-set version they came from (the
+/// verified-token cache is keyed by it).
+pub struct KeysInUse {
+    pub version: u64,
+    pub loaded: LoadedKeys,
+}
+
 /// The key set ready for use: the unsealed signing key, parsed verifying keys, and the JWKS
 /// document pre-serialised.
 pub struct LoadedKeys {

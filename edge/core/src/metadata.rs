@@ -80,7 +80,7 @@ pub async fn jwks(ctx: &Context<'_>, req: &Request) -> Response {
         return refusal;
     }
     match ctx.keys().await {
-        Ok(keys) => Response::new(200, "application/jwk-set+json", keys.1.jwks.as_bytes())
+        Ok(keys) => Response::new(200, "application/jwk-set+json", keys.loaded.jwks.as_bytes())
             .header("cache-control", "public, max-age=60"),
         Err(_) => OAuthError::Unavailable.into_response(),
     }

@@ -32,7 +32,8 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
         extra: serde_json::Map::new(),
     };
     let now = ctx.clock.now();
-    let Ok(token) = tokens::sign(&keys.1, claims.clone(), now, 3600, ctx.signatures).await else {
+    let Ok(token) = tokens::sign(&keys.loaded, claims.clone(), now, 3600, ctx.signatures).await
+    else {
         return Response::empty(503);
     };
     let token_request = Request::new(crate::http::Method::Post, &req.origin, "/oauth/token")
@@ -48,10 +49,10 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
                 Ok(Some(c)) => c.secret_matches(ctx.secrets, &secret, now),
                 _ => false,
             },
-            "sign" => tokens::sign(&keys.1, claims.clone(), now, 3600, ctx.signatures)
+            "sign" => tokens::sign(&keys.loaded, claims.clone(), now, 3600, ctx.signatures)
                 .await
                 .is_ok(),
-            "verify" => tokens::verify_signature(&token, &keys.1, ctx.signatures)
+            "verify" => tokens::verify_signature(&token, &keys.loaded, ctx.signatures)
                 .await
                 .is_ok(),
             "token" => {
