@@ -29,13 +29,14 @@ use crate::api::{
     NewClient, NewScope, NewUser, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
 };
 use crate::authority::{Command, Reply, AUDIT_PAGE_MAX};
-use crate::clients::{is_scope_token, new_secret, ClientRecord};
+use crate::clients::{new_secret, ClientRecord};
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::keys::KeySet;
 use crate::lifetimes::DEFAULT_PREVIOUS_SECRET_TTL;
 use crate::lifetimes::MAX_PREVIOUS_SECRET_TTL;
+use crate::scope::is_scope_token;
 use crate::users::UserRecord;
 
 /// The `OpenAPI` 3.1 description of this API (`admin/openapi.json`, minified by the build

@@ -205,7 +205,7 @@ async fn validate<'r>(
         )));
     }
     match granted_scope(form.get("scope"), &authz.client.client.scopes) {
-        Ok(s) => authz.scopes = s.split(' ').map(str::to_owned).collect(),
+        Ok(s) => authz.scopes = s.into_vec(),
         Err(_) => {
             return Ok(Err(authz.error(
                 "invalid_scope",

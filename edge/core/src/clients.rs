@@ -17,6 +17,7 @@ use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
 use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
 use crate::lifetimes::MAX_REFRESH_TOKEN_TTL;
 use crate::ports::Rng;
+use crate::scope::is_scope_token;
 use crate::uri::check_absolute_uri;
 use crate::uri::check_redirect_uri;
 
@@ -197,14 +198,6 @@ fn assign(client: &mut Client, new: NewClient) {
 /// A new client secret: 256 random bits.
 pub fn new_secret(rng: &dyn Rng) -> String {
     random_token(rng, 32)
-}
-
-/// Whether `s` is a valid scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {

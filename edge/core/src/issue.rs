@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use crate::api::GrantType;
-use crate::clients::is_scope_token;
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::random_token;
@@ -17,13 +16,11 @@ use crate::grants::IssuedToken;
 use crate::http::Response;
 use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
 use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
+use crate::scope::ScopeSet;
 use crate::tokens;
 use crate::tokens::AccessClaims;
 use crate::tokens::Audience;
 use crate::uri::check_absolute_uri;
-
-/// Longest accepted `scope` parameter.
-const MAX_SCOPE_LEN: usize = 2048;
 
 /// The success body (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -38,33 +35,20 @@ struct TokenResponse<'a> {
 }
 
 /// Checks a requested `scope` against the client's allowed scopes; absent means all of them.
-pub fn granted_scope(requested: Option<&str>, allowed: &[String]) -> Result<String, OAuthError> {
+pub fn granted_scope(requested: Option<&str>, allowed: &[String]) -> Result<ScopeSet, OAuthError> {
     let Some(requested) = requested else {
-        return Ok(allowed.join(" "));
+        return Ok(ScopeSet::from(allowed));
     };
-    if requested.len() > MAX_SCOPE_LEN {
-        return Err(OAuthError::InvalidScope("scope is too long".into()));
+    let set = ScopeSet::parse(requested).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+    if let Some(s) = set.first_outside(allowed) {
+        return Err(OAuthError::InvalidScope(format!(
+            "scope `{s}` is not allowed for this client"
+        )));
     }
-    let mut granted: Vec<&str> = Vec::new();
-    for s in requested.split(' ').filter(|s| !s.is_empty()) {
-        if !is_scope_token(s) {
-            return Err(OAuthError::InvalidScope(format!(
-                "`{s}` is not a scope token"
-            )));
-        }
-        if !allowed.iter().any(|a| a == s) {
-            return Err(OAuthError::InvalidScope(format!(
-                "scope `{s}` is not allowed for this client"
-            )));
-        }
-        if !granted.contains(&s) {
-            granted.push(s);
-        }
-    }
-    if granted.is_empty() {
+    if set.is_empty() {
         return Err(OAuthError::InvalidScope("scope is empty".into()));
     }
-    Ok(granted.join(" "))
+    Ok(set)
 }
 
 /// The audience for a token (RFC 8707): the requested resource if the client may address it,

@@ -37,6 +37,7 @@ pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod ratelimit;
+pub mod scope;
 pub mod session;
 pub mod token_endpoint;
 pub mod tokens;

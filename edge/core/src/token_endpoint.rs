@@ -99,7 +99,7 @@ async fn client_credentials(
         aud: Audience::One(aud),
         jti: random_token(ctx.rng, 16),
         client_id: client.client.client_id.clone(),
-        scope,
+        scope: scope.to_string(),
         extra: client.client.claims.clone(),
     };
     access_token_response(ctx, claims, client.client.access_token_ttl).await
@@ -112,9 +112,20 @@ mod tests {
     #[test]
     fn absent_scope_grants_all_allowed_scopes() {
         let allowed = vec!["read".to_owned(), "write".to_owned()];
-        assert_eq!(granted_scope(None, &allowed).unwrap(), "read write");
-        assert_eq!(granted_scope(Some("write"), &allowed).unwrap(), "write");
-        assert_eq!(granted_scope(Some("read read"), &allowed).unwrap(), "read");
+        assert_eq!(
+            granted_scope(None, &allowed).unwrap().to_string(),
+            "read write"
+        );
+        assert_eq!(
+            granted_scope(Some("write"), &allowed).unwrap().to_string(),
+            "write"
+        );
+        assert_eq!(
+            granted_scope(Some("read read"), &allowed)
+                .unwrap()
+                .to_string(),
+            "read"
+        );
     }
 
     #[test]

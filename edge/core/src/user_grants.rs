@@ -132,12 +132,7 @@ pub async fn refresh_token(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
     let scope = match form.get("scope") {
-        Some(s) => Some(
-            granted_scope(Some(s), &client.client.scopes)?
-                .split(' ')
-                .map(str::to_owned)
-                .collect(),
-        ),
+        Some(s) => Some(granted_scope(Some(s), &client.client.scopes)?.into_vec()),
         None => None,
     };
     let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
@@ -213,8 +208,7 @@ pub async fn password(
             "username and password are required".into(),
         ));
     };
-    let scope = granted_scope(form.get("scope"), &client.client.scopes)?;
-    let scopes: Vec<String> = scope.split(' ').map(str::to_owned).collect();
+    let scopes = granted_scope(form.get("scope"), &client.client.scopes)?.into_vec();
     let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
     let user = match check_credentials(ctx, req, username, password).await? {
         Credentials::Valid(user) => user,

@@ -33,6 +33,7 @@ use crate::error::not_found;
 use crate::error::{ErrorBody, OAuthError};
 use crate::http::{Request, Response};
 use crate::ports::StoreError;
+use crate::scope::ScopeSet;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
 
@@ -235,9 +236,10 @@ async fn verify(
         .map_err(BearerError::Token)
 }
 
-/// Whether `granted` (space-separated) satisfies the route.
+/// Whether `granted` (a token's `scope` claim) satisfies the route.
 fn has_scopes(route: &Route, granted: &str) -> bool {
-    let has = |s: &String| granted.split(' ').any(|g| g == s);
+    let granted = ScopeSet::of_claim(granted);
+    let has = |s: &String| granted.contains(s);
     route.scopes.is_empty()
         || match route.scope_mode {
             ScopeMode::All => route.scopes.iter().all(has),

@@ -20,9 +20,9 @@ use std::collections::HashMap;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::api::Route;
-use crate::clients::is_scope_token;
 use crate::error::ApiError;
 use crate::http::Method;
+use crate::scope::is_scope_token;
 use crate::uri::is_origin;
 
 /// Most routes in a table.
