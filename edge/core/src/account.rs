@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Timelike};
 use crate::api::GrantView;
 use crate::context::Context;
 use crate::error::only;
-use crate::form::Form;
+use crate::form::posted_form;
 use crate::grants::{shard_of, shard_of_token, GrantCommand, GrantReply, SHARDS};
 use crate::http::see_other;
 use crate::http::{Method, Request, Response};
@@ -97,20 +97,17 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
         return refusal;
     }
     let Ok(signed_in) = Session::signed_in(ctx, req).await else {
-        return unavailable();
+        return pages::unavailable("The service");
     };
     let Some((session, user)) = signed_in else {
         return see_other("/login?next=%2Faccount%2Fgrants");
     };
     let mut notice = None;
     if req.method == Method::Post {
-        let form = match req.media_type().as_deref() {
-            Some("application/x-www-form-urlencoded") if !req.body_too_large => {
-                Form::parse(&req.body).ok()
-            }
-            _ => None,
-        };
-        let Some(form) = form.filter(|f| session.csrf_matches(ctx, f.get("csrf_token"))) else {
+        let Some(form) = posted_form(req)
+            .ok()
+            .filter(|f| session.csrf_matches(ctx, f.get("csrf_token")))
+        else {
             return pages::error(
                 403,
                 "Form expired",
@@ -121,13 +118,13 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
         match revoke_grant(ctx, &format!("user:{}", user.id), id, Some(&user.id)).await {
             Ok(true) => return see_other(&format!("{ACCOUNT_PAGE}?revoked=1")),
             Ok(false) => notice = Some("That authorisation no longer exists."),
-            Err(_) => return unavailable(),
+            Err(_) => return pages::unavailable("The service"),
         }
     } else if req.query.as_deref() == Some("revoked=1") {
         notice = Some("Access revoked.");
     }
     let Ok(grants) = list_grants(ctx, Some(&user.id), None).await else {
-        return unavailable();
+        return pages::unavailable("The service");
     };
     let mut rows = Vec::with_capacity(grants.len());
     for g in grants {
@@ -144,14 +141,6 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
         });
     }
     pages::grants(&user.name, &rows, &session.csrf(ctx), notice)
-}
-
-fn unavailable() -> Response {
-    pages::error(
-        503,
-        "Temporarily unavailable",
-        "The service is briefly unavailable. Please retry.",
-    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! record has changed since; the authority checks the version atomically. Without `If-Match`
 //! the change applies to the newest version (last writer wins).
 
-use crate::admin::io::check_if_match;
 use crate::admin::io::created;
 use crate::admin::io::expect_client;
 use crate::admin::io::expect_keys;
@@ -31,6 +30,7 @@ use crate::api::{
 use crate::authority::{Command, Reply, AUDIT_PAGE_MAX};
 use crate::clients::{new_secret, ClientRecord};
 use crate::context::Context;
+use crate::error::check_version;
 use crate::error::ApiError;
 use crate::http::{Method, Request, Response};
 use crate::keys::KeySet;
@@ -303,7 +303,7 @@ impl Admin<'_, '_> {
         let if_match = if_match(self.req)?;
         let record = read_modify_write(if_match, || async {
             let current = self.read_client(id).await?;
-            check_if_match(if_match, current.client.version)?;
+            check_version(current.client.version, if_match)?;
             let catalogue = expect_scopes(self.command(Command::ListScopes).await?)?;
             let record = current.patched(patch.clone(), &catalogue, self.ctx.clock.now())?;
             let reply = self
@@ -443,7 +443,7 @@ impl Admin<'_, '_> {
         let if_match = if_match(self.req)?;
         let user = read_modify_write(if_match, || async {
             let current = self.read_user(id).await?;
-            check_if_match(if_match, current.user.version)?;
+            check_version(current.user.version, if_match)?;
             let record = current.patched(patch.clone(), self.ctx.rng, self.ctx.clock.now())?;
             let reply = self
                 .command(Command::UpdateUser {

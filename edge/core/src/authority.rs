@@ -16,6 +16,7 @@ use crate::api::{KeyAlg, Scope};
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
 use crate::denylist::DenyHead;
+use crate::error::check_version;
 use crate::error::ApiError;
 use crate::grants::GrantEvent;
 use crate::grants::GrantStore;
@@ -283,8 +284,8 @@ impl Run<'_, '_> {
         if_match: Option<u64>,
     ) -> Result<Result<T, ApiError>, StoreError> {
         let current: T = self.table().await?;
-        if if_match.is_some_and(|v| v != current.version()) {
-            return Ok(Err(ApiError::precondition_failed()));
+        if let Err(e) = check_version(current.version(), if_match) {
+            return Ok(Err(e));
         }
         table.stamp(current.version() + 1, self.env.clock.now());
         self.write(T::KEY, &table).await?;

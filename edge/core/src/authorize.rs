@@ -15,7 +15,9 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::token_hash;
 use crate::error::only;
+use crate::form::posted_form;
 use crate::form::Form;
+use crate::form::FormError;
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
 use crate::http::see_other;
 use crate::http::{Method, Request, Response};
@@ -104,26 +106,14 @@ impl Authz<'_> {
 
 fn read_params(req: &Request) -> Result<Form, &'static str> {
     match req.method {
-        Method::Post => {
-            if req.body_too_large {
-                return Err("The request is too large.");
-            }
-            if req.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
-                return Err("The form was not understood.");
-            }
-            Form::parse(&req.body).map_err(|_| "A parameter is repeated or malformed.")
-        }
+        Method::Post => posted_form(req).map_err(|e| match e {
+            FormError::TooLarge => "The request is too large.",
+            FormError::NotAForm => "The form was not understood.",
+            FormError::Malformed(_) => "A parameter is repeated or malformed.",
+        }),
         _ => Form::parse(req.query.as_deref().unwrap_or_default().as_bytes())
             .map_err(|_| "A parameter is repeated or malformed."),
     }
-}
-
-fn unavailable() -> Response {
-    pages::error(
-        503,
-        "Temporarily unavailable",
-        "The service is briefly unavailable. Please retry.",
-    )
 }
 
 /// `GET/POST /oauth/authorize`.
@@ -138,11 +128,11 @@ pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
     let authz = match validate(ctx, req, &form).await {
         Ok(Ok(a)) => a,
         Ok(Err(resp)) => return resp,
-        Err(_) => return unavailable(),
+        Err(_) => return pages::unavailable("The service"),
     };
     match proceed(ctx, req, &authz).await {
         Ok(resp) => resp,
-        Err(_) => unavailable(),
+        Err(_) => pages::unavailable("The service"),
     }
 }
 

@@ -8,27 +8,29 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::form::parse_basic;
+use crate::form::posted_form;
 use crate::form::Form;
+use crate::form::FormError;
 use crate::http::Request;
 
 /// Parses a form body under the endpoint rules shared by token, revocation and introspection.
 pub fn read_form(req: &Request) -> Result<Form, OAuthError> {
-    if req.body_too_large {
-        return Err(OAuthError::PayloadTooLarge);
-    }
-    if req.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
-        return Err(OAuthError::InvalidRequest(
-            "the body must be application/x-www-form-urlencoded".into(),
-        ));
-    }
-    if let Some(q) = &req.query {
+    let form = posted_form(req);
+    let read = !matches!(form, Err(FormError::TooLarge | FormError::NotAForm));
+    if let (true, Some(q)) = (read, &req.query) {
         if form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "client_secret") {
             return Err(OAuthError::InvalidRequest(
                 "credentials must not be sent in the query string".into(),
             ));
         }
     }
-    Form::parse(&req.body)
+    form.map_err(|e| match e {
+        FormError::TooLarge => OAuthError::PayloadTooLarge,
+        FormError::NotAForm => {
+            OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded".into())
+        }
+        FormError::Malformed(e) => e,
+    })
 }
 
 /// Authenticates the calling client (RFC 6749 §2.3.1). Public clients identify themselves with

@@ -248,6 +248,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Optimistic concurrency (RFC 9110 §13.1.1): 412 unless `expected` is absent or equals
+/// `stored`.
+pub fn check_version(stored: u64, expected: Option<u64>) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != stored => Err(ApiError::precondition_failed()),
+        _ => Ok(()),
+    }
+}
+
 /// The answer for anything Portcullis does not serve.
 pub fn not_found() -> Response {
     Response::json(

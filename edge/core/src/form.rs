@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::error::OAuthError;
+use crate::http::Request;
 
 /// The parameters of a form body, each at most once.
 #[derive(Debug, Default)]
@@ -84,6 +85,29 @@ fn form_decode(s: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(std::borrow::Cow::into_owned)
+}
+
+/// Why a posted form was not read.
+#[derive(Debug)]
+pub enum FormError {
+    /// The body was longer than the endpoint reads.
+    TooLarge,
+    /// Not `application/x-www-form-urlencoded`.
+    NotAForm,
+    /// A parameter is repeated or malformed.
+    Malformed(OAuthError),
+}
+
+/// The form body of `req` under the rules every form endpoint shares: read whole,
+/// `application/x-www-form-urlencoded`, each parameter once (RFC 6749 §3.2).
+pub fn posted_form(req: &Request) -> Result<Form, FormError> {
+    if req.body_too_large {
+        return Err(FormError::TooLarge);
+    }
+    if req.media_type().as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(FormError::NotAForm);
+    }
+    Form::parse(&req.body).map_err(FormError::Malformed)
 }
 
 #[cfg(test)]

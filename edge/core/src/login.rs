@@ -18,7 +18,7 @@ use crate::credentials::check_credentials;
 use crate::credentials::Credentials;
 use crate::credentials::UserRef;
 use crate::error::only;
-use crate::form::Form;
+use crate::form::posted_form;
 use crate::http::see_other;
 use crate::http::{Method, Request, Response};
 use crate::lifetimes::SESSION_TTL;
@@ -101,10 +101,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
     if ratelimit::check_ip(ctx, req).await.is_err() {
         return too_many_attempts("from your network");
     }
-    let form = match (req.media_type().as_deref(), req.body_too_large) {
-        (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
-        _ => None,
-    };
+    let form = posted_form(req).ok();
     let Some(form) = form else {
         return pages::error(
             400,
@@ -154,7 +151,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
     match check_credentials(ctx, req, username, password).await {
         Ok(Credentials::Valid(user)) => match signed_in_session(ctx, user).await {
             Ok(signed_in) => see_other(&next).header("set-cookie", signed_in.cookie(ctx, req)),
-            Err(_) => sign_in_unavailable(),
+            Err(_) => pages::unavailable("Signing in"),
         },
         Ok(Credentials::Invalid) => pages::login(
             &session.csrf(ctx),
@@ -175,16 +172,8 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             &targets,
         )
         .header("retry-after", secs.to_string()),
-        Err(_) => sign_in_unavailable(),
+        Err(_) => pages::unavailable("Signing in"),
     }
-}
-
-fn sign_in_unavailable() -> Response {
-    pages::error(
-        503,
-        "Temporarily unavailable",
-        "Signing in is briefly unavailable. Please retry.",
-    )
 }
 
 /// A new session for `user`, under their current session generation. A person signed in
@@ -213,10 +202,7 @@ pub fn logout(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Post]) {
         return refusal;
     }
-    let form = match (req.media_type().as_deref(), req.body_too_large) {
-        (Some("application/x-www-form-urlencoded"), false) => Form::parse(&req.body).ok(),
-        _ => None,
-    };
+    let form = posted_form(req).ok();
     let session = Session::from_request(ctx, req);
     let proven = session
         .as_ref()

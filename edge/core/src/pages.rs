@@ -182,6 +182,15 @@ pub fn grants(user_name: &str, rows: &[GrantRow], csrf: &str, notice: Option<&st
 /// Where a sign-in returns when `next` is absent or not allowed.
 pub const ACCOUNT_PAGE: &str = "/account/grants";
 
+/// 503: `what` is briefly unavailable (storage failed); the person may retry.
+pub fn unavailable(what: &str) -> Response {
+    error(
+        503,
+        "Temporarily unavailable",
+        &format!("{what} is briefly unavailable. Please retry."),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

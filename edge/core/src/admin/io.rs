@@ -54,14 +54,6 @@ fn is_weak_etag(tag: &str) -> bool {
         .is_some_and(|opaque| !opaque.contains('"'))
 }
 
-/// 412 when `If-Match` named a version other than `current`.
-pub(crate) fn check_if_match(if_match: Option<u64>, current: u64) -> Result<(), ApiError> {
-    match if_match {
-        Some(v) if v != current => Err(ApiError::precondition_failed()),
-        _ => Ok(()),
-    }
-}
-
 /// Read, change, write with the version read. Under `If-Match` a concurrent change answers
 /// 412; without it the change is retried on the newer record (last writer wins), a few times.
 pub(crate) async fn read_modify_write<T, F, Fut>(

@@ -9,6 +9,7 @@ use crate::api::KeyAlg;
 use crate::api::KeyState;
 use crate::api::Scope;
 use crate::clients::ClientRecord;
+use crate::error::check_version;
 use crate::error::ApiError;
 use crate::keys::{KeyError, KeySet};
 use crate::ports::StoreError;
@@ -20,14 +21,6 @@ fn user_key(id: &str) -> String {
 
 fn user_name_key(username: &str) -> String {
     format!("user-name:{}", username.to_lowercase())
-}
-
-/// 412 unless `expected` is absent or equals `stored`.
-pub(super) fn check_version(stored: u64, expected: Option<u64>) -> Result<(), ApiError> {
-    match expected {
-        Some(v) if v != stored => Err(ApiError::precondition_failed()),
-        _ => Ok(()),
-    }
 }
 
 /// The audit action of a change: `<kind>.disable`/`.enable` when it flips `disabled`, else
