@@ -37,8 +37,6 @@ pub enum OAuthError {
     /// The request body is larger than the endpoint accepts.
     #[error("request body too large")]
     PayloadTooLarge,
-    #[error("method not allowed")]
-    MethodNotAllowed,
     #[error("temporarily_unavailable")]
     Unavailable,
     /// Too many requests: answered 429 with `Retry-After`.
@@ -61,9 +59,7 @@ impl OAuthError {
     /// The RFC error code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) | Self::PayloadTooLarge | Self::MethodNotAllowed => {
-                "invalid_request"
-            }
+            Self::InvalidRequest(_) | Self::PayloadTooLarge => "invalid_request",
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::UnauthorizedClient(_) => "unauthorized_client",
@@ -80,7 +76,6 @@ impl OAuthError {
         match self {
             Self::InvalidClient => 401,
             Self::PayloadTooLarge => 413,
-            Self::MethodNotAllowed => 405,
             Self::Unavailable => 503,
             Self::RateLimited => 429,
             _ => 400,
@@ -98,7 +93,6 @@ impl OAuthError {
             Self::UnsupportedGrantType => "grant type not supported".into(),
             Self::UnsupportedTokenType => "token type not supported".into(),
             Self::PayloadTooLarge => "request body too large".into(),
-            Self::MethodNotAllowed => "use POST".into(),
             Self::Unavailable => "the service is briefly unavailable; retry".into(),
             Self::RateLimited => format!(
                 "too many requests; retry after {} seconds",
@@ -119,7 +113,6 @@ impl OAuthError {
             Self::InvalidClient => {
                 resp = resp.header("www-authenticate", "Basic realm=\"portcullis\"");
             }
-            Self::MethodNotAllowed => resp = resp.header("allow", "POST"),
             Self::RateLimited => {
                 resp = resp.header(
                     "retry-after",

@@ -189,7 +189,6 @@ async fn signed_in_session(ctx: &Context<'_>, user: UserRef) -> Result<Session, 
     let person = SessionUser {
         id: user.id,
         name: user.name,
-        auth_time: ctx.clock.now(),
         generation,
     };
     Ok(Session::start_for(ctx, Some(person), ttl))

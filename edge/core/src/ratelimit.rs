@@ -18,7 +18,7 @@ use crate::authority::Command;
 use crate::context::Context;
 use crate::http::Request;
 use crate::lifetimes::RETRY_AFTER_SECS;
-use crate::ports::{Limit, RateLimiter};
+use crate::ports::Limit;
 
 /// A limit was exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -102,14 +102,4 @@ pub fn tripped_recently(ctx: &Context<'_>, budget: Budget, client_id: &str) -> b
 pub async fn check_ip(ctx: &Context<'_>, req: &Request) -> Result<(), Tripped> {
     let ip = req.client_network().unwrap_or_else(|| "unknown".into());
     check(ctx, Limit::Ip, &ip).await
-}
-
-/// A limiter that never refuses (for runtimes without the binding).
-pub struct Unlimited;
-
-#[async_trait::async_trait(?Send)]
-impl RateLimiter for Unlimited {
-    async fn allow(&self, _limit: Limit, _key: &str) -> bool {
-        true
-    }
 }

@@ -36,7 +36,6 @@ const OWN_COOKIES: [&str; 2] = [COOKIE, HOST_COOKIE];
 pub struct SessionUser {
     pub id: String,
     pub name: String,
-    pub auth_time: u64,
     /// The person's session generation at sign-in ([`crate::people::session_generation`]);
     /// the session ends once the generation moves on.
     #[serde(default)]

@@ -15,7 +15,6 @@ fn session_cookie_round_trips_and_refuses_tampering() {
             Some(SessionUser {
                 id: "u1".into(),
                 name: "alice".into(),
-                auth_time: 1,
                 generation: 0,
             }),
         );
