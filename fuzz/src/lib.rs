@@ -15,10 +15,8 @@
 
 #![forbid(unsafe_code)]
 
-use std::cell::Cell;
 use std::sync::OnceLock;
 
-use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_core::admin::io::parse_json;
@@ -36,13 +34,11 @@ use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
 use portcullis_core::keys::{KeySet, LoadedKeys};
 use portcullis_core::login::{next_form_targets, safe_next};
-use portcullis_core::ports::{CryptoError, Es256KeyPair, Rng, Signatures};
+use portcullis_core::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 use portcullis_core::tokens::{self, AccessClaims, Audience, Expectations};
 use portcullis_core::uri::{
     check_absolute_uri, check_redirect_uri, origin_of, redirect_uri_matches,
 };
-
-const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// `Authorization: Basic …` (RFC 7617, RFC 6749 §2.3.1).
 pub fn basic_header(data: &[u8]) {
@@ -144,7 +140,7 @@ pub fn jwt_verify(data: &[u8]) {
     let verified = futures::executor::block_on(tokens::verify_signature(
         &token,
         &fixture.keys,
-        &NoSignatures,
+        &NativeSignatures,
     ));
     if must_fail {
         assert!(verified.is_err(), "a modified token verified: {token}");
@@ -160,7 +156,7 @@ pub fn issuer_token(data: &[u8]) {
     let verify = |token: &str, jwks: &str| {
         let keys = issuers::parse_jwks(jwks).unwrap_or_default();
         let parsed = ExternalToken::parse(&fixture.issuer, token)?;
-        futures::executor::block_on(parsed.verify(&keys, &NoSignatures, &fixture.expect()))
+        futures::executor::block_on(parsed.verify(&keys, &NativeSignatures, &fixture.expect()))
     };
     match data.split_first() {
         Some((&mode, rest)) if mode & 0x80 != 0 => {
@@ -324,13 +320,13 @@ impl Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let secrets = Secrets::new("fuzz-admin-token-0123456789abcdef", KEK).expect("secrets");
-        let rng = CounterRng(Cell::new(1));
+        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("secrets");
+        let rng = SeqRng::default();
         let set = futures::executor::block_on(KeySet::generate(
             KeyAlg::EdDSA,
             &secrets,
             &rng,
-            &NoSignatures,
+            &NativeSignatures,
             0,
         ))
         .expect("keys");
@@ -345,7 +341,7 @@ fn fixture() -> &'static Fixture {
             extra: serde_json::Map::new(),
         };
         let token =
-            futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NoSignatures))
+            futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NativeSignatures))
                 .expect("token");
         let jwks: serde_json::Value = serde_json::from_str(&keys.jwks).expect("jwks");
         let x = jwks["keys"]
@@ -372,40 +368,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-struct CounterRng(Cell<u8>);
-
-impl Rng for CounterRng {
-    fn fill(&self, buf: &mut [u8]) {
-        for b in buf {
-            self.0.set(self.0.get().wrapping_mul(31).wrapping_add(7));
-            *b = self.0.get();
-        }
-    }
-}
-
-/// Our keys are `EdDSA`; an `ES256` token is refused before or at this port.
-struct NoSignatures;
-
-#[async_trait(?Send)]
-impl Signatures for NoSignatures {
-    async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
-        Err(CryptoError("EdDSA only".into()))
-    }
-    async fn sign(&self, _: &str, _: &[u8], _: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Err(CryptoError("EdDSA only".into()))
-    }
-    async fn verify(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &[u8],
-        _: &[u8],
-    ) -> Result<bool, CryptoError> {
-        Err(CryptoError("EdDSA only".into()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -424,13 +386,14 @@ mod tests {
         assert!(futures::executor::block_on(tokens::verify_signature(
             &f.token,
             &f.keys,
-            &NoSignatures
+            &NativeSignatures
         ))
         .is_ok());
         let keys = issuers::parse_jwks(&f.keys.jwks).expect("a JWKS");
         let parsed = ExternalToken::parse(&f.issuer, &f.token).expect("parses");
         assert!(
-            futures::executor::block_on(parsed.verify(&keys, &NoSignatures, &f.expect())).is_ok()
+            futures::executor::block_on(parsed.verify(&keys, &NativeSignatures, &f.expect()))
+                .is_ok()
         );
     }
 

@@ -2,10 +2,8 @@
 //! verification, form and Basic parsing. Run with `cargo bench -p portcullis-core`; the figures
 //! inside workerd come from `cargo xtask bench`.
 
-use std::cell::Cell;
 use std::hint::black_box;
 
-use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use portcullis_core::api::KeyAlg;
 use portcullis_core::api::{GrantType, NewClient, Scope};
@@ -13,48 +11,12 @@ use portcullis_core::clients::ClientRecord;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
 use portcullis_core::keys::KeySet;
-use portcullis_core::ports::{CryptoError, Es256KeyPair, Rng, Signatures};
+use portcullis_core::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 use portcullis_core::tokens::{self, AccessClaims, Audience};
 
-const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-struct CounterRng(Cell<u8>);
-
-impl Rng for CounterRng {
-    fn fill(&self, buf: &mut [u8]) {
-        for b in buf {
-            self.0.set(self.0.get().wrapping_mul(31).wrapping_add(7));
-            *b = self.0.get();
-        }
-    }
-}
-
-/// `EdDSA` never calls the `ES256` port.
-struct NoSignatures;
-
-#[async_trait(?Send)]
-impl Signatures for NoSignatures {
-    async fn generate(&self) -> Result<Es256KeyPair, CryptoError> {
-        Err(CryptoError("not in this bench".into()))
-    }
-    async fn sign(&self, _: &str, _: &[u8], _: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Err(CryptoError("not in this bench".into()))
-    }
-    async fn verify(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: &[u8],
-        _: &[u8],
-    ) -> Result<bool, CryptoError> {
-        Err(CryptoError("not in this bench".into()))
-    }
-}
-
 fn hot_paths(c: &mut Criterion) {
-    let secrets = Secrets::new("bench-admin-token-0123456789", KEK).expect("secrets");
-    let rng = CounterRng(Cell::new(1));
+    let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("secrets");
+    let rng = SeqRng::default();
     let scope = Scope {
         name: "read".into(),
         description: String::new(),
@@ -79,7 +41,7 @@ fn hot_paths(c: &mut Criterion) {
         KeyAlg::EdDSA,
         &secrets,
         &rng,
-        &NoSignatures,
+        &NativeSignatures,
         0,
     ))
     .expect("keys");
@@ -93,9 +55,14 @@ fn hot_paths(c: &mut Criterion) {
         scope: "read".into(),
         extra: serde_json::Map::new(),
     };
-    let token =
-        futures::executor::block_on(tokens::sign(&keys, claims.clone(), 0, 3600, &NoSignatures))
-            .expect("token");
+    let token = futures::executor::block_on(tokens::sign(
+        &keys,
+        claims.clone(),
+        0,
+        3600,
+        &NativeSignatures,
+    ))
+    .expect("token");
     let basic = format!(
         "Basic {}",
         base64::Engine::encode(
@@ -124,7 +91,7 @@ fn hot_paths(c: &mut Criterion) {
                 claims.clone(),
                 0,
                 3600,
-                &NoSignatures,
+                &NativeSignatures,
             )))
         });
     });
@@ -133,7 +100,7 @@ fn hot_paths(c: &mut Criterion) {
             black_box(futures::executor::block_on(tokens::verify_signature(
                 black_box(&token),
                 &keys,
-                &NoSignatures,
+                &NativeSignatures,
             )))
         });
     });
