@@ -189,6 +189,21 @@ export function basic(id, secret) {
   return "Basic " + Buffer.from(`${enc(id)}:${enc(secret)}`).toString("base64");
 }
 
+/** An authorization request (code flow with PKCE): its path and query, and the verifier. */
+export function authorizeRequest({ client_id, redirect_uri, scope, state = "s" }) {
+  const { verifier, challenge } = pkce();
+  const q = new URLSearchParams({
+    response_type: "code",
+    client_id,
+    redirect_uri,
+    scope,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  return { url: `/oauth/authorize?${q}`, verifier };
+}
+
 /** A PKCE pair (RFC 7636, S256). */
 export function pkce() {
   const verifier = randomBytes(32).toString("base64url");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startWorker, basic, pkce, Person, hiddenFieldsOf } from "./harness.mjs";
+import { startWorker, basic, authorizeRequest, Person } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
 const CB = "https://app.example.test/cb";
@@ -44,17 +44,8 @@ async function setup(bindings = {}) {
 
 /** A code for `app` through sign-in and consent, with its PKCE verifier. */
 async function code(person, app) {
-  const { verifier, challenge } = pkce();
-  const q = new URLSearchParams({
-    response_type: "code",
-    client_id: app.client_id,
-    redirect_uri: CB,
-    scope: "read",
-    state: "s",
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-  });
-  const r = await person.authorize(`/oauth/authorize?${q}`, "alice", PASSWORD);
+  const { url, verifier } = authorizeRequest({ client_id: app.client_id, redirect_uri: CB, scope: "read" });
+  const r = await person.authorize(url, "alice", PASSWORD);
   assert.equal(r.status, 302, r.html);
   return { code: new URL(r.location).searchParams.get("code"), verifier };
 }

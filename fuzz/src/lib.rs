@@ -25,16 +25,15 @@ use portcullis_core::api::{
     Algorithm, ClientPatch, IssuersBody, KeyRotation, NewClient, NewScope, NewUser, Route,
     RoutesBody, SecretRotation, TrustedIssuer, UserPatch,
 };
-use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
 use portcullis_core::gateway::issuers::{self, ExternalToken};
 use portcullis_core::gateway::routes;
 use portcullis_core::gateway::routes::{CanonicalPath, RouteIndex};
 use portcullis_core::grants::{shard_of_token, SHARDS};
 use portcullis_core::http::{Method, Request};
-use portcullis_core::keys::{KeySet, LoadedKeys};
+use portcullis_core::keys::LoadedKeys;
 use portcullis_core::login::{next_form_targets, safe_next};
-use portcullis_core::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use portcullis_core::testing::{loaded_keys, NativeSignatures};
 use portcullis_core::tokens::{self, AccessClaims, Audience, Expectations};
 use portcullis_core::uri::{
     check_absolute_uri, check_redirect_uri, origin_of, redirect_uri_matches,
@@ -320,17 +319,7 @@ impl Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("secrets");
-        let rng = SeqRng::default();
-        let set = futures::executor::block_on(KeySet::generate(
-            KeyAlg::EdDSA,
-            &secrets,
-            &rng,
-            &NativeSignatures,
-            0,
-        ))
-        .expect("keys");
-        let keys = set.load(&secrets, 0).expect("load");
+        let keys = loaded_keys(KeyAlg::EdDSA);
         let claims = AccessClaims {
             iss: "https://as.example".into(),
             sub: "client".into(),

@@ -10,8 +10,7 @@ use portcullis_core::api::{GrantType, NewClient, Scope};
 use portcullis_core::clients::ClientRecord;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};
-use portcullis_core::keys::KeySet;
-use portcullis_core::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use portcullis_core::testing::{loaded_keys, NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 use portcullis_core::tokens::{self, AccessClaims, Audience};
 
 fn hot_paths(c: &mut Criterion) {
@@ -37,15 +36,7 @@ fn hot_paths(c: &mut Criterion) {
     )
     .expect("client");
     let secret = secret.expect("confidential");
-    let set = futures::executor::block_on(KeySet::generate(
-        KeyAlg::EdDSA,
-        &secrets,
-        &rng,
-        &NativeSignatures,
-        0,
-    ))
-    .expect("keys");
-    let keys = set.load(&secrets, 0).expect("load");
+    let keys = loaded_keys(KeyAlg::EdDSA);
     let claims = AccessClaims {
         iss: "https://auth.example".into(),
         sub: client.client.client_id.clone(),

@@ -439,3 +439,18 @@ impl crate::ports::Signatures for NativeSignatures {
         Ok(key.verify(message, &sig).is_ok())
     }
 }
+
+/// A freshly generated key set of `alg`, loaded, under [`TEST_KEK`] at time 0.
+pub fn loaded_keys(alg: crate::api::KeyAlg) -> crate::keys::LoadedKeys {
+    let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("test secrets");
+    futures::executor::block_on(crate::keys::KeySet::generate(
+        alg,
+        &secrets,
+        &SeqRng::default(),
+        &NativeSignatures,
+        0,
+    ))
+    .expect("a generated key set")
+    .load(&secrets, 0)
+    .expect("a loadable key set")
+}

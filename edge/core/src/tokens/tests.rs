@@ -6,24 +6,12 @@ use jwt_compact::{Algorithm, AlgorithmSignature};
 
 use super::*;
 use crate::api::KeyAlg;
-use crate::crypto::Secrets;
-use crate::keys::KeySet;
-use crate::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use crate::testing::NativeSignatures;
 
 const ISS: &str = "https://auth.example";
 
 fn keys_of(alg: KeyAlg) -> LoadedKeys {
-    let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
-    futures::executor::block_on(KeySet::generate(
-        alg,
-        &secrets,
-        &SeqRng::default(),
-        &NativeSignatures,
-        0,
-    ))
-    .unwrap()
-    .load(&secrets, 0)
-    .unwrap()
+    crate::testing::loaded_keys(alg)
 }
 
 fn keys() -> LoadedKeys {
