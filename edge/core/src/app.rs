@@ -1,30 +1,37 @@
-//! The request router: [`handle`] takes a plain request and answers it from the endpoint that
-//! serves its path; the runtime adapter calls it and nothing else.
+//! The request router: [`handle`] takes a plain request, answers it from the endpoint that
+//! serves its path and logs the request's line; the runtime adapter calls it and nothing else.
 
 use crate::context::Context;
 use crate::error::not_found;
 use crate::http::{Request, Response};
 use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
 
-/// Answers one request.
+/// Answers one request, and logs its line ([`crate::ports::LogEvent::request`]).
 pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
+    let started = ctx.clock.now_ms();
+    let resp = route(ctx, &req).await;
+    ctx.log_request(&req.path, resp.status, resp.failure.as_ref(), started);
+    resp
+}
+
+async fn route(ctx: &Context<'_>, req: &Request) -> Response {
     let path = req.path.as_str();
     match path {
         "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
-            metadata::authorization_server(ctx, &req).await
+            metadata::authorization_server(ctx, req).await
         }
-        "/.well-known/jwks.json" => metadata::jwks(ctx, &req).await,
-        "/oauth/token" => token_endpoint::token(ctx, &req).await,
-        "/oauth/authorize" => authorize::authorize(ctx, &req).await,
-        "/login" => login::login(ctx, &req).await,
-        "/logout" => login::logout(ctx, &req),
-        "/account/grants" => account::account_grants(ctx, &req).await,
-        "/oauth/revoke" => introspection::revoke(ctx, &req).await,
-        "/oauth/introspect" => introspection::introspect(ctx, &req).await,
-        "/verify" => introspection::verify_endpoint(ctx, &req).await,
+        "/.well-known/jwks.json" => metadata::jwks(ctx, req).await,
+        "/oauth/token" => token_endpoint::token(ctx, req).await,
+        "/oauth/authorize" => authorize::authorize(ctx, req).await,
+        "/login" => login::login(ctx, req).await,
+        "/logout" => login::logout(ctx, req),
+        "/account/grants" => account::account_grants(ctx, req).await,
+        "/oauth/revoke" => introspection::revoke(ctx, req).await,
+        "/oauth/introspect" => introspection::introspect(ctx, req).await,
+        "/verify" => introspection::verify_endpoint(ctx, req).await,
         #[cfg(feature = "probe")]
-        "/__probe" => crate::probe::handle(ctx, &req).await,
-        _ if path == "/admin" || path.starts_with("/admin/") => admin::handle(ctx, &req).await,
+        "/__probe" => crate::probe::handle(ctx, req).await,
+        _ if path == "/admin" || path.starts_with("/admin/") => admin::handle(ctx, req).await,
         _ => not_found(),
     }
 }

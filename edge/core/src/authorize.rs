@@ -118,12 +118,13 @@ fn read_params(req: &Request) -> Result<Form, &'static str> {
     }
 }
 
-fn unavailable() -> Response {
+fn unavailable(e: StoreError) -> Response {
     pages::error(
         503,
         "Temporarily unavailable",
         "The service is briefly unavailable. Please retry.",
     )
+    .failed(e)
 }
 
 /// `GET/POST /oauth/authorize`.
@@ -138,11 +139,11 @@ pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
     let authz = match validate(ctx, req, &form).await {
         Ok(Ok(a)) => a,
         Ok(Err(resp)) => return resp,
-        Err(_) => return unavailable(),
+        Err(e) => return unavailable(e),
     };
     match proceed(ctx, req, &authz).await {
         Ok(resp) => resp,
-        Err(_) => unavailable(),
+        Err(e) => unavailable(e),
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::http::Method;
 use crate::http::Request;
 use crate::http::Response;
+use crate::ports::Failure;
 use crate::ports::StoreError;
 
 /// An OAuth protocol error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
@@ -39,8 +40,9 @@ pub enum OAuthError {
     PayloadTooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Something failed inside; the caller gets a generic 503, the log the [`Failure`].
     #[error("temporarily_unavailable")]
-    Unavailable,
+    Unavailable(Failure),
     /// Too many requests: answered 429 with `Retry-After`.
     #[error("rate limited")]
     RateLimited,
@@ -71,7 +73,7 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
-            Self::Unavailable | Self::RateLimited => "temporarily_unavailable",
+            Self::Unavailable(_) | Self::RateLimited => "temporarily_unavailable",
         }
     }
 
@@ -81,7 +83,7 @@ impl OAuthError {
             Self::InvalidClient => 401,
             Self::PayloadTooLarge => 413,
             Self::MethodNotAllowed => 405,
-            Self::Unavailable => 503,
+            Self::Unavailable(_) => 503,
             Self::RateLimited => 429,
             _ => 400,
         }
@@ -99,7 +101,7 @@ impl OAuthError {
             Self::UnsupportedTokenType => "token type not supported".into(),
             Self::PayloadTooLarge => "request body too large".into(),
             Self::MethodNotAllowed => "use POST".into(),
-            Self::Unavailable => "the service is briefly unavailable; retry".into(),
+            Self::Unavailable(_) => "the service is briefly unavailable; retry".into(),
             Self::RateLimited => format!(
                 "too many requests; retry after {} seconds",
                 crate::lifetimes::RETRY_AFTER_SECS
@@ -126,6 +128,7 @@ impl OAuthError {
                     crate::lifetimes::RETRY_AFTER_SECS.to_string(),
                 );
             }
+            Self::Unavailable(failure) => resp = resp.failed(failure),
             _ => {}
         }
         resp
@@ -133,8 +136,8 @@ impl OAuthError {
 }
 
 impl From<StoreError> for OAuthError {
-    fn from(_: StoreError) -> Self {
-        Self::Unavailable
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.into())
     }
 }
 
@@ -146,6 +149,9 @@ pub struct ApiError {
     pub code: String,
     pub field: Option<String>,
     pub reason: String,
+    /// What failed inside, for the log; never sent.
+    #[serde(skip)]
+    pub failure: Option<Failure>,
 }
 
 impl ApiError {
@@ -155,6 +161,7 @@ impl ApiError {
             code: code.into(),
             field: field.map(Into::into),
             reason: reason.into(),
+            failure: None,
         }
     }
 
@@ -214,13 +221,16 @@ impl ApiError {
     }
 
     /// 503: storage failed; the detail goes to the log, not to the caller.
-    pub fn unavailable() -> Self {
-        Self::new(
-            503,
-            "temporarily_unavailable",
-            None,
-            "storage is briefly unavailable; retry",
-        )
+    pub fn unavailable(failure: impl Into<Failure>) -> Self {
+        Self {
+            failure: Some(failure.into()),
+            ..Self::new(
+                503,
+                "temporarily_unavailable",
+                None,
+                "storage is briefly unavailable; retry",
+            )
+        }
     }
 
     /// The error as a JSON response.
@@ -230,7 +240,8 @@ impl ApiError {
             error_description: Some(self.reason),
             field: self.field,
         };
-        let resp = Response::json(self.status, &body).no_store();
+        let mut resp = Response::json(self.status, &body).no_store();
+        resp.failure = self.failure;
         match self.status {
             401 => resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\""),
             429 => resp.header(
@@ -243,8 +254,8 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
-    fn from(_: StoreError) -> Self {
-        Self::unavailable()
+    fn from(e: StoreError) -> Self {
+        Self::unavailable(e)
     }
 }
 

@@ -115,7 +115,7 @@ pub async fn sign_access(
     let keys = ctx.keys().await?;
     tokens::sign(&keys.1, claims, ctx.clock.now(), ttl, ctx.es256)
         .await
-        .map_err(|_| OAuthError::Unavailable)
+        .map_err(|e| OAuthError::Unavailable(e.into()))
 }
 
 /// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given.

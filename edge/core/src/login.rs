@@ -58,7 +58,7 @@ async fn client_of_next(ctx: &Context<'_>, next: &str) -> Option<String> {
     if id.is_empty() || id.len() > 256 {
         return None;
     }
-    let record = ctx.client(&id).await.ok()??;
+    let record = ctx.logged("reading the client of next", ctx.client(&id).await)??;
     Some(record.client.client_id.clone())
 }
 
@@ -154,7 +154,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
     match check_credentials(ctx, req, username, password).await {
         Ok(Credentials::Valid(user)) => match signed_in_session(ctx, user).await {
             Ok(signed_in) => see_other(&next).header("set-cookie", signed_in.cookie(ctx, req)),
-            Err(_) => sign_in_unavailable(),
+            Err(e) => sign_in_unavailable(e),
         },
         Ok(Credentials::Invalid) => pages::login(
             &session.csrf(ctx),
@@ -175,16 +175,17 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             &targets,
         )
         .header("retry-after", secs.to_string()),
-        Err(_) => sign_in_unavailable(),
+        Err(e) => sign_in_unavailable(e),
     }
 }
 
-fn sign_in_unavailable() -> Response {
+fn sign_in_unavailable(e: StoreError) -> Response {
     pages::error(
         503,
         "Temporarily unavailable",
         "Signing in is briefly unavailable. Please retry.",
     )
+    .failed(e)
 }
 
 /// A new session for `user`, under their current session generation. A person signed in

@@ -155,8 +155,8 @@ fn error(status: u16, code: &str, description: &str) -> Response {
     .no_store()
 }
 
-fn unavailable(_: StoreError) -> Response {
-    OAuthError::Unavailable.into_response()
+fn unavailable(e: StoreError) -> Response {
+    OAuthError::from(e).into_response()
 }
 
 /// The bearer token's verified claims, with the route's scopes present.
