@@ -273,6 +273,7 @@ impl Failure {
     }
 
     /// The same failure, its detail prefixed with the step that failed.
+    #[must_use]
     pub fn during(self, step: &str) -> Self {
         Self::new(self.kind, &format!("{step}: {}", self.detail))
     }

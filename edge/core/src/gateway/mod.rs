@@ -93,6 +93,8 @@ pub struct Forward {
     pub url: String,
     /// Every header to send, in order (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// The matched route's path pattern, for the log.
+    pub route: String,
 }
 
 /// What the adapter does with a gateway request.
@@ -322,7 +324,11 @@ fn forward(
             }
         }
     }
-    Forward { url, headers }
+    Forward {
+        url,
+        headers,
+        route: route.path.clone(),
+    }
 }
 
 /// The compiled route table, from the isolate cache or KV.
