@@ -32,6 +32,7 @@ use crate::context::Context;
 use crate::error::not_found;
 use crate::error::{ErrorBody, OAuthError};
 use crate::http::{Request, Response};
+use crate::ports::Failure;
 use crate::ports::StoreError;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
@@ -136,6 +137,10 @@ async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
                 "server_error",
                 "no origin is configured for this route",
             )
+            .failed(Failure::new(
+                "config",
+                &format!("no origin for route {}", route.path),
+            ))
         })?;
     let identity = if route.public {
         None
