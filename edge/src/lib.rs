@@ -97,11 +97,17 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
                 ctx.log_request("gateway", resp.status, resp.failure.as_ref(), started);
                 convert::into_worker(&resp)
             }
-            Decision::Forward(to) => {
-                let (resp, failure) = proxy::forward(&req, &to).await?;
-                ctx.log_request(&to.route, resp.status_code(), failure.as_ref(), started);
-                Ok(resp)
-            }
+            Decision::Forward(to) => match proxy::forward(&req, &to).await {
+                Ok((resp, failure)) => {
+                    ctx.log_request(&to.route, resp.status_code(), failure.as_ref(), started);
+                    Ok(resp)
+                }
+                Err(e) => {
+                    let failure = Failure::new("internal", &format!("forwarding: {e}"));
+                    ctx.log_request(&to.route, 500, Some(&failure), started);
+                    Err(e)
+                }
+            },
         };
     }
     convert::read_body(&mut core_req, &req).await;

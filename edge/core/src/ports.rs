@@ -236,7 +236,7 @@ pub trait RateLimiter {
 /// token or a secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Failure {
-    /// `store`, `fetch`, `crypto` or `internal`.
+    /// `store`, `fetch`, `crypto`, `internal` or `config`.
     pub kind: &'static str,
     /// What failed.
     pub detail: String,
@@ -318,7 +318,9 @@ pub enum Outcome {
 pub struct LogEvent {
     /// The request's id (`cf-ray` on Workers), or `scheduled` for the Cron Trigger.
     pub request_id: String,
-    /// The endpoint's path, or the gateway route's path pattern (`gateway` when none matched).
+    /// The endpoint's path, the path pattern of the gateway route a request was forwarded on,
+    /// or `gateway` when the gateway answered itself; absent on a request's failure line, and
+    /// where the failure happened outside one (`scheduled`, `authority`, `grants`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
     pub outcome: Outcome,
