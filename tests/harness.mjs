@@ -18,7 +18,8 @@ export const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
  * trivial route at a few thousand requests per second). `persist` (a directory) keeps KV and
  * Durable Object state on disk, so that `Worker.reconfigure` can restart workerd with other
  * bindings and the same state; `durableObjects` replaces Durable Object bindings (e.g. with a
- * class of an `extraWorkers` script, to make one fail); `extraWorkers` run beside it.
+ * class of an `extraWorkers` script, to make one fail); `extraWorkers` run beside it;
+ * `stdio(stdout, stderr)` reads workerd's output (the worker's console).
  */
 export async function startWorker(options = {}) {
   const mf = new Miniflare(miniflareOptions(options));
@@ -58,10 +59,12 @@ export function workerScript({ bindings = {}, build = "edge/build", limits = {},
   };
 }
 
-function miniflareOptions({ direct = false, upstream, persist, port = 0, extraWorkers = [], ...script }) {
+function miniflareOptions({ direct = false, upstream, persist, port = 0, extraWorkers = [], stdio, ...script }) {
   return {
     host: "127.0.0.1",
     port,
+    // `stdio(stdout, stderr)` receives workerd's output streams (the worker's console).
+    ...(stdio ? { handleRuntimeStdio: stdio } : {}),
     // The origin the worker sees in request URLs (e.g. https://… to run as if served over TLS).
     ...(upstream ? { upstream } : {}),
     ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),

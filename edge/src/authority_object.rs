@@ -28,6 +28,7 @@ impl DurableObject for AuthorityObject {
             Ok(i) => i,
             Err(e) => return Response::error(e, 500),
         };
+        let request_id = envelope.request_id.clone();
         let storage = StoragePort(self.state.storage());
         let kv = KvPort(self.env.kv(KV_BINDING)?);
         let grants = GrantPort(self.env.durable_object(GRANTS_BINDING)?);
@@ -50,7 +51,7 @@ impl DurableObject for AuthorityObject {
         match outcome.await? {
             Ok(reply) => Response::from_json(&reply),
             Err(e) => {
-                worker::console_error!("authority storage failure: {e}");
+                crate::log::failure(&request_id, "authority", e.into());
                 Response::error("storage failure", 503)
             }
         }

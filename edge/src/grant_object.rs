@@ -30,7 +30,7 @@ impl DurableObject for GrantObject {
         match execute(&env, &command).await {
             Ok(reply) => Response::from_json(&reply),
             Err(e) => {
-                worker::console_error!("grant storage failure: {e}");
+                crate::log::failure("-", "grants", e.into());
                 Response::error("storage failure", 503)
             }
         }

@@ -10,12 +10,13 @@
 
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
-use portcullis_core::ports::{FetchError, HttpClient};
+use portcullis_core::ports::{Failure, FetchError, HttpClient};
 use portcullis_core::session::is_own_set_cookie;
 use worker::{Fetch, Headers, Request, Response, ResponseBody, Result};
 
-/// Sends `req` on to the origin as the core decided; a 502 when the origin cannot be reached.
-pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
+/// Sends `req` on to the origin as the core decided; a 502, and why, when the origin cannot be
+/// reached.
+pub async fn forward(req: &Request, decision: &Forward) -> Result<(Response, Option<Failure>)> {
     let headers = web_sys::Headers::new()?;
     for (name, value) in &decision.headers {
         headers.append(name, value)?;
@@ -33,12 +34,15 @@ pub async fn forward(req: &Request, decision: &Forward) -> Result<Response> {
     }
     let outgoing = web_sys::Request::new_with_str_and_init(&decision.url, &init)?;
     match Fetch::Request(Request::from(outgoing)).send().await {
-        Ok(resp) => without_own_cookies(resp),
+        Ok(resp) => Ok((without_own_cookies(resp)?, None)),
         Err(e) => {
-            worker::console_error!("origin unreachable: {e}");
-            crate::convert::into_worker(&portcullis_core::http::Response::json(
+            let resp = crate::convert::into_worker(&portcullis_core::http::Response::json(
                 502,
                 &serde_json::json!({"error": "bad_gateway", "error_description": "the origin could not be reached"}),
+            ))?;
+            Ok((
+                resp,
+                Some(FetchError(format!("origin unreachable: {e}")).into()),
             ))
         }
     }

@@ -96,8 +96,9 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Get, Method::Post]) {
         return refusal;
     }
-    let Ok(signed_in) = Session::signed_in(ctx, req).await else {
-        return pages::unavailable("The service");
+    let signed_in = match Session::signed_in(ctx, req).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return pages::unavailable("The service", e),
     };
     let Some((session, user)) = signed_in else {
         return see_other("/login?next=%2Faccount%2Fgrants");
@@ -118,18 +119,19 @@ pub async fn account_grants(ctx: &Context<'_>, req: &Request) -> Response {
         match revoke_grant(ctx, &format!("user:{}", user.id), id, Some(&user.id)).await {
             Ok(true) => return see_other(&format!("{ACCOUNT_PAGE}?revoked=1")),
             Ok(false) => notice = Some("That authorisation no longer exists."),
-            Err(_) => return pages::unavailable("The service"),
+            Err(e) => return pages::unavailable("The service", e),
         }
     } else if req.query.as_deref() == Some("revoked=1") {
         notice = Some("Access revoked.");
     }
-    let Ok(grants) = list_grants(ctx, Some(&user.id), None).await else {
-        return pages::unavailable("The service");
+    let grants = match list_grants(ctx, Some(&user.id), None).await {
+        Ok(grants) => grants,
+        Err(e) => return pages::unavailable("The service", e),
     };
     let mut rows = Vec::with_capacity(grants.len());
     for g in grants {
-        let name = match ctx.client(&g.client_id).await {
-            Ok(Some(c)) => c.client.name.clone(),
+        let name = match ctx.logged("naming a client", ctx.client(&g.client_id).await) {
+            Some(Some(c)) => c.client.name.clone(),
             _ => g.client_id.clone(),
         };
         rows.push(GrantRow {

@@ -60,9 +60,10 @@ fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
 /// what was presented. The refusal does not depend on the audit log being reachable.
 async fn audit_refusal(ctx: &Context<'_>, req: &Request) {
     let source_ip = req.client_network();
-    let _ = ctx
+    let audited = ctx
         .command("anonymous", Command::AdminAuthFailed { source_ip })
         .await;
+    ctx.logged("auditing a refused admin call", audited);
 }
 
 async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
@@ -491,7 +492,8 @@ impl Admin<'_, '_> {
     /// change stands either way: its sign-out task is stored with it, and a failure here is
     /// retried by [`crate::people::resume`] (every minute), so the answer does not wait.
     async fn finish_signouts(&self) {
-        let _ = crate::people::finish_signouts(self.ctx).await;
+        let finished = crate::people::finish_signouts(self.ctx).await;
+        self.ctx.logged("finishing sign-outs", finished);
     }
 }
 

@@ -89,12 +89,15 @@ impl Endpoint {
     }
 }
 
-/// Answers one request.
+/// Answers one request, and logs its line ([`crate::ports::LogEvent::request`]).
 pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
-    match Endpoint::of(&req.path) {
+    let started = ctx.clock.now_ms();
+    let resp = match Endpoint::of(&req.path) {
         Some(endpoint) => endpoint.serve(ctx, &req).await,
         None => not_found(),
-    }
+    };
+    ctx.log_request(&req.path, resp.status, resp.failure.as_ref(), started);
+    resp
 }
 
 /// Whether Portcullis itself serves `path` ([`Endpoint::of`]).

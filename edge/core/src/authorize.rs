@@ -128,11 +128,11 @@ pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
     let authz = match validate(ctx, req, &form).await {
         Ok(Ok(a)) => a,
         Ok(Err(resp)) => return resp,
-        Err(_) => return pages::unavailable("The service"),
+        Err(e) => return pages::unavailable("The service", e),
     };
     match proceed(ctx, req, &authz).await {
         Ok(resp) => resp,
-        Err(_) => pages::unavailable("The service"),
+        Err(e) => pages::unavailable("The service", e),
     }
 }
 

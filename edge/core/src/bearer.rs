@@ -103,6 +103,7 @@ pub async fn verify_trusted(
         ctx.settings.jwks_cooldown_secs * 1000,
         issuer,
         parsed.kid(),
+        |failure| ctx.report(failure),
     )
     .await;
     parsed

@@ -1,6 +1,6 @@
 //! The per-request context: the deployment's [`Settings`], and [`Context`], which bundles the
 //! ports with the isolate caches and offers the cached reads every service shares (clients,
-//! keys, scopes, the deny-list) and the way to the authority.
+//! keys, scopes, the deny-list), the way to the authority, and the request's log.
 
 use crate::api::Scope;
 use crate::authority::client_key;
@@ -24,7 +24,9 @@ use crate::http::Request;
 use crate::keys::KeySet;
 use crate::keys::KeysInUse;
 use crate::ports::Clock;
+use crate::ports::Failure;
 use crate::ports::Kv;
+use crate::ports::LogEvent;
 use crate::ports::Rng;
 use crate::ports::StoreError;
 use crate::tokens::Verified;
@@ -89,10 +91,41 @@ pub struct Context<'a> {
     pub secrets: &'a Secrets,
     pub caches: &'a Caches,
     pub settings: &'a Settings,
+    /// Where the request's line and its swallowed failures go.
+    pub log: &'a dyn crate::ports::Log,
     pub request_id: String,
 }
 
 impl Context<'_> {
+    /// Logs a failure the request goes on without (a best-effort write, a cleanup).
+    pub fn report(&self, failure: impl Into<Failure>) {
+        self.log
+            .event(&LogEvent::failure(&self.request_id, failure.into()));
+    }
+
+    /// Logs `result`'s failure, if any, as a failure of `step`; answers the value otherwise.
+    pub fn logged<T, E: Into<Failure>>(&self, step: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.report(e.into().during(step))).ok()
+    }
+
+    /// Logs the line that ends a request on `route`, begun at `started_ms`.
+    pub fn log_request(
+        &self,
+        route: &str,
+        status: u16,
+        failure: Option<&Failure>,
+        started_ms: u64,
+    ) {
+        let duration = self.clock.now_ms().saturating_sub(started_ms);
+        self.log.event(&LogEvent::request(
+            &self.request_id,
+            route,
+            status,
+            duration,
+            failure.cloned(),
+        ));
+    }
+
     /// The issuer identifier for a request.
     pub fn issuer(&self, req: &Request) -> String {
         self.settings

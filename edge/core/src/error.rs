@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::http::Method;
 use crate::http::Request;
 use crate::http::Response;
+use crate::ports::Failure;
 use crate::ports::StoreError;
 
 /// An OAuth protocol error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
@@ -37,8 +38,9 @@ pub enum OAuthError {
     /// The request body is larger than the endpoint accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Something failed inside; the caller gets a generic 503, the log the [`Failure`].
     #[error("temporarily_unavailable")]
-    Unavailable,
+    Unavailable(Failure),
     /// Too many requests: answered 429 with `Retry-After`.
     #[error("rate limited")]
     RateLimited,
@@ -67,7 +69,7 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
-            Self::Unavailable | Self::RateLimited => "temporarily_unavailable",
+            Self::Unavailable(_) | Self::RateLimited => "temporarily_unavailable",
         }
     }
 
@@ -76,7 +78,7 @@ impl OAuthError {
         match self {
             Self::InvalidClient => 401,
             Self::PayloadTooLarge => 413,
-            Self::Unavailable => 503,
+            Self::Unavailable(_) => 503,
             Self::RateLimited => 429,
             _ => 400,
         }
@@ -93,7 +95,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => "grant type not supported".into(),
             Self::UnsupportedTokenType => "token type not supported".into(),
             Self::PayloadTooLarge => "request body too large".into(),
-            Self::Unavailable => "the service is briefly unavailable; retry".into(),
+            Self::Unavailable(_) => "the service is briefly unavailable; retry".into(),
             Self::RateLimited => format!(
                 "too many requests; retry after {} seconds",
                 crate::lifetimes::RETRY_AFTER_SECS
@@ -119,6 +121,7 @@ impl OAuthError {
                     crate::lifetimes::RETRY_AFTER_SECS.to_string(),
                 );
             }
+            Self::Unavailable(failure) => resp = resp.failed(failure),
             _ => {}
         }
         resp
@@ -126,8 +129,8 @@ impl OAuthError {
 }
 
 impl From<StoreError> for OAuthError {
-    fn from(_: StoreError) -> Self {
-        Self::Unavailable
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.into())
     }
 }
 
@@ -139,6 +142,9 @@ pub struct ApiError {
     pub code: String,
     pub field: Option<String>,
     pub reason: String,
+    /// What failed inside, for the log; never sent.
+    #[serde(skip)]
+    pub failure: Option<Failure>,
 }
 
 impl ApiError {
@@ -148,6 +154,7 @@ impl ApiError {
             code: code.into(),
             field: field.map(Into::into),
             reason: reason.into(),
+            failure: None,
         }
     }
 
@@ -207,13 +214,16 @@ impl ApiError {
     }
 
     /// 503: storage failed; the detail goes to the log, not to the caller.
-    pub fn unavailable() -> Self {
-        Self::new(
-            503,
-            "temporarily_unavailable",
-            None,
-            "storage is briefly unavailable; retry",
-        )
+    pub fn unavailable(failure: impl Into<Failure>) -> Self {
+        Self {
+            failure: Some(failure.into()),
+            ..Self::new(
+                503,
+                "temporarily_unavailable",
+                None,
+                "storage is briefly unavailable; retry",
+            )
+        }
     }
 
     /// The error as a JSON response.
@@ -223,7 +233,8 @@ impl ApiError {
             error_description: Some(self.reason),
             field: self.field,
         };
-        let resp = Response::json(self.status, &body).no_store();
+        let mut resp = Response::json(self.status, &body).no_store();
+        resp.failure = self.failure;
         match self.status {
             401 => resp.header("www-authenticate", "Bearer realm=\"portcullis-admin\""),
             429 => resp.header(
@@ -236,8 +247,8 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
-    fn from(_: StoreError) -> Self {
-        Self::unavailable()
+    fn from(e: StoreError) -> Self {
+        Self::unavailable(e)
     }
 }
 

@@ -230,6 +230,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// What failed inside, for the request's log line; never sent.
+    pub failure: Option<crate::ports::Failure>,
 }
 
 impl Response {
@@ -239,6 +241,7 @@ impl Response {
             status,
             headers: vec![("content-type", content_type.to_owned())],
             body: body.into(),
+            failure: None,
         }
     }
 
@@ -260,6 +263,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            failure: None,
         }
     }
 
@@ -267,6 +271,13 @@ impl Response {
     #[must_use]
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Notes what failed inside, for the log.
+    #[must_use]
+    pub fn failed(mut self, failure: impl Into<crate::ports::Failure>) -> Self {
+        self.failure = Some(failure.into());
         self
     }
 

@@ -46,7 +46,7 @@ pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
     match verify_token(ctx, req, token, None).await {
         Ok(v) => Response::json(200, &v.to_json()).no_store(),
         Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid")),
-        Err(BearerError::Store(_)) => OAuthError::Unavailable.into_response(),
+        Err(BearerError::Store(e)) => OAuthError::from(e).into_response(),
     }
 }
 
@@ -167,7 +167,7 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
                 active: false,
                 claims: Map::new(),
             }),
-            Err(BearerError::Store(_)) => Err(OAuthError::Unavailable),
+            Err(BearerError::Store(e)) => Err(e.into()),
         }
     }
     .await;

@@ -99,7 +99,7 @@ pub async fn sign_access(
     let keys = ctx.keys().await?;
     tokens::sign(&keys.loaded, claims, ctx.clock.now(), ttl, ctx.signatures)
         .await
-        .map_err(|_| OAuthError::Unavailable)
+        .map_err(|e| OAuthError::Unavailable(e.into()))
 }
 
 /// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given.

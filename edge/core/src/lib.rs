@@ -50,6 +50,8 @@ mod flow_tests;
 #[cfg(test)]
 mod grant_flow_tests;
 #[cfg(test)]
+mod log_tests;
+#[cfg(test)]
 mod people_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

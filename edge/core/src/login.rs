@@ -58,7 +58,7 @@ async fn client_of_next(ctx: &Context<'_>, next: &str) -> Option<String> {
     if id.is_empty() || id.len() > 256 {
         return None;
     }
-    let record = ctx.client(&id).await.ok()??;
+    let record = ctx.logged("reading the client of next", ctx.client(&id).await)??;
     Some(record.client.client_id.clone())
 }
 
@@ -151,7 +151,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
     match check_credentials(ctx, req, username, password).await {
         Ok(Credentials::Valid(user)) => match signed_in_session(ctx, user).await {
             Ok(signed_in) => see_other(&next).header("set-cookie", signed_in.cookie(ctx, req)),
-            Err(_) => pages::unavailable("Signing in"),
+            Err(e) => pages::unavailable("Signing in", e),
         },
         Ok(Credentials::Invalid) => pages::login(
             &session.csrf(ctx),
@@ -172,7 +172,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             &targets,
         )
         .header("retry-after", secs.to_string()),
-        Err(_) => pages::unavailable("Signing in"),
+        Err(e) => pages::unavailable("Signing in", e),
     }
 }
 

@@ -50,8 +50,9 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         return refusal;
     }
     let issuer = ctx.issuer(req);
-    let Ok(scopes) = ctx.scopes().await else {
-        return OAuthError::Unavailable.into_response();
+    let scopes = match ctx.scopes().await {
+        Ok(scopes) => scopes,
+        Err(e) => return OAuthError::from(e).into_response(),
     };
     let base = issuer.trim_end_matches('/');
     let doc = Metadata {
@@ -82,6 +83,6 @@ pub async fn jwks(ctx: &Context<'_>, req: &Request) -> Response {
     match ctx.keys().await {
         Ok(keys) => Response::new(200, "application/jwk-set+json", keys.loaded.jwks.as_bytes())
             .header("cache-control", "public, max-age=60"),
-        Err(_) => OAuthError::Unavailable.into_response(),
+        Err(e) => OAuthError::from(e).into_response(),
     }
 }

@@ -9,6 +9,7 @@
 use std::fmt::Write;
 
 use crate::http::Response;
+use crate::ports::Failure;
 
 /// The stylesheet, inline (allowed by `style-src 'unsafe-inline'`; there is no script at all).
 const STYLE: &str = "*{box-sizing:border-box}body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f1f4f8;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1c2430}main{background:#fff;width:100%;max-width:27rem;margin:2rem 1rem;padding:2rem 2.25rem;border-radius:14px;box-shadow:0 1px 3px rgba(16,24,40,.1),0 12px 32px rgba(16,24,40,.08)}main.wide{max-width:44rem}.brand{font-size:.8rem;font-weight:700;letter-spacing:.12em;text-transform:uppercase;color:#3b5bdb;margin:0 0 .75rem}h1{font-size:1.4rem;margin:0 0 1rem}p{margin:.5rem 0 1rem;color:#4a5565}label{display:block;font-weight:600;font-size:.9rem;margin:1rem 0 .35rem}input[type=text],input[type=password]{width:100%;padding:.65rem .75rem;border:1px solid #c5ccd6;border-radius:8px;font:inherit}input:focus,button:focus{outline:3px solid #91a7ff;outline-offset:1px}button{font:inherit;font-weight:600;padding:.65rem 1.2rem;border-radius:8px;border:1px solid #3b5bdb;background:#3b5bdb;color:#fff;cursor:pointer}button.secondary{background:#fff;color:#3b5bdb}.actions{display:flex;gap:.75rem;justify-content:flex-end;margin-top:1.5rem}.full{width:100%;margin-top:1.5rem}.error{background:#fff1f0;border:1px solid #ffc9c4;color:#a8071a;padding:.6rem .8rem;border-radius:8px}ul.scopes{list-style:none;padding:0;margin:1rem 0;border:1px solid #e3e8ef;border-radius:10px}ul.scopes li{padding:.7rem .9rem;border-top:1px solid #e3e8ef}ul.scopes li:first-child{border-top:0}code{font-size:.85rem;background:#eef1f6;padding:.1rem .35rem;border-radius:4px}.muted{color:#6b7685;font-size:.9rem}table{width:100%;border-collapse:collapse;margin:1rem 0}th,td{text-align:left;padding:.6rem .5rem;border-bottom:1px solid #e3e8ef;vertical-align:top}th{font-size:.8rem;text-transform:uppercase;letter-spacing:.05em;color:#6b7685}";
@@ -182,13 +183,14 @@ pub fn grants(user_name: &str, rows: &[GrantRow], csrf: &str, notice: Option<&st
 /// Where a sign-in returns when `next` is absent or not allowed.
 pub const ACCOUNT_PAGE: &str = "/account/grants";
 
-/// 503: `what` is briefly unavailable (storage failed); the person may retry.
-pub fn unavailable(what: &str) -> Response {
+/// 503: `what` is briefly unavailable; the person may retry, the log gets the `failure`.
+pub fn unavailable(what: &str, failure: impl Into<Failure>) -> Response {
     error(
         503,
         "Temporarily unavailable",
         &format!("{what} is briefly unavailable. Please retry."),
     )
+    .failed(failure)
 }
 
 #[cfg(test)]

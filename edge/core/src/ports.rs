@@ -1,4 +1,5 @@
-//! Ports: the small traits through which the core reaches time, randomness and storage.
+//! Ports: the small traits through which the core reaches time, randomness and storage, and
+//! reports to the log.
 //!
 //! The core never names a runtime type. The Workers adapter implements these traits on
 //! `Date.now()`, `crypto.getRandomValues`, Workers KV and Durable Object storage; the native
@@ -228,4 +229,160 @@ pub enum Limit {
 pub trait RateLimiter {
     /// Counts one request for `key` under `limit`; `false` when the limit is exceeded.
     async fn allow(&self, limit: Limit, key: &str) -> bool;
+}
+
+/// Something that failed inside Portcullis, for the log only: the caller sees at most a generic
+/// answer. The detail passes through [`Failure::new`], which blanks anything shaped like a
+/// token or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    /// `store`, `fetch`, `crypto`, `internal` or `config`.
+    pub kind: &'static str,
+    /// What failed.
+    pub detail: String,
+}
+
+impl Failure {
+    /// Longest run of token characters kept in a detail; a longer one is blanked.
+    const MAX_RUN: usize = 20;
+
+    /// A failure of `kind`; any run of more than 20 base64, base64url or hex characters in
+    /// `detail` (a token, a secret, a key, a digest) is replaced by `[redacted]`.
+    pub fn new(kind: &'static str, detail: &str) -> Self {
+        let tokenish = |c: char| c.is_ascii_alphanumeric() || "-_+/=".contains(c);
+        let mut out = String::with_capacity(detail.len());
+        let mut run = String::new();
+        let flush = |run: &mut String, out: &mut String| {
+            if run.len() > Self::MAX_RUN {
+                out.push_str("[redacted]");
+            } else {
+                out.push_str(run);
+            }
+            run.clear();
+        };
+        for c in detail.chars() {
+            if tokenish(c) {
+                run.push(c);
+            } else {
+                flush(&mut run, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut run, &mut out);
+        Self { kind, detail: out }
+    }
+
+    /// The same failure, its detail prefixed with the step that failed.
+    #[must_use]
+    pub fn during(self, step: &str) -> Self {
+        Self::new(self.kind, &format!("{step}: {}", self.detail))
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::new("store", &e.to_string())
+    }
+}
+
+impl From<FetchError> for Failure {
+    fn from(e: FetchError) -> Self {
+        Self::new("fetch", &e.to_string())
+    }
+}
+
+impl From<CryptoError> for Failure {
+    fn from(e: CryptoError) -> Self {
+        Self::new("crypto", &e.to_string())
+    }
+}
+
+/// How a logged request or step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Answered below 400.
+    Ok,
+    /// Answered 4xx: the caller's request was refused.
+    ClientError,
+    /// Answered 5xx.
+    ServerError,
+    /// A step failed that the request went on without (its answer is logged on its own line).
+    Failed,
+}
+
+/// One line of the log: the end of a request ([`LogEvent::request`]) or a failure a request
+/// survived ([`LogEvent::failure`]). Carries no secret and no token: ids, a route, a status,
+/// a duration and a [`Failure`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogEvent {
+    /// The request's id (`cf-ray` on Workers), or `scheduled` for the Cron Trigger.
+    pub request_id: String,
+    /// The endpoint's path, the path pattern of the gateway route a request was forwarded on,
+    /// or `gateway` when the gateway answered itself; absent on a request's failure line, and
+    /// where the failure happened outside one (`scheduled`, `authority`, `grants`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// `kind` and `detail` of what failed inside, when something did.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+impl LogEvent {
+    /// Longest route logged, in characters (an unknown path is the caller's to choose).
+    const MAX_ROUTE: usize = 200;
+
+    /// The line that ends a request on `route`, answered `status` after `duration_ms`.
+    pub fn request(
+        request_id: &str,
+        route: &str,
+        status: u16,
+        duration_ms: u64,
+        failure: Option<Failure>,
+    ) -> Self {
+        let outcome = match status {
+            500.. => Outcome::ServerError,
+            400.. => Outcome::ClientError,
+            _ => Outcome::Ok,
+        };
+        Self {
+            request_id: request_id.to_owned(),
+            route: Some(route.chars().take(Self::MAX_ROUTE).collect()),
+            outcome,
+            status: Some(status),
+            duration_ms: Some(duration_ms),
+            failure,
+        }
+    }
+
+    /// A failure that no answer reports: the request went on, or there was none.
+    pub fn failure(request_id: &str, failure: Failure) -> Self {
+        Self {
+            request_id: request_id.to_owned(),
+            route: None,
+            outcome: Outcome::Failed,
+            status: None,
+            duration_ms: None,
+            failure: Some(failure),
+        }
+    }
+
+    /// The event as one line of JSON.
+    pub fn to_json(&self) -> String {
+        // Plain strings and numbers: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Where the core reports what happened: one [`LogEvent`] per request at its end, and one per
+/// failure that would otherwise vanish. The Workers adapter writes each as a JSON line to the
+/// console; the native tests record them.
+pub trait Log {
+    /// Records one event.
+    fn event(&self, event: &LogEvent);
 }

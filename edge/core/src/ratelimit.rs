@@ -78,7 +78,8 @@ pub async fn check(ctx: &Context<'_>, limit: Limit, key: &str) -> Result<(), Tri
         first
     };
     if first {
-        let _ = ctx.command("system", Command::RateLimited { target }).await;
+        let audited = ctx.command("system", Command::RateLimited { target }).await;
+        ctx.logged("auditing a rate limit", audited);
     }
     Err(Tripped)
 }

@@ -1,6 +1,6 @@
 //! Native fakes of the ports: a settable clock, a deterministic random source, hash-map KV and
-//! Durable Object storage, and an authority that runs in-process (through a JSON round trip,
-//! as the real one does).
+//! Durable Object storage, an authority that runs in-process (through a JSON round trip,
+//! as the real one does), and a log that records its events.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -146,9 +146,21 @@ pub struct Harness {
     pub settings: Settings,
     pub http: FakeHttp,
     pub limits: FakeLimits,
+    /// Every event logged.
+    pub log: MemLog,
     /// Commands (by their wire tag, e.g. `grant_event`, `end_person`) that fail as if the
     /// Durable Object could not be reached, to test what a failure midway leaves behind.
     pub failing: RefCell<Vec<&'static str>>,
+}
+
+/// A log that keeps its events, for tests to read.
+#[derive(Default)]
+pub struct MemLog(pub RefCell<Vec<crate::ports::LogEvent>>);
+
+impl crate::ports::Log for MemLog {
+    fn event(&self, event: &crate::ports::LogEvent) {
+        self.0.borrow_mut().push(event.clone());
+    }
 }
 
 /// A rate limiter allowing `budget` requests per key (unlimited when `None`).
@@ -242,6 +254,7 @@ impl Default for Harness {
             caches: Caches::default(),
             http: FakeHttp::default(),
             limits: FakeLimits::default(),
+            log: MemLog::default(),
             failing: RefCell::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
@@ -329,6 +342,7 @@ impl Harness {
             secrets: &self.secrets,
             caches: &self.caches,
             settings: &self.settings,
+            log: &self.log,
             request_id: "test".into(),
         }
     }

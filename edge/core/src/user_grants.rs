@@ -30,6 +30,7 @@ use crate::issue::token_response;
 use crate::issue::user_claims;
 use crate::issue::Plan;
 use crate::people::settle;
+use crate::ports::Failure;
 use crate::ports::StoreError;
 
 /// Turns a shard's answer to a redemption or refresh into the token response.
@@ -77,7 +78,10 @@ async fn finish(
                 RefusalCode::InvalidScope => OAuthError::InvalidScope(reason),
             })
         }
-        _ => Err(OAuthError::Unavailable),
+        _ => Err(OAuthError::Unavailable(Failure::new(
+            "internal",
+            "unexpected grant reply",
+        ))),
     }
 }
 
@@ -177,7 +181,12 @@ pub async fn refresh_token(
                 .open_for_token(token, &sealed)
                 .ok()
                 .and_then(|raw| String::from_utf8(raw).ok())
-                .ok_or(OAuthError::Unavailable)?;
+                .ok_or_else(|| {
+                    OAuthError::Unavailable(Failure::new(
+                        "crypto",
+                        "a retried refresh token does not open",
+                    ))
+                })?;
             plan.refresh_token = Some(opened);
             GrantReply::Issued {
                 grant_id,

@@ -12,6 +12,7 @@ use crate::clients::ClientRecord;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::keys::KeySet;
+use crate::ports::Failure;
 use crate::users::UserRecord;
 
 /// 405 with the `Allow` header RFC 9110 §15.5.6 requires.
@@ -87,6 +88,7 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             code: "invalid_request".into(),
             field: None,
             reason: "request body too large".into(),
+            failure: None,
         });
     }
     if req.media_type().as_deref() != Some("application/json") {
@@ -95,6 +97,7 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             code: "invalid_request".into(),
             field: None,
             reason: "the body must be application/json".into(),
+            failure: None,
         });
     }
     let mut de = serde_json::Deserializer::from_slice(&req.body);
@@ -159,7 +162,7 @@ pub(crate) fn created<T: Serialize>(body: &T) -> Response {
 pub(crate) fn unexpected(reply: Reply) -> ApiError {
     match reply {
         Reply::Error(e) => e,
-        _ => ApiError::unavailable(),
+        _ => ApiError::unavailable(Failure::new("internal", "unexpected authority reply")),
     }
 }
 

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
 use crate::error::ApiError;
-use crate::ports::{HttpClient, Signatures};
+use crate::ports::{Failure, HttpClient, Signatures};
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
     TokenError, Verified,
@@ -242,7 +242,7 @@ pub fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
 
 /// The key `kid` of `issuer`, fetching the JWKS through `http` when it is stale or lacks `kid`
 /// and the cool-down (`cooldown` ms since the last attempt) allows. Unreachable issuers keep
-/// their last keys.
+/// their last keys; why a fetch failed goes to `report`.
 pub async fn key_set(
     cache: &JwksCache,
     http: &dyn HttpClient,
@@ -250,6 +250,7 @@ pub async fn key_set(
     cooldown: u64,
     issuer: &TrustedIssuer,
     kid: &str,
+    report: impl FnOnce(Failure),
 ) -> Rc<Vec<ExternalKey>> {
     let (keys, may_fetch) = match cache.0.borrow().get(&issuer.jwks_uri) {
         Some(e) => {
@@ -273,9 +274,17 @@ pub async fn key_set(
             e.attempted_ms = now;
         }
     }
+    let failed = |why: Failure| -> Option<Rc<Vec<ExternalKey>>> {
+        report(why.during(&format!("fetching the JWKS of {}", issuer.issuer)));
+        None
+    };
     let fetched = match http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
-        Ok((200, body)) => parse_jwks(&body).map(Rc::new),
-        _ => None,
+        Ok((200, body)) => match parse_jwks(&body) {
+            Some(keys) => Some(Rc::new(keys)),
+            None => failed(Failure::new("fetch", "no usable key set")),
+        },
+        Ok((status, _)) => failed(Failure::new("fetch", &format!("answered {status}"))),
+        Err(e) => failed(e.into()),
     };
     let mut map = cache.0.borrow_mut();
     let entry = map

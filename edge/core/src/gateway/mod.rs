@@ -32,6 +32,7 @@ use crate::context::Context;
 use crate::error::not_found;
 use crate::error::{ErrorBody, OAuthError};
 use crate::http::{Request, Response};
+use crate::ports::Failure;
 use crate::ports::StoreError;
 use crate::scope::ScopeSet;
 use crate::session::without_own_cookies;
@@ -94,6 +95,8 @@ pub struct Forward {
     pub url: String,
     /// Every header to send, in order (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// The matched route's path pattern, for the log.
+    pub route: String,
 }
 
 /// What the adapter does with a gateway request.
@@ -135,6 +138,10 @@ async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
                 "server_error",
                 "no origin is configured for this route",
             )
+            .failed(Failure::new(
+                "config",
+                &format!("no origin for route {}", route.path),
+            ))
         })?;
     let identity = if route.public {
         None
@@ -156,8 +163,8 @@ fn error(status: u16, code: &str, description: &str) -> Response {
     .no_store()
 }
 
-fn unavailable(_: StoreError) -> Response {
-    OAuthError::Unavailable.into_response()
+fn unavailable(e: StoreError) -> Response {
+    OAuthError::from(e).into_response()
 }
 
 /// The bearer token's verified claims, with the route's scopes present.
@@ -324,7 +331,11 @@ fn forward(
             }
         }
     }
-    Forward { url, headers }
+    Forward {
+        url,
+        headers,
+        route: route.path.clone(),
+    }
 }
 
 /// The compiled route table, from the isolate cache or KV.

@@ -463,6 +463,21 @@ fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
     let t = ext_read_token(&h, &sk2, &kid2);
     assert_eq!(refused(send(&h, bearer(get("/ext/x"), &t))).status, 401);
     assert_eq!(h.http.calls.get(), 2, "the unknown kid refetched the JWKS");
+    let logged = h
+        .log
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|e| e.failure.clone());
+    assert_eq!(
+        logged.map(|f| (f.kind, f.detail)),
+        Some((
+            "fetch",
+            format!("fetching the JWKS of {EXT_ISS}: answered 302")
+        )),
+        "the failed fetch is logged"
+    );
     forwarded(send(
         &h,
         bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)),
