@@ -640,7 +640,8 @@ fn audit(api: &dyn AdminApi, out: Output, command: AuditCmd) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::sample;
+    use crate::client::segment;
+    use crate::testing::sample;
 
     #[test]
     fn tables_align_columns_and_trim_line_ends() {
@@ -658,13 +659,21 @@ mod tests {
     #[test]
     fn delete_and_update_send_the_version_just_read() {
         let api = sample();
-        api.state().clients[0].version = 7;
+        let billing = api.client_named("billing");
+        let renamed = ClientPatch {
+            name: Some("billing".into()),
+            ..ClientPatch::default()
+        };
+        let read = api
+            .update_client(&billing.client_id, billing.version, &renamed)
+            .expect("changed since it was made")
+            .version;
         let human = Output { json: false };
         run(
             &api,
             human,
             Command::Clients(ClientsCmd::Update(ClientUpdate {
-                client_id: "c-billing-0001".into(),
+                client_id: billing.client_id.clone(),
                 name: None,
                 grant_types: Vec::new(),
                 scopes: vec!["write".into()],
@@ -676,23 +685,20 @@ mod tests {
             })),
         )
         .expect("update");
-        let updated = api.state().clients[0].clone();
+        let updated = api.get_client(&billing.client_id).expect("client");
         assert_eq!(updated.scopes, ["write"]);
         assert!(updated.disabled);
-        assert_eq!(updated.version, 8);
+        assert_eq!(updated.version, read + 1);
         run(
             &api,
             human,
             Command::Clients(ClientsCmd::Delete {
-                client_id: "c-billing-0001".into(),
+                client_id: billing.client_id.clone(),
             }),
         )
         .expect("delete");
-        assert!(api
-            .state()
-            .clients
-            .iter()
-            .all(|c| c.client_id != "c-billing-0001"));
+        let clients = api.list_clients().expect("clients");
+        assert!(clients.iter().all(|c| c.client_id != billing.client_id));
     }
 
     #[test]
@@ -706,7 +712,7 @@ mod tests {
             }),
         )
         .expect_err("not found");
-        assert_eq!(err, "404 not_found: not found");
+        assert_eq!(err, "404 not_found: client not found");
     }
 
     #[test]
@@ -722,14 +728,21 @@ mod tests {
                 }),
             )
         };
-        list(Some("u-bob"), Some("c-web-0003")).expect("list");
+        let bob = api.user_named("bob").id;
+        let web = api.client_named("web-frontend").client_id;
+        let before = api.calls().len();
+        list(Some(&bob), Some(&web)).expect("list");
         list(None, None).expect("list");
-        let calls = api.state().calls.clone();
+        let calls = api.calls()[before..].to_vec();
         assert_eq!(
             calls,
             [
-                r#"list_grants user=Some("u-bob") client=Some("c-web-0003")"#,
-                "list_grants user=None client=None"
+                format!(
+                    "GET /admin/v1/grants?client={}&user={}",
+                    segment(&web),
+                    segment(&bob)
+                ),
+                "GET /admin/v1/grants".to_owned()
             ]
         );
     }
@@ -762,16 +775,22 @@ mod tests {
                 }),
             )
         };
-        let body = r#"{"issuers": [{"issuer": "https://x", "jwks_uri": "https://x/k",
-            "audiences": ["a"], "algorithms": ["ES256"]}], "version": 1}"#;
-        let stale = set(body).expect_err("version 1 is stale");
-        assert_eq!(stale, "412 precondition_failed: stale version");
-        set(&body.replace("\"version\": 1", "\"version\": 2")).expect("current version");
+        let version = api.get_issuers().expect("issuers").version;
+        let puts = api.count("PUT /admin/v1/issuers");
+        let body = |version: u64| {
+            format!(
+                r#"{{"issuers": [{{"issuer": "https://x", "jwks_uri": "https://x/k",
+                "audiences": ["a"], "algorithms": ["ES256"]}}], "version": {version}}}"#
+            )
+        };
+        let stale = set(&body(version - 1)).expect_err("an older version is stale");
+        assert!(stale.starts_with("412 precondition_failed"), "{stale}");
+        set(&body(version)).expect("current version");
         set(r#"{"issuers": []}"#).expect("no version: the one just read");
         std::fs::remove_file(&file).expect("cleanup");
-        let s = api.state();
-        assert_eq!((s.issuers.version, s.issuers.issuers.len()), (4, 0));
-        assert_eq!(s.calls.iter().filter(|c| *c == "put_issuers").count(), 3);
+        let table = api.get_issuers().expect("issuers");
+        assert_eq!((table.version, table.issuers.len()), (version + 2, 0));
+        assert_eq!(api.count("PUT /admin/v1/issuers") - puts, 3);
     }
 
     #[test]
@@ -784,8 +803,8 @@ mod tests {
                 Command::Users(UsersCmd::Get { id: id.into() }),
             )
         };
-        get("u-bob").expect("found");
-        assert_eq!(get("u-nobody"), Err("404 not_found: not found".into()));
+        get(&api.user_named("bob").id).expect("found");
+        assert_eq!(get("u-nobody"), Err("404 not_found: user not found".into()));
     }
 
     #[test]
@@ -798,8 +817,11 @@ mod tests {
                 Command::Users(UsersCmd::Signout { id: id.into() }),
             )
         };
-        signout("u-bob").expect("signed out");
-        assert_eq!(signout("u-nobody"), Err("404 not_found: not found".into()));
+        signout(&api.user_named("bob").id).expect("signed out");
+        assert_eq!(
+            signout("u-nobody"),
+            Err("404 not_found: user not found".into())
+        );
     }
 
     #[test]

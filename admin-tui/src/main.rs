@@ -12,10 +12,10 @@ mod cli;
 mod client;
 mod describe;
 mod effects;
-#[cfg(test)]
-mod fake;
 mod form;
 mod server;
+#[cfg(test)]
+mod testing;
 mod tui;
 #[cfg(test)]
 mod update_tests;

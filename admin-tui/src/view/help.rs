@@ -142,7 +142,7 @@ mod tests {
 
     use super::{LEFT, RIGHT};
     use crate::app::{update, Screen};
-    use crate::fake::{drive, key, sample, started};
+    use crate::testing::{drive, key, sample, started};
 
     /// Whether a key column names `c`: as itself, in `j/k`, or in a range like `1-8`.
     fn names(keys: &str, c: char) -> bool {
@@ -165,14 +165,15 @@ mod tests {
 
     #[test]
     fn help_lists_every_key_a_screen_answers() {
+        let api = sample();
+        let mut app = started(&api);
         for (n, screen) in Screen::ALL.iter().enumerate() {
+            let digit = char::from_digit(u32::try_from(n + 1).expect("small"), 10);
+            drive(&mut app, &api, key(KeyCode::Char(digit.expect("a digit"))));
+            assert_eq!(app.screen, *screen);
             for c in '!'..='~' {
-                let api = sample();
-                let mut app = started(&api);
-                let digit = char::from_digit(u32::try_from(n + 1).expect("small"), 10);
-                drive(&mut app, &api, key(KeyCode::Char(digit.expect("a digit"))));
-                assert_eq!(app.screen, *screen);
                 let before = app.clone();
+                let mut app = app.clone();
                 let cmds = update(&mut app, key(KeyCode::Char(c)));
                 if !cmds.is_empty() || app != before {
                     assert!(help_names(c), "{c:?} does something on {screen:?}");
