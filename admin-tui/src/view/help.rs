@@ -1,5 +1,6 @@
 //! The help overlay (`?`): every key, grouped by where it works, in two columns, with the screen
-//! numbers underneath; it fits an 80×24 terminal.
+//! numbers underneath; it fits an 80×24 terminal. The list screens' keys come from the keymap
+//! (`app::keymap`); the dialogs' from the table here.
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Style};
@@ -8,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::app::Screen;
+use crate::app::{keymap, Screen};
 
 /// Keys that work in one place.
 struct Section {
@@ -16,36 +17,13 @@ struct Section {
     keys: &'static [(&'static str, &'static str)],
 }
 
-/// The list screens.
-const LEFT: &[Section] = &[
-    Section {
-        title: "Anywhere",
-        keys: &[
-            ("1-8 ←/→ h/l", "switch screen"),
-            ("↑/↓ j/k", "move; scroll the detail"),
-            ("PgUp PgDn", "move by ten"),
-            ("g G Home End", "first / last"),
-            ("Tab Enter", "list ⇄ detail pane"),
-            ("Esc", "back out one level"),
-            ("/", "filter as you type"),
-            ("r", "reload"),
-            ("?", "this help"),
-            ("q Ctrl-C", "quit"),
-        ],
-    },
-    Section {
-        title: "On a screen",
-        keys: &[
-            ("n", "new record"),
-            ("e", "edit (user: new password)"),
-            ("t o", "toggle; user: sign out"),
-            ("d", "delete, remove, revoke"),
-            ("s", "rotate a client's secret"),
-            ("R", "rotate the signing keys"),
-            ("m f F", "audit older/follow/filter"),
-        ],
-    },
-];
+/// The list screens' sections, from the keymap.
+fn left() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        ("Anywhere", keymap::help_lines(true).collect()),
+        ("On a screen", keymap::help_lines(false).collect()),
+    ]
+}
 
 /// The dialogs.
 const RIGHT: &[Section] = &[
@@ -83,11 +61,13 @@ const RIGHT: &[Section] = &[
 /// Width of the key column.
 const KEY: usize = 12;
 
-fn column(sections: &[Section]) -> Vec<Line<'static>> {
+fn column<'a>(
+    sections: impl IntoIterator<Item = (&'static str, &'a [(&'static str, &'static str)])>,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for s in sections {
-        lines.push(Line::styled(s.title, Style::new().bold().fg(Color::Cyan)));
-        for (keys, what) in s.keys {
+    for (title, keys) in sections {
+        lines.push(Line::styled(title, Style::new().bold().fg(Color::Cyan)));
+        for (keys, what) in keys {
             lines.push(Line::from(vec![
                 Span::styled(format!("{keys:<KEY$} "), Style::new().fg(Color::Yellow)),
                 Span::raw(*what),
@@ -114,7 +94,9 @@ fn screens() -> Line<'static> {
 }
 
 pub fn draw(frame: &mut Frame) {
-    let (left, right) = (column(LEFT), column(RIGHT));
+    let left_sections = left();
+    let left = column(left_sections.iter().map(|(t, k)| (*t, k.as_slice())));
+    let right = column(RIGHT.iter().map(|s| (s.title, s.keys)));
     let rows = left.len().max(right.len()) + 1;
     let area = centered(
         frame.area(),
@@ -140,7 +122,7 @@ pub fn draw(frame: &mut Frame) {
 mod tests {
     use ratatui::crossterm::event::KeyCode;
 
-    use super::{LEFT, RIGHT};
+    use super::{left, RIGHT};
     use crate::app::{update, Screen};
     use crate::testing::{drive, key, sample, started};
 
@@ -156,11 +138,18 @@ mod tests {
         })
     }
 
+    /// Every line of the overlay: the keymap's and the dialogs'.
+    fn lines() -> Vec<(&'static str, &'static str)> {
+        let dialogs = RIGHT.iter().flat_map(|s| s.keys.iter().copied());
+        left()
+            .into_iter()
+            .flat_map(|(_, k)| k)
+            .chain(dialogs)
+            .collect()
+    }
+
     fn help_names(c: char) -> bool {
-        LEFT.iter()
-            .chain(RIGHT)
-            .flat_map(|s| s.keys)
-            .any(|(keys, _)| names(keys, c))
+        lines().iter().any(|(keys, _)| names(keys, c))
     }
 
     #[test]
@@ -184,7 +173,7 @@ mod tests {
 
     #[test]
     fn every_line_fits_half_of_80_columns_with_a_gap() {
-        for (keys, what) in LEFT.iter().chain(RIGHT).flat_map(|s| s.keys) {
+        for (keys, what) in lines() {
             assert!(keys.chars().count() <= super::KEY, "{keys}");
             // 78 columns inside the border, two columns, one blank between them.
             assert!(super::KEY + 1 + what.chars().count() <= 38, "{what}");
