@@ -9,6 +9,8 @@
 
 mod app;
 mod cli;
+#[cfg(test)]
+mod cli_tests;
 mod client;
 mod describe;
 mod effects;

@@ -276,4 +276,6 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 #[cfg(test)]
+mod help_tests;
+#[cfg(test)]
 mod snapshots;
