@@ -30,7 +30,7 @@ const ORIGIN: &str = "https://auth.test";
 /// The redirect URI of the sample's browser client.
 const CALLBACK: &str = "https://web.example.com/cb";
 
-/// The PKCE pair of RFC 7636 appendix B.
+/// The PKCE challenge of RFC 7636 appendix B (the sample's codes are never redeemed).
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// Work for the thread that owns the core.
@@ -161,7 +161,7 @@ fn injected(failure: Failure) -> ApiResult<Reply> {
 
 impl CoreApi {
     /// A fresh, empty server.
-    pub fn empty() -> Self {
+    fn empty() -> Self {
         Self::loaded(Stored::default())
     }
 
@@ -309,7 +309,7 @@ fn machine(name: &str) -> NewClient {
     }
 }
 
-pub fn route(path: &str, scopes: &[&str]) -> Route {
+fn route(path: &str, scopes: &[&str]) -> Route {
     Route {
         path: path.into(),
         methods: Some(vec!["GET".into()]),
