@@ -4,8 +4,9 @@
 //! a resize, an answer from the server); [`update`] changes the state and answers the admin
 //! calls to make as [`Cmd`]s, which the effects layer runs off the UI thread. Nothing here does
 //! I/O, so every rule below is tested with plain values. This file holds the state and the
-//! navigation every screen shares; `actions` says what each key does, `forms` builds the forms
-//! and their requests, `answers` applies the server's replies.
+//! navigation every screen shares; `keymap` binds the keys, `actions` says what each screen's
+//! actions do, `forms` builds the forms and their requests, `answers` applies the server's
+//! replies.
 
 use std::collections::VecDeque;
 
@@ -22,9 +23,11 @@ use crate::form::Form;
 mod actions;
 mod answers;
 mod forms;
+pub mod keymap;
 
 use actions::{modal_key, screen_key};
 use answers::on_answer;
+use keymap::Action;
 
 /// Ticks between two health checks (a tick is 250 ms in the terminal).
 pub const HEALTH_EVERY: u64 = 40;
@@ -686,52 +689,61 @@ fn move_cursor(app: &mut App, delta: isize) {
     app.list_mut().move_by(delta);
 }
 
+/// The keys of the list screens, as the keymap binds them.
 fn global_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
+    let Some(binding) = keymap::binding(app.screen, k.code) else {
+        return Vec::new();
+    };
     let screens = Screen::ALL.len();
-    match k.code {
-        KeyCode::Char('q') => app.quit = true,
-        KeyCode::Char('?') => app.help = true,
-        KeyCode::Char(c @ '1'..='9') => {
-            let i = (c as usize) - ('1' as usize);
-            if let Some(screen) = Screen::ALL.get(i) {
+    match binding.action {
+        Action::Quit => app.quit = true,
+        Action::Help => app.help = true,
+        Action::Open => {
+            let digit = match k.code {
+                KeyCode::Char(c) => c.to_digit(10),
+                _ => None,
+            };
+            let screen =
+                digit.and_then(|d| Screen::ALL.get(usize::try_from(d).ok()?.checked_sub(1)?));
+            if let Some(screen) = screen {
                 return switch(app, *screen);
             }
         }
-        KeyCode::Right | KeyCode::Char('l') => {
+        Action::NextScreen => {
             return switch(app, Screen::ALL[(app.screen.index() + 1) % screens]);
         }
-        KeyCode::Left | KeyCode::Char('h') => {
+        Action::PreviousScreen => {
             return switch(
                 app,
                 Screen::ALL[(app.screen.index() + screens - 1) % screens],
             );
         }
-        KeyCode::Tab | KeyCode::BackTab => {
+        Action::SwapPane => {
             app.pane = match app.pane {
                 Pane::List => Pane::Detail,
                 Pane::Detail => Pane::List,
             };
         }
-        KeyCode::Enter => app.pane = Pane::Detail,
-        KeyCode::Esc => {
+        Action::Detail => app.pane = Pane::Detail,
+        Action::Back => {
             if app.pane == Pane::Detail {
                 app.pane = Pane::List;
             } else {
                 app.cursor_mut().filter.clear();
             }
         }
-        KeyCode::Down | KeyCode::Char('j') => move_cursor(app, 1),
-        KeyCode::Up | KeyCode::Char('k') => move_cursor(app, -1),
-        KeyCode::PageDown => move_cursor(app, 10),
-        KeyCode::PageUp => move_cursor(app, -10),
-        KeyCode::Home | KeyCode::Char('g') => move_cursor(app, -100_000),
-        KeyCode::End | KeyCode::Char('G') => move_cursor(app, 100_000),
-        KeyCode::Char('/') => {
+        Action::Down => move_cursor(app, 1),
+        Action::Up => move_cursor(app, -1),
+        Action::PageDown => move_cursor(app, 10),
+        Action::PageUp => move_cursor(app, -10),
+        Action::First => move_cursor(app, -100_000),
+        Action::Last => move_cursor(app, 100_000),
+        Action::Filter => {
             app.pane = Pane::List;
             app.cursor_mut().filtering = true;
         }
-        KeyCode::Char('r') => return reload(app),
-        _ => return screen_key(app, k),
+        Action::Reload => return reload(app),
+        action => return screen_key(app, action),
     }
     Vec::new()
 }

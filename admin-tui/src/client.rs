@@ -1,5 +1,6 @@
-//! The admin API client: the [`AdminApi`] trait the app talks to, and [`HttpApi`], its
-//! implementation over HTTP (`/admin/v1`, bearer token, JSON bodies from `portcullis_core::api`).
+//! The admin API client: the [`AdminApi`] trait the app talks to, and [`Api`], its one
+//! implementation (`/admin/v1`, bearer token, JSON bodies from `portcullis_core::api`) over a
+//! [`Transport`]: [`Http`] in the app, the real core run in-process in tests.
 //!
 //! Every failure becomes a [`Failure`] carrying the server's own `{"error", "error_description",
 //! "field"}` body, so the interface and the CLI can show it as the server said it. Conditional
@@ -76,7 +77,8 @@ pub struct GrantFilter {
     pub client: Option<String>,
 }
 
-/// Everything the operator app asks of the server. [`HttpApi`] speaks HTTP; tests use a fake.
+/// Everything the operator app asks of the server: [`Api`] over HTTP, or in tests over the
+/// real core run in-process.
 pub trait AdminApi: Send + Sync {
     /// `GET /.well-known/oauth-authorization-server`: is the server up? Answers the round trip.
     fn health(&self) -> ApiResult<Duration>;
@@ -126,17 +128,61 @@ pub trait AdminApi: Send + Sync {
     fn put_issuers(&self, version: u64, body: &IssuersBody) -> ApiResult<IssuerTable>;
 }
 
-/// The admin API over HTTP with `ureq`.
-pub struct HttpApi {
-    base: String,
+/// One admin request as [`Api`] built it; a [`Transport`] only carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub method: &'static str,
+    /// The path with its query, e.g. `/admin/v1/audit?limit=50`.
+    pub path: String,
+    /// Lower-case names: `authorization`, `accept`, `if-match`, `content-type`.
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON text, when the call sends a body.
+    pub body: Option<String>,
+}
+
+/// What came back: the status, the body text, and how long the round trip took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub took: Duration,
+}
+
+/// Carries an [`Outgoing`] request to a server and its [`Reply`] back. What the reply means is
+/// decided by [`Api`], once, whatever carried it.
+pub trait Transport: Send + Sync {
+    /// Sends one request; a [`Failure`] only when no answer came back at all.
+    fn exchange(&self, request: Outgoing) -> ApiResult<Reply>;
+}
+
+/// The admin API over a [`Transport`]: builds each request (path, bearer token, `If-Match`,
+/// JSON body) and reads each reply (success body, or the server's error as a [`Failure`]).
+pub struct Api<T> {
+    pub(crate) transport: T,
     token: String,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Api<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the token.
+        f.debug_struct("Api")
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The admin API over HTTP.
+pub type HttpApi = Api<Http>;
+
+/// HTTP with `ureq` to the server at `base`.
+pub struct Http {
+    base: String,
     agent: ureq::Agent,
 }
 
-impl fmt::Debug for HttpApi {
+impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never the token.
-        f.debug_struct("HttpApi")
+        f.debug_struct("Http")
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
@@ -151,88 +197,118 @@ impl HttpApi {
             .timeout_global(Some(Duration::from_secs(20)))
             .build()
             .into();
-        Self {
+        let transport = Http {
             base: base.as_str().to_owned(),
-            token,
             agent,
-        }
+        };
+        Api::over(transport, token)
     }
+}
 
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<String>,
-        if_match: Option<u64>,
-    ) -> ApiResult<(u16, String)> {
+impl Transport for Http {
+    fn exchange(&self, request: Outgoing) -> ApiResult<Reply> {
+        let started = Instant::now();
         let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("accept", "application/json");
-        if let Some(version) = if_match {
-            req = req.header("if-match", format!("\"{version}\""));
+            .method(request.method)
+            .uri(format!("{}{}", self.base, request.path));
+        for (name, value) in &request.headers {
+            req = req.header(*name, value);
         }
-        let built = match body {
-            None => req.body(String::new()),
-            Some(json) => req.header("content-type", "application/json").body(json),
-        }
-        .map_err(|e| Failure::transport(e.to_string()))?;
+        let built = req
+            .body(request.body.unwrap_or_default())
+            .map_err(|e| Failure::transport(e.to_string()))?;
         let resp = self
             .agent
             .run(built)
             .map_err(|e| Failure::transport(format!("{}: {e}", self.base)))?;
         let status = resp.status().as_u16();
-        let text = resp
+        let body = resp
             .into_body()
             .read_to_string()
             .map_err(|e| Failure::transport(e.to_string()))?;
-        if (200..300).contains(&status) {
-            Ok((status, text))
-        } else {
-            Err(failure_from(status, &text))
-        }
+        Ok(Reply {
+            status,
+            body,
+            took: started.elapsed(),
+        })
+    }
+}
+
+impl<T: Transport> Api<T> {
+    /// The admin API over `transport`, authenticating with `token`.
+    pub fn over(transport: T, token: String) -> Self {
+        Self { transport, token }
     }
 
-    fn call<T: DeserializeOwned>(
+    fn send(
         &self,
-        method: &str,
+        method: &'static str,
         path: &str,
         body: Option<String>,
         if_match: Option<u64>,
-    ) -> ApiResult<T> {
-        let (status, text) = self.send(method, path, body, if_match)?;
-        serde_json::from_str(&text).map_err(|e| Failure {
-            status: Some(status),
+    ) -> ApiResult<Reply> {
+        let mut headers = vec![
+            ("authorization", format!("Bearer {}", self.token)),
+            ("accept", "application/json".to_owned()),
+        ];
+        if let Some(version) = if_match {
+            headers.push(("if-match", format!("\"{version}\"")));
+        }
+        if body.is_some() {
+            headers.push(("content-type", "application/json".to_owned()));
+        }
+        let reply = self.transport.exchange(Outgoing {
+            method,
+            path: path.to_owned(),
+            headers,
+            body,
+        })?;
+        if (200..300).contains(&reply.status) {
+            Ok(reply)
+        } else {
+            Err(failure_from(reply.status, &reply.body))
+        }
+    }
+
+    fn call<U: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<String>,
+        if_match: Option<u64>,
+    ) -> ApiResult<U> {
+        let reply = self.send(method, path, body, if_match)?;
+        serde_json::from_str(&reply.body).map_err(|e| Failure {
+            status: Some(reply.status),
             error: "unexpected_answer".into(),
             description: format!("the server's answer does not parse: {e}"),
             field: None,
         })
     }
 
-    fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
+    fn get<U: DeserializeOwned>(&self, path: &str) -> ApiResult<U> {
         self.call("GET", path, None, None)
     }
 
-    fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> ApiResult<T> {
+    fn post<U: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> ApiResult<U> {
         self.call("POST", path, Some(json(body)?), None)
     }
 
-    fn patch<T: DeserializeOwned>(
+    fn patch<U: DeserializeOwned>(
         &self,
         path: &str,
         version: u64,
         body: &impl Serialize,
-    ) -> ApiResult<T> {
+    ) -> ApiResult<U> {
         self.call("PATCH", path, Some(json(body)?), Some(version))
     }
 
-    fn put<T: DeserializeOwned>(
+    fn put<U: DeserializeOwned>(
         &self,
         path: &str,
         version: u64,
         body: &impl Serialize,
-    ) -> ApiResult<T> {
+    ) -> ApiResult<U> {
         self.call("PUT", path, Some(json(body)?), Some(version))
     }
 
@@ -290,11 +366,10 @@ pub fn segment(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
-impl AdminApi for HttpApi {
+impl<T: Transport> AdminApi for Api<T> {
     fn health(&self) -> ApiResult<Duration> {
-        let started = Instant::now();
-        self.send("GET", "/.well-known/oauth-authorization-server", None, None)?;
-        Ok(started.elapsed())
+        self.send("GET", "/.well-known/oauth-authorization-server", None, None)
+            .map(|reply| reply.took)
     }
 
     fn list_clients(&self) -> ApiResult<Vec<Client>> {

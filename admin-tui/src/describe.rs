@@ -281,11 +281,18 @@ impl Describe for TrustedIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::event;
 
     #[test]
     fn a_coalesced_event_shows_how_many_times_it_happened() {
-        let mut failed = event(1, "admin.auth_failed", "2001:db8::/64");
+        let mut failed = AuditEvent {
+            id: "0001795000001-0000000001".into(),
+            at: 1_795_000_001,
+            actor: "admin:3f9a".into(),
+            action: "admin.auth_failed".into(),
+            target: "2001:db8::/64".into(),
+            request_id: "req-1".into(),
+            count: None,
+        };
         assert_eq!(failed.row()[1], "admin.auth_failed");
         failed.count = Some(12);
         assert_eq!(failed.row()[1], "admin.auth_failed ×12");

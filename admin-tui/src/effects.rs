@@ -3,7 +3,7 @@
 //! [`Cmd`] describes one admin call; [`execute`] performs it through an [`AdminApi`] and answers
 //! with an [`Answer`]. [`spawn`] runs each command on its own short-lived thread and sends the
 //! answer back over a channel, so the interface never waits on the network. Tests call
-//! [`execute`] directly with a fake API.
+//! [`execute`] directly with the real core in-process (`testing.rs`).
 
 use std::sync::mpsc::Sender;
 use std::sync::Arc;

@@ -9,13 +9,15 @@
 
 mod app;
 mod cli;
+#[cfg(test)]
+mod cli_tests;
 mod client;
 mod describe;
 mod effects;
-#[cfg(test)]
-mod fake;
 mod form;
 mod server;
+#[cfg(test)]
+mod testing;
 mod tui;
 #[cfg(test)]
 mod update_tests;

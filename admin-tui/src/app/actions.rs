@@ -1,10 +1,11 @@
-//! What each key does: the actions of every screen, and the keys of the dialogs (forms,
-//! confirmations, the once-only secret).
+//! What each screen's actions do (the keys that take them are in `keymap`), and the keys of
+//! the dialogs (forms, confirmations, the once-only secret).
 
 use portcullis_core::api::{AuditQuery, ClientPatch, RoutesBody, UserPatch};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::forms::{client_form, issuer_form, route_form, submit};
+use super::keymap::Action;
 use super::{App, Confirm, Entry, FormKind, Modal, Screen, Status, AUDIT_PAGE};
 use crate::effects::{AuditInto, Cmd};
 use crate::form::{Field, Form, FormEvent, Input};
@@ -19,62 +20,173 @@ fn open_form(app: &mut App, kind: FormKind, form: Form) -> Vec<Cmd> {
     Vec::new()
 }
 
-/// The actions of each screen.
-pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
-    match (app.screen, k.code) {
-        (Screen::Clients, KeyCode::Char('n' | 'e')) => {
-            let editing = if k.code == KeyCode::Char('e') {
-                let Some(c) = app.clients.current() else {
-                    return Vec::new();
-                };
-                Some(c.clone())
-            } else {
-                None
-            };
-            let form = client_form(app, editing.as_ref());
-            let kind = editing.map_or(FormKind::NewClient, |c| FormKind::EditClient {
+/// The action a screen's own key takes, on the screen shown.
+pub(super) fn screen_key(app: &mut App, action: Action) -> Vec<Cmd> {
+    match app.screen {
+        Screen::Clients => clients(app, action),
+        Screen::Scopes => scopes(app, action),
+        Screen::Users => users(app, action),
+        Screen::Keys => keys(app, action),
+        Screen::Audit => audit(app, action),
+        Screen::Routes => routes(app, action),
+        Screen::Grants => grants(app, action),
+        Screen::Issuers => issuers(app, action),
+    }
+}
+
+fn clients(app: &mut App, action: Action) -> Vec<Cmd> {
+    if action == Action::New {
+        let form = client_form(app, None);
+        return open_form(app, FormKind::NewClient, form);
+    }
+    let Some(c) = app.clients.current() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Edit => {
+            let c = c.clone();
+            let form = client_form(app, Some(&c));
+            let kind = FormKind::EditClient {
                 id: c.client_id,
                 version: c.version,
-            });
+            };
             return open_form(app, kind, form);
         }
-        (Screen::Clients, KeyCode::Char('t')) => {
-            if let Some(c) = app.clients.current() {
-                return vec![Cmd::UpdateClient {
+        Action::Toggle => {
+            return vec![Cmd::UpdateClient {
+                id: c.client_id.clone(),
+                version: c.version,
+                patch: ClientPatch {
+                    disabled: Some(!c.disabled),
+                    ..ClientPatch::default()
+                },
+            }];
+        }
+        Action::Delete => {
+            let confirm = typed_confirm(
+                "Delete client",
+                &c.name,
+                Cmd::DeleteClient {
                     id: c.client_id.clone(),
                     version: c.version,
-                    patch: ClientPatch {
-                        disabled: Some(!c.disabled),
-                        ..ClientPatch::default()
-                    },
-                }];
-            }
+                },
+            );
+            app.modal = Some(Modal::Confirm(confirm));
         }
-        (Screen::Clients, KeyCode::Char('d')) => {
-            if let Some(c) = app.clients.current() {
+        Action::RotateSecret => {
+            let confirm = yes_no(
+                "Rotate client secret",
+                format!(
+                    "Issue a new secret for {}? The current one keeps working for 24 hours.",
+                    c.name
+                ),
+                Cmd::RotateSecret(c.client_id.clone()),
+            );
+            app.modal = Some(Modal::Confirm(confirm));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn scopes(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::New => {
+            app.modal = Some(Modal::Form(
+                FormKind::NewScope,
+                Form::new(
+                    "New scope",
+                    vec![
+                        Field::new("name", "Name", Input::Text(String::new())),
+                        Field::new("description", "Description", Input::Text(String::new())),
+                    ],
+                ),
+            ));
+        }
+        Action::Delete => {
+            if let Some(s) = app.scopes.current() {
                 app.modal = Some(Modal::Confirm(typed_confirm(
-                    "Delete client",
-                    &c.name,
-                    Cmd::DeleteClient {
-                        id: c.client_id.clone(),
-                        version: c.version,
+                    "Delete scope",
+                    &s.name,
+                    Cmd::DeleteScope {
+                        name: s.name.clone(),
+                        version: s.version,
                     },
                 )));
             }
         }
-        (Screen::Clients, KeyCode::Char('s')) => {
-            if let Some(c) = app.clients.current() {
-                app.modal = Some(Modal::Confirm(yes_no(
-                    "Rotate client secret",
-                    format!(
-                        "Issue a new secret for {}? The current one keeps working for 24 hours.",
-                        c.name
-                    ),
-                    Cmd::RotateSecret(c.client_id.clone()),
-                )));
-            }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn users(app: &mut App, action: Action) -> Vec<Cmd> {
+    if action == Action::New {
+        app.modal = Some(Modal::Form(
+            FormKind::NewUser,
+            Form::new(
+                "New user",
+                vec![
+                    Field::new("username", "Username", Input::Text(String::new())),
+                    Field::new("password", "Password", Input::Secret(String::new())),
+                ],
+            ),
+        ));
+        return Vec::new();
+    }
+    let Some(u) = app.users.current() else {
+        return Vec::new();
+    };
+    match action {
+        Action::Edit => {
+            let kind = FormKind::UserPassword {
+                id: u.id.clone(),
+                version: u.version,
+            };
+            let password = Field::new("password", "Password", Input::Secret(String::new()));
+            let form = Form::new(format!("New password for {}", u.username), vec![password]);
+            app.modal = Some(Modal::Form(kind, form));
         }
-        (Screen::Keys, KeyCode::Char('R')) => {
+        Action::Toggle => {
+            return vec![Cmd::UpdateUser {
+                id: u.id.clone(),
+                version: u.version,
+                patch: UserPatch {
+                    disabled: Some(!u.disabled),
+                    ..UserPatch::default()
+                },
+            }];
+        }
+        Action::SignOut => {
+            let confirm = yes_no(
+                "Sign out everywhere",
+                format!(
+                    "Sign {} out everywhere? Every browser session of theirs ends at once.",
+                    u.username
+                ),
+                Cmd::SignOutUser(u.id.clone()),
+            );
+            app.modal = Some(Modal::Confirm(confirm));
+        }
+        Action::Delete => {
+            let confirm = typed_confirm(
+                "Delete user",
+                &u.username,
+                Cmd::DeleteUser {
+                    id: u.id.clone(),
+                    version: u.version,
+                },
+            );
+            app.modal = Some(Modal::Confirm(confirm));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn keys(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::RotateKeys => {
             app.modal = Some(Modal::Confirm(yes_no(
                 "Rotate signing keys",
                 "Promote the next key to current, retire the current one (it verifies until its \
@@ -83,7 +195,7 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 Cmd::RotateKeys,
             )));
         }
-        (Screen::Keys, KeyCode::Char('d')) => {
+        Action::Delete => {
             if let Some(k) = app.keys.current() {
                 app.modal = Some(Modal::Confirm(typed_confirm(
                     "Revoke signing key (compromise)",
@@ -92,14 +204,63 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 )));
             }
         }
-        (Screen::Routes, KeyCode::Char(c @ ('n' | 'e'))) => {
-            if let Some(entry) = Entry::of(&app.routes, app.route_table.version, c == 'e') {
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn audit(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::Older => {
+            if let Some(cursor) = app.audit_next.clone() {
+                let query = AuditQuery {
+                    limit: Some(AUDIT_PAGE),
+                    cursor: Some(cursor),
+                    ..app.audit_query.clone()
+                };
+                return app.audit.load(Cmd::Audit {
+                    query,
+                    into: AuditInto::Append,
+                });
+            }
+            app.notice = Some(Ok("no older events".into()));
+        }
+        Action::Follow => {
+            app.follow = !app.follow;
+            if app.follow {
+                return app.audit_first_page(AuditInto::Merge);
+            }
+        }
+        Action::AuditFilter => {
+            let q = &app.audit_query;
+            let text = |v: &Option<String>| Input::Text(v.clone().unwrap_or_default());
+            app.modal = Some(Modal::Form(
+                FormKind::AuditFilter,
+                Form::new(
+                    "Audit filter (empty = any)",
+                    vec![
+                        Field::new("action", "Action", text(&q.action)),
+                        Field::new("target", "Target", text(&q.target)),
+                    ],
+                ),
+            ));
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn routes(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::New | Action::Edit => {
+            let edit = action == Action::Edit;
+            if let Some(entry) = Entry::of(&app.routes, app.route_table.version, edit) {
                 let form = route_form(app, entry.current());
                 let kind = FormKind::Route(entry, app.route_table.case_sensitive);
                 return open_form(app, kind, form);
             }
         }
-        (Screen::Routes, KeyCode::Char('d')) => {
+        Action::Delete => {
             if let Some((r, routes)) = Entry::without_current(&app.routes) {
                 app.modal = Some(Modal::Confirm(yes_no(
                     "Remove route",
@@ -114,13 +275,35 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                 )));
             }
         }
-        (Screen::Issuers, KeyCode::Char(c @ ('n' | 'e'))) => {
-            if let Some(entry) = Entry::of(&app.issuers, app.issuers_version, c == 'e') {
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn grants(app: &mut App, action: Action) -> Vec<Cmd> {
+    if let (Action::Delete, Some(g)) = (action, app.grants.current()) {
+        app.modal = Some(Modal::Confirm(yes_no(
+            "Revoke grant",
+            format!(
+                "Revoke what {} granted {}? Its refresh tokens stop working at once.",
+                g.user, g.client_id
+            ),
+            Cmd::RevokeGrant(g.id.clone()),
+        )));
+    }
+    Vec::new()
+}
+
+fn issuers(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::New | Action::Edit => {
+            let edit = action == Action::Edit;
+            if let Some(entry) = Entry::of(&app.issuers, app.issuers_version, edit) {
                 let form = issuer_form(entry.current());
                 return open_form(app, FormKind::Issuer(entry), form);
             }
         }
-        (Screen::Issuers, KeyCode::Char('d')) => {
+        Action::Delete => {
             if let Some((i, issuers)) = Entry::without_current(&app.issuers) {
                 app.modal = Some(Modal::Confirm(yes_no(
                     "Remove trusted issuer",
@@ -131,141 +314,6 @@ pub(super) fn screen_key(app: &mut App, k: KeyEvent) -> Vec<Cmd> {
                     Cmd::PutIssuers {
                         version: app.issuers_version,
                         issuers,
-                    },
-                )));
-            }
-        }
-        (Screen::Grants, KeyCode::Char('d')) => {
-            if let Some(g) = app.grants.current() {
-                app.modal = Some(Modal::Confirm(yes_no(
-                    "Revoke grant",
-                    format!(
-                        "Revoke what {} granted {}? Its refresh tokens stop working at once.",
-                        g.user, g.client_id
-                    ),
-                    Cmd::RevokeGrant(g.id.clone()),
-                )));
-            }
-        }
-        (Screen::Audit, KeyCode::Char('m')) => {
-            if let Some(cursor) = app.audit_next.clone() {
-                let query = AuditQuery {
-                    limit: Some(AUDIT_PAGE),
-                    cursor: Some(cursor),
-                    ..app.audit_query.clone()
-                };
-                return app.audit.load(Cmd::Audit {
-                    query,
-                    into: AuditInto::Append,
-                });
-            }
-            app.notice = Some(Ok("no older events".into()));
-        }
-        (Screen::Audit, KeyCode::Char('f')) => {
-            app.follow = !app.follow;
-            if app.follow {
-                return app.audit_first_page(AuditInto::Merge);
-            }
-        }
-        (Screen::Audit, KeyCode::Char('F')) => {
-            let q = &app.audit_query;
-            let text = |v: &Option<String>| Input::Text(v.clone().unwrap_or_default());
-            app.modal = Some(Modal::Form(
-                FormKind::AuditFilter,
-                Form::new(
-                    "Audit filter (empty = any)",
-                    vec![
-                        Field::new("action", "Action", text(&q.action)),
-                        Field::new("target", "Target", text(&q.target)),
-                    ],
-                ),
-            ));
-        }
-        (Screen::Scopes, KeyCode::Char('n')) => {
-            app.modal = Some(Modal::Form(
-                FormKind::NewScope,
-                Form::new(
-                    "New scope",
-                    vec![
-                        Field::new("name", "Name", Input::Text(String::new())),
-                        Field::new("description", "Description", Input::Text(String::new())),
-                    ],
-                ),
-            ));
-        }
-        (Screen::Scopes, KeyCode::Char('d')) => {
-            if let Some(s) = app.scopes.current() {
-                app.modal = Some(Modal::Confirm(typed_confirm(
-                    "Delete scope",
-                    &s.name,
-                    Cmd::DeleteScope {
-                        name: s.name.clone(),
-                        version: s.version,
-                    },
-                )));
-            }
-        }
-        (Screen::Users, KeyCode::Char('n')) => {
-            app.modal = Some(Modal::Form(
-                FormKind::NewUser,
-                Form::new(
-                    "New user",
-                    vec![
-                        Field::new("username", "Username", Input::Text(String::new())),
-                        Field::new("password", "Password", Input::Secret(String::new())),
-                    ],
-                ),
-            ));
-        }
-        (Screen::Users, KeyCode::Char('e')) => {
-            if let Some(u) = app.users.current() {
-                let kind = FormKind::UserPassword {
-                    id: u.id.clone(),
-                    version: u.version,
-                };
-                let form = Form::new(
-                    format!("New password for {}", u.username),
-                    vec![Field::new(
-                        "password",
-                        "Password",
-                        Input::Secret(String::new()),
-                    )],
-                );
-                app.modal = Some(Modal::Form(kind, form));
-            }
-        }
-        (Screen::Users, KeyCode::Char('t')) => {
-            if let Some(u) = app.users.current() {
-                return vec![Cmd::UpdateUser {
-                    id: u.id.clone(),
-                    version: u.version,
-                    patch: UserPatch {
-                        disabled: Some(!u.disabled),
-                        ..UserPatch::default()
-                    },
-                }];
-            }
-        }
-        (Screen::Users, KeyCode::Char('o')) => {
-            if let Some(u) = app.users.current() {
-                app.modal = Some(Modal::Confirm(yes_no(
-                    "Sign out everywhere",
-                    format!(
-                        "Sign {} out everywhere? Every browser session of theirs ends at once.",
-                        u.username
-                    ),
-                    Cmd::SignOutUser(u.id.clone()),
-                )));
-            }
-        }
-        (Screen::Users, KeyCode::Char('d')) => {
-            if let Some(u) = app.users.current() {
-                app.modal = Some(Modal::Confirm(typed_confirm(
-                    "Delete user",
-                    &u.username,
-                    Cmd::DeleteUser {
-                        id: u.id.clone(),
-                        version: u.version,
                     },
                 )));
             }

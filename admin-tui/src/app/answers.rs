@@ -5,7 +5,7 @@
 //! dialog (`t` toggles), or whose dialog was closed or replaced meanwhile, reports in the notice
 //! line, and a secret it brings is shown as soon as no other dialog is open.
 
-use portcullis_core::api::{AuditEvent, ClientCreated};
+use portcullis_core::api::{AuditEvent, AuditPage, ClientCreated};
 
 use super::{App, Health, Modal, Row, SecretShown, Status, Table};
 use crate::client::{ApiResult, Failure};
@@ -72,6 +72,7 @@ fn saved_whole(what: &str, noun: &str, n: usize) -> String {
     format!("saved the {what} ({n} {noun}{plural})")
 }
 
+/// Applies one answer from the server.
 pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> Vec<Cmd> {
     match answer {
         Answer::Dialog { ticket, answer } => return on_answer(app, *answer, Some(ticket)),
@@ -93,74 +94,8 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
             }
         }
         Answer::Users(r) => app.users.fill(r),
-        Answer::ClientCreated(r) => {
-            if let Some(created) = settle(app, from, r) {
-                let notice = format!("created client {}", created.client.name);
-                return reveal(app, created, notice);
-            }
-        }
-        Answer::ClientSaved(r) => {
-            if let Some(c) = settle(app, from, r) {
-                let state = if c.disabled { "disabled" } else { "enabled" };
-                app.notice = Some(Ok(format!("saved client {} ({state})", c.name)));
-                return app.clients.load(Cmd::ListClients);
-            }
-        }
-        Answer::ClientDeleted(r) => {
-            if let Some(id) = settle(app, from, r) {
-                app.notice = Some(Ok(format!("deleted client {id}")));
-                return app.clients.load(Cmd::ListClients);
-            }
-        }
-        Answer::SecretRotated(r) => {
-            if let Some(rotated) = settle(app, from, r) {
-                let notice = format!("rotated the secret of {}", rotated.client.name);
-                return reveal(app, rotated, notice);
-            }
-        }
         Answer::Keys(r) => app.keys.fill(r.map(|l| l.keys)),
-        Answer::KeysRotated(r) => {
-            if let Some(list) = settle(app, from, r) {
-                app.notice = Some(Ok("rotated the signing keys".into()));
-                app.keys.fill(Ok(list.keys));
-            }
-        }
-        Answer::KeyRevoked(kid, r) => {
-            if let Some(list) = settle(app, from, r) {
-                app.notice = Some(Ok(format!(
-                    "revoked signing key {kid}: its tokens fail within seconds"
-                )));
-                app.keys.fill(Ok(list.keys));
-            }
-        }
-        Answer::Audit(into, r) => match r {
-            Ok(page) => {
-                app.audit.status = Status::Ready;
-                match into {
-                    AuditInto::Replace => {
-                        app.audit.items = page.events;
-                        app.audit_next = page.next_cursor;
-                        app.audit.cursor.selected = 0;
-                    }
-                    AuditInto::Append => {
-                        app.audit.items.extend(page.events);
-                        app.audit_next = page.next_cursor;
-                    }
-                    AuditInto::Merge => {
-                        let fresh: Vec<AuditEvent> = page
-                            .events
-                            .into_iter()
-                            .filter(|e| app.audit.items.iter().all(|have| have.id != e.id))
-                            .collect();
-                        if app.audit.items.is_empty() {
-                            app.audit_next = page.next_cursor;
-                        }
-                        app.audit.items.splice(0..0, fresh);
-                    }
-                }
-            }
-            Err(e) => app.audit.status = Status::Failed(e),
-        },
+        Answer::Audit(into, r) => on_audit(app, into, r),
         Answer::Routes(r) => fill_whole(
             &mut app.routes,
             &mut app.route_table.version,
@@ -200,6 +135,54 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
             }
         }
         Answer::Grants(r) => app.grants.fill(r),
+        written => return on_written(app, written, from),
+    }
+    Vec::new()
+}
+
+/// What a write's answer changes: the dialog that sent it settles, the notice says what was
+/// done, the list it changed reloads. Answers that are not writes change nothing here.
+fn on_written(app: &mut App, answer: Answer, from: Option<Ticket>) -> Vec<Cmd> {
+    match answer {
+        Answer::ClientCreated(r) => {
+            if let Some(created) = settle(app, from, r) {
+                let notice = format!("created client {}", created.client.name);
+                return reveal(app, created, notice);
+            }
+        }
+        Answer::ClientSaved(r) => {
+            if let Some(c) = settle(app, from, r) {
+                let state = if c.disabled { "disabled" } else { "enabled" };
+                app.notice = Some(Ok(format!("saved client {} ({state})", c.name)));
+                return app.clients.load(Cmd::ListClients);
+            }
+        }
+        Answer::ClientDeleted(r) => {
+            if let Some(id) = settle(app, from, r) {
+                app.notice = Some(Ok(format!("deleted client {id}")));
+                return app.clients.load(Cmd::ListClients);
+            }
+        }
+        Answer::SecretRotated(r) => {
+            if let Some(rotated) = settle(app, from, r) {
+                let notice = format!("rotated the secret of {}", rotated.client.name);
+                return reveal(app, rotated, notice);
+            }
+        }
+        Answer::KeysRotated(r) => {
+            if let Some(list) = settle(app, from, r) {
+                app.notice = Some(Ok("rotated the signing keys".into()));
+                app.keys.fill(Ok(list.keys));
+            }
+        }
+        Answer::KeyRevoked(kid, r) => {
+            if let Some(list) = settle(app, from, r) {
+                app.notice = Some(Ok(format!(
+                    "revoked signing key {kid}: its tokens fail within seconds"
+                )));
+                app.keys.fill(Ok(list.keys));
+            }
+        }
         Answer::GrantRevoked(r) => {
             if let Some(id) = settle(app, from, r) {
                 app.notice = Some(Ok(format!("revoked grant {id}")));
@@ -225,7 +208,8 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
             }
         }
         Answer::UserDeleted(r) => {
-            if settle(app, from, r).is_some() {
+            let deleted = settle(app, from, r).is_some();
+            if deleted {
                 app.notice = Some(Ok("deleted user".into()));
                 return app.users.load(Cmd::ListUsers);
             }
@@ -235,6 +219,39 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, from: Option<Ticket>) -> 
                 app.notice = Some(Ok(format!("signed user {id} out everywhere")));
             }
         }
+        _ => {}
     }
     Vec::new()
+}
+
+/// A page of audit events: replaces, extends or tops up what is shown.
+fn on_audit(app: &mut App, into: AuditInto, result: ApiResult<AuditPage>) {
+    match result {
+        Ok(page) => {
+            app.audit.status = Status::Ready;
+            match into {
+                AuditInto::Replace => {
+                    app.audit.items = page.events;
+                    app.audit_next = page.next_cursor;
+                    app.audit.cursor.selected = 0;
+                }
+                AuditInto::Append => {
+                    app.audit.items.extend(page.events);
+                    app.audit_next = page.next_cursor;
+                }
+                AuditInto::Merge => {
+                    let fresh: Vec<AuditEvent> = page
+                        .events
+                        .into_iter()
+                        .filter(|e| app.audit.items.iter().all(|have| have.id != e.id))
+                        .collect();
+                    if app.audit.items.is_empty() {
+                        app.audit_next = page.next_cursor;
+                    }
+                    app.audit.items.splice(0..0, fresh);
+                }
+            }
+        }
+        Err(e) => app.audit.status = Status::Failed(e),
+    }
 }

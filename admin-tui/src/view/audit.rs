@@ -37,7 +37,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Fill(2),
                 Constraint::Fill(1),
             ],
-            hint: "m older · f follow · F filter · / search shown · r reload",
         },
     );
 }

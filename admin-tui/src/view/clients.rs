@@ -21,7 +21,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Length(12),
                 Constraint::Length(8),
             ],
-            hint: "n new · e edit · t enable/disable · s rotate secret · d delete · / filter",
         },
     );
 }

@@ -21,7 +21,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Fill(2),
                 Constraint::Length(19),
             ],
-            hint: "d revoke · / filter · r reload",
         },
     );
 }

@@ -1,5 +1,6 @@
 //! The help overlay (`?`): every key, grouped by where it works, in two columns, with the screen
-//! numbers underneath; it fits an 80×24 terminal.
+//! numbers underneath; it fits an 80×24 terminal. The list screens' keys come from the keymap
+//! (`app::keymap`); the dialogs' from the table here.
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Style};
@@ -8,47 +9,24 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::app::Screen;
+use crate::app::{keymap, Screen};
 
 /// Keys that work in one place.
-struct Section {
-    title: &'static str,
-    keys: &'static [(&'static str, &'static str)],
+pub(super) struct Section {
+    pub(super) title: &'static str,
+    pub(super) keys: &'static [(&'static str, &'static str)],
 }
 
-/// The list screens.
-const LEFT: &[Section] = &[
-    Section {
-        title: "Anywhere",
-        keys: &[
-            ("1-8 ←/→ h/l", "switch screen"),
-            ("↑/↓ j/k", "move; scroll the detail"),
-            ("PgUp PgDn", "move by ten"),
-            ("g G Home End", "first / last"),
-            ("Tab Enter", "list ⇄ detail pane"),
-            ("Esc", "back out one level"),
-            ("/", "filter as you type"),
-            ("r", "reload"),
-            ("?", "this help"),
-            ("q Ctrl-C", "quit"),
-        ],
-    },
-    Section {
-        title: "On a screen",
-        keys: &[
-            ("n", "new record"),
-            ("e", "edit (user: new password)"),
-            ("t o", "toggle; user: sign out"),
-            ("d", "delete, remove, revoke"),
-            ("s", "rotate a client's secret"),
-            ("R", "rotate the signing keys"),
-            ("m f F", "audit older/follow/filter"),
-        ],
-    },
-];
+/// The list screens' sections, from the keymap.
+pub(super) fn left() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        ("Anywhere", keymap::help_lines(true).collect()),
+        ("On a screen", keymap::help_lines(false).collect()),
+    ]
+}
 
 /// The dialogs.
-const RIGHT: &[Section] = &[
+pub(super) const RIGHT: &[Section] = &[
     Section {
         title: "Forms",
         keys: &[
@@ -81,13 +59,15 @@ const RIGHT: &[Section] = &[
 ];
 
 /// Width of the key column.
-const KEY: usize = 12;
+pub(super) const KEY: usize = 12;
 
-fn column(sections: &[Section]) -> Vec<Line<'static>> {
+fn column<'a>(
+    sections: impl IntoIterator<Item = (&'static str, &'a [(&'static str, &'static str)])>,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for s in sections {
-        lines.push(Line::styled(s.title, Style::new().bold().fg(Color::Cyan)));
-        for (keys, what) in s.keys {
+    for (title, keys) in sections {
+        lines.push(Line::styled(title, Style::new().bold().fg(Color::Cyan)));
+        for (keys, what) in keys {
             lines.push(Line::from(vec![
                 Span::styled(format!("{keys:<KEY$} "), Style::new().fg(Color::Yellow)),
                 Span::raw(*what),
@@ -114,7 +94,9 @@ fn screens() -> Line<'static> {
 }
 
 pub fn draw(frame: &mut Frame) {
-    let (left, right) = (column(LEFT), column(RIGHT));
+    let left_sections = left();
+    let left = column(left_sections.iter().map(|(t, k)| (*t, k.as_slice())));
+    let right = column(RIGHT.iter().map(|s| (s.title, s.keys)));
     let rows = left.len().max(right.len()) + 1;
     let area = centered(
         frame.area(),
@@ -134,59 +116,4 @@ pub fn draw(frame: &mut Frame) {
     frame.render_widget(Paragraph::new(left), l);
     frame.render_widget(Paragraph::new(right), r);
     frame.render_widget(screens().centered(), foot);
-}
-
-#[cfg(test)]
-mod tests {
-    use ratatui::crossterm::event::KeyCode;
-
-    use super::{LEFT, RIGHT};
-    use crate::app::{update, Screen};
-    use crate::fake::{drive, key, sample, started};
-
-    /// Whether a key column names `c`: as itself, in `j/k`, or in a range like `1-8`.
-    fn names(keys: &str, c: char) -> bool {
-        let one = |s: &str| s.chars().count() == 1 && s.starts_with(c);
-        keys.split_whitespace().any(|token| {
-            let range = token.split_once('-').and_then(|(a, b)| {
-                let (a, b) = (a.parse::<char>().ok()?, b.parse::<char>().ok()?);
-                Some((a..=b).contains(&c))
-            });
-            one(token) || token.split('/').any(one) || range == Some(true)
-        })
-    }
-
-    fn help_names(c: char) -> bool {
-        LEFT.iter()
-            .chain(RIGHT)
-            .flat_map(|s| s.keys)
-            .any(|(keys, _)| names(keys, c))
-    }
-
-    #[test]
-    fn help_lists_every_key_a_screen_answers() {
-        for (n, screen) in Screen::ALL.iter().enumerate() {
-            for c in '!'..='~' {
-                let api = sample();
-                let mut app = started(&api);
-                let digit = char::from_digit(u32::try_from(n + 1).expect("small"), 10);
-                drive(&mut app, &api, key(KeyCode::Char(digit.expect("a digit"))));
-                assert_eq!(app.screen, *screen);
-                let before = app.clone();
-                let cmds = update(&mut app, key(KeyCode::Char(c)));
-                if !cmds.is_empty() || app != before {
-                    assert!(help_names(c), "{c:?} does something on {screen:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn every_line_fits_half_of_80_columns_with_a_gap() {
-        for (keys, what) in LEFT.iter().chain(RIGHT).flat_map(|s| s.keys) {
-            assert!(keys.chars().count() <= super::KEY, "{keys}");
-            // 78 columns inside the border, two columns, one blank between them.
-            assert!(super::KEY + 1 + what.chars().count() <= 38, "{what}");
-        }
-    }
 }

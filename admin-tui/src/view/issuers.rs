@@ -21,7 +21,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Fill(2),
                 Constraint::Length(16),
             ],
-            hint: "n add issuer · e edit · d remove · / filter · r reload",
         },
     );
 }

@@ -21,7 +21,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Length(8),
                 Constraint::Length(19),
             ],
-            hint: "R rotate (next → current → retired) · d revoke (compromise) · r reload",
         },
     );
 }

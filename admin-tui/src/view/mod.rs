@@ -21,7 +21,7 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use crate::app::{App, Health, Modal, Pane, Row, Screen, Status, Table};
+use crate::app::{keymap, App, Health, Modal, Pane, Row, Screen, Status, Table};
 use crate::describe::Describe;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -166,7 +166,6 @@ struct ScreenSpec<'a> {
     /// Shown after the count in the list's title (e.g. the audit filters).
     extra: String,
     widths: &'a [Constraint],
-    hint: &'a str,
 }
 
 fn draw_screen<T: Row + Describe>(
@@ -226,7 +225,8 @@ fn draw_list<T: Row + Describe>(
         let mut state = TableState::default().with_selected(Some(table.cursor.selected));
         frame.render_stateful_widget(widget, table_area, &mut state);
     }
-    frame.render_widget(Line::styled(spec.hint, Style::new().dim()), foot);
+    let hint = keymap::hint(app.screen);
+    frame.render_widget(Line::styled(hint, Style::new().dim()), foot);
 }
 
 /// The detail pane: label/value lines of the selected record.
@@ -275,5 +275,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
+#[cfg(test)]
+mod help_tests;
 #[cfg(test)]
 mod snapshots;

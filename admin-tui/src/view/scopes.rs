@@ -16,7 +16,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             title: "Scopes",
             extra: String::new(),
             widths: &[Constraint::Fill(1), Constraint::Fill(2)],
-            hint: "n new · d delete · / filter · r reload",
         },
     );
 }

@@ -8,7 +8,7 @@ use ratatui::Terminal;
 
 use crate::app::{App, Msg, Status};
 use crate::effects::Answer;
-use crate::fake::{ctrl, drive, failure, key, sample, started, typed};
+use crate::testing::{ctrl, drive, failure, key, sample, started, typed};
 
 fn render(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
@@ -83,7 +83,7 @@ fn client_form_with_server_error_80x24() {
     }
     typed(&mut app, &api, "http://shop.example.com/cb");
     drive(&mut app, &api, key(KeyCode::Enter));
-    api.state().fail_next = Some(failure(
+    api.fail_next(failure(
         422,
         "invalid_value",
         "http is only allowed on loopback",
@@ -189,7 +189,7 @@ fn load_failed(screen: char) -> String {
     let api = sample();
     let mut app = started(&api);
     drive(&mut app, &api, key(KeyCode::Char(screen)));
-    api.state().fail_next = Some(failure(
+    api.fail_next(failure(
         503,
         "temporarily_unavailable",
         "the authority is restarting; retry in a moment",
@@ -241,7 +241,7 @@ fn issuer_form_with_server_error_80x24() {
     typed(&mut app, &api, "https://okta.example");
     drive(&mut app, &api, key(KeyCode::Tab));
     typed(&mut app, &api, "http://okta.example/keys");
-    api.state().fail_next = Some(failure(
+    api.fail_next(failure(
         422,
         "invalid_value",
         "must be an https:// URL (http:// only on loopback)",

@@ -20,7 +20,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Fill(3),
                 Constraint::Length(8),
             ],
-            hint: "n new · e password · t enable/disable · o sign out · d delete · / filter",
         },
     );
 }

@@ -33,7 +33,7 @@ impl Clock for FixedClock {
 
 /// A deterministic, non-repeating byte stream (splitmix64).
 #[derive(Default)]
-pub struct SeqRng(Cell<u64>);
+pub struct SeqRng(pub Cell<u64>);
 
 impl Rng for SeqRng {
     fn fill(&self, buf: &mut [u8]) {
@@ -293,14 +293,28 @@ impl Harness {
 
 #[async_trait(?Send)]
 impl GrantStore for Harness {
-    async fn call(&self, _shard: u32, command: &GrantCommand) -> Result<GrantReply, StoreError> {
+    async fn call(&self, shard: u32, command: &GrantCommand) -> Result<GrantReply, StoreError> {
         self.reach(command)?;
         let command: GrantCommand = round_trip(command)?;
         let env = GrantEnv {
             storage: &self.grant_storage,
             clock: &self.clock,
         };
-        round_trip(&grants::execute(&env, &command).await?)
+        let reply: GrantReply = round_trip(&grants::execute(&env, &command).await?)?;
+        Ok(only_shard(shard, reply))
+    }
+}
+
+/// One storage holds every shard's records, so a listing answers only the grants of the shard
+/// asked, as that shard's own Durable Object would (else listing all shards repeats each grant
+/// once per shard).
+fn only_shard(shard: u32, reply: GrantReply) -> GrantReply {
+    match reply {
+        GrantReply::Grants { mut grants } => {
+            grants.retain(|g| grants::shard_of_token(&g.id) == Some(shard));
+            GrantReply::Grants { grants }
+        }
+        other => other,
     }
 }
 
