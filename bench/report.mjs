@@ -7,11 +7,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { CPU_OPERATIONS, DERIVED, WASM_TARGET_BYTES } from "./scenarios.mjs";
+import { CPU_OPERATIONS, DERIVED, SCENARIOS, WASM_TARGET_BYTES } from "./scenarios.mjs";
 
 const ratioOf = (a, b) => (a && b ? a.rps / b.rps : undefined);
 const times = (x) => (x === undefined ? "n/a" : `${x.toFixed(2)}×`);
 const comparisons = (s) => (s.vs ?? []).map((v) => (typeof v === "string" ? { name: v } : v));
+/** `s`'s result over its first comparison's (1 for an entry compared with nothing: the base). */
+const vsFirst = (s, r) => (comparisons(s).length ? ratioOf(r[s.name], r[comparisons(s)[0].name]) : 1);
 
 function version(cmd, argv) {
   try {
@@ -75,10 +77,11 @@ function resultsTable(ran, r) {
 }
 
 function ratios(ran, r, wasmBytes) {
-  const label = (name) => ran.find((s) => s.name === name)?.label ?? name;
+  const label = (name) => SCENARIOS.find((s) => s.name === name)?.label ?? name;
   const rows = [];
   const targets = [];
-  for (const s of ran) {
+  // The scale and revocation entries' ratios are columns of their own tables.
+  for (const s of ran.filter((x) => x.section === "results")) {
     for (const v of comparisons(s)) {
       const x = ratioOf(r[s.name], r[v.name]);
       if (x === undefined) {
@@ -135,17 +138,22 @@ function cpuTables(r) {
 }
 
 function scaleTable(ran, r) {
-  const counts = [...new Set(ran.filter((s) => s.scale && r[s.name]).map((s) => s.scale.clients))];
+  const entries = ran.filter((s) => s.scale && r[s.name]);
+  const counts = [...new Set(entries.map((s) => s.scale.clients))];
   if (!counts.length) return [];
-  const of = (clients, op) => r[ran.find((s) => s.scale?.clients === clients && s.scale.op === op)?.name];
-  const base = counts[0];
-  const cell = (x, vsBase) => (x ? [Math.round(x.rps), x.p50.toFixed(2), x.p99.toFixed(2), times(ratioOf(x, vsBase)), x.non2xx] : ["", "", "", "", ""]);
+  const cell = (clients, op) => {
+    const s = entries.find((e) => e.scale.clients === clients && e.scale.op === op);
+    const x = s && r[s.name];
+    return x ? [Math.round(x.rps), x.p50.toFixed(2), x.p99.toFixed(2), times(vsFirst(s, r)), x.non2xx] : ["", "", "", "", ""];
+  };
+  // The entries compared with nothing are the ones the others are compared with.
+  const base = SCENARIOS.find((s) => s.scale && !comparisons(s).length).scale.clients.toLocaleString("en");
   return [
     "## Scale",
     "",
-    `| clients | token req/s | p50 ms | p99 ms | vs ${base.toLocaleString("en")} clients | non-2xx | verify req/s | p50 ms | p99 ms | vs ${base.toLocaleString("en")} clients | non-2xx |`,
+    `| clients | token req/s | p50 ms | p99 ms | vs ${base} clients | non-2xx | verify req/s | p50 ms | p99 ms | vs ${base} clients | non-2xx |`,
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...counts.map((n) => `| ${n.toLocaleString("en")} | ${[...cell(of(n, "token"), of(base, "token")), ...cell(of(n, "verify"), of(base, "verify"))].join(" | ")} |`),
+    ...counts.map((n) => `| ${n.toLocaleString("en")} | ${[...cell(n, "token"), ...cell(n, "verify")].join(" | ")} |`),
     "",
   ];
 }
@@ -153,7 +161,6 @@ function scaleTable(ran, r) {
 function revocationTable(ran, r) {
   const rows = ran.filter((s) => s.section === "revocations" && r[s.name]);
   if (!rows.length) return [];
-  const none = r[rows.find((s) => s.revoked === 0)?.name];
   const first = rows.map((s) => r[s.name].facts).find((f) => f?.firstVerifyMs !== undefined);
   return [
     "## Revocations",
@@ -162,7 +169,7 @@ function revocationTable(ran, r) {
     "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((s) => {
       const x = r[s.name];
-      return `| ${s.revoked.toLocaleString("en")} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${times(ratioOf(x, none))} | ${x.non2xx} |`;
+      return `| ${s.revoked.toLocaleString("en")} | ${Math.round(x.rps)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${times(vsFirst(s, r))} | ${x.non2xx} |`;
     }),
     "",
     ...(first ? [`The first verification after the revocations were seeded took ${first.firstVerifyMs.toFixed(0)} ms (answer ${first.firstVerifyStatus}).`, ""] : []),
