@@ -23,6 +23,10 @@ export class Fixtures {
     this.connections = connections;
     this.cleanups = [];
     this.cache = new Map();
+    /** The size of the route table on Portcullis (0: none put yet). */
+    this.routeCount = 0;
+    /** How many `scale-…` clients are in KV. */
+    this.seeded = 0;
   }
 
   /** `make()`'s answer, computed on the first call for `key` and shared after. */
@@ -104,7 +108,7 @@ export class Fixtures {
     const origin = await this.origin();
     const route = (p) => ({ path: p, origin, scopes: ["read"], scope_mode: "all", public: false });
     const table = { routes: [route("/api/*"), ...Array.from({ length: n - 1 }, (_, i) => route(`/svc${i}/v1/*`))] };
-    const headers = this.routeCount === undefined ? {} : { "if-match": "*" };
+    const headers = this.routeCount === 0 ? {} : { "if-match": "*" };
     // wrk leaves the server's keep-alive sockets half-closed: retry once on a fresh one.
     const put = () => w.admin("PUT", "/admin/v1/routes", table, { headers });
     const r = await put().catch(put);
@@ -193,7 +197,7 @@ export class Fixtures {
     const { w, client } = await this.portcullis();
     const kv = await w.mf.getKVNamespace("PORTCULLIS_KV");
     const record = JSON.parse(await kv.get(`client:${client.client_id}`));
-    for (this.seeded ??= 0; this.seeded < n; this.seeded = Math.min(n, this.seeded + 500)) {
+    for (; this.seeded < n; this.seeded = Math.min(n, this.seeded + 500)) {
       const batch = [];
       for (let i = this.seeded; i < Math.min(n, this.seeded + 500); i++) {
         const id = `scale-${i}`;
