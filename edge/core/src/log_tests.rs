@@ -168,4 +168,10 @@ fn a_failure_detail_blanks_anything_shaped_like_a_token() {
         Failure::new("store", "key 0123456789abcdefABCDE").detail,
         "key [redacted]"
     );
+    let named = "UPSTREAM_SESSION_SECONDS must be 1 to 1800 seconds";
+    assert_eq!(Failure::new("config", named).detail, named);
+    assert_eq!(
+        Failure::new("store", "secret abcdefghijklmnopqrstuvwxYZ").detail,
+        "secret [redacted]"
+    );
 }

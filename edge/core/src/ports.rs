@@ -247,13 +247,18 @@ impl Failure {
     const MAX_RUN: usize = 20;
 
     /// A failure of `kind`; any run of more than 20 base64, base64url or hex characters in
-    /// `detail` (a token, a secret, a key, a digest) is replaced by `[redacted]`.
+    /// `detail` that holds a digit or mixes cases (a token, a secret, a key, a digest) is
+    /// replaced by `[redacted]`. A name in one case without digits (`UPSTREAM_SESSION_SECONDS`)
+    /// is kept.
     pub fn new(kind: &'static str, detail: &str) -> Self {
         let tokenish = |c: char| c.is_ascii_alphanumeric() || "-_+/=".contains(c);
         let mut out = String::with_capacity(detail.len());
         let mut run = String::new();
         let flush = |run: &mut String, out: &mut String| {
-            if run.len() > Self::MAX_RUN {
+            let has = |f: fn(&u8) -> bool| run.as_bytes().iter().any(f);
+            let random = has(u8::is_ascii_digit)
+                || (has(u8::is_ascii_lowercase) && has(u8::is_ascii_uppercase));
+            if run.len() > Self::MAX_RUN && random {
                 out.push_str("[redacted]");
             } else {
                 out.push_str(run);
