@@ -17,6 +17,7 @@ mod log;
 mod proxy;
 mod webcrypto;
 
+use portcullis_core::context::Caller;
 use portcullis_core::gateway::{self, Decision};
 use portcullis_core::ports::{Clock, Failure, Log, LogEvent};
 use portcullis_core::{handle, Context};
@@ -40,7 +41,13 @@ impl Ports {
         })
     }
 
-    fn context<'a>(&'a self, isolate: &'a bindings::Isolate, request_id: String) -> Context<'a> {
+    /// The context of one request (or of the scheduled run, which has no caller).
+    fn context<'a>(
+        &'a self,
+        isolate: &'a bindings::Isolate,
+        request_id: String,
+        caller: Caller,
+    ) -> Context<'a> {
         Context {
             kv: &self.kv,
             authority: &self.authority,
@@ -55,6 +62,7 @@ impl Ports {
             settings: &isolate.settings,
             log: &log::ConsoleLog,
             request_id,
+            caller,
         }
     }
 }
@@ -90,7 +98,8 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
         }
     };
     let mut core_req = convert::head(&req);
-    let ctx = ports.context(&isolate, request_id);
+    let caller = Caller::of(&isolate.settings, &core_req);
+    let ctx = ports.context(&isolate, request_id, caller);
     if !portcullis_core::app::is_endpoint(&core_req.path) {
         return match gateway::decide(&ctx, &core_req).await {
             Decision::Respond(resp) => {
@@ -122,7 +131,7 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let outcome = match (bindings::isolate(&env), Ports::new(&env)) {
         (Ok(isolate), Ok(ports)) => {
-            let ctx = ports.context(&isolate, "scheduled".into());
+            let ctx = ports.context(&isolate, "scheduled".into(), Caller::default());
             portcullis_core::people::resume(&ctx)
                 .await
                 .map_err(Failure::from)

@@ -58,8 +58,8 @@ fn authorized(ctx: &Context<'_>, req: &Request) -> bool {
 
 /// Records a failed admin authentication: the request id and the caller's address, never
 /// what was presented. The refusal does not depend on the audit log being reachable.
-async fn audit_refusal(ctx: &Context<'_>, req: &Request) {
-    let source_ip = req.client_network();
+async fn audit_refusal(ctx: &Context<'_>) {
+    let source_ip = ctx.caller.network.clone();
     let audited = ctx
         .command("anonymous", Command::AdminAuthFailed { source_ip })
         .await;
@@ -90,10 +90,10 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
     if !authorized(ctx, req) {
         // Failed attempts count against the caller's address, so that guessing the token,
         // or flooding the audit log with refusals, stops at the address's limit.
-        if crate::ratelimit::check_ip(ctx, req).await.is_err() {
+        if crate::ratelimit::check_ip(ctx).await.is_err() {
             return Err(ApiError::rate_limited());
         }
-        audit_refusal(ctx, req).await;
+        audit_refusal(ctx).await;
         return Err(ApiError::unauthorized());
     }
     let Some(resource) = segments.strip_prefix(&["admin", "v1"]) else {

@@ -125,7 +125,7 @@ pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
         Ok(f) => f,
         Err(why) => return pages::error(400, "Invalid request", why),
     };
-    let authz = match validate(ctx, req, &form).await {
+    let authz = match validate(ctx, &form).await {
         Ok(Ok(a)) => a,
         Ok(Err(resp)) => return resp,
         Err(e) => return pages::unavailable("The service", e),
@@ -139,7 +139,6 @@ pub async fn authorize(ctx: &Context<'_>, req: &Request) -> Response {
 /// Checks the client and redirect URI (errors as pages), then the rest (errors redirected).
 async fn validate<'r>(
     ctx: &Context<'_>,
-    req: &Request,
     form: &'r Form,
 ) -> Result<Result<Authz<'r>, Response>, StoreError> {
     let bad = |msg: &str| Ok(Err(pages::error(400, "Invalid authorization request", msg)));
@@ -171,7 +170,7 @@ async fn validate<'r>(
         scopes: Vec::new(),
         state: form.get("state"),
         challenge: form.get("code_challenge"),
-        issuer: ctx.issuer(req),
+        issuer: ctx.caller.issuer.clone(),
         form,
     };
     let grant = match form.get("response_type") {

@@ -7,7 +7,6 @@ use crate::context::Context;
 use crate::error::ErrorBody;
 use crate::gateway::issuers::key_set;
 use crate::gateway::issuers::ExternalToken;
-use crate::http::Request;
 use crate::http::Response;
 use crate::ports::StoreError;
 use crate::tokens;
@@ -26,7 +25,6 @@ pub enum BearerError {
 /// Verifies one of our access tokens, including the deny-list; `audience` is checked if given.
 pub async fn verify_token(
     ctx: &Context<'_>,
-    req: &Request,
     token: &str,
     audience: Option<&str>,
 ) -> Result<Rc<Verified>, BearerError> {
@@ -43,7 +41,7 @@ pub async fn verify_token(
             .set_verified(token, keys.version, Rc::clone(&fresh));
         fresh
     };
-    let issuer = ctx.issuer(req);
+    let issuer = ctx.caller.issuer.clone();
     tokens::check_claims(
         &verified,
         &Expectations {

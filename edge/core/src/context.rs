@@ -94,6 +94,31 @@ pub struct Context<'a> {
     /// Where the request's line and its swallowed failures go.
     pub log: &'a dyn crate::ports::Log,
     pub request_id: String,
+    /// Who the request comes from, read once from its head.
+    pub caller: Caller,
+}
+
+/// What the services need of a request's head, read once by whoever builds the [`Context`]:
+/// the issuer identifier it is served under and the caller's network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// `ISSUER`, or the request's origin.
+    pub issuer: String,
+    /// The caller's address, an IPv6 caller's /64 ([`Request::client_network`]).
+    pub network: Option<String>,
+}
+
+impl Caller {
+    /// The caller of `req`, under `settings`.
+    pub fn of(settings: &Settings, req: &Request) -> Self {
+        Self {
+            issuer: settings
+                .issuer
+                .clone()
+                .unwrap_or_else(|| req.origin.clone()),
+            network: req.client_network(),
+        }
+    }
 }
 
 impl Context<'_> {
@@ -124,14 +149,6 @@ impl Context<'_> {
             duration,
             failure.cloned(),
         ));
-    }
-
-    /// The issuer identifier for a request.
-    pub fn issuer(&self, req: &Request) -> String {
-        self.settings
-            .issuer
-            .clone()
-            .unwrap_or_else(|| req.origin.clone())
     }
 
     pub(crate) async fn kv_json<T: serde::de::DeserializeOwned>(

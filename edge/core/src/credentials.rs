@@ -11,7 +11,6 @@ use crate::context::Context;
 use crate::grants::GrantCommand;
 use crate::grants::GrantReply;
 use crate::grants::LockKey;
-use crate::http::Request;
 use crate::ports::StoreError;
 use crate::users::is_upstream_user_id;
 use crate::users::phc_hash;
@@ -38,8 +37,12 @@ pub enum Credentials {
 
 /// The lockout keys of an attempt, in the order they are asked: the caller's network (callers
 /// without an address share one), then the username.
-fn lockout_keys(req: &Request, username: &str) -> [LockKey; 2] {
-    let network = req.client_network().unwrap_or_else(|| "unknown".into());
+fn lockout_keys(ctx: &Context<'_>, username: &str) -> [LockKey; 2] {
+    let network = ctx
+        .caller
+        .network
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
     [LockKey::Network(network), LockKey::username(username)]
 }
 
@@ -57,11 +60,10 @@ async fn lockout(
 /// Checks `username` and `password`, honouring and updating the lockouts.
 pub async fn check_credentials(
     ctx: &Context<'_>,
-    req: &Request,
     username: &str,
     password: &str,
 ) -> Result<Credentials, StoreError> {
-    let keys = lockout_keys(req, username);
+    let keys = lockout_keys(ctx, username);
     for key in &keys {
         let attempt = GrantCommand::LoginAttempt { key: key.clone() };
         let wait = lockout(ctx, attempt, key).await?;

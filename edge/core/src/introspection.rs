@@ -43,7 +43,7 @@ pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
     let Some(token) = req.bearer() else {
         return bearer_challenge(None);
     };
-    match verify_token(ctx, req, token, None).await {
+    match verify_token(ctx, token, None).await {
         Ok(v) => Response::json(200, &v.to_json()).no_store(),
         Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid")),
         Err(BearerError::Store(e)) => OAuthError::from(e).into_response(),
@@ -70,7 +70,7 @@ async fn token_request(
     req: &Request,
     budget: Budget,
 ) -> Result<(std::rc::Rc<crate::clients::ClientRecord>, String), OAuthError> {
-    ratelimit::check_ip(ctx, req)
+    ratelimit::check_ip(ctx)
         .await
         .map_err(|_| OAuthError::RateLimited)?;
     let form = read_form(req)?;
@@ -93,7 +93,7 @@ async fn revoke_inner(ctx: &Context<'_>, req: &Request) -> Result<(), OAuthError
         return Ok(user_grants::revoke_refresh(ctx, &client, token).await?);
     }
     let keys = ctx.keys().await?;
-    let issuer = ctx.issuer(req);
+    let issuer = ctx.caller.issuer.clone();
     let verified = tokens::verify(
         token,
         &keys.loaded,
@@ -154,7 +154,7 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
                 claims: claims.unwrap_or_default(),
             });
         }
-        match verify_token(ctx, req, token, None).await {
+        match verify_token(ctx, token, None).await {
             Ok(v) => {
                 let mut claims = v.to_json();
                 claims.insert("token_type".into(), "Bearer".into());

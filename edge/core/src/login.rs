@@ -98,7 +98,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
         )
         .header("set-cookie", session.cookie(ctx, req));
     }
-    if ratelimit::check_ip(ctx, req).await.is_err() {
+    if ratelimit::check_ip(ctx).await.is_err() {
         return too_many_attempts("from your network");
     }
     let form = posted_form(req).ok();
@@ -148,7 +148,7 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             &targets,
         );
     }
-    match check_credentials(ctx, req, username, password).await {
+    match check_credentials(ctx, username, password).await {
         Ok(Credentials::Valid(user)) => match signed_in_session(ctx, user).await {
             Ok(signed_in) => see_other(&next).header("set-cookie", signed_in.cookie(ctx, req)),
             Err(e) => pages::unavailable("Signing in", e),

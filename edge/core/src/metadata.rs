@@ -49,7 +49,7 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
     if let Some(refusal) = only(req, &[Method::Get, Method::Head]) {
         return refusal;
     }
-    let issuer = ctx.issuer(req);
+    let issuer = ctx.caller.issuer.clone();
     let scopes = match ctx.scopes().await {
         Ok(scopes) => scopes,
         Err(e) => return OAuthError::from(e).into_response(),

@@ -23,9 +23,9 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
         return Response::empty(503);
     };
     let claims = AccessClaims {
-        iss: ctx.issuer(req),
+        iss: ctx.caller.issuer.clone(),
         sub: id.clone(),
-        aud: Audience::One(ctx.issuer(req)),
+        aud: Audience::One(ctx.caller.issuer.clone()),
         jti: "probe-jti-0123456789ab".into(),
         client_id: id.clone(),
         scope: "read".into(),

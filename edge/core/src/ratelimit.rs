@@ -16,7 +16,6 @@
 
 use crate::authority::Command;
 use crate::context::Context;
-use crate::http::Request;
 use crate::lifetimes::RETRY_AFTER_SECS;
 use crate::ports::Limit;
 
@@ -100,7 +99,11 @@ pub fn tripped_recently(ctx: &Context<'_>, budget: Budget, client_id: &str) -> b
 
 /// Counts the request against its caller's address, an IPv6 caller's per /64
 /// ([`Request::client_network`]; requests without one share a key).
-pub async fn check_ip(ctx: &Context<'_>, req: &Request) -> Result<(), Tripped> {
-    let ip = req.client_network().unwrap_or_else(|| "unknown".into());
+pub async fn check_ip(ctx: &Context<'_>) -> Result<(), Tripped> {
+    let ip = ctx
+        .caller
+        .network
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
     check(ctx, Limit::Ip, &ip).await
 }

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use crate::authority::Authority;
 use crate::authority::{execute, AuthorityEnv, Envelope, Reply};
 use crate::cache::Caches;
-use crate::context::Context;
 use crate::context::Settings;
+use crate::context::{Caller, Context};
 use crate::crypto::Secrets;
 use crate::grants::GrantStore;
 use crate::grants::{self, GrantCommand, GrantEnv, GrantReply};
@@ -20,6 +20,8 @@ use crate::http::{Request, Response};
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
 
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+/// The origin the tests serve Portcullis at; a context without a request is issued under it.
+pub const TEST_ORIGIN: &str = "https://auth.test";
 pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// A clock that moves only when told.
@@ -358,12 +360,28 @@ impl Harness {
             settings: &self.settings,
             log: &self.log,
             request_id: "test".into(),
+            caller: Caller {
+                issuer: self
+                    .settings
+                    .issuer
+                    .clone()
+                    .unwrap_or_else(|| TEST_ORIGIN.into()),
+                network: None,
+            },
+        }
+    }
+
+    /// The context of `req`, whose head says who calls.
+    pub fn context_for(&self, req: &Request) -> Context<'_> {
+        Context {
+            caller: Caller::of(&self.settings, req),
+            ..self.context()
         }
     }
 
     /// Runs a request through the router.
     pub fn send(&self, req: Request) -> Response {
-        futures::executor::block_on(crate::app::handle(&self.context(), req))
+        futures::executor::block_on(crate::app::handle(&self.context_for(&req), req))
     }
 
     /// Advances the clock.

@@ -35,7 +35,7 @@ pub async fn token(ctx: &Context<'_>, req: &Request) -> Response {
 }
 
 async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError> {
-    ratelimit::check_ip(ctx, req)
+    ratelimit::check_ip(ctx)
         .await
         .map_err(|_| OAuthError::RateLimited)?;
     let form = read_form(req)?;
@@ -65,23 +65,22 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
 
 async fn grant(
     ctx: &Context<'_>,
-    req: &Request,
+    _req: &Request,
     form: &Form,
     client: &ClientRecord,
     grant_type: &str,
 ) -> Result<Response, OAuthError> {
     match grant_type {
-        "client_credentials" => client_credentials(ctx, req, form, client).await,
-        "authorization_code" => user_grants::authorization_code(ctx, req, form, client).await,
-        "refresh_token" => user_grants::refresh_token(ctx, req, form, client).await,
-        "password" => user_grants::password(ctx, req, form, client).await,
+        "client_credentials" => client_credentials(ctx, form, client).await,
+        "authorization_code" => user_grants::authorization_code(ctx, form, client).await,
+        "refresh_token" => user_grants::refresh_token(ctx, form, client).await,
+        "password" => user_grants::password(ctx, form, client).await,
         _ => Err(OAuthError::UnsupportedGrantType),
     }
 }
 
 async fn client_credentials(
     ctx: &Context<'_>,
-    req: &Request,
     form: &Form,
     client: &ClientRecord,
 ) -> Result<Response, OAuthError> {
@@ -91,7 +90,7 @@ async fn client_credentials(
         ));
     }
     let scope = granted_scope(form.get("scope"), &client.client.scopes)?;
-    let issuer = ctx.issuer(req);
+    let issuer = ctx.caller.issuer.clone();
     let aud = audience(form.get("resource"), client, &issuer)?;
     let claims = AccessClaims {
         iss: issuer,

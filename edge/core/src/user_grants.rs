@@ -22,7 +22,7 @@ use crate::form::Form;
 use crate::grants::{
     new_token, shard_of, shard_of_token, GrantCommand, GrantReply, RefusalCode, RetryTicket,
 };
-use crate::http::{Request, Response};
+use crate::http::Response;
 use crate::issue::audience;
 use crate::issue::granted_scope;
 use crate::issue::plan;
@@ -36,7 +36,6 @@ use crate::ports::StoreError;
 /// Turns a shard's answer to a redemption or refresh into the token response.
 async fn finish(
     ctx: &Context<'_>,
-    req: &Request,
     client: &ClientRecord,
     aud: String,
     plan: Plan,
@@ -51,7 +50,7 @@ async fn finish(
             scopes.retain(|s| client.client.scopes.contains(s));
             let claims = user_claims(
                 client,
-                ctx.issuer(req),
+                ctx.caller.issuer.clone(),
                 aud,
                 &user,
                 &scopes,
@@ -88,7 +87,6 @@ async fn finish(
 /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
 pub async fn authorization_code(
     ctx: &Context<'_>,
-    req: &Request,
     form: &Form,
     client: &ClientRecord,
 ) -> Result<Response, OAuthError> {
@@ -100,7 +98,7 @@ pub async fn authorization_code(
     let code = form
         .get("code")
         .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
+    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
     let shard = shard_of_token(code)
         .ok_or_else(|| OAuthError::InvalidGrant("the code is unknown or expired".into()))?;
     let plan = plan(ctx, client, shard, true);
@@ -117,13 +115,12 @@ pub async fn authorization_code(
             },
         )
         .await?;
-    finish(ctx, req, client, aud, plan, (shard, reply)).await
+    finish(ctx, client, aud, plan, (shard, reply)).await
 }
 
 /// `grant_type=refresh_token` (RFC 6749 §6): rotates the token; `scope` may only narrow.
 pub async fn refresh_token(
     ctx: &Context<'_>,
-    req: &Request,
     form: &Form,
     client: &ClientRecord,
 ) -> Result<Response, OAuthError> {
@@ -139,7 +136,7 @@ pub async fn refresh_token(
         Some(s) => Some(granted_scope(Some(s), &client.client.scopes)?.into_vec()),
         None => None,
     };
-    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
+    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
     let shard = shard_of_token(token)
         .ok_or_else(|| OAuthError::InvalidGrant("the refresh token is unknown".into()))?;
     let mut plan = plan(ctx, client, shard, true);
@@ -148,7 +145,7 @@ pub async fn refresh_token(
     let retry = plan
         .refresh_token
         .as_deref()
-        .zip(req.client_network())
+        .zip(ctx.caller.network.clone())
         .map(|(new, network)| RetryTicket {
             network: sha256_b64(network.as_bytes()),
             sealed: ctx.secrets.seal_for_token(ctx.rng, token, new.as_bytes()),
@@ -197,13 +194,12 @@ pub async fn refresh_token(
         }
         other => other,
     };
-    finish(ctx, req, client, aud, plan, (shard, reply)).await
+    finish(ctx, client, aud, plan, (shard, reply)).await
 }
 
 /// `grant_type=password` (RFC 6749 §4.3): legacy, only for clients that enable it.
 pub async fn password(
     ctx: &Context<'_>,
-    req: &Request,
     form: &Form,
     client: &ClientRecord,
 ) -> Result<Response, OAuthError> {
@@ -218,8 +214,8 @@ pub async fn password(
         ));
     };
     let scopes = granted_scope(form.get("scope"), &client.client.scopes)?.into_vec();
-    let aud = audience(form.get("resource"), client, &ctx.issuer(req))?;
-    let user = match check_credentials(ctx, req, username, password).await? {
+    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
+    let user = match check_credentials(ctx, username, password).await? {
         Credentials::Valid(user) => user,
         Credentials::Invalid => {
             return Err(OAuthError::InvalidGrant(
@@ -247,7 +243,7 @@ pub async fn password(
             },
         )
         .await?;
-    finish(ctx, req, client, aud, plan, (shard, reply)).await
+    finish(ctx, client, aud, plan, (shard, reply)).await
 }
 
 /// RFC 7009 for a refresh token: revokes its family (and that family's access tokens) when the

@@ -176,7 +176,7 @@ async fn authorize(
     let Some(token) = req.bearer() else {
         return Err(bearer_challenge(None));
     };
-    let verified = verify(ctx, req, route, token).await.map_err(|e| match e {
+    let verified = verify(ctx, route, token).await.map_err(|e| match e {
         BearerError::Token(_) => bearer_challenge(Some("the access token is not valid")),
         BearerError::Store(e) => unavailable(e),
     })?;
@@ -216,19 +216,18 @@ fn claimed_issuer(token: &str) -> Option<String> {
 
 async fn verify(
     ctx: &Context<'_>,
-    req: &Request,
     route: &Route,
     token: &str,
 ) -> Result<Rc<Verified>, BearerError> {
     let iss = claimed_issuer(token).ok_or(BearerError::Token(TokenError::Malformed))?;
-    let own = ctx.issuer(req);
+    let own = ctx.caller.issuer.clone();
     // A route accepts one issuer: the one it names, else Portcullis itself (RFC 9068 §4).
     if iss != route.issuer.as_deref().unwrap_or(&own) {
         return Err(BearerError::Token(TokenError::Issuer));
     }
     if iss == own {
         let audience = route.audience.as_deref().unwrap_or(&own);
-        return verify_token(ctx, req, token, Some(audience)).await;
+        return verify_token(ctx, token, Some(audience)).await;
     }
     let audience = route.audience.as_deref();
     let table = issuer_table(ctx).await?;

@@ -28,7 +28,7 @@ fn put_routes(h: &Harness, routes: Value) -> Response {
 }
 
 fn send(h: &Harness, req: Request) -> Decision {
-    futures::executor::block_on(decide(&h.context(), &req))
+    futures::executor::block_on(decide(&h.context_for(&req), &req))
 }
 
 fn refused(d: Decision) -> Response {

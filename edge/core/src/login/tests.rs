@@ -18,10 +18,10 @@ fn a_locked_out_network_leaves_no_record_under_the_names_it_tries() {
     }
     let req = Request::new(Method::Post, "https://auth.test", "/login")
         .with_header("cf-connecting-ip", "2001:db8::1");
-    let ctx = h.context();
+    let ctx = h.context_for(&req);
     for i in 0..30 {
         let name = format!("nobody{i}");
-        let checked = check_credentials(&ctx, &req, &name, "wrong");
+        let checked = check_credentials(&ctx, &name, "wrong");
         let credentials = futures::executor::block_on(checked).expect("storage works");
         assert!(matches!(credentials, Credentials::Locked(_)), "{name}");
     }
