@@ -73,7 +73,7 @@ class Books {
 
 async function main() {
   const origin = await startOrigin();
-  const w = await startWorker({ direct: true, bindings: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` } });
+  const w = await startWorker({ direct: true, stdio: (...streams) => streams.forEach((s) => s.resume()), bindings: { ORIGIN_URL: `http://127.0.0.1:${origin.address().port}` } });
   const books = new Books();
   const started = Date.now();
   try {
