@@ -4,8 +4,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use async_trait::async_trait;
-use portcullis_core::authority::Authority;
-use portcullis_core::authority::{Envelope, Reply};
+use portcullis_core::authority::{Authority, Envelope, Reply};
 use portcullis_core::cache::Caches;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::grants::{GrantCommand, GrantReply, GrantStore};

@@ -5,8 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use portcullis_core::api::KeyAlg;
-use portcullis_core::api::{GrantType, NewClient, Scope};
+use portcullis_core::api::{GrantType, KeyAlg, NewClient, Scope};
 use portcullis_core::clients::ClientRecord;
 use portcullis_core::crypto::Secrets;
 use portcullis_core::form::{parse_basic, Form};

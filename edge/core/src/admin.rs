@@ -11,18 +11,10 @@
 //! record has changed since; the authority checks the version atomically. Without `If-Match`
 //! the change applies to the newest version (last writer wins).
 
-use crate::admin::io::created;
-use crate::admin::io::expect_client;
-use crate::admin::io::expect_keys;
-use crate::admin::io::expect_scopes;
-use crate::admin::io::expect_user;
-use crate::admin::io::if_match;
-use crate::admin::io::not_allowed;
-use crate::admin::io::parse_json;
-use crate::admin::io::parse_optional_json;
-use crate::admin::io::read_modify_write;
-use crate::admin::io::unexpected;
-use crate::admin::io::with_etag;
+use crate::admin::io::{
+    created, expect_client, expect_keys, expect_scopes, expect_user, if_match, not_allowed,
+    parse_json, parse_optional_json, read_modify_write, unexpected, with_etag,
+};
 use crate::api::{
     AuditQuery, Client, ClientCreated, ClientList, ClientPatch, KeyInfo, KeyList, KeyRotation,
     NewClient, NewScope, NewUser, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
@@ -30,12 +22,10 @@ use crate::api::{
 use crate::authority::{Command, Reply, AUDIT_PAGE_MAX};
 use crate::clients::{new_secret, ClientRecord};
 use crate::context::Context;
-use crate::error::check_version;
-use crate::error::ApiError;
+use crate::error::{check_version, ApiError};
 use crate::http::{Method, Request, Response};
 use crate::keys::KeySet;
-use crate::lifetimes::DEFAULT_PREVIOUS_SECRET_TTL;
-use crate::lifetimes::MAX_PREVIOUS_SECRET_TTL;
+use crate::lifetimes::{DEFAULT_PREVIOUS_SECRET_TTL, MAX_PREVIOUS_SECRET_TTL};
 use crate::scope::is_scope_token;
 use crate::users::UserRecord;
 

@@ -15,24 +15,16 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::token_hash;
 use crate::error::only;
-use crate::form::posted_form;
-use crate::form::Form;
-use crate::form::FormError;
+use crate::form::{posted_form, Form, FormError};
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
-use crate::http::see_other;
-use crate::http::{Method, Request, Response};
-use crate::issue::audience;
-use crate::issue::granted_scope;
-use crate::issue::plan;
-use crate::issue::sign_access;
-use crate::issue::user_claims;
+use crate::http::{see_other, Method, Request, Response};
+use crate::issue::{audience, granted_scope, plan, sign_access, user_claims};
 use crate::lifetimes::CODE_TTL;
 use crate::pages;
 use crate::people::apply_event;
 use crate::ports::StoreError;
 use crate::session::{Session, SessionUser};
-use crate::uri::origin_of;
-use crate::uri::redirect_uri_matches;
+use crate::uri::{origin_of, redirect_uri_matches};
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[

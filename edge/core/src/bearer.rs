@@ -5,14 +5,11 @@
 use crate::api::TrustedIssuer;
 use crate::context::Context;
 use crate::error::ErrorBody;
-use crate::gateway::issuers::key_set;
-use crate::gateway::issuers::ExternalToken;
+use crate::gateway::issuers::{key_set, ExternalToken};
 use crate::http::Response;
 use crate::ports::StoreError;
 use crate::tokens;
-use crate::tokens::Expectations;
-use crate::tokens::TokenError;
-use crate::tokens::Verified;
+use crate::tokens::{Expectations, TokenError, Verified};
 use std::rc::Rc;
 
 /// Why a bearer token was not accepted.

@@ -8,8 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::api::IssuerTable;
-use crate::api::Scope;
+use crate::api::{IssuerTable, Scope};
 use crate::clients::ClientRecord;
 use crate::denylist::{DenyHead, DenyPage, DenyView};
 use crate::gateway::issuers::JwksCache;

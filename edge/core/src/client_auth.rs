@@ -7,10 +7,7 @@ use std::rc::Rc;
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::form::parse_basic;
-use crate::form::posted_form;
-use crate::form::Form;
-use crate::form::FormError;
+use crate::form::{parse_basic, posted_form, Form, FormError};
 use crate::http::Request;
 
 /// Parses a form body under the endpoint rules shared by token, revocation and introspection.

@@ -11,15 +11,13 @@ use serde_json::Value;
 use crate::api::{Client, ClientPatch, GrantType, NewClient, Scope, SecretInfo};
 use crate::crypto::{random_token, SecretHash, Secrets};
 use crate::error::ApiError;
-use crate::lifetimes::DEFAULT_ACCESS_TOKEN_TTL;
-use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
-use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
-use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
-use crate::lifetimes::MAX_REFRESH_TOKEN_TTL;
+use crate::lifetimes::{
+    DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
+    MAX_ACCESS_TOKEN_TTL, MAX_REFRESH_TOKEN_TTL,
+};
 use crate::ports::Rng;
 use crate::scope::is_scope_token;
-use crate::uri::check_absolute_uri;
-use crate::uri::check_redirect_uri;
+use crate::uri::{check_absolute_uri, check_redirect_uri};
 
 /// Claims a client's custom claims may not override.
 const RESERVED_CLAIMS: &[&str] = &[

@@ -3,34 +3,16 @@
 //! keys, scopes, the deny-list), the way to the authority, and the request's log.
 
 use crate::api::Scope;
-use crate::authority::client_key;
-use crate::authority::Authority;
-use crate::authority::Command;
-use crate::authority::Envelope;
-use crate::authority::Reply;
-use crate::authority::KEYS_KEY;
-use crate::authority::SCOPES_KEY;
-use crate::cache::Caches;
-use crate::cache::KEYS_TTL_MS;
-use crate::cache::SCOPES_TTL_MS;
+use crate::authority::{client_key, Authority, Command, Envelope, Reply, KEYS_KEY, SCOPES_KEY};
+use crate::cache::{Caches, KEYS_TTL_MS, SCOPES_TTL_MS};
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
-use crate::denylist::page_key;
-use crate::denylist::DenyHead;
-use crate::denylist::DenyPage;
-use crate::denylist::HEAD_KEY;
+use crate::denylist::{page_key, DenyHead, DenyPage, HEAD_KEY};
 use crate::grants::GrantStore;
 use crate::http::Request;
-use crate::keys::KeySet;
-use crate::keys::KeysInUse;
-use crate::ports::Clock;
-use crate::ports::Failure;
-use crate::ports::Kv;
-use crate::ports::LogEvent;
-use crate::ports::Rng;
-use crate::ports::StoreError;
-use crate::tokens::Verified;
-use crate::tokens::DEFAULT_LEEWAY;
+use crate::keys::{KeySet, KeysInUse};
+use crate::ports::{Clock, Failure, Kv, LogEvent, Rng, StoreError};
+use crate::tokens::{Verified, DEFAULT_LEEWAY};
 use std::rc::Rc;
 
 /// Deployment settings from the worker's plain vars.

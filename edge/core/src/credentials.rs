@@ -8,16 +8,12 @@
 use serde::Deserialize;
 
 use crate::context::Context;
-use crate::grants::GrantCommand;
-use crate::grants::GrantReply;
-use crate::grants::LockKey;
+use crate::grants::{GrantCommand, GrantReply, LockKey};
 use crate::ports::StoreError;
-use crate::users::is_upstream_user_id;
-use crate::users::phc_hash;
-use crate::users::user_login_key;
-use crate::users::UserRecord;
-use crate::users::MAX_PASSWORD_CHARS;
-use crate::users::MAX_USERNAME_CHARS;
+use crate::users::{
+    is_upstream_user_id, phc_hash, user_login_key, UserRecord, MAX_PASSWORD_CHARS,
+    MAX_USERNAME_CHARS,
+};
 
 /// A signed-in user's identity.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::Method;
-use crate::http::Request;
-use crate::http::Response;
-use crate::ports::Failure;
-use crate::ports::StoreError;
+use crate::http::{Method, Request, Response};
+use crate::ports::{Failure, StoreError};
 
 /// An OAuth protocol error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

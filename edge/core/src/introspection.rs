@@ -14,14 +14,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::authority::{Command, Reply};
-use crate::bearer::bearer_challenge;
-use crate::bearer::verify_token;
-use crate::bearer::BearerError;
-use crate::client_auth::authenticate_client;
-use crate::client_auth::read_form;
+use crate::bearer::{bearer_challenge, verify_token, BearerError};
+use crate::client_auth::{authenticate_client, read_form};
 use crate::context::Context;
-use crate::error::only;
-use crate::error::OAuthError;
+use crate::error::{only, OAuthError};
 use crate::grants::shard_of_token;
 use crate::http::{Method, Request, Response};
 use crate::ports::StoreError;

@@ -7,19 +7,14 @@ use serde::Serialize;
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
-use crate::crypto::random_token;
-use crate::crypto::token_hash;
+use crate::crypto::{random_token, token_hash};
 use crate::error::OAuthError;
-use crate::grants::new_token;
-use crate::grants::Issue;
-use crate::grants::IssuedToken;
+use crate::grants::{new_token, Issue, IssuedToken};
 use crate::http::Response;
-use crate::lifetimes::DEFAULT_REFRESH_ABSOLUTE_TTL;
-use crate::lifetimes::DEFAULT_REFRESH_IDLE_TTL;
+use crate::lifetimes::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::scope::ScopeSet;
 use crate::tokens;
-use crate::tokens::AccessClaims;
-use crate::tokens::Audience;
+use crate::tokens::{AccessClaims, Audience};
 use crate::uri::check_absolute_uri;
 
 /// The success body (RFC 6749 §5.1).

@@ -13,9 +13,7 @@ use base64::Engine;
 use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
 use serde::{Deserialize, Serialize};
 
-use crate::api::KeyAlg;
-use crate::api::KeyState;
-use crate::api::PublicJwk;
+use crate::api::{KeyAlg, KeyState, PublicJwk};
 use crate::crypto::{sha256_b64, Secrets};
 use crate::lifetimes::MAX_ACCESS_TOKEN_TTL;
 use crate::ports::{CryptoError, Rng, Signatures};

@@ -14,13 +14,10 @@
 //! one.
 
 use crate::context::Context;
-use crate::credentials::check_credentials;
-use crate::credentials::Credentials;
-use crate::credentials::UserRef;
+use crate::credentials::{check_credentials, Credentials, UserRef};
 use crate::error::only;
 use crate::form::posted_form;
-use crate::http::see_other;
-use crate::http::{Method, Request, Response};
+use crate::http::{see_other, Method, Request, Response};
 use crate::lifetimes::SESSION_TTL;
 use crate::pages;
 use crate::pages::ACCOUNT_PAGE;

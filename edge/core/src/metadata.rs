@@ -6,8 +6,7 @@
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::error::only;
-use crate::error::OAuthError;
+use crate::error::{only, OAuthError};
 use crate::http::{Method, Request, Response};
 
 #[derive(Serialize)]

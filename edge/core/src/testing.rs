@@ -8,14 +8,11 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 
-use crate::authority::Authority;
-use crate::authority::{execute, AuthorityEnv, Envelope, Reply};
+use crate::authority::{execute, Authority, AuthorityEnv, Envelope, Reply};
 use crate::cache::Caches;
-use crate::context::Settings;
-use crate::context::{Caller, Context};
+use crate::context::{Caller, Context, Settings};
 use crate::crypto::Secrets;
-use crate::grants::GrantStore;
-use crate::grants::{self, GrantCommand, GrantEnv, GrantReply};
+use crate::grants::{self, GrantCommand, GrantEnv, GrantReply, GrantStore};
 use crate::http::{Request, Response};
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
 

@@ -7,18 +7,14 @@
 //! succeeded, as anyone can name it ([`ratelimit`]).
 
 use crate::api::GrantType;
-use crate::client_auth::authenticate_client;
-use crate::client_auth::read_form;
+use crate::client_auth::{authenticate_client, read_form};
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::random_token;
-use crate::error::only;
-use crate::error::OAuthError;
+use crate::error::{only, OAuthError};
 use crate::form::Form;
 use crate::http::{Method, Request, Response};
-use crate::issue::access_token_response;
-use crate::issue::audience;
-use crate::issue::granted_scope;
+use crate::issue::{access_token_response, audience, granted_scope};
 use crate::ratelimit::{self, Budget};
 use crate::tokens::{AccessClaims, Audience};
 use crate::user_grants;

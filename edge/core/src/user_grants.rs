@@ -13,25 +13,17 @@
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
-use crate::credentials::check_credentials;
-use crate::credentials::Credentials;
-use crate::crypto::sha256_b64;
-use crate::crypto::token_hash;
+use crate::credentials::{check_credentials, Credentials};
+use crate::crypto::{sha256_b64, token_hash};
 use crate::error::OAuthError;
 use crate::form::Form;
 use crate::grants::{
     new_token, shard_of, shard_of_token, GrantCommand, GrantReply, RefusalCode, RetryTicket,
 };
 use crate::http::Response;
-use crate::issue::audience;
-use crate::issue::granted_scope;
-use crate::issue::plan;
-use crate::issue::token_response;
-use crate::issue::user_claims;
-use crate::issue::Plan;
+use crate::issue::{audience, granted_scope, plan, token_response, user_claims, Plan};
 use crate::people::settle;
-use crate::ports::Failure;
-use crate::ports::StoreError;
+use crate::ports::{Failure, StoreError};
 
 /// Turns a shard's answer to a redemption or refresh into the token response.
 async fn finish(

@@ -8,11 +8,7 @@
 
 use std::rc::Rc;
 
-use crate::admin::io::if_match;
-use crate::admin::io::not_allowed;
-use crate::admin::io::parse_json;
-use crate::admin::io::unexpected;
-use crate::admin::io::with_etag;
+use crate::admin::io::{if_match, not_allowed, parse_json, unexpected, with_etag};
 use crate::api::{IssuerTable, IssuersBody, RouteTable, RoutesBody};
 use crate::authority::{Command, Reply, Table};
 use crate::context::Context;

@@ -1,14 +1,12 @@
 //! `GET /admin/v1/grants` and `DELETE /admin/v1/grants/{id}`: the operator's view of the
 //! grants people gave, read from every grant shard, and their revocation.
 
-use crate::account::list_grants;
-use crate::account::revoke_grant;
+use crate::account::{list_grants, revoke_grant};
 use crate::api::GrantList;
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::form::Form;
-use crate::http::Request;
-use crate::http::Response;
+use crate::http::{Request, Response};
 
 /// `GET /admin/v1/grants?user=&client=`.
 pub async fn admin_list(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {

@@ -5,12 +5,9 @@
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
 use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS_KEY, SCOPES_KEY};
-use crate::api::KeyAlg;
-use crate::api::KeyState;
-use crate::api::Scope;
+use crate::api::{KeyAlg, KeyState, Scope};
 use crate::clients::ClientRecord;
-use crate::error::check_version;
-use crate::error::ApiError;
+use crate::error::{check_version, ApiError};
 use crate::keys::{KeyError, KeySet};
 use crate::ports::StoreError;
 use crate::users::{user_login_key, UserRecord};

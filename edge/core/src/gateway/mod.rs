@@ -25,15 +25,11 @@ use serde::Deserialize;
 
 use self::routes::{CanonicalPath, Match, RouteIndex};
 use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
-use crate::bearer::bearer_challenge;
-use crate::bearer::verify_token;
-use crate::bearer::BearerError;
+use crate::bearer::{bearer_challenge, verify_token, BearerError};
 use crate::context::Context;
-use crate::error::not_found;
-use crate::error::{ErrorBody, OAuthError};
+use crate::error::{not_found, ErrorBody, OAuthError};
 use crate::http::{Request, Response};
-use crate::ports::Failure;
-use crate::ports::StoreError;
+use crate::ports::{Failure, StoreError};
 use crate::scope::ScopeSet;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};

@@ -1,9 +1,7 @@
 //! Unit tests of `login`.
 
 use super::*;
-use crate::grants::GrantCommand;
-use crate::grants::GrantStore;
-use crate::grants::LockKey;
+use crate::grants::{GrantCommand, GrantStore, LockKey};
 use crate::testing::Harness;
 
 #[test]
