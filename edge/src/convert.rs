@@ -22,12 +22,11 @@ pub fn head(req: &Request) -> CoreRequest {
     }
 }
 
-/// Reads the body of a request for a Portcullis endpoint, capped at
-/// [`body_limit`](portcullis_core::app::body_limit): a body that declares a longer
+/// Reads the body of a request for a Portcullis endpoint, capped at `limit` (the endpoint's
+/// [`body_limit`](portcullis_core::app::Endpoint::body_limit)): a body that declares a longer
 /// `Content-Length` is flagged without being read, one that turns out longer (chunked) is
 /// flagged as soon as it passes the cap, and the rest of it is never read.
-pub async fn read_body(core: &mut CoreRequest, req: &Request) {
-    let limit = portcullis_core::app::body_limit(&core.path);
+pub async fn read_body(core: &mut CoreRequest, req: &Request, limit: usize) {
     let declared = core
         .header("content-length")
         .ok()

@@ -17,10 +17,11 @@ mod log;
 mod proxy;
 mod webcrypto;
 
+use portcullis_core::app::Endpoint;
 use portcullis_core::context::Caller;
 use portcullis_core::gateway::{self, Decision};
 use portcullis_core::ports::{Clock, Failure, Log, LogEvent};
-use portcullis_core::{handle, Context};
+use portcullis_core::Context;
 use worker::{event, Env, Request, Response, Result};
 
 /// The bindings the core's ports are built on.
@@ -100,7 +101,7 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
     let mut core_req = convert::head(&req);
     let caller = Caller::of(&isolate.settings, &core_req);
     let ctx = ports.context(&isolate, request_id, caller);
-    if !portcullis_core::app::is_endpoint(&core_req.path) {
+    let Some(endpoint) = Endpoint::of(&core_req.path) else {
         return match gateway::decide(&ctx, &core_req).await {
             Decision::Respond(resp) => {
                 ctx.log_request("gateway", resp.status, resp.failure.as_ref(), started);
@@ -118,9 +119,9 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
                 }
             },
         };
-    }
-    convert::read_body(&mut core_req, &req).await;
-    let resp = handle(&ctx, core_req).await;
+    };
+    convert::read_body(&mut core_req, &req, endpoint.body_limit()).await;
+    let resp = endpoint.answer(&ctx, &core_req).await;
     convert::into_worker(&resp)
 }
 

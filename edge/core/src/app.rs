@@ -66,7 +66,15 @@ impl Endpoint {
         }
     }
 
-    /// Answers `req`, which this endpoint serves.
+    /// Answers `req`, which this endpoint serves, and logs its line
+    /// ([`crate::ports::LogEvent::request`]).
+    pub async fn answer(self, ctx: &Context<'_>, req: &Request) -> Response {
+        let started = ctx.clock.now_ms();
+        let resp = self.serve(ctx, req).await;
+        ctx.log_request(&req.path, resp.status, resp.failure.as_ref(), started);
+        resp
+    }
+
     async fn serve(self, ctx: &Context<'_>, req: &Request) -> Response {
         match self {
             Self::Metadata => metadata::authorization_server(ctx, req).await,
@@ -91,21 +99,8 @@ impl Endpoint {
 
 /// Answers one request, and logs its line ([`crate::ports::LogEvent::request`]).
 pub async fn handle(ctx: &Context<'_>, req: Request) -> Response {
-    let started = ctx.clock.now_ms();
-    let resp = match Endpoint::of(&req.path) {
-        Some(endpoint) => endpoint.serve(ctx, &req).await,
-        None => not_found(),
-    };
-    ctx.log_request(&req.path, resp.status, resp.failure.as_ref(), started);
-    resp
-}
-
-/// Whether Portcullis itself serves `path` ([`Endpoint::of`]).
-pub fn is_endpoint(path: &str) -> bool {
-    Endpoint::of(path).is_some()
-}
-
-/// The largest body Portcullis reads for `path` ([`Endpoint::body_limit`]).
-pub fn body_limit(path: &str) -> usize {
-    Endpoint::of(path).map_or(64 * 1024, Endpoint::body_limit)
+    Endpoint::of(&req.path)
+        .unwrap_or(Endpoint::Unknown)
+        .answer(ctx, &req)
+        .await
 }

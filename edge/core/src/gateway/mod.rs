@@ -240,13 +240,15 @@ async fn verify(
 
 /// Whether `granted` (a token's `scope` claim) satisfies the route.
 fn has_scopes(route: &Route, granted: &str) -> bool {
+    if route.scopes.is_empty() {
+        return true;
+    }
     let granted = ScopeSet::of_claim(granted);
     let has = |s: &String| granted.contains(s);
-    route.scopes.is_empty()
-        || match route.scope_mode {
-            ScopeMode::All => route.scopes.iter().all(has),
-            ScopeMode::Any => route.scopes.iter().any(has),
-        }
+    match route.scope_mode {
+        ScopeMode::All => route.scopes.iter().all(has),
+        ScopeMode::Any => route.scopes.iter().any(has),
+    }
 }
 
 /// 403 per RFC 6750 §3.1, naming the scopes needed.
