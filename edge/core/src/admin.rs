@@ -101,72 +101,72 @@ async fn route(ctx: &Context<'_>, req: &Request) -> Result<Response, ApiError> {
 impl Admin<'_, '_> {
     /// Answers the resource at `/admin/v1/<resource…>` by its method.
     async fn dispatch(&self, resource: &[&str]) -> Result<Response, ApiError> {
-        let (ctx, req, admin, method) = (self.ctx, self.req, self, self.req.method);
+        let (ctx, req, method) = (self.ctx, self.req, self.req.method);
         match resource {
             ["scopes"] => match method {
-                Method::Get => admin.list_scopes().await,
-                Method::Post => admin.create_scope().await,
+                Method::Get => self.list_scopes().await,
+                Method::Post => self.create_scope().await,
                 _ => Ok(not_allowed("GET, POST")),
             },
             ["scopes", name] => match method {
-                Method::Get => admin.get_scope(name).await,
-                Method::Delete => admin.delete_scope(name).await,
+                Method::Get => self.get_scope(name).await,
+                Method::Delete => self.delete_scope(name).await,
                 _ => Ok(not_allowed("GET, DELETE")),
             },
             ["clients"] => match method {
-                Method::Get => admin.list_clients().await,
-                Method::Post => admin.create_client().await,
+                Method::Get => self.list_clients().await,
+                Method::Post => self.create_client().await,
                 _ => Ok(not_allowed("GET, POST")),
             },
             ["clients", id] => match method {
-                Method::Get => admin.get_client(id).await,
-                Method::Patch => admin.patch_client(id).await,
-                Method::Delete => admin.delete_client(id).await,
+                Method::Get => self.get_client(id).await,
+                Method::Patch => self.patch_client(id).await,
+                Method::Delete => self.delete_client(id).await,
                 _ => Ok(not_allowed("GET, PATCH, DELETE")),
             },
             ["clients", id, "secrets"] => match method {
-                Method::Post => admin.rotate_secret(id).await,
+                Method::Post => self.rotate_secret(id).await,
                 _ => Ok(not_allowed("POST")),
             },
             ["keys"] => match method {
-                Method::Get => admin.list_keys().await,
+                Method::Get => self.list_keys().await,
                 _ => Ok(not_allowed("GET")),
             },
             ["keys", "rotate"] => match method {
-                Method::Post => admin.rotate_keys().await,
+                Method::Post => self.rotate_keys().await,
                 _ => Ok(not_allowed("POST")),
             },
             ["keys", kid, "revoke"] => match method {
-                Method::Post => admin.revoke_key(kid).await,
+                Method::Post => self.revoke_key(kid).await,
                 _ => Ok(not_allowed("POST")),
             },
             ["audit"] => match method {
-                Method::Get => admin.audit().await,
+                Method::Get => self.audit().await,
                 _ => Ok(not_allowed("GET")),
             },
             ["users"] => match method {
-                Method::Get => admin.list_users().await,
-                Method::Post => admin.create_user().await,
+                Method::Get => self.list_users().await,
+                Method::Post => self.create_user().await,
                 _ => Ok(not_allowed("GET, POST")),
             },
             ["users", id] => match method {
-                Method::Get => admin.get_user(id).await,
-                Method::Patch => admin.patch_user(id).await,
-                Method::Delete => admin.delete_user(id).await,
+                Method::Get => self.get_user(id).await,
+                Method::Patch => self.patch_user(id).await,
+                Method::Delete => self.delete_user(id).await,
                 _ => Ok(not_allowed("GET, PATCH, DELETE")),
             },
             ["users", id, "sessions", "revoke"] => match method {
-                Method::Post => admin.end_sessions(id).await,
+                Method::Post => self.end_sessions(id).await,
                 _ => Ok(not_allowed("POST")),
             },
-            ["routes"] => crate::admin::gateway_config::routes(ctx, req, admin.actor).await,
-            ["issuers"] => crate::admin::gateway_config::issuers(ctx, req, admin.actor).await,
+            ["routes"] => crate::admin::gateway_config::routes(ctx, req, self.actor).await,
+            ["issuers"] => crate::admin::gateway_config::issuers(ctx, req, self.actor).await,
             ["grants"] => match method {
                 Method::Get => crate::admin::grants::admin_list(ctx, req).await,
                 _ => Ok(not_allowed("GET")),
             },
             ["grants", id] => match method {
-                Method::Delete => crate::admin::grants::admin_revoke(ctx, id, admin.actor).await,
+                Method::Delete => crate::admin::grants::admin_revoke(ctx, id, self.actor).await,
                 _ => Ok(not_allowed("DELETE")),
             },
             _ => Err(ApiError::not_found("admin resource")),

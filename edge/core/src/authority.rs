@@ -449,8 +449,7 @@ impl Run<'_, '_> {
     }
 
     async fn create_scope(&self, envelope: &Envelope, scope: &Scope) -> Result<Reply, StoreError> {
-        let env = self;
-        let mut scopes: Vec<Scope> = env.read(SCOPES_KEY).await?.unwrap_or_default();
+        let mut scopes: Vec<Scope> = self.read(SCOPES_KEY).await?.unwrap_or_default();
         if scopes.iter().any(|s| s.name == scope.name) {
             return Ok(Reply::Error(ApiError::conflict(
                 "name",
@@ -458,8 +457,8 @@ impl Run<'_, '_> {
             )));
         }
         scopes.push(scope.clone());
-        env.write(SCOPES_KEY, &scopes).await?;
-        env.audit(envelope, "scope.create", &scope.name).await?;
+        self.write(SCOPES_KEY, &scopes).await?;
+        self.audit(envelope, "scope.create", &scope.name).await?;
         Ok(Reply::Scope(scope.clone()))
     }
 
@@ -468,53 +467,51 @@ impl Run<'_, '_> {
         envelope: &Envelope,
         record: &ClientRecord,
     ) -> Result<Reply, StoreError> {
-        let env = self;
         let name_key = client_name_key(&record.client.name);
-        if env.env.storage.get(&name_key).await?.is_some() {
+        if self.env.storage.get(&name_key).await?.is_some() {
             return Ok(Reply::Error(ApiError::conflict(
                 "name",
                 format!("a client named `{}` already exists", record.client.name),
             )));
         }
-        if let Some(e) = env.missing_scope(&record.client.scopes).await? {
+        if let Some(e) = self.missing_scope(&record.client.scopes).await? {
             return Ok(Reply::Error(e));
         }
         let key = client_key(&record.client.client_id);
-        if env.env.storage.get(&key).await?.is_some() {
+        if self.env.storage.get(&key).await?.is_some() {
             return Ok(Reply::Error(ApiError::conflict(
                 "client_id",
                 "already taken",
             )));
         }
-        env.env
+        self.env
             .storage
             .put(&name_key, &record.client.client_id)
             .await?;
-        env.write(&key, record).await?;
-        env.audit(envelope, "client.create", &record.client.client_id)
+        self.write(&key, record).await?;
+        self.audit(envelope, "client.create", &record.client.client_id)
             .await?;
         Ok(Reply::Client(record.clone()))
     }
 
     async fn ensure_keys(&self, envelope: &Envelope, alg: &KeyAlg) -> Result<Reply, StoreError> {
-        let env = self;
-        if let Some(set) = env.read::<KeySet>(KEYS_KEY).await? {
+        if let Some(set) = self.read::<KeySet>(KEYS_KEY).await? {
             return Ok(Reply::Keys(set));
         }
         let Ok(set) = KeySet::generate(
             *alg,
-            env.env.secrets,
-            env.env.rng,
-            env.env.signatures,
-            env.env.clock.now(),
+            self.env.secrets,
+            self.env.rng,
+            self.env.signatures,
+            self.env.clock.now(),
         )
         .await
         else {
             return Err(StoreError("signing key generation failed".into()));
         };
-        env.write(KEYS_KEY, &set).await?;
+        self.write(KEYS_KEY, &set).await?;
         let kid = set.keys.first().map(|k| k.kid.clone()).unwrap_or_default();
-        env.audit(envelope, "key.generate", &kid).await?;
+        self.audit(envelope, "key.generate", &kid).await?;
         Ok(Reply::Keys(set))
     }
 
@@ -524,10 +521,9 @@ impl Run<'_, '_> {
         jti: &str,
         exp: u64,
     ) -> Result<Reply, StoreError> {
-        let env = self;
-        let (head, added) = env.deny_tokens([(jti, exp)]).await?;
+        let (head, added) = self.deny_tokens([(jti, exp)]).await?;
         if !added.is_empty() {
-            env.audit(envelope, "token.revoke", jti).await?;
+            self.audit(envelope, "token.revoke", jti).await?;
         }
         Ok(Reply::Denylist(head))
     }
@@ -537,23 +533,21 @@ impl Run<'_, '_> {
         envelope: &Envelope,
         event: &GrantEvent,
     ) -> Result<Reply, StoreError> {
-        let env = self;
-        let fresh = !env.already_applied(&event.id).await?;
+        let fresh = !self.already_applied(&event.id).await?;
         let tokens = event.deny.iter().map(|t| (t.jti.as_str(), t.exp));
-        let (head, _) = env.deny_tokens(tokens).await?;
+        let (head, _) = self.deny_tokens(tokens).await?;
         if !fresh {
             // A retried delivery: denied again (a no-op), audited once.
             return Ok(Reply::Denylist(head));
         }
-        env.audit(envelope, &event.action, &event.target).await?;
+        self.audit(envelope, &event.action, &event.target).await?;
         Ok(Reply::Denylist(head))
     }
 
     async fn end_sessions(&self, envelope: &Envelope, user: &str) -> Result<Reply, StoreError> {
-        let env = self;
-        env.add_signout(SignoutTask::new(envelope, user, false))
+        self.add_signout(SignoutTask::new(envelope, user, false))
             .await?;
-        env.audit(envelope, "user.signout", user).await?;
+        self.audit(envelope, "user.signout", user).await?;
         Ok(Reply::Done)
     }
 }
