@@ -13,7 +13,7 @@ use crate::cache::Caches;
 use crate::context::{Caller, Context, Settings};
 use crate::crypto::Secrets;
 use crate::grants::{self, GrantCommand, GrantEnv, GrantReply, GrantStore};
-use crate::http::{Request, Response};
+use crate::http::{Method, Request, Response};
 use crate::ports::{Clock, DurableStorage, Kv, Rng, StoreError};
 
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -357,14 +357,7 @@ impl Harness {
             settings: &self.settings,
             log: &self.log,
             request_id: "test".into(),
-            caller: Caller {
-                issuer: self
-                    .settings
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| TEST_ORIGIN.into()),
-                network: None,
-            },
+            caller: Caller::of(&self.settings, &Request::new(Method::Get, TEST_ORIGIN, "/")),
         }
     }
 
