@@ -37,8 +37,18 @@ fn state(disabled: bool) -> String {
     if disabled { "disabled" } else { "enabled" }.into()
 }
 
-fn kind(public: bool) -> String {
-    if public { "public" } else { "confidential" }.into()
+/// `public` or `confidential`, and for a client nobody registered in advance how it came
+/// (`dynamic`, `metadata document`).
+fn kind(client: &Client) -> String {
+    let kind = if client.public {
+        "public"
+    } else {
+        "confidential"
+    };
+    match client.registration {
+        Some(how) => format!("{kind}, {}", how.as_str().replace('_', " ")),
+        None => kind.into(),
+    }
 }
 
 impl Describe for Client {
@@ -48,7 +58,7 @@ impl Describe for Client {
         vec![
             self.name.clone(),
             self.client_id.clone(),
-            kind(self.public),
+            kind(self),
             state(self.disabled),
         ]
     }
@@ -67,10 +77,10 @@ impl Describe for Client {
                 None => format!("issued {}", time(s.created_at)),
             })
             .collect();
-        vec![
+        let mut fields = vec![
             ("Name", self.name.clone()),
             ("Client ID", self.client_id.clone()),
-            ("Type", kind(self.public)),
+            ("Type", kind(self)),
             ("State", state(self.disabled)),
             ("Grant types", joined(&grants)),
             ("Scopes", joined(&self.scopes)),
@@ -81,7 +91,12 @@ impl Describe for Client {
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
             ("Version", self.version.to_string()),
-        ]
+        ];
+        if self.registration.is_some() {
+            let used = self.last_used_at.map_or_else(|| "never".into(), time);
+            fields.push(("Last used", used));
+        }
+        fields
     }
 }
 
@@ -207,7 +222,7 @@ impl Describe for Route {
 
     fn fields(&self) -> Vec<(&'static str, String)> {
         let or_default = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.into());
-        vec![
+        let mut fields = vec![
             ("Path", self.path.clone()),
             (
                 "Methods",
@@ -222,7 +237,12 @@ impl Describe for Route {
             ("Issuer", or_default(&self.issuer, "Portcullis or trusted")),
             ("Public", self.public.to_string()),
             ("Forward token", self.forward_token.to_string()),
-        ]
+        ];
+        if let Some(resource) = &self.resource {
+            fields.push(("Resource", resource.clone()));
+            fields.push(("Resource name", or_default(&self.resource_name, "none")));
+        }
+        fields
     }
 }
 

@@ -320,6 +320,8 @@ fn route(path: &str, scopes: &[&str]) -> Route {
         public: false,
         forward_token: false,
         issuer: None,
+        resource: None,
+        resource_name: None,
     }
 }
 

@@ -126,16 +126,17 @@ async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response
 }
 
 /// The Cron Trigger (every minute, `wrangler.toml`): retries the second halves that failed
-/// (sign-out tasks, undelivered revocations; [`portcullis_core::people::resume`]). A failure
-/// is logged as a line of request id and route `scheduled`.
+/// (sign-out tasks, undelivered revocations; [`portcullis_core::people::resume`]) and deletes
+/// expired self-registered clients ([`portcullis_core::registration::sweep`]). A failure is
+/// logged as a line of request id and route `scheduled`.
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let outcome = match (bindings::isolate(&env), Ports::new(&env)) {
         (Ok(isolate), Ok(ports)) => {
             let ctx = ports.context(&isolate, "scheduled".into(), Caller::default());
-            portcullis_core::people::resume(&ctx)
-                .await
-                .map_err(Failure::from)
+            let resumed = portcullis_core::people::resume(&ctx).await;
+            let swept = portcullis_core::registration::sweep(&ctx).await;
+            resumed.and(swept).map_err(Failure::from)
         }
         (Err(e), _) => Err(Failure::new("config", &e)),
         (_, Err(e)) => Err(Failure::new("config", &e.to_string())),
@@ -144,7 +145,7 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         log::failure(
             "scheduled",
             "scheduled",
-            failure.during("retrying revocations"),
+            failure.during("the scheduled run"),
         );
     }
 }

@@ -85,7 +85,7 @@ pub fn admin_json(data: &[u8]) {
     let _ = parse_json::<SecretRotation>(&req);
     let _ = parse_json::<KeyRotation>(&req);
     if let Ok(body) = parse_json::<RoutesBody>(&req) {
-        if routes::validate(&body.routes, body.case_sensitive).is_ok() {
+        if routes::validate(&body.routes, body.case_sensitive, false).is_ok() {
             let _ = RouteIndex::compile(1, &body.routes, body.case_sensitive);
         }
     }
@@ -195,7 +195,7 @@ pub fn route_match(data: &[u8]) {
     let path = lines.next().unwrap_or_default();
     let table: Vec<Route> = lines.take(64).map(route).collect();
     let case_sensitive = path.len() % 2 == 0;
-    let _ = routes::validate(&table, case_sensitive);
+    let _ = routes::validate(&table, case_sensitive, false);
     let index = RouteIndex::compile(1, &table, case_sensitive);
     if let Ok(canonical) = CanonicalPath::parse(path) {
         for seg in canonical.segments() {
@@ -290,6 +290,8 @@ fn route(path: &str) -> Route {
         public: true,
         forward_token: false,
         issuer: None,
+        resource: None,
+        resource_name: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub(super) fn route_form(app: &App, existing: Option<&Route>) -> Form {
         public: false,
         forward_token: false,
         issuer: None,
+        resource: None,
+        resource_name: None,
     });
     let methods = r.methods.clone().unwrap_or_default();
     let title = existing.map_or_else(|| "New route".into(), |r| format!("Edit route {}", r.path));
@@ -80,6 +82,16 @@ pub(super) fn route_form(app: &App, existing: Option<&Route>) -> Form {
                 "issuer",
                 "Issuer (empty=any)",
                 optional_text(r.issuer.as_ref()),
+            ),
+            Field::new(
+                "resource",
+                "Resource URI (MCP)",
+                optional_text(r.resource.as_ref()),
+            ),
+            Field::new(
+                "resource_name",
+                "Resource name",
+                optional_text(r.resource_name.as_ref()),
             ),
             Field::new("public", "Public (no token)", Input::Toggle(r.public)),
             Field::new(
@@ -277,6 +289,8 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 public: form.toggle("public"),
                 forward_token: form.toggle("forward_token"),
                 issuer: optional(form.text("issuer")),
+                resource: optional(form.text("resource")),
+                resource_name: optional(form.text("resource_name")),
             };
             Some(Cmd::PutRoutes {
                 version: entry.version,

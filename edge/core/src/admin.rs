@@ -161,6 +161,7 @@ impl Admin<'_, '_> {
             },
             ["routes"] => crate::admin::gateway_config::routes(ctx, req, self.actor).await,
             ["issuers"] => crate::admin::gateway_config::issuers(ctx, req, self.actor).await,
+            ["registration"] => crate::admin::registration::policy(ctx, req, self.actor).await,
             ["grants"] => match method {
                 Method::Get => crate::admin::grants::admin_list(ctx, req).await,
                 _ => Ok(not_allowed("GET")),
@@ -572,6 +573,7 @@ fn audit_query(raw: &str) -> Result<AuditQuery, ApiError> {
 pub mod gateway_config;
 pub mod grants;
 pub mod io;
+pub mod registration;
 
 #[cfg(test)]
 mod tests;

@@ -66,6 +66,105 @@ pub struct Client {
     pub created_at: u64,
     pub updated_at: u64,
     pub version: u64,
+    /// How a client nobody registered in advance came to be (absent = created by an
+    /// operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+    /// When a dynamic or metadata-document client last got a code or a token (day
+    /// granularity); it expires `client_ttl` after this (or its creation) unused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
+}
+
+/// How a client that no operator created came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    /// Registered itself at `POST /oauth/register` (RFC 7591).
+    Dynamic,
+    /// Identified by the URL of its client ID metadata document.
+    MetadataDocument,
+}
+
+impl Registration {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dynamic => "dynamic",
+            Self::MetadataDocument => "metadata_document",
+        }
+    }
+}
+
+/// Seconds an unused dynamic or metadata-document client lives unless the policy says
+/// otherwise: 90 days.
+pub const DEFAULT_CLIENT_TTL: u64 = 90 * 24 * 3600;
+
+/// `GET/PUT /admin/v1/registration`: how Portcullis meets clients nobody registered in
+/// advance. Off by default; once enabled, both mechanisms are on unless turned off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationPolicy {
+    pub enabled: bool,
+    /// The scopes such a client may hold (each in the catalogue).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// RFC 7591 `POST /oauth/register`.
+    #[serde(default = "yes")]
+    pub dynamic_registration: bool,
+    /// URL `client_id`s whose metadata document Portcullis fetches.
+    #[serde(default = "yes")]
+    pub client_id_metadata_documents: bool,
+    /// The grant types such a client may use (`authorization_code`, `refresh_token`).
+    #[serde(default = "registration_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    /// Seconds an unused dynamic or metadata-document client lives.
+    #[serde(default = "default_client_ttl")]
+    pub client_ttl: u64,
+    /// 0 until the first `PUT` (ignored in a `PUT` body; send `If-Match`).
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub updated_at: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn registration_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+}
+
+fn default_client_ttl() -> u64 {
+    DEFAULT_CLIENT_TTL
+}
+
+impl Default for RegistrationPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            scopes: Vec::new(),
+            dynamic_registration: true,
+            client_id_metadata_documents: true,
+            grant_types: registration_grant_types(),
+            client_ttl: DEFAULT_CLIENT_TTL,
+            version: 0,
+            updated_at: 0,
+        }
+    }
+}
+
+impl RegistrationPolicy {
+    /// Whether RFC 7591 registration is open.
+    pub fn dynamic(&self) -> bool {
+        self.enabled && self.dynamic_registration
+    }
+
+    /// Whether URL client ids are accepted.
+    pub fn metadata_documents(&self) -> bool {
+        self.enabled && self.client_id_metadata_documents
+    }
 }
 
 /// `POST /admin/v1/clients`.
@@ -212,6 +311,14 @@ pub struct Route {
     /// Portcullis's own tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The route's canonical resource URI (RFC 8707, RFC 9728): its tokens' `aud` must hold
+    /// it (instead of `audience`), its metadata is served at
+    /// `/.well-known/oauth-protected-resource` + its path, and its challenges point there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// A human-readable name of the resource, for its RFC 9728 metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
 }
 
 /// `PUT /admin/v1/routes`: the whole route table.

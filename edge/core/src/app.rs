@@ -4,7 +4,11 @@
 use crate::context::Context;
 use crate::error::not_found;
 use crate::http::{Request, Response};
-use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
+use crate::http::Method;
+use crate::uri::PROTECTED_RESOURCE_PREFIX;
+use crate::{
+    account, admin, authorize, introspection, login, metadata, registration, token_endpoint,
+};
 
 /// What Portcullis itself serves: every path of these belongs to [`handle`], body and all;
 /// every other path belongs to the gateway ([`crate::gateway::decide`]), which decides from
@@ -14,6 +18,10 @@ pub enum Endpoint {
     /// RFC 8414 metadata (also served as `openid-configuration`).
     Metadata,
     Jwks,
+    /// RFC 9728 metadata of a route's resource, at the well-known prefix plus its path.
+    ProtectedResource,
+    /// RFC 7591 dynamic client registration.
+    Register,
     Token,
     Authorize,
     Login,
@@ -40,6 +48,12 @@ impl Endpoint {
                 Self::Metadata
             }
             "/.well-known/jwks.json" => Self::Jwks,
+            _ if path == PROTECTED_RESOURCE_PREFIX
+                || path.starts_with(&format!("{PROTECTED_RESOURCE_PREFIX}/")) =>
+            {
+                Self::ProtectedResource
+            }
+            "/oauth/register" => Self::Register,
             "/oauth/token" => Self::Token,
             "/oauth/authorize" => Self::Authorize,
             "/login" => Self::Login,
@@ -66,11 +80,31 @@ impl Endpoint {
         }
     }
 
+    /// The methods a browser may use on the endpoint from any origin (CORS), for clients that
+    /// run in a browser (e.g. the MCP Inspector): the discovery documents, registration and
+    /// the token endpoint (which allows it only for calls without a client secret, see
+    /// [`token_endpoint::token`]). Never the admin API or the HTML pages.
+    fn cors(self) -> Option<&'static str> {
+        match self {
+            Self::Metadata | Self::Jwks | Self::ProtectedResource => Some("GET, HEAD"),
+            Self::Register | Self::Token => Some("POST"),
+            _ => None,
+        }
+    }
+
     /// Answers `req`, which this endpoint serves, and logs its line
     /// ([`crate::ports::LogEvent::request`]).
     pub async fn answer(self, ctx: &Context<'_>, req: &Request) -> Response {
         let started = ctx.clock.now_ms();
-        let resp = self.serve(ctx, req).await;
+        let resp = match self.cors() {
+            Some(methods) if req.method == Method::Options => Response::empty(204)
+                .cors()
+                .header("access-control-allow-methods", methods)
+                .header("access-control-allow-headers", "content-type")
+                .header("access-control-max-age", "600"),
+            Some(_) if self != Self::Token => self.serve(ctx, req).await.cors(),
+            _ => self.serve(ctx, req).await,
+        };
         ctx.log_request(&req.path, resp.status, resp.failure.as_ref(), started);
         resp
     }
@@ -79,6 +113,8 @@ impl Endpoint {
         match self {
             Self::Metadata => metadata::authorization_server(ctx, req).await,
             Self::Jwks => metadata::jwks(ctx, req).await,
+            Self::ProtectedResource => metadata::protected_resource(ctx, req).await,
+            Self::Register => registration::register(ctx, req).await,
             Self::Token => token_endpoint::token(ctx, req).await,
             Self::Authorize => authorize::authorize(ctx, req).await,
             Self::Login => login::login(ctx, req).await,

@@ -38,14 +38,21 @@ pub use people::SignoutTask;
 pub const SCOPES_KEY: &str = "config:scopes";
 /// KV and storage key of the signing key set.
 pub const KEYS_KEY: &str = "config:keys";
+/// KV and storage key of the policy for clients nobody registered in advance.
+pub const REGISTRATION_KEY: &str = "config:registration";
 
 /// The KV and storage key of a client.
 pub fn client_key(client_id: &str) -> String {
     format!("client:{client_id}")
 }
 
-fn client_name_key(name: &str) -> String {
-    format!("client-name:{}", name.to_lowercase())
+/// The key that keeps an operator's client names unique; a client that registered itself
+/// (its name chosen by a stranger) holds none, so it can neither take nor squat a name.
+fn client_name_key(client: &crate::api::Client) -> Option<String> {
+    client
+        .registration
+        .is_none()
+        .then(|| format!("client-name:{}", client.name.to_lowercase()))
 }
 
 /// One command for the authority, with who sent it.
@@ -158,6 +165,22 @@ pub enum Command {
         table: crate::api::IssuerTable,
         if_match: Option<u64>,
     },
+    /// The policy for clients nobody registered in advance.
+    GetRegistration,
+    /// Replaces that policy if `if_match` (when given) is still its version.
+    PutRegistration {
+        policy: crate::api::RegistrationPolicy,
+        if_match: Option<u64>,
+    },
+    /// Notes that a dynamic or metadata-document client was used at `at` (not audited, no
+    /// new version).
+    TouchClient {
+        client_id: String,
+        at: u64,
+    },
+    /// Deletes every dynamic or metadata-document client unused for the policy's
+    /// `client_ttl` (the Cron Trigger's sweep), as an operator's deletion would.
+    ExpireClients,
     /// Adds an access token to the deny-list until `exp`.
     Revoke {
         jti: String,
@@ -199,6 +222,7 @@ pub enum Reply {
     Audit(crate::api::AuditPage),
     Routes(crate::api::RouteTable),
     Issuers(crate::api::IssuerTable),
+    Registration(crate::api::RegistrationPolicy),
     Signouts(Vec<SignoutTask>),
     Error(ApiError),
 }
@@ -440,6 +464,13 @@ impl Run<'_, '_> {
                 .replace(envelope, table.clone(), *if_match)
                 .await?
                 .map_or_else(Reply::Error, Reply::Issuers)),
+            Command::GetRegistration => Ok(Reply::Registration(env.table().await?)),
+            Command::PutRegistration { policy, if_match } => Ok(env
+                .replace(envelope, policy.clone(), *if_match)
+                .await?
+                .map_or_else(Reply::Error, Reply::Registration)),
+            Command::TouchClient { client_id, at } => env.touch_client(client_id, *at).await,
+            Command::ExpireClients => env.expire_clients(envelope).await,
             Command::Revoke { jti, exp } => env.revoke_token(envelope, jti, *exp).await,
             Command::GrantEvent { event } => env.apply_grant_event(envelope, event).await,
             Command::EndSessions { user } => env.end_sessions(envelope, user).await,
@@ -467,12 +498,14 @@ impl Run<'_, '_> {
         envelope: &Envelope,
         record: &ClientRecord,
     ) -> Result<Reply, StoreError> {
-        let name_key = client_name_key(&record.client.name);
-        if self.env.storage.get(&name_key).await?.is_some() {
-            return Ok(Reply::Error(ApiError::conflict(
-                "name",
-                format!("a client named `{}` already exists", record.client.name),
-            )));
+        let name_key = client_name_key(&record.client);
+        if let Some(name_key) = &name_key {
+            if self.env.storage.get(name_key).await?.is_some() {
+                return Ok(Reply::Error(ApiError::conflict(
+                    "name",
+                    format!("a client named `{}` already exists", record.client.name),
+                )));
+            }
         }
         if let Some(e) = self.missing_scope(&record.client.scopes).await? {
             return Ok(Reply::Error(e));
@@ -484,10 +517,12 @@ impl Run<'_, '_> {
                 "already taken",
             )));
         }
-        self.env
-            .storage
-            .put(&name_key, &record.client.client_id)
-            .await?;
+        if let Some(name_key) = &name_key {
+            self.env
+                .storage
+                .put(name_key, &record.client.client_id)
+                .await?;
+        }
         self.write(&key, record).await?;
         self.audit(envelope, "client.create", &record.client.client_id)
             .await?;

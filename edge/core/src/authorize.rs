@@ -14,7 +14,7 @@ use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::token_hash;
-use crate::error::only;
+use crate::error::{only, OAuthError};
 use crate::form::{posted_form, Form, FormError};
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
 use crate::http::{see_other, Method, Request, Response};
@@ -217,11 +217,22 @@ async fn validate<'r>(
             )));
         }
     }
-    if authz.implicit && audience(form.get("resource"), &authz.client, &authz.issuer).is_err() {
-        return Ok(Err(authz.error(
-            "invalid_target",
-            "resource is not an audience of this client",
-        )));
+    // RFC 8707 §2: a resource the client may not address is refused here already, for the
+    // code flow too (its token request names the resource again).
+    let checked = if authz.implicit || form.get("resource").is_some() {
+        audience(ctx, form.get("resource"), &authz.client).await
+    } else {
+        Ok(String::new())
+    };
+    match checked {
+        Ok(_) => {}
+        Err(OAuthError::Unavailable(failure)) => return Err(StoreError(failure.detail)),
+        Err(_) => {
+            return Ok(Err(authz.error(
+                "invalid_target",
+                "resource is neither an audience of this client nor a gateway resource",
+            )))
+        }
     }
     Ok(Ok(authz))
 }
@@ -377,7 +388,8 @@ async fn implicit(
         issue: plan.issue.clone(),
     };
     ctx.grants.call(shard, &command).await?;
-    let aud = audience(authz.form.get("resource"), client, &authz.issuer)
+    let aud = audience(ctx, authz.form.get("resource"), client)
+        .await
         .unwrap_or_else(|_| authz.issuer.clone());
     let claims = user_claims(
         client,

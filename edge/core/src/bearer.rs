@@ -55,12 +55,13 @@ pub async fn verify_token(
     Ok(verified)
 }
 
-/// A 401 per RFC 6750 §3: no error attribute when no token was sent.
-pub fn bearer_challenge(invalid: Option<&str>) -> Response {
+/// A 401 per RFC 6750 §3: no error attribute when no token was sent. `extra` is appended to
+/// the challenge's parameters as it is (e.g. `, resource_metadata="…"`, RFC 9728 §5.1).
+pub fn bearer_challenge(invalid: Option<&str>, extra: &str) -> Response {
     let (challenge, body) = match invalid {
         Some(why) => (
             format!(
-                "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\""
+                "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{why}\"{extra}"
             ),
             ErrorBody {
                 error: "invalid_token".into(),
@@ -69,7 +70,7 @@ pub fn bearer_challenge(invalid: Option<&str>) -> Response {
             },
         ),
         None => (
-            "Bearer realm=\"portcullis\"".to_owned(),
+            format!("Bearer realm=\"portcullis\"{extra}"),
             ErrorBody {
                 error: "invalid_request".into(),
                 error_description: Some("a bearer token is required".into()),

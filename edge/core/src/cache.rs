@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::api::{IssuerTable, Scope};
+use crate::api::{IssuerTable, RegistrationPolicy, Scope};
 use crate::clients::ClientRecord;
 use crate::denylist::{DenyHead, DenyPage, DenyView};
 use crate::gateway::issuers::JwksCache;
@@ -95,6 +95,8 @@ pub struct Caches {
     /// Until when (ms) the deny-list's head is fresh.
     denylist_fresh_until: Cell<u64>,
     pub gateway: crate::cache::GatewayCaches,
+    /// The policy for clients nobody registered in advance.
+    pub registration: Slot<RegistrationPolicy>,
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
     verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,

@@ -86,6 +86,8 @@ impl ClientRecord {
             created_at: now,
             updated_at: now,
             version: 1,
+            registration: None,
+            last_used_at: None,
         };
         assign(&mut client, new);
         let record = Self {
@@ -191,6 +193,13 @@ fn assign(client: &mut Client, new: NewClient) {
     client.refresh_token_idle_ttl = new.refresh_token_idle_ttl;
     client.refresh_token_absolute_ttl = new.refresh_token_absolute_ttl;
     client.claims = new.claims;
+}
+
+/// Whether `client`, which registered itself, went unused for `ttl` seconds by `now` (its last
+/// use, else its creation); an operator's client never expires.
+pub fn client_expired(client: &Client, ttl: u64, now: u64) -> bool {
+    client.registration.is_some()
+        && client.last_used_at.unwrap_or(client.created_at).saturating_add(ttl) <= now
 }
 
 /// A new client secret: 256 random bits.
@@ -314,6 +323,8 @@ fn check_refresh_lifetimes(new: &NewClient) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+pub mod dynamic;
 
 #[cfg(test)]
 mod tests;

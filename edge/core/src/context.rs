@@ -2,12 +2,15 @@
 //! ports with the isolate caches and offers the cached reads every service shares (clients,
 //! keys, scopes, the deny-list), the way to the authority, and the request's log.
 
-use crate::api::Scope;
-use crate::authority::{client_key, Authority, Command, Envelope, Reply, KEYS_KEY, SCOPES_KEY};
+use crate::api::{RegistrationPolicy, RouteTable, Scope};
+use crate::authority::{
+    client_key, Authority, Command, Envelope, Reply, KEYS_KEY, REGISTRATION_KEY, SCOPES_KEY,
+};
 use crate::cache::{Caches, KEYS_TTL_MS, SCOPES_TTL_MS};
-use crate::clients::ClientRecord;
+use crate::clients::{client_expired, ClientRecord};
 use crate::crypto::Secrets;
 use crate::denylist::{page_key, DenyHead, DenyPage, HEAD_KEY};
+use crate::gateway::routes::{RouteIndex, CONFIG_TTL_MS, ROUTES_KEY};
 use crate::grants::GrantStore;
 use crate::http::Request;
 use crate::keys::{KeySet, KeysInUse};
@@ -140,18 +143,46 @@ impl Context<'_> {
         crate::ports::parse_record(key, self.kv.get(key).await?)
     }
 
-    /// A client by id, from the isolate cache or KV.
+    /// A client by id, from the isolate cache or KV. A client that registered itself and went
+    /// unused for the policy's `client_ttl` is gone already ([`client_expired`]), before the
+    /// Cron Trigger's sweep deletes it.
     pub async fn client(&self, id: &str) -> Result<Option<Rc<ClientRecord>>, StoreError> {
         let now = self.clock.now_ms();
-        if let Some(hit) = self.caches.client(id, now) {
-            return Ok(hit);
+        let record = match self.caches.client(id, now) {
+            Some(hit) => hit,
+            None => {
+                let record = self
+                    .kv_json::<ClientRecord>(&client_key(id))
+                    .await?
+                    .map(Rc::new);
+                self.caches.set_client(id, now, record.clone());
+                record
+            }
+        };
+        match record {
+            Some(r) if r.client.registration.is_some() => {
+                let ttl = self.registration_policy().await?.client_ttl;
+                Ok((!client_expired(&r.client, ttl, now / 1000)).then_some(r))
+            }
+            other => Ok(other),
         }
-        let record = self
-            .kv_json::<ClientRecord>(&client_key(id))
-            .await?
-            .map(Rc::new);
-        self.caches.set_client(id, now, record.clone());
-        Ok(record)
+    }
+
+    /// Notes a use of a client that registered itself, at most once a day: what keeps it from
+    /// expiring. Best effort: a failure is logged, not answered.
+    pub async fn note_use(&self, client: &ClientRecord) {
+        let now = self.clock.now();
+        let c = &client.client;
+        if c.registration.is_none() || c.last_used_at.is_some_and(|t| now < t + 86_400) {
+            return;
+        }
+        let touch = Command::TouchClient {
+            client_id: c.client_id.clone(),
+            at: now,
+        };
+        let done = self.command("system", touch).await;
+        self.logged("noting a client's use", done);
+        self.caches.forget_client(&c.client_id);
     }
 
     /// The signing and verifying keys; the first call on a new deployment has the authority
@@ -210,6 +241,44 @@ impl Context<'_> {
             .scopes
             .set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
         Ok(scopes)
+    }
+
+    /// The compiled route table, from the isolate cache or KV.
+    pub async fn route_index(&self) -> Result<Rc<RouteIndex>, StoreError> {
+        if let Some(hit) = self.caches.gateway.routes.get(self.clock.now_ms()) {
+            return Ok(hit);
+        }
+        let table: RouteTable = self.kv_json(ROUTES_KEY).await?.unwrap_or_default();
+        Ok(self.install_routes(&table))
+    }
+
+    /// Caches `table`, compiling it unless the cached index already has its version.
+    pub fn install_routes(&self, table: &RouteTable) -> Rc<RouteIndex> {
+        let slot = &self.caches.gateway.routes;
+        let now = self.clock.now_ms();
+        if let Some(old) = slot.get_stale().filter(|old| old.version == table.version) {
+            slot.extend(now, CONFIG_TTL_MS);
+            return old;
+        }
+        let index = Rc::new(RouteIndex::compile(
+            table.version,
+            &table.routes,
+            table.case_sensitive,
+        ));
+        slot.set(now, CONFIG_TTL_MS, Rc::clone(&index));
+        index
+    }
+
+    /// The policy for clients nobody registered in advance, from the isolate cache or KV.
+    pub async fn registration_policy(&self) -> Result<Rc<RegistrationPolicy>, StoreError> {
+        let slot = &self.caches.registration;
+        let now = self.clock.now_ms();
+        if let Some(hit) = slot.get(now) {
+            return Ok(hit);
+        }
+        let policy = Rc::new(self.kv_json(REGISTRATION_KEY).await?.unwrap_or_default());
+        slot.set(now, CONFIG_TTL_MS, Rc::clone(&policy));
+        Ok(policy)
     }
 
     /// Whether `token` is revoked (by `jti`, client or signing key), from the isolate's copy

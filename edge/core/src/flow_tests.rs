@@ -25,13 +25,13 @@ pub(crate) fn admin(h: &Harness, method: Method, path: &str, json: Option<Value>
     h.send(req)
 }
 
-fn form(path: &str, body: &str) -> Request {
+pub(crate) fn form(path: &str, body: &str) -> Request {
     Request::new(Method::Post, ORIGIN, path)
         .with_header("content-type", "application/x-www-form-urlencoded")
         .with_body(body.to_owned())
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 

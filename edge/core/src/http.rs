@@ -288,6 +288,14 @@ impl Response {
             .header("pragma", "no-cache")
     }
 
+    /// Lets a page on any origin read the answer (CORS, `Access-Control-Allow-Origin: *`,
+    /// never with credentials).
+    #[must_use]
+    pub fn cors(self) -> Self {
+        self.header("access-control-allow-origin", "*")
+            .header("access-control-expose-headers", "www-authenticate")
+    }
+
     /// The first value of header `name`.
     pub fn header_value(&self, name: &str) -> Option<&str> {
         self.headers

@@ -37,11 +37,11 @@ pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
         return refusal;
     }
     let Some(token) = req.bearer() else {
-        return bearer_challenge(None);
+        return bearer_challenge(None, "");
     };
     match verify_token(ctx, token, None).await {
         Ok(v) => Response::json(200, &v.to_json()).no_store(),
-        Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid")),
+        Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid"), ""),
         Err(BearerError::Store(e)) => OAuthError::from(e).into_response(),
     }
 }

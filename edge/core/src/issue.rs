@@ -46,28 +46,31 @@ pub fn granted_scope(requested: Option<&str>, allowed: &[String]) -> Result<Scop
     Ok(set)
 }
 
-/// The audience for a token (RFC 8707): the requested resource if the client may address it,
-/// else the client's single audience, else the issuer.
-pub fn audience(
+/// The audience for a token (RFC 8707): the requested resource if the client may address it
+/// (one of its audiences, or a resource a gateway route names), else the client's single
+/// audience, else the issuer. The route table is read only for a resource the client does not
+/// list.
+pub async fn audience(
+    ctx: &Context<'_>,
     resource: Option<&str>,
     client: &ClientRecord,
-    issuer: &str,
 ) -> Result<String, OAuthError> {
     let allowed = &client.client.audiences;
     match resource {
         Some(r) => {
             check_absolute_uri(r)
                 .map_err(|why| OAuthError::InvalidTarget(format!("resource {why}")))?;
-            if allowed.iter().any(|a| a == r) {
+            if allowed.iter().any(|a| a == r) || ctx.route_index().await?.names_resource(r) {
                 Ok(r.to_owned())
             } else {
                 Err(OAuthError::InvalidTarget(
-                    "resource is not an audience of this client".into(),
+                    "resource is neither an audience of this client nor a gateway resource"
+                        .into(),
                 ))
             }
         }
         None => match allowed.as_slice() {
-            [] => Ok(issuer.to_owned()),
+            [] => Ok(ctx.caller.issuer.clone()),
             [one] => Ok(one.clone()),
             _ => Err(OAuthError::InvalidTarget(
                 "the client has several audiences: name one with `resource`".into(),

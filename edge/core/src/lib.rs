@@ -37,6 +37,7 @@ pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod ratelimit;
+pub mod registration;
 pub mod scope;
 pub mod session;
 pub mod token_endpoint;
@@ -51,6 +52,8 @@ mod flow_tests;
 mod grant_flow_tests;
 #[cfg(test)]
 mod log_tests;
+#[cfg(test)]
+mod mcp_tests;
 #[cfg(test)]
 mod people_tests;
 #[cfg(any(test, feature = "testing"))]

@@ -1,12 +1,15 @@
-//! Discovery: RFC 8414 authorization server metadata and the RFC 7517 JWKS.
+//! Discovery: RFC 8414 authorization server metadata, the RFC 7517 JWKS, and the RFC 9728
+//! protected resource metadata of every route that names a `resource`.
 //!
 //! The legacy grants (`password`, `implicit`; RFC 9700 §2.4, §2.1.2) are listed because a
 //! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
+//! `registration_endpoint` (RFC 7591) and `client_id_metadata_document_supported` appear only
+//! while the registration policy has them on.
 
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::error::{only, OAuthError};
+use crate::error::{not_found, only, OAuthError};
 use crate::http::{Method, Request, Response};
 
 #[derive(Serialize)]
@@ -29,6 +32,24 @@ struct Metadata<'a> {
     /// Grant types that are supported only for clients that enable them, and deprecated by
     /// RFC 9700 §2.4 (password) and §2.1.2 (implicit). Not an RFC 8414 field.
     legacy_grant_types: &'a [&'a str],
+    /// RFC 7591, while dynamic registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
+    /// Client ID metadata documents (MCP 2025-11-25), while they are on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    client_id_metadata_document_supported: bool,
+}
+
+/// RFC 9728 §2 protected resource metadata.
+#[derive(Serialize)]
+struct ResourceMetadata<'a> {
+    resource: &'a str,
+    authorization_servers: [&'a str; 1],
+    scopes_supported: &'a [String],
+    /// Only the `Authorization` header (RFC 6750 §2.1): the gateway reads no other.
+    bearer_methods_supported: [&'a str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_name: Option<&'a str>,
 }
 
 const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
@@ -49,9 +70,9 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         return refusal;
     }
     let issuer = ctx.caller.issuer.clone();
-    let scopes = match ctx.scopes().await {
-        Ok(scopes) => scopes,
-        Err(e) => return OAuthError::from(e).into_response(),
+    let (scopes, policy) = match (ctx.scopes().await, ctx.registration_policy().await) {
+        (Ok(scopes), Ok(policy)) => (scopes, policy),
+        (Err(e), _) | (_, Err(e)) => return OAuthError::from(e).into_response(),
     };
     let base = issuer.trim_end_matches('/');
     let doc = Metadata {
@@ -70,6 +91,10 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,
         legacy_grant_types: &["password", "implicit"],
+        registration_endpoint: policy
+            .dynamic()
+            .then(|| format!("{base}/oauth/register")),
+        client_id_metadata_document_supported: policy.metadata_documents(),
     };
     Response::json(200, &doc).header("cache-control", "public, max-age=60")
 }
@@ -84,4 +109,27 @@ pub async fn jwks(ctx: &Context<'_>, req: &Request) -> Response {
             .header("cache-control", "public, max-age=60"),
         Err(e) => OAuthError::from(e).into_response(),
     }
+}
+
+/// `GET /.well-known/oauth-protected-resource[/path]`: the metadata of the resource a route
+/// names, found by its path (RFC 9728 §3.1); 404 when no route names one there.
+pub async fn protected_resource(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Get, Method::Head]) {
+        return refusal;
+    }
+    let index = match ctx.route_index().await {
+        Ok(index) => index,
+        Err(e) => return OAuthError::from(e).into_response(),
+    };
+    let Some(found) = index.resource_at(&req.path) else {
+        return not_found();
+    };
+    let doc = ResourceMetadata {
+        resource: &found.resource,
+        authorization_servers: [found.issuer.as_deref().unwrap_or(&ctx.caller.issuer)],
+        scopes_supported: &found.scopes,
+        bearer_methods_supported: ["header"],
+        resource_name: found.name.as_deref(),
+    };
+    Response::json(200, &doc).header("cache-control", "public, max-age=60")
 }

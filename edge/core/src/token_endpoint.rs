@@ -19,14 +19,23 @@ use crate::ratelimit::{self, Budget};
 use crate::tokens::{AccessClaims, Audience};
 use crate::user_grants;
 
-/// Handles the token endpoint.
+/// Handles the token endpoint. A call without a client secret (a public client's, `none`)
+/// may come from a page on any origin (CORS); one with a secret never: a secret has no place
+/// in a browser.
 pub async fn token(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Post]) {
         return refusal.no_store();
     }
-    match issue(ctx, req).await {
+    let resp = match issue(ctx, req).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
+    };
+    let secretless = !req.headers.iter().any(|(n, _)| n == "authorization")
+        && read_form(req).is_ok_and(|form| !form.contains("client_secret"));
+    if secretless {
+        resp.cors()
+    } else {
+        resp
     }
 }
 
@@ -44,7 +53,11 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
         ratelimit::spend(ctx, Budget::Token, id)
             .await
             .map_err(|_| OAuthError::RateLimited)?;
-        return grant(ctx, req, &form, &client, grant_type).await;
+        let granted = grant(ctx, req, &form, &client, grant_type).await;
+        if granted.is_ok() {
+            ctx.note_use(&client).await;
+        }
+        return granted;
     }
     // Anyone can name a public client: its failed grants must not spend its budget, so a
     // grant is counted once it succeeded, and a spent budget refuses the grants after it.
@@ -53,6 +66,7 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
     }
     let granted = grant(ctx, req, &form, &client, grant_type).await;
     if granted.is_ok() {
+        ctx.note_use(&client).await;
         // Over the limit, this grant is still answered (its code or refresh token is spent).
         let _ = ratelimit::spend(ctx, Budget::Token, id).await;
     }
@@ -87,7 +101,7 @@ async fn client_credentials(
     }
     let scope = granted_scope(form.get("scope"), &client.client.scopes)?;
     let issuer = ctx.caller.issuer.clone();
-    let aud = audience(form.get("resource"), client, &issuer)?;
+    let aud = audience(ctx, form.get("resource"), client).await?;
     let claims = AccessClaims {
         iss: issuer,
         sub: client.client.client_id.clone(),

@@ -1,7 +1,8 @@
 //! Every rule Portcullis applies to a URI, in one place: absolute `http(s)` URIs (RFC 3986),
 //! redirect URIs and their exact matching with the loopback port exception (RFC 6749 §3.1.2,
 //! RFC 8252 §7.3), audiences (RFC 8707 §2), origins, trusted issuers' JWKS URIs, and what
-//! counts as loopback.
+//! counts as loopback; resource URIs and their RFC 9728 metadata address; client ID metadata
+//! document URLs; the private-use URI schemes of native apps (RFC 8252 §7.1).
 
 /// Longest origin a route or trusted issuer may name.
 const MAX_ORIGIN_LEN: usize = 2048;
@@ -49,10 +50,14 @@ pub fn is_loopback_ip(host: &str) -> bool {
 }
 
 /// A redirect URI must be absolute, carry no fragment (RFC 6749 §3.1.2) and use https unless it
-/// points at loopback (RFC 8252 §7.3).
+/// points at loopback (RFC 8252 §7.3), or be a native app's private-use scheme URI
+/// ([`is_private_use_uri`], RFC 8252 §7.1).
 pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
     if uri.contains('#') {
         return Err("must not contain a fragment");
+    }
+    if is_private_use_uri(uri) {
+        return Ok(());
     }
     let (scheme, host) = split_http_uri(uri)?;
     if scheme.eq_ignore_ascii_case("http") && !is_loopback_host(host) {
@@ -142,4 +147,174 @@ pub fn is_jwks_uri(uri: &str) -> bool {
         && !uri.contains(['#', ' ', '@'])
         && is_origin(&uri[..host_end])
         && (uri.starts_with("https://") || is_loopback_origin(&uri[..host_end]))
+}
+
+/// Whether `uri` uses a private-use scheme of a native app (RFC 8252 §7.1): a reverse domain
+/// name (at least one `.`), letters, digits, `+`, `-` and `.` (RFC 3986 §3.1), followed by
+/// `:` and a path, without whitespace, control characters or a fragment.
+pub fn is_private_use_uri(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    scheme.contains('.')
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !rest.is_empty()
+        && uri.len() <= 2000
+        && !uri.contains('#')
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether `issuer` is a local run's: `http://` on a loopback IP literal. Only then are
+/// `http://` resource URIs and client ID URLs on loopback accepted, so that a whole flow can be
+/// tested offline while a deployed worker, whose issuer is https, never accepts them.
+pub fn is_local_issuer(issuer: &str) -> bool {
+    issuer.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        && split_http_uri(issuer).is_ok_and(|(_, host)| is_loopback_ip(host))
+}
+
+/// An https URL, or on a local run ([`is_local_issuer`]) an http URL on a loopback IP
+/// literal; never a fragment.
+fn check_https_url(uri: &str, local: bool) -> Result<(), &'static str> {
+    if uri.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    if uri.contains(['"', '\\', '<', '>']) {
+        return Err("must not contain quotes, backslashes or angle brackets");
+    }
+    let (scheme, host) = split_http_uri(uri)?;
+    if scheme.eq_ignore_ascii_case("http") && !(local && is_loopback_ip(host)) {
+        return Err("must be https (http only on loopback when the issuer itself is)");
+    }
+    Ok(())
+}
+
+/// A route's resource URI (RFC 8707 §2, RFC 9728 §1.2): https (see [`check_https_url`]), no
+/// fragment, no query.
+pub fn check_resource_uri(uri: &str, local: bool) -> Result<(), &'static str> {
+    check_https_url(uri, local)?;
+    if uri.contains('?') {
+        return Err("must not contain a query");
+    }
+    Ok(())
+}
+
+/// A client ID metadata document URL: https (see [`check_https_url`]) with a path that is not
+/// just `/`, no query, and no `.` or `..` segments.
+pub fn check_client_id_url(uri: &str, local: bool) -> Result<(), &'static str> {
+    check_resource_uri(uri, local)?;
+    let path = path_of(uri);
+    if path.is_empty() || path == "/" {
+        return Err("must have a path");
+    }
+    if path.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err("must not contain dot segments");
+    }
+    Ok(())
+}
+
+/// The path of an absolute URI (from the first `/` after the authority; empty when none).
+pub fn path_of(uri: &str) -> &str {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    rest.find('/').map_or("", |i| &rest[i..])
+}
+
+/// Where RFC 9728 §3.1 puts the metadata of `resource`: its origin, then
+/// `/.well-known/oauth-protected-resource`, then its path (a lone `/` path is left out).
+pub fn resource_metadata_url(resource: &str) -> Option<String> {
+    let origin = origin_of(resource)?;
+    Some(format!(
+        "{origin}{}",
+        resource_metadata_path(path_of(resource))
+    ))
+}
+
+/// The path at which the metadata of a resource with path `path` is served.
+pub fn resource_metadata_path(path: &str) -> String {
+    format!(
+        "{PROTECTED_RESOURCE_PREFIX}{}",
+        path.trim_end_matches('/')
+    )
+}
+
+/// The well-known prefix of RFC 9728 metadata.
+pub const PROTECTED_RESOURCE_PREFIX: &str = "/.well-known/oauth-protected-resource";
+
+#[cfg(test)]
+mod resource_tests {
+    use super::*;
+
+    #[test]
+    fn resource_uris_are_https_or_loopback_http_on_a_local_run() {
+        assert!(check_resource_uri("https://api.example.com/mcp", false).is_ok());
+        assert!(check_resource_uri("https://api.example.com", false).is_ok());
+        for bad in [
+            "http://127.0.0.1:8787/mcp",
+            "https://api.example.com/mcp#x",
+            "https://api.example.com/mcp?x=1",
+            "https://u@api.example.com/mcp",
+            "ftp://api.example.com/mcp",
+            "/mcp",
+        ] {
+            assert!(check_resource_uri(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_resource_uri("http://127.0.0.1:8787/mcp", true).is_ok());
+        assert!(check_resource_uri("http://[::1]:8787/mcp", true).is_ok());
+        assert!(check_resource_uri("http://localhost:8787/mcp", true).is_err());
+        assert!(check_resource_uri("http://example.com/mcp", true).is_err());
+    }
+
+    #[test]
+    fn only_an_http_loopback_issuer_is_local() {
+        assert!(is_local_issuer("http://127.0.0.1:8787"));
+        assert!(is_local_issuer("HTTP://127.0.0.1"));
+        assert!(!is_local_issuer("https://127.0.0.1:8787"));
+        assert!(!is_local_issuer("http://localhost:8787"));
+        assert!(!is_local_issuer("http://example.com"));
+        assert!(!is_local_issuer("http://127.0.0.1.example.com"));
+    }
+
+    #[test]
+    fn client_id_urls_need_a_path_and_no_dot_segments() {
+        assert!(check_client_id_url("https://app.example.com/client.json", false).is_ok());
+        for bad in [
+            "https://app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/a/../b",
+            "https://app.example.com/./b",
+            "https://app.example.com/c?x=1",
+            "http://127.0.0.1:9/c",
+        ] {
+            assert!(check_client_id_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_client_id_url("http://127.0.0.1:9/c", true).is_ok());
+    }
+
+    #[test]
+    fn metadata_is_served_at_the_well_known_prefix_plus_the_resource_path() {
+        assert_eq!(
+            resource_metadata_url("https://api.example.com/mcp").as_deref(),
+            Some("https://api.example.com/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(
+            resource_metadata_url("https://api.example.com").as_deref(),
+            Some("https://api.example.com/.well-known/oauth-protected-resource")
+        );
+        assert_eq!(
+            resource_metadata_url("https://api.example.com/").as_deref(),
+            Some("https://api.example.com/.well-known/oauth-protected-resource")
+        );
+    }
+
+    #[test]
+    fn private_use_schemes_need_a_reverse_domain_name() {
+        assert!(check_redirect_uri("com.example.app:/oauth/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb#f").is_err());
+        for bad in ["myapp:/cb", "javascript:alert(1)", "data:text/html,x", "com.example:"] {
+            assert!(!is_private_use_uri(bad), "{bad}");
+        }
+    }
 }

@@ -90,7 +90,7 @@ pub async fn authorization_code(
     let code = form
         .get("code")
         .ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
+    let aud = audience(ctx, form.get("resource"), client).await?;
     let shard = shard_of_token(code)
         .ok_or_else(|| OAuthError::InvalidGrant("the code is unknown or expired".into()))?;
     let plan = plan(ctx, client, shard, true);
@@ -128,7 +128,7 @@ pub async fn refresh_token(
         Some(s) => Some(granted_scope(Some(s), &client.client.scopes)?.into_vec()),
         None => None,
     };
-    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
+    let aud = audience(ctx, form.get("resource"), client).await?;
     let shard = shard_of_token(token)
         .ok_or_else(|| OAuthError::InvalidGrant("the refresh token is unknown".into()))?;
     let mut plan = plan(ctx, client, shard, true);
@@ -206,7 +206,7 @@ pub async fn password(
         ));
     };
     let scopes = granted_scope(form.get("scope"), &client.client.scopes)?.into_vec();
-    let aud = audience(form.get("resource"), client, &ctx.caller.issuer)?;
+    let aud = audience(ctx, form.get("resource"), client).await?;
     let user = match check_credentials(ctx, username, password).await? {
         Credentials::Valid(user) => user,
         Credentials::Invalid => {

@@ -13,7 +13,8 @@ use crate::api::{IssuerTable, IssuersBody, RouteTable, RoutesBody};
 use crate::authority::{Command, Reply, Table};
 use crate::context::Context;
 use crate::error::ApiError;
-use crate::gateway::{install_routes, issuers, routes, CONFIG_TTL_MS, ISSUERS_KEY, ROUTES_KEY};
+use crate::gateway::{issuers, routes, CONFIG_TTL_MS, ISSUERS_KEY, ROUTES_KEY};
+use crate::uri::is_local_issuer;
 use crate::http::{Method, Request, Response};
 
 impl Table for RouteTable {
@@ -55,7 +56,8 @@ pub async fn routes(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Res
         Method::Get => Command::GetRoutes,
         Method::Put => {
             let body: RoutesBody = parse_json(req)?;
-            routes::validate(&body.routes, body.case_sensitive)?;
+            let local = is_local_issuer(&ctx.caller.issuer);
+            routes::validate(&body.routes, body.case_sensitive, local)?;
             Command::PutRoutes {
                 table: RouteTable {
                     routes: body.routes,
@@ -69,7 +71,7 @@ pub async fn routes(ctx: &Context<'_>, req: &Request, actor: &str) -> Result<Res
     };
     match ctx.command(actor, command).await? {
         Reply::Routes(table) => {
-            install_routes(ctx, &table);
+            ctx.install_routes(&table);
             Ok(answer(&table))
         }
         other => Err(unexpected(other)),

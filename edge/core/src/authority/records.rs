@@ -5,8 +5,8 @@
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
 use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS_KEY, SCOPES_KEY};
-use crate::api::{KeyAlg, KeyState, Scope};
-use crate::clients::ClientRecord;
+use crate::api::{KeyAlg, KeyState, RegistrationPolicy, Scope};
+use crate::clients::{client_expired, ClientRecord};
 use crate::error::{check_version, ApiError};
 use crate::keys::{KeyError, KeySet};
 use crate::ports::StoreError;
@@ -78,21 +78,27 @@ impl Run<'_, '_> {
         if let Some(e) = self.missing_scope(&record.client.scopes).await? {
             return Ok(Reply::Error(e));
         }
+        let mut next = record.clone();
+        // How a client came to be never changes.
+        next.client.registration = stored.client.registration;
         let (old_name, new_name) = (
-            client_name_key(&stored.client.name),
-            client_name_key(&record.client.name),
+            client_name_key(&stored.client),
+            client_name_key(&next.client),
         );
         if old_name != new_name {
-            if self.env.storage.get(&new_name).await?.is_some() {
-                return Ok(Reply::Error(ApiError::conflict(
-                    "name",
-                    format!("a client named `{}` already exists", record.client.name),
-                )));
+            if let Some(new_name) = &new_name {
+                if self.env.storage.get(new_name).await?.is_some() {
+                    return Ok(Reply::Error(ApiError::conflict(
+                        "name",
+                        format!("a client named `{}` already exists", record.client.name),
+                    )));
+                }
+                self.env.storage.put(new_name, id).await?;
             }
-            self.env.storage.delete(&old_name).await?;
-            self.env.storage.put(&new_name, id).await?;
+            if let Some(old_name) = &old_name {
+                self.env.storage.delete(old_name).await?;
+            }
         }
-        let mut next = record.clone();
         // Identity, type and secrets are never changed by an update.
         next.client.created_at = stored.client.created_at;
         next.client.public = stored.client.public;
@@ -130,16 +136,45 @@ impl Run<'_, '_> {
         };
         let key = client_key(client_id);
         self.env.storage.delete(&key).await?;
-        self.env
-            .storage
-            .delete(&client_name_key(&stored.client.name))
-            .await?;
+        if let Some(name_key) = client_name_key(&stored.client) {
+            self.env.storage.delete(&name_key).await?;
+        }
         self.publish::<ClientRecord>(&key, None)?;
         let ttl = stored.client.access_token_ttl;
         self.change_rules(|head, now| head.deny_client(client_id, now, Some(ttl)))
             .await?;
         self.queue_client_revocation(envelope, client_id).await?;
         self.audit(envelope, "client.delete", client_id).await?;
+        Ok(Reply::Done)
+    }
+
+    /// Notes the last use of a client that registered itself.
+    pub(super) async fn touch_client(&self, client_id: &str, at: u64) -> Result<Reply, StoreError> {
+        let Some(mut record) = self.read::<ClientRecord>(&client_key(client_id)).await? else {
+            return Ok(Reply::Done);
+        };
+        if record.client.registration.is_some()
+            && record.client.last_used_at.is_none_or(|t| t < at)
+        {
+            record.client.last_used_at = Some(at);
+            self.write(&client_key(client_id), &record).await?;
+        }
+        Ok(Reply::Done)
+    }
+
+    /// Deletes the clients that registered themselves and went unused for the policy's
+    /// `client_ttl`, each as [`Self::delete_client`] does (tokens denied, grants revoked,
+    /// audited `client.delete` by `system`).
+    pub(super) async fn expire_clients(&self, envelope: &Envelope) -> Result<Reply, StoreError> {
+        let policy: RegistrationPolicy = self.table().await?;
+        let now = self.env.clock.now();
+        let clients: Vec<ClientRecord> = self.list("client:").await?;
+        for record in clients {
+            if client_expired(&record.client, policy.client_ttl, now) {
+                self.delete_client(envelope, &record.client.client_id, None)
+                    .await?;
+            }
+        }
         Ok(Reply::Done)
     }
 

@@ -23,8 +23,8 @@ use std::rc::Rc;
 use jwt_compact::{Empty, UntrustedToken};
 use serde::Deserialize;
 
-use self::routes::{CanonicalPath, Match, RouteIndex};
-use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
+use self::routes::{CanonicalPath, Match};
+use crate::api::{IssuerTable, Route, ScopeMode};
 use crate::bearer::{bearer_challenge, verify_token, BearerError};
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
@@ -33,13 +33,12 @@ use crate::ports::{Failure, StoreError};
 use crate::scope::ScopeSet;
 use crate::session::without_own_cookies;
 use crate::tokens::{TokenError, Verified, MAX_TOKEN_LEN};
+use crate::uri::resource_metadata_url;
 
-/// KV and storage key of the route table.
-pub const ROUTES_KEY: &str = "config:routes";
+pub use self::routes::{CONFIG_TTL_MS, ROUTES_KEY};
+
 /// KV and storage key of the trusted issuers.
 pub const ISSUERS_KEY: &str = "config:issuers";
-/// How long the route table and the issuer list are trusted in an isolate.
-pub const CONFIG_TTL_MS: u64 = 30_000;
 
 /// The verified issuer, set on forwarded requests: a subject is only unique per issuer.
 pub const ISSUER_HEADER: &str = "x-portcullis-issuer";
@@ -113,7 +112,7 @@ pub async fn decide(ctx: &Context<'_>, req: &Request) -> Decision {
 async fn check(ctx: &Context<'_>, req: &Request) -> Result<Forward, Response> {
     let path = CanonicalPath::parse(&req.path)
         .map_err(|e| error(400, "invalid_request", &e.to_string()))?;
-    let index = route_index(ctx).await.map_err(unavailable)?;
+    let index = ctx.route_index().await.map_err(unavailable)?;
     let route = match index.lookup(req.method, &path) {
         Match::Route(r) => r,
         Match::MethodNotAllowed(allow) => {
@@ -169,11 +168,12 @@ async fn authorize(
     req: &Request,
     route: &Route,
 ) -> Result<Rc<Verified>, Response> {
+    let hint = resource_hint(route);
     let Some(token) = req.bearer() else {
-        return Err(bearer_challenge(None));
+        return Err(bearer_challenge(None, &hint));
     };
     let verified = verify(ctx, route, token).await.map_err(|e| match e {
-        BearerError::Token(_) => bearer_challenge(Some("the access token is not valid")),
+        BearerError::Token(_) => bearer_challenge(Some("the access token is not valid"), &hint),
         BearerError::Store(e) => unavailable(e),
     })?;
     let c = &verified.claims;
@@ -181,14 +181,29 @@ async fn authorize(
         .iter()
         .all(|v| header_safe(v))
     {
-        return Err(bearer_challenge(Some(
-            "the token's identity cannot be forwarded",
-        )));
+        return Err(bearer_challenge(
+            Some("the token's identity cannot be forwarded"),
+            &hint,
+        ));
     }
     if !has_scopes(route, &c.scope) {
-        return Err(insufficient_scope(route));
+        return Err(insufficient_scope(route, &hint));
     }
     Ok(verified)
+}
+
+/// For a route with a `resource`: the challenge parameters that send a client to the
+/// resource's RFC 9728 metadata (§5.1) and name the scopes to ask for; empty otherwise.
+/// Resource URIs and scope tokens hold neither `"` nor `\`, so they quote as they are.
+fn resource_hint(route: &Route) -> String {
+    let Some(url) = route.resource.as_deref().and_then(resource_metadata_url) else {
+        return String::new();
+    };
+    let mut hint = format!(", resource_metadata=\"{url}\"");
+    if !route.scopes.is_empty() {
+        hint.push_str(&format!(", scope=\"{}\"", route.scopes.join(" ")));
+    }
+    hint
 }
 
 /// The `iss` a token claims, read before verification only to pick the verifier.
@@ -221,11 +236,11 @@ async fn verify(
     if iss != route.issuer.as_deref().unwrap_or(&own) {
         return Err(BearerError::Token(TokenError::Issuer));
     }
+    // A route's resource is the audience its tokens must hold (RFC 8707, RFC 9728 §7.4).
+    let audience = route.resource.as_deref().or(route.audience.as_deref());
     if iss == own {
-        let audience = route.audience.as_deref().unwrap_or(&own);
-        return verify_token(ctx, token, Some(audience)).await;
+        return verify_token(ctx, token, Some(audience.unwrap_or(&own))).await;
     }
-    let audience = route.audience.as_deref();
     let table = issuer_table(ctx).await?;
     let trusted = table
         .issuers
@@ -251,8 +266,8 @@ fn has_scopes(route: &Route, granted: &str) -> bool {
     }
 }
 
-/// 403 per RFC 6750 §3.1, naming the scopes needed.
-fn insufficient_scope(route: &Route) -> Response {
+/// 403 per RFC 6750 §3.1, naming the scopes needed (and, for a resource, its metadata).
+fn insufficient_scope(route: &Route, hint: &str) -> Response {
     let needed = route.scopes.join(" ");
     let mode = match route.scope_mode {
         ScopeMode::All => "all",
@@ -266,7 +281,12 @@ fn insufficient_scope(route: &Route) -> Response {
     .header(
         "www-authenticate",
         // Scope tokens hold neither `"` nor `\` (RFC 6749 §3.3), so they quote as they are.
-        format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\""),
+        if hint.is_empty() {
+            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\"")
+        } else {
+            // The hint names the scopes itself.
+            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\"{hint}")
+        },
     )
 }
 
@@ -333,32 +353,6 @@ fn forward(
         headers,
         route: route.path.clone(),
     }
-}
-
-/// The compiled route table, from the isolate cache or KV.
-async fn route_index(ctx: &Context<'_>) -> Result<Rc<RouteIndex>, StoreError> {
-    if let Some(hit) = ctx.caches.gateway.routes.get(ctx.clock.now_ms()) {
-        return Ok(hit);
-    }
-    let table: RouteTable = ctx.kv_json(ROUTES_KEY).await?.unwrap_or_default();
-    Ok(install_routes(ctx, &table))
-}
-
-/// Caches `table`, compiling it unless the cached index already has its version.
-pub fn install_routes(ctx: &Context<'_>, table: &RouteTable) -> Rc<RouteIndex> {
-    let slot = &ctx.caches.gateway.routes;
-    let now = ctx.clock.now_ms();
-    if let Some(old) = slot.get_stale().filter(|old| old.version == table.version) {
-        slot.extend(now, CONFIG_TTL_MS);
-        return old;
-    }
-    let index = Rc::new(RouteIndex::compile(
-        table.version,
-        &table.routes,
-        table.case_sensitive,
-    ));
-    slot.set(now, CONFIG_TTL_MS, Rc::clone(&index));
-    index
 }
 
 /// The trusted issuers, from the isolate cache or KV.

@@ -23,7 +23,13 @@ use crate::api::Route;
 use crate::error::ApiError;
 use crate::http::Method;
 use crate::scope::is_scope_token;
-use crate::uri::is_origin;
+use crate::uri::{check_resource_uri, is_origin, path_of, resource_metadata_path};
+
+/// KV and storage key of the route table.
+pub const ROUTES_KEY: &str = "config:routes";
+/// How long the route table, the issuer list and the registration policy are trusted in an
+/// isolate.
+pub const CONFIG_TTL_MS: u64 = 30_000;
 
 /// Most routes in a table.
 pub const MAX_ROUTES: usize = 2000;
@@ -257,12 +263,49 @@ fn parse_methods(i: usize, methods: Option<&Vec<String>>) -> Result<Option<Vec<M
     Ok(Some(out))
 }
 
+/// A route's `resource` (with `resource_name`): a resource URI, never together with
+/// `audience`, which it replaces.
+fn check_resource(i: usize, route: &Route, local: bool) -> Result<(), ApiError> {
+    if let Some(resource) = &route.resource {
+        check_resource_uri(resource, local).map_err(|why| invalid(i, "resource", why))?;
+        if route.audience.is_some() {
+            return Err(invalid(
+                i,
+                "audience",
+                "a route with a resource takes no audience: its tokens' aud must hold the resource",
+            ));
+        }
+    }
+    match &route.resource_name {
+        Some(_) if route.resource.is_none() => {
+            Err(invalid(i, "resource_name", "names a resource: set resource too"))
+        }
+        Some(name) if name.trim().is_empty() || name.len() > 200 => {
+            Err(invalid(i, "resource_name", "1 to 200 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A protected resource as its RFC 9728 metadata describes it: every route naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedResource {
+    pub resource: String,
+    pub name: Option<String>,
+    /// The scopes its routes require, each once, in table order.
+    pub scopes: Vec<String>,
+    /// The issuer its routes accept tokens of (absent = Portcullis's own).
+    pub issuer: Option<String>,
+}
+
 /// Per pattern: the routes seen so far, with their methods.
 type Seen = HashMap<Pattern, Vec<(usize, Option<Vec<Method>>)>>;
 
 /// Checks a whole table; the error names the first field at fault. Two routes whose patterns
-/// differ only in letter case overlap unless the table is `case_sensitive`.
-pub fn validate(routes: &[Route], case_sensitive: bool) -> Result<(), ApiError> {
+/// differ only in letter case overlap unless the table is `case_sensitive`. `local` says the
+/// issuer is a local run's ([`crate::uri::is_local_issuer`]), whose resources may be
+/// `http://` on loopback.
+pub fn validate(routes: &[Route], case_sensitive: bool, local: bool) -> Result<(), ApiError> {
     if routes.len() > MAX_ROUTES {
         return Err(ApiError::invalid("routes", "at most 2000 routes"));
     }
@@ -290,13 +333,17 @@ pub fn validate(routes: &[Route], case_sensitive: bool) -> Result<(), ApiError> 
         }
         check_text(i, "audience", route.audience.as_ref())?;
         check_text(i, "issuer", route.issuer.as_ref())?;
+        check_resource(i, route, local)?;
         if route.public
-            && (!route.scopes.is_empty() || route.audience.is_some() || route.issuer.is_some())
+            && (!route.scopes.is_empty()
+                || route.audience.is_some()
+                || route.issuer.is_some()
+                || route.resource.is_some())
         {
             return Err(invalid(
                 i,
                 "public",
-                "a public route takes no scopes, audience or issuer",
+                "a public route takes no scopes, audience, issuer or resource",
             ));
         }
         let same = seen.entry(pattern).or_default();
@@ -419,6 +466,45 @@ impl RouteIndex {
         }
     }
 
+    /// Whether a route names `uri` as its `resource`.
+    pub fn names_resource(&self, uri: &str) -> bool {
+        self.routes
+            .iter()
+            .any(|c| c.route.resource.as_deref() == Some(uri))
+    }
+
+    /// The resource whose RFC 9728 metadata is served at `path`, gathered from every route
+    /// naming it.
+    pub fn resource_at(&self, path: &str) -> Option<ProtectedResource> {
+        let mut found: Option<ProtectedResource> = None;
+        for route in self.routes.iter().map(|c| &c.route) {
+            let Some(uri) = &route.resource else {
+                continue;
+            };
+            if resource_metadata_path(path_of(uri)) != path {
+                continue;
+            }
+            let entry = found.get_or_insert_with(|| ProtectedResource {
+                resource: uri.clone(),
+                name: None,
+                scopes: Vec::new(),
+                issuer: route.issuer.clone(),
+            });
+            if entry.resource != *uri {
+                continue;
+            }
+            if entry.name.is_none() {
+                entry.name.clone_from(&route.resource_name);
+            }
+            for scope in &route.scopes {
+                if !entry.scopes.contains(scope) {
+                    entry.scopes.push(scope.clone());
+                }
+            }
+        }
+        found
+    }
+
     /// The route for `method` on `path`.
     pub fn lookup(&self, method: Method, path: &CanonicalPath) -> Match<'_> {
         let Some(candidates) = self.root.find(path.segments(), self.case_sensitive) else {
@@ -453,6 +539,8 @@ mod tests {
             public: false,
             forward_token: false,
             issuer: None,
+            resource: None,
+            resource_name: None,
         }
     }
 
@@ -480,7 +568,7 @@ mod tests {
             route("/api/users/*"),
             route("/"),
         ];
-        validate(&table, false).unwrap();
+        validate(&table, false, false).unwrap();
         let index = RouteIndex::compile(1, &table, false);
         let cases = [
             ("/", "/"),
@@ -540,10 +628,10 @@ mod tests {
         );
         let twins = vec![route("/a"), route("/A")];
         assert_eq!(
-            validate(&twins, false).unwrap_err().field.as_deref(),
+            validate(&twins, false, false).unwrap_err().field.as_deref(),
             Some("routes[1].methods")
         );
-        validate(&twins, true).unwrap();
+        validate(&twins, true, false).unwrap();
     }
 
     #[test]
@@ -553,7 +641,7 @@ mod tests {
             with_methods("/api/*", &["GET", "HEAD"]),
             with_methods("/api/*", &["POST"]),
         ];
-        validate(&table, false).unwrap();
+        validate(&table, false, false).unwrap();
         let index = RouteIndex::compile(1, &table, false);
         let segs = CanonicalPath::parse("/api/x").unwrap();
         match index.lookup(Method::Post, &segs) {
@@ -662,6 +750,36 @@ mod tests {
                 "routes[0].public",
             ),
             (
+                vec![Route {
+                    resource: Some("http://api.example.com/mcp".into()),
+                    ..route("/x")
+                }],
+                "routes[0].resource",
+            ),
+            (
+                vec![Route {
+                    resource: Some("https://api.example.com/mcp".into()),
+                    audience: Some("https://api.example.com/mcp".into()),
+                    ..route("/x")
+                }],
+                "routes[0].audience",
+            ),
+            (
+                vec![Route {
+                    resource_name: Some("MCP".into()),
+                    ..route("/x")
+                }],
+                "routes[0].resource_name",
+            ),
+            (
+                vec![Route {
+                    public: true,
+                    resource: Some("https://api.example.com/mcp".into()),
+                    ..route("/x")
+                }],
+                "routes[0].public",
+            ),
+            (
                 vec![
                     with_methods("/x", &["GET"]),
                     with_methods("/x", &["POST", "GET"]),
@@ -674,10 +792,41 @@ mod tests {
             ),
         ];
         for (table, want) in cases {
-            let err = validate(&table, true).unwrap_err();
+            let err = validate(&table, true, false).unwrap_err();
             assert_eq!(err.field.as_deref(), Some(want), "{table:?}");
             assert_eq!(err.status, 422);
         }
+    }
+
+    #[test]
+    fn a_resource_is_gathered_from_every_route_naming_it() {
+        let mcp = |methods: &[&str], scope: &str| Route {
+            scopes: vec![scope.into()],
+            resource: Some("https://api.example.com/mcp".into()),
+            ..with_methods("/mcp", methods)
+        };
+        let mut named = mcp(&["POST"], "mcp");
+        named.resource_name = Some("Tools".into());
+        let table = vec![mcp(&["GET"], "mcp"), named, mcp(&["DELETE"], "admin")];
+        validate(&table, false, false).unwrap();
+        let index = RouteIndex::compile(1, &table, false);
+        assert!(index.names_resource("https://api.example.com/mcp"));
+        assert!(!index.names_resource("https://api.example.com/mcp/"));
+        let found = index
+            .resource_at("/.well-known/oauth-protected-resource/mcp")
+            .unwrap();
+        assert_eq!(found.resource, "https://api.example.com/mcp");
+        assert_eq!(found.name.as_deref(), Some("Tools"));
+        assert_eq!(found.scopes, ["mcp", "admin"]);
+        assert_eq!(index.resource_at("/.well-known/oauth-protected-resource"), None);
+        assert_eq!(index.resource_at("/.well-known/oauth-protected-resource/x"), None);
+        // http on loopback only on a local run.
+        let local = vec![Route {
+            resource: Some("http://127.0.0.1:8787/mcp".into()),
+            ..route("/mcp")
+        }];
+        assert!(validate(&local, false, false).is_err());
+        validate(&local, false, true).unwrap();
     }
 
     #[test]
@@ -685,7 +834,7 @@ mod tests {
         let table: Vec<Route> = (0..MAX_ROUTES)
             .map(|i| route(&format!("/svc{i}/v1/*")))
             .collect();
-        validate(&table, false).unwrap();
+        validate(&table, false, false).unwrap();
         let index = RouteIndex::compile(1, &table, false);
         assert_eq!(
             hit(&index, Method::Get, "/svc1999/v1/items/7").as_deref(),
