@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use portcullis_core::gateway::Forward;
-use portcullis_core::ports::{Failure, FetchError, HttpClient};
+use portcullis_core::ports::{Failure, FetchError, Fetched, HttpClient};
 use portcullis_core::session::is_own_set_cookie;
 use worker::{Fetch, Headers, Request, Response, ResponseBody, Result};
 
@@ -82,6 +82,30 @@ impl HttpClient for FetchClient {
         read_capped(Fetch::Request(req.into()), max_len).await
     }
 
+    async fn get_document(
+        &self,
+        url: &str,
+        max_len: usize,
+        timeout_ms: u32,
+    ) -> std::result::Result<Fetched, FetchError> {
+        let init = web_sys::RequestInit::new();
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms)));
+        let req = web_sys::Request::new_with_str_and_init(url, &init)
+            .map_err(|e| FetchError(worker::Error::from(e).to_string()))?;
+        let resp = Fetch::Request(req.into())
+            .send()
+            .await
+            .map_err(|e| FetchError(e.to_string()))?;
+        let cache_control = resp.headers().get("cache-control").ok().flatten();
+        let (status, body) = read_body(resp, max_len).await?;
+        Ok(Fetched {
+            status,
+            body,
+            cache_control,
+        })
+    }
+
     async fn post_json(
         &self,
         url: &str,
@@ -108,8 +132,17 @@ async fn read_capped(
     fetch: Fetch,
     max_len: usize,
 ) -> std::result::Result<(u16, String), FetchError> {
+    let resp = fetch.send().await.map_err(|e| FetchError(e.to_string()))?;
+    read_body(resp, max_len).await
+}
+
+/// Reads at most `max_len` bytes of a fetched answer: a longer one is cancelled as soon as it
+/// passes `max_len` and is an error.
+async fn read_body(
+    resp: worker::Response,
+    max_len: usize,
+) -> std::result::Result<(u16, String), FetchError> {
     let err = |e: worker::Error| FetchError(e.to_string());
-    let resp = fetch.send().await.map_err(err)?;
     // The runtime hands a fetched answer's body over as a stream, or none at all.
     let body = match resp.body() {
         ResponseBody::Stream(stream) => crate::convert::read_stream(stream, max_len)

@@ -178,6 +178,11 @@ pub enum Command {
         client_id: String,
         at: u64,
     },
+    /// Stores the client a metadata document describes: created, or changed when the document
+    /// changed; a client an operator disabled stays as stored.
+    PutDocumentClient {
+        record: ClientRecord,
+    },
     /// Deletes every dynamic or metadata-document client unused for the policy's
     /// `client_ttl` (the Cron Trigger's sweep), as an operator's deletion would.
     ExpireClients,
@@ -471,6 +476,7 @@ impl Run<'_, '_> {
                 .map_or_else(Reply::Error, Reply::Registration)),
             Command::TouchClient { client_id, at } => env.touch_client(client_id, *at).await,
             Command::ExpireClients => env.expire_clients(envelope).await,
+            Command::PutDocumentClient { record } => env.put_document_client(envelope, record).await,
             Command::Revoke { jti, exp } => env.revoke_token(envelope, jti, *exp).await,
             Command::GrantEvent { event } => env.apply_grant_event(envelope, event).await,
             Command::EndSessions { user } => env.end_sessions(envelope, user).await,

@@ -24,7 +24,7 @@ use crate::pages;
 use crate::people::apply_event;
 use crate::ports::StoreError;
 use crate::session::{Session, SessionUser};
-use crate::uri::{origin_of, redirect_uri_matches};
+use crate::uri::{origin_of, redirect_uri_matches, split_http_uri};
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[
@@ -137,7 +137,7 @@ async fn validate<'r>(
     let Some(client_id) = form.get("client_id").filter(|id| id.len() <= 256) else {
         return bad("The request names no client (client_id is missing).");
     };
-    let client = match ctx.client(client_id).await? {
+    let client = match crate::client_document::client(ctx, client_id).await? {
         Some(c) if !c.client.disabled => c,
         _ => return bad("The application that sent you here is not registered."),
     };
@@ -367,7 +367,17 @@ async fn consent_page(
         &authz.carried(),
         &session.csrf(ctx),
         &authz.targets(),
+        authz
+            .client
+            .client
+            .registration
+            .map(|_| redirect_host(&authz.redirect_uri)),
     ))
+}
+
+/// The host a redirect URI sends the answer to (a private-use scheme's name for a native app).
+fn redirect_host(uri: &str) -> &str {
+    split_http_uri(uri).map_or_else(|_| uri.split(':').next().unwrap_or(uri), |(_, host)| host)
 }
 
 /// `response_type=token`: the access token in the fragment, never a refresh token.

@@ -100,6 +100,9 @@ pub struct Caches {
     /// Tokens whose signature already verified, by token, with the key-set version that
     /// verified them; claims are still checked on every use.
     verified: RefCell<HashMap<Box<str>, VerifiedEntry>>,
+    /// Client ID metadata documents fetched, by URL: until when (ms) the fetch stands and
+    /// whether it gave a client (see `client_document`).
+    documents: RefCell<HashMap<String, (u64, bool)>>,
     /// When a tripped rate limit was last audited, by key (at most once a minute each); also
     /// what refuses a public client's grants once its budget is spent
     /// (`ratelimit::tripped_recently`).
@@ -127,6 +130,24 @@ impl Caches {
     /// Drops a client so the next lookup reads KV (after an admin change in this isolate).
     pub fn forget_client(&self, id: &str) {
         self.clients.borrow_mut().remove(id);
+    }
+
+    /// Whether a metadata document fetched for `url` still stands at `now_ms`, and whether it
+    /// gave a client.
+    pub fn document(&self, url: &str, now_ms: u64) -> Option<bool> {
+        match self.documents.borrow().get(url) {
+            Some((exp, ok)) if *exp > now_ms => Some(*ok),
+            _ => None,
+        }
+    }
+
+    /// Remembers a fetch of the document at `url` until `until_ms`.
+    pub fn set_document(&self, url: &str, until_ms: u64, ok: bool) {
+        let mut map = self.documents.borrow_mut();
+        if map.len() >= MAX_CLIENTS {
+            map.clear();
+        }
+        map.insert(url.to_owned(), (until_ms, ok));
     }
 
     /// Whether the deny-list's head is still fresh at `now_ms`.

@@ -68,7 +68,7 @@ pub async fn authenticate_client(
     if client_id.len() > 256 {
         return Err(OAuthError::InvalidClient);
     }
-    let client = ctx.client(&client_id).await?;
+    let client = crate::client_document::client(ctx, &client_id).await?;
     let now = ctx.clock.now();
     let accepted = match (&client, &secret) {
         (Some(c), Some(s)) => !c.client.public && c.secret_matches(ctx.secrets, s, now),

@@ -15,6 +15,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod cache;
 pub mod client_auth;
+pub mod client_document;
 pub mod clients;
 pub mod context;
 pub mod credentials;

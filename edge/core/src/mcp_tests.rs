@@ -313,12 +313,12 @@ fn an_unused_dynamic_client_expires_after_client_ttl_and_is_swept() {
     );
     let authorize = |h: &Harness| {
         h.send(get(&format!(
-            "/oauth/authorize?client_id={id}&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSTw-cM&code_challenge_method=S256"
+            "/oauth/authorize?client_id={id}&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSTw-cMq&code_challenge_method=S256"
         )))
         .status
     };
     h.advance(86_400 * 2 - 10);
-    assert_ne!(authorize(&h), 400, "still alive: the request reaches the client");
+    assert_eq!(authorize(&h), 303, "still alive: on to sign-in");
     h.advance(20);
     assert_eq!(authorize(&h), 400, "expired: unknown at once");
     let r = h.send(
@@ -369,4 +369,111 @@ fn discovery_registration_and_public_token_calls_answer_any_origin_never_admin_o
         let pre = h.send(with_origin(Request::new(Method::Options, ORIGIN, path)));
         assert_eq!(pre.header_value("access-control-allow-origin"), None, "{path}");
     }
+}
+
+const DOC_URL: &str = "https://app.example.com/oauth/client.json";
+
+fn document(client_id: &str) -> String {
+    json!({
+        "client_id": client_id,
+        "client_name": "Doc App",
+        "redirect_uris": ["https://app.example.com/cb"],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"],
+    })
+    .to_string()
+}
+
+fn authorize_as(h: &Harness, client_id: &str, redirect: &str) -> Response {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("response_type", "code")
+        .append_pair("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSTw-cMq")
+        .append_pair("code_challenge_method", "S256");
+    h.send(get(&format!("/oauth/authorize?{}", q.finish())))
+}
+
+#[test]
+fn a_metadata_document_that_names_itself_is_a_public_client_kept_within_its_cache_bounds() {
+    let (h, ..) = setup();
+    h.http
+        .answers
+        .borrow_mut()
+        .insert(DOC_URL.into(), (200, document(DOC_URL)));
+    // Off by default: the URL names nobody, and nothing is fetched.
+    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb").status, 400);
+    assert_eq!(h.http.calls.get(), 0);
+    assert_eq!(open_registration(&h, json!({})).status, 200);
+    let meta = body(&h.send(get("/.well-known/oauth-authorization-server")));
+    assert_eq!(meta["client_id_metadata_document_supported"], true);
+    *h.http.cache_control.borrow_mut() = Some("public, max-age=120".into());
+    let r = authorize_as(&h, DOC_URL, "https://app.example.com/cb");
+    assert_eq!(r.status, 303, "on to sign-in: {:?}", r.header_value("location"));
+    // Redirect URIs match exactly.
+    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb/x").status, 400);
+    assert_eq!(h.http.calls.get(), 1, "kept for its max-age");
+    let client = body(&admin(
+        &h,
+        Method::Get,
+        &format!("/admin/v1/clients/{}", DOC_URL.replace('/', "%2F").replace(':', "%3A")),
+        None,
+    ));
+    assert_eq!(client["registration"], "metadata_document");
+    assert_eq!(client["public"], true);
+    assert_eq!(client["scopes"], json!(["read"]));
+    h.advance(121);
+    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb").status, 303);
+    assert_eq!(h.http.calls.get(), 2, "fetched again after max-age");
+}
+
+#[test]
+fn a_document_that_lies_about_its_client_id_or_is_too_big_names_nobody() {
+    let (h, ..) = setup();
+    assert_eq!(open_registration(&h, json!({})).status, 200);
+    let liar = "https://evil.example.com/client.json";
+    let big = "https://big.example.com/client.json";
+    let http_url = "http://127.0.0.1:9/client.json";
+    for (url, doc) in [
+        (liar, document(DOC_URL)),
+        (big, document(big) + &" ".repeat(6000)),
+        (http_url, document(http_url)),
+    ] {
+        h.http.answers.borrow_mut().insert(url.into(), (200, doc));
+        let r = authorize_as(&h, url, "https://app.example.com/cb");
+        assert_eq!(r.status, 400, "{url}");
+    }
+    assert_eq!(h.http.calls.get(), 2, "an http URL is never fetched for an https issuer");
+    // A refusal is remembered too.
+    authorize_as(&h, liar, "https://app.example.com/cb");
+    assert_eq!(h.http.calls.get(), 2);
+}
+
+#[test]
+fn document_cache_times_are_bounded() {
+    use crate::client_document::{cache_secs, DEFAULT_CACHE_SECS, MAX_CACHE_SECS, MIN_CACHE_SECS};
+    assert_eq!(cache_secs(None), DEFAULT_CACHE_SECS);
+    assert_eq!(cache_secs(Some("max-age=5")), MIN_CACHE_SECS);
+    assert_eq!(cache_secs(Some("public, max-age=600")), 600);
+    assert_eq!(cache_secs(Some("max-age=999999")), MAX_CACHE_SECS);
+    assert_eq!(cache_secs(Some("no-store")), MIN_CACHE_SECS);
+    assert_eq!(cache_secs(Some("max-age=x")), DEFAULT_CACHE_SECS);
+}
+
+#[test]
+fn the_consent_page_of_a_self_registered_client_says_it_is_not_verified() {
+    let pages = crate::pages::consent(
+        "Doc App",
+        "alice",
+        &[],
+        &[],
+        "csrf",
+        &[],
+        Some("app.example.com"),
+    );
+    let html = String::from_utf8(pages.body).unwrap();
+    assert!(html.contains("not verified"));
+    assert!(html.contains("<strong>app.example.com</strong>"));
+    let plain = crate::pages::consent("Doc App", "alice", &[], &[], "csrf", &[], None);
+    assert!(!String::from_utf8(plain.body).unwrap().contains("not verified"));
 }

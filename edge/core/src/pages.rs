@@ -111,6 +111,7 @@ pub fn consent(
     params: &[(String, String)],
     csrf: &str,
     form_targets: &[String],
+    unverified: Option<&str>,
 ) -> Response {
     let mut items = String::new();
     for (name, description) in scopes {
@@ -130,8 +131,15 @@ pub fn consent(
     for (k, v) in params {
         fields.push_str(&hidden(k, v));
     }
+    // A client that registered itself names itself: say so, and where the answer goes.
+    let warning = unverified.map_or(String::new(), |host| {
+        format!(
+            "<p role=\"note\"><strong>This application is not verified.</strong> It registered itself and chose its own name. Your answer goes to <strong>{}</strong>: continue only if you expect that.</p>",
+            esc(host)
+        )
+    });
     let body = format!(
-        "<h1><strong>{}</strong> wants to access your account</h1><p>Signed in as <strong>{}</strong>. Allowing lets this application:</p><ul class=\"scopes\" aria-label=\"Requested permissions\">{items}</ul><form method=\"post\" action=\"/oauth/authorize\">{fields}<div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button><button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button></div></form>",
+        "<h1><strong>{}</strong> wants to access your account</h1>{warning}<p>Signed in as <strong>{}</strong>. Allowing lets this application:</p><ul class=\"scopes\" aria-label=\"Requested permissions\">{items}</ul><form method=\"post\" action=\"/oauth/authorize\">{fields}<div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button><button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button></div></form>",
         esc(client_name),
         esc(user_name),
     );

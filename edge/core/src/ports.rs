@@ -154,6 +154,16 @@ pub trait HttpClient {
     /// longer body is an error, and no more of it than `max_len` bytes is read).
     async fn get(&self, url: &str, max_len: usize) -> Result<(u16, String), FetchError>;
 
+    /// Fetches a document a stranger serves (a client ID metadata document) as
+    /// [`HttpClient::get`] does, giving up after `timeout_ms`, and answers its
+    /// `Cache-Control` header too.
+    async fn get_document(
+        &self,
+        url: &str,
+        max_len: usize,
+        timeout_ms: u32,
+    ) -> Result<Fetched, FetchError>;
+
     /// POSTs `body` as `application/json` to `url` (an origin's login endpoint); answers as
     /// [`HttpClient::get`] does.
     async fn post_json(
@@ -162,6 +172,14 @@ pub trait HttpClient {
         body: &str,
         max_len: usize,
     ) -> Result<(u16, String), FetchError>;
+}
+
+/// A fetched document: status, body (at most the length asked for) and `Cache-Control`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: String,
+    pub cache_control: Option<String>,
 }
 
 /// A signing operation of the runtime's WebCrypto failed.

@@ -190,6 +190,8 @@ pub struct FakeHttp {
     /// When set, each call yields to the executor once before answering, as a network call
     /// would, so that concurrent requests interleave.
     pub suspends: Cell<bool>,
+    /// The `Cache-Control` every fetched document answers with.
+    pub cache_control: RefCell<Option<String>>,
 }
 
 /// A future that is pending once, then ready.
@@ -229,6 +231,21 @@ impl crate::ports::HttpClient for FakeHttp {
             Some(answer) => Ok(answer.clone()),
             None => Err(crate::ports::FetchError(format!("no route to {url}"))),
         }
+    }
+
+    async fn get_document(
+        &self,
+        url: &str,
+        max_len: usize,
+        _timeout_ms: u32,
+    ) -> Result<crate::ports::Fetched, crate::ports::FetchError> {
+        let (status, body) = self.get(url, max_len).await?;
+        let cache_control = self.cache_control.borrow().clone();
+        Ok(crate::ports::Fetched {
+            status,
+            body,
+            cache_control,
+        })
     }
 
     async fn post_json(

@@ -162,6 +162,41 @@ impl Run<'_, '_> {
         Ok(Reply::Done)
     }
 
+    /// Stores the client a metadata document describes (see `client_document`): created and
+    /// audited `client.create`, or, when the document changed what it says, updated with a new
+    /// version and audited `client.update`; a disabled client is left as stored.
+    pub(super) async fn put_document_client(
+        &self,
+        envelope: &Envelope,
+        record: &ClientRecord,
+    ) -> Result<Reply, StoreError> {
+        let id = &record.client.client_id;
+        let key = client_key(id);
+        let Some(stored) = self.read::<ClientRecord>(&key).await? else {
+            self.write(&key, record).await?;
+            self.audit(envelope, "client.create", id).await?;
+            return Ok(Reply::Client(record.clone()));
+        };
+        let c = &stored.client;
+        let same = (&c.name, &c.redirect_uris, &c.scopes, &c.grant_types)
+            == (
+                &record.client.name,
+                &record.client.redirect_uris,
+                &record.client.scopes,
+                &record.client.grant_types,
+            );
+        if c.disabled || same || c.registration.is_none() {
+            return Ok(Reply::Client(stored));
+        }
+        let mut next = record.clone();
+        next.client.created_at = c.created_at;
+        next.client.last_used_at = c.last_used_at;
+        next.client.version = c.version + 1;
+        self.write(&key, &next).await?;
+        self.audit(envelope, "client.update", id).await?;
+        Ok(Reply::Client(next))
+    }
+
     /// Deletes the clients that registered themselves and went unused for the policy's
     /// `client_ttl`, each as [`Self::delete_client`] does (tokens denied, grants revoked,
     /// audited `client.delete` by `system`).
