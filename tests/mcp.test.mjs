@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { startWorker, serve, basic, Person } from "./harness.mjs";
+import { startWorker, serve, basic, pkce, Person } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
 const REDIRECT = "http://127.0.0.1:33418/callback";
@@ -21,6 +21,7 @@ let w;
 let mcp; // { url, server, seen: [headers of each request] }
 let alice;
 let resource;
+let docs; // { url, server, served: { path: document } }: client ID metadata documents
 
 /** An MCP server (Streamable HTTP, stateless) with one tool, `whoami`, that reports the
  * identity headers it was sent and whether an Authorization header reached it. */
@@ -109,6 +110,15 @@ const payload = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").
 before(async () => {
   w = await startWorker();
   mcp = await mcpServer();
+  const served = {};
+  docs = {
+    served,
+    ...(await serve((req, res) => {
+      const doc = served[req.url];
+      res.writeHead(doc ? 200 : 404, { "content-type": "application/json", "cache-control": "max-age=60" });
+      res.end(doc ? JSON.stringify(doc) : "{}");
+    })),
+  };
   resource = `${w.url}/mcp`;
   await w.scope("mcp", "Use your tools");
   await w.scope("admin", "Administer everything");
@@ -128,6 +138,7 @@ before(async () => {
 after(async () => {
   await w?.stop();
   mcp?.server.close();
+  docs?.server.close();
 });
 
 test("the SDK client follows the 401 to the metadata, registers, signs a person in and calls a tool as them", async () => {
@@ -348,4 +359,94 @@ test("discovery, registration and public token calls answer browsers of any orig
     const r = await w.fetch(p, { headers: origin });
     assert.equal(r.headers.get("access-control-allow-origin"), null, p);
   }
+});
+
+/** Starts a code flow for `client_id` to the resource; answers the authorization path. */
+function authorization(client_id, redirect_uri, challenge) {
+  const q = new URLSearchParams({
+    response_type: "code",
+    client_id,
+    redirect_uri,
+    scope: "mcp",
+    state: "st",
+    resource,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  return `/oauth/authorize?${q}`;
+}
+
+test("a client identified by its metadata document (served on loopback) gets a token for the resource", async () => {
+  const clientId = `${docs.url}/clients/editor.json`;
+  const redirect = "http://127.0.0.1:40123/cb";
+  docs.served["/clients/editor.json"] = {
+    client_id: clientId,
+    client_name: "Doc Editor",
+    redirect_uris: [redirect],
+    grant_types: ["authorization_code"],
+    token_endpoint_auth_method: "none",
+  };
+  const meta = await (await w.fetch("/.well-known/oauth-authorization-server")).json();
+  assert.equal(meta.client_id_metadata_document_supported, true);
+  const { verifier, challenge } = pkce();
+  const person = new Person(w);
+  let r = await person.get(authorization(clientId, redirect, challenge));
+  assert.equal(r.status, 303);
+  r = await person.login("alice", PASSWORD, new URL(r.location, w.url).searchParams.get("next"));
+  r = await person.get(r.location);
+  assert.equal(r.status, 200, "the consent page");
+  assert.match(r.html, /not verified/);
+  assert.match(r.html, /<strong>127\.0\.0\.1<\/strong>/, "the redirect host, prominently");
+  // Exact redirect matching: another path is refused as a page.
+  const other = await person.get(authorization(clientId, "http://127.0.0.1:40123/elsewhere", challenge));
+  assert.equal(other.status, 400);
+  r = await person.authorize(authorization(clientId, redirect, challenge), "alice", PASSWORD);
+  assert.equal(r.status, 302, r.html);
+  const code = new URL(r.location).searchParams.get("code");
+  const t = await w.form("/oauth/token", {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code,
+    code_verifier: verifier,
+    redirect_uri: redirect,
+    resource,
+  });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(payload(t.body.access_token).aud, resource);
+  assert.equal(payload(t.body.access_token).client_id, clientId);
+  const ping = await w.fetch("/mcp", {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${t.body.access_token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+  });
+  assert.equal(ping.status, 200);
+  const listed = await w.admin("GET", `/admin/v1/clients/${encodeURIComponent(clientId)}`);
+  assert.equal(listed.status, 200, listed.text);
+  assert.equal(listed.body.registration, "metadata_document");
+  // An operator disables it like any client: it stops at once in this isolate.
+  const off = await w.admin("PATCH", `/admin/v1/clients/${encodeURIComponent(clientId)}`, { disabled: true });
+  assert.equal(off.status, 200, off.text);
+  const refused = await person.get(authorization(clientId, redirect, challenge));
+  assert.equal(refused.status, 400);
+});
+
+test("a metadata document that lies about its client_id names nobody", async () => {
+  const clientId = `${docs.url}/clients/liar.json`;
+  docs.served["/clients/liar.json"] = {
+    client_id: `${docs.url}/clients/editor.json`,
+    client_name: "Doc Editor",
+    redirect_uris: ["http://127.0.0.1:40123/cb"],
+    token_endpoint_auth_method: "none",
+  };
+  const { challenge } = pkce();
+  const r = await new Person(w).get(authorization(clientId, "http://127.0.0.1:40123/cb", challenge));
+  assert.equal(r.status, 400);
+  assert.match(r.html, /not registered/);
+  const t = await w.form("/oauth/token", { grant_type: "authorization_code", client_id: clientId, code: "x" });
+  assert.equal(t.status, 401);
+  assert.equal(t.body.error, "invalid_client");
 });

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
     AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, IssuerTable,
-    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody,
+    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RegistrationPolicy, RouteTable, RoutesBody,
     ScopeList, SecretRotation, UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
@@ -49,6 +49,20 @@ pub enum Command {
     /// The external issuers whose tokens the gateway accepts.
     #[command(subcommand)]
     Issuers(TableCmd),
+    /// The policy for clients nobody registered in advance (RFC 7591 registration, client ID
+    /// metadata documents).
+    #[command(subcommand)]
+    Registration(RegistrationCmd),
+}
+
+/// The registration policy: one document, read and replaced whole.
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCmd {
+    /// Prints the policy (`--json`: the API's body, with its version).
+    Get,
+    /// Replaces the policy with a JSON body (`{"enabled": true, "scopes": ["mcp"]}`) read from
+    /// FILE, or stdin when FILE is absent or `-`. A `version` in it is sent as `If-Match`.
+    Set { file: Option<PathBuf> },
 }
 
 /// The verbs of a table the server stores and replaces whole (routes, trusted issuers).
@@ -366,6 +380,15 @@ pub fn run(api: &dyn AdminApi, out: Output, command: Command) -> Result<(), Stri
         Command::Audit(c) => audit(api, out, c),
         Command::Routes(c) => whole::<RouteTable>(api, out, c),
         Command::Issuers(c) => whole::<IssuerTable>(api, out, c),
+        Command::Registration(RegistrationCmd::Get) => out.record(&api.get_registration()?),
+        Command::Registration(RegistrationCmd::Set { file }) => {
+            let (version, body) = read_body::<RegistrationPolicy>(file.as_deref())?;
+            let version = match version {
+                Some(v) => v,
+                None => api.get_registration()?.version,
+            };
+            out.record(&api.put_registration(version, &body)?)
+        }
         Command::Grants(GrantsCmd::List { user, client }) => {
             let grants = api.list_grants(&GrantFilter { user, client })?;
             out.list(&GrantList { grants }, |l| &l.grants)

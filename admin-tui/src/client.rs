@@ -14,7 +14,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use portcullis_core::api::{
     AuditPage, AuditQuery, Client, ClientCreated, ClientList, ClientPatch, GrantList, GrantView,
     IssuerTable, IssuersBody, KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
-    RoutesBody, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
+    RegistrationPolicy, RoutesBody, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
 };
 use portcullis_core::error::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -118,6 +118,14 @@ pub trait AdminApi: Send + Sync {
     fn get_routes(&self) -> ApiResult<RouteTable>;
     /// Replaces the whole route table, guarded by `If-Match: "<version>"`.
     fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable>;
+    /// The policy for clients nobody registered in advance.
+    fn get_registration(&self) -> ApiResult<RegistrationPolicy>;
+    /// Replaces that policy, guarded by `If-Match: "<version>"`.
+    fn put_registration(
+        &self,
+        version: u64,
+        body: &RegistrationPolicy,
+    ) -> ApiResult<RegistrationPolicy>;
     /// The grants users have given clients (all of them, or those `filter` names).
     fn list_grants(&self, filter: &GrantFilter) -> ApiResult<Vec<GrantView>>;
     /// Revokes a grant and every token issued under it.
@@ -485,6 +493,18 @@ impl<T: Transport> AdminApi for Api<T> {
 
     fn put_routes(&self, version: u64, body: &RoutesBody) -> ApiResult<RouteTable> {
         self.put("/admin/v1/routes", version, body)
+    }
+
+    fn get_registration(&self) -> ApiResult<RegistrationPolicy> {
+        self.get("/admin/v1/registration")
+    }
+
+    fn put_registration(
+        &self,
+        version: u64,
+        body: &RegistrationPolicy,
+    ) -> ApiResult<RegistrationPolicy> {
+        self.put("/admin/v1/registration", version, body)
     }
 
     fn list_grants(&self, filter: &GrantFilter) -> ApiResult<Vec<GrantView>> {

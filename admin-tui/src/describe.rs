@@ -2,7 +2,8 @@
 //! terminal screens and the CLI's human output, so both say the same thing.
 
 use portcullis_core::api::{
-    Algorithm, AuditEvent, Client, GrantView, KeyInfo, Route, Scope, TrustedIssuer, User,
+    Algorithm, AuditEvent, Client, GrantView, KeyInfo, RegistrationPolicy, Route, Scope,
+    TrustedIssuer, User,
 };
 
 /// A record shown as a table row and as a detail view.
@@ -319,5 +320,37 @@ mod tests {
         assert!(failed
             .fields()
             .contains(&("Action", "admin.auth_failed ×12".to_owned())));
+    }
+}
+
+impl Describe for RegistrationPolicy {
+    const HEADERS: &'static [&'static str] = &["ENABLED", "SCOPES", "CLIENT TTL"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.enabled.to_string(),
+            joined(&self.scopes),
+            format!("{} s", self.client_ttl),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let grants: Vec<String> = self
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        vec![
+            ("Enabled", self.enabled.to_string()),
+            ("Scopes", joined(&self.scopes)),
+            ("Dynamic registration", self.dynamic_registration.to_string()),
+            (
+                "Metadata documents",
+                self.client_id_metadata_documents.to_string(),
+            ),
+            ("Grant types", joined(&grants)),
+            ("Client TTL", format!("{} s", self.client_ttl)),
+            ("Version", self.version.to_string()),
+        ]
     }
 }
