@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
     AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, IssuerTable,
-    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RegistrationPolicy, RouteTable, RoutesBody,
-    ScopeList, SecretRotation, UserList, UserPatch,
+    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RegistrationPolicy, RouteTable,
+    RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

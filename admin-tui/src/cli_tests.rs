@@ -172,3 +172,34 @@ fn users_signout_signs_a_known_user_out() {
         Err("404 not_found: user not found".into())
     );
 }
+
+#[test]
+fn registration_set_opens_registration_and_get_reads_it_back() {
+    let api = sample();
+    let file = std::env::temp_dir().join(format!("portcullis-reg-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"enabled": true, "scopes": ["read"], "client_ttl": 86400}"#,
+    )
+    .expect("temp file");
+    run(
+        &api,
+        Output { json: true },
+        command(&["registration", "set", file.to_str().expect("utf-8 path")]),
+    )
+    .expect("set");
+    std::fs::remove_file(&file).expect("cleanup");
+    let policy = api.get_registration().expect("policy");
+    assert!(policy.enabled && policy.dynamic_registration);
+    assert_eq!(
+        (policy.scopes.as_slice(), policy.client_ttl),
+        (&["read".to_owned()][..], 86_400)
+    );
+    assert_eq!(policy.version, 1);
+    run(
+        &api,
+        Output { json: false },
+        command(&["registration", "get"]),
+    )
+    .expect("get");
+}

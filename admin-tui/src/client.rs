@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use portcullis_core::api::{
     AuditPage, AuditQuery, Client, ClientCreated, ClientList, ClientPatch, GrantList, GrantView,
-    IssuerTable, IssuersBody, KeyList, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
-    RegistrationPolicy, RoutesBody, Scope, ScopeList, SecretRotation, User, UserList, UserPatch,
+    IssuerTable, IssuersBody, KeyList, KeyRotation, NewClient, NewScope, NewUser,
+    RegistrationPolicy, RouteTable, RoutesBody, Scope, ScopeList, SecretRotation, User, UserList,
+    UserPatch,
 };
 use portcullis_core::error::ErrorBody;
 use serde::de::DeserializeOwned;

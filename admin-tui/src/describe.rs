@@ -299,6 +299,41 @@ impl Describe for TrustedIssuer {
     }
 }
 
+impl Describe for RegistrationPolicy {
+    const HEADERS: &'static [&'static str] = &["ENABLED", "SCOPES", "CLIENT TTL"];
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.enabled.to_string(),
+            joined(&self.scopes),
+            format!("{} s", self.client_ttl),
+        ]
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let grants: Vec<String> = self
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        vec![
+            ("Enabled", self.enabled.to_string()),
+            ("Scopes", joined(&self.scopes)),
+            (
+                "Dynamic registration",
+                self.dynamic_registration.to_string(),
+            ),
+            (
+                "Metadata documents",
+                self.client_id_metadata_documents.to_string(),
+            ),
+            ("Grant types", joined(&grants)),
+            ("Client TTL", format!("{} s", self.client_ttl)),
+            ("Version", self.version.to_string()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,36 +356,30 @@ mod tests {
             .fields()
             .contains(&("Action", "admin.auth_failed ×12".to_owned())));
     }
-}
 
-impl Describe for RegistrationPolicy {
-    const HEADERS: &'static [&'static str] = &["ENABLED", "SCOPES", "CLIENT TTL"];
+    #[test]
+    fn a_self_registered_client_is_marked_with_its_last_use() {
+        use crate::client::AdminApi;
+        use portcullis_core::api::Registration;
 
-    fn row(&self) -> Vec<String> {
-        vec![
-            self.enabled.to_string(),
-            joined(&self.scopes),
-            format!("{} s", self.client_ttl),
-        ]
-    }
-
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        let grants: Vec<String> = self
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect();
-        vec![
-            ("Enabled", self.enabled.to_string()),
-            ("Scopes", joined(&self.scopes)),
-            ("Dynamic registration", self.dynamic_registration.to_string()),
-            (
-                "Metadata documents",
-                self.client_id_metadata_documents.to_string(),
-            ),
-            ("Grant types", joined(&grants)),
-            ("Client TTL", format!("{} s", self.client_ttl)),
-            ("Version", self.version.to_string()),
-        ]
+        let api = crate::testing::sample();
+        let mut client = api.client_named("billing");
+        assert_eq!(client.row()[2], "confidential");
+        client.registration = Some(Registration::Dynamic);
+        client.public = true;
+        assert_eq!(client.row()[2], "public, dynamic");
+        let fields = client.fields();
+        assert_eq!(
+            fields.last().map(|(k, v)| (*k, v.as_str())),
+            Some(("Last used", "never"))
+        );
+        client.registration = Some(Registration::MetadataDocument);
+        client.last_used_at = Some(0);
+        assert_eq!(client.row()[2], "public, metadata document");
+        assert_ne!(
+            client.fields().last().map(|(_, v)| v.as_str()),
+            Some("never")
+        );
+        assert!(api.get_registration().is_ok());
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::context::Context;
 use crate::error::not_found;
-use crate::http::{Request, Response};
 use crate::http::Method;
+use crate::http::{Request, Response};
 use crate::uri::PROTECTED_RESOURCE_PREFIX;
 use crate::{
     account, admin, authorize, introspection, login, metadata, registration, token_endpoint,

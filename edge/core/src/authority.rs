@@ -476,7 +476,9 @@ impl Run<'_, '_> {
                 .map_or_else(Reply::Error, Reply::Registration)),
             Command::TouchClient { client_id, at } => env.touch_client(client_id, *at).await,
             Command::ExpireClients => env.expire_clients(envelope).await,
-            Command::PutDocumentClient { record } => env.put_document_client(envelope, record).await,
+            Command::PutDocumentClient { record } => {
+                env.put_document_client(envelope, record).await
+            }
             Command::Revoke { jti, exp } => env.revoke_token(envelope, jti, *exp).await,
             Command::GrantEvent { event } => env.apply_grant_event(envelope, event).await,
             Command::EndSessions { user } => env.end_sessions(envelope, user).await,

@@ -58,13 +58,18 @@ pub fn cache_secs(cache_control: Option<&str>) -> u64 {
             max_age = v.trim_matches('"').parse::<u64>().ok();
         }
     }
-    max_age.map_or(DEFAULT_CACHE_SECS, |s| s.clamp(MIN_CACHE_SECS, MAX_CACHE_SECS))
+    max_age.map_or(DEFAULT_CACHE_SECS, |s| {
+        s.clamp(MIN_CACHE_SECS, MAX_CACHE_SECS)
+    })
 }
 
 /// The client `client_id` names: a stored client, or, for a URL, the client its metadata
 /// document describes (`None` when the policy has documents off, or the URL or its document is
 /// not acceptable).
-pub async fn client(ctx: &Context<'_>, client_id: &str) -> Result<Option<Rc<ClientRecord>>, StoreError> {
+pub async fn client(
+    ctx: &Context<'_>,
+    client_id: &str,
+) -> Result<Option<Rc<ClientRecord>>, StoreError> {
     if !is_document_url(client_id) {
         return ctx.client(client_id).await;
     }
@@ -96,10 +101,7 @@ pub async fn client(ctx: &Context<'_>, client_id: &str) -> Result<Option<Rc<Clie
 
 /// Fetches and checks the document; answers the client it describes (not yet stored) and how
 /// long to keep the answer.
-async fn fetch(
-    ctx: &Context<'_>,
-    url: &str,
-) -> Result<(Option<ClientRecord>, u64), StoreError> {
+async fn fetch(ctx: &Context<'_>, url: &str) -> Result<(Option<ClientRecord>, u64), StoreError> {
     let fetched = match ctx
         .http
         .get_document(url, MAX_DOCUMENT_LEN, FETCH_TIMEOUT_MS)
@@ -161,7 +163,10 @@ async fn describe(
 /// document changed), unless an operator disabled it; answers the stored client.
 async fn store(ctx: &Context<'_>, fresh: ClientRecord) -> Result<Rc<ClientRecord>, StoreError> {
     let id = fresh.client.client_id.clone();
-    match ctx.command("system", Command::PutDocumentClient { record: fresh }).await? {
+    match ctx
+        .command("system", Command::PutDocumentClient { record: fresh })
+        .await?
+    {
         Reply::Client(stored) => {
             ctx.caches.forget_client(&id);
             Ok(Rc::new(stored))

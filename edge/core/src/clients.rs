@@ -199,7 +199,11 @@ fn assign(client: &mut Client, new: NewClient) {
 /// use, else its creation); an operator's client never expires.
 pub fn client_expired(client: &Client, ttl: u64, now: u64) -> bool {
     client.registration.is_some()
-        && client.last_used_at.unwrap_or(client.created_at).saturating_add(ttl) <= now
+        && client
+            .last_used_at
+            .unwrap_or(client.created_at)
+            .saturating_add(ttl)
+            <= now
 }
 
 /// A new client secret: 256 random bits.

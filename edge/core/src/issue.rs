@@ -64,8 +64,7 @@ pub async fn audience(
                 Ok(r.to_owned())
             } else {
                 Err(OAuthError::InvalidTarget(
-                    "resource is neither an audience of this client nor a gateway resource"
-                        .into(),
+                    "resource is neither an audience of this client nor a gateway resource".into(),
                 ))
             }
         }

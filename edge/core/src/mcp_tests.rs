@@ -91,7 +91,8 @@ fn protected_resource_metadata_follows_rfc_9728_field_by_field() {
 #[test]
 fn a_resource_routes_challenges_point_at_its_metadata_and_scopes() {
     let (h, id, secret) = with_mcp_route();
-    let metadata = "resource_metadata=\"https://auth.test/.well-known/oauth-protected-resource/mcp\"";
+    let metadata =
+        "resource_metadata=\"https://auth.test/.well-known/oauth-protected-resource/mcp\"";
     let none = refusal(gateway(&h, &get("/mcp")));
     assert_eq!(none.status, 401);
     let challenge = none.header_value("www-authenticate").unwrap();
@@ -99,13 +100,21 @@ fn a_resource_routes_challenges_point_at_its_metadata_and_scopes() {
     assert!(challenge.contains("scope=\"read\""), "{challenge}");
     assert!(!challenge.contains("error="), "{challenge}");
     // A token for the resource without the route's scope: 403 with the same pointers.
-    let t = access_token(&token(&h, &id, &secret, &format!("&scope=read&resource={RESOURCE}")));
+    let t = access_token(&token(
+        &h,
+        &id,
+        &secret,
+        &format!("&scope=read&resource={RESOURCE}"),
+    ));
     let del = Request::new(Method::Delete, ORIGIN, "/mcp")
         .with_header("authorization", &format!("Bearer {t}"));
     let r = refusal(gateway(&h, &del));
     assert_eq!(r.status, 403);
     let challenge = r.header_value("www-authenticate").unwrap();
-    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
     assert!(challenge.contains(metadata), "{challenge}");
     assert!(challenge.contains("scope=\"write\""), "{challenge}");
 }
@@ -113,13 +122,23 @@ fn a_resource_routes_challenges_point_at_its_metadata_and_scopes() {
 #[test]
 fn a_resource_route_takes_only_tokens_bound_to_its_resource() {
     let (h, id, secret) = with_mcp_route();
-    let bound = access_token(&token(&h, &id, &secret, &format!("&scope=read&resource={RESOURCE}")));
+    let bound = access_token(&token(
+        &h,
+        &id,
+        &secret,
+        &format!("&scope=read&resource={RESOURCE}"),
+    ));
     let req = get("/mcp").with_header("authorization", &format!("Bearer {bound}"));
     assert!(matches!(gateway(&h, &req), Decision::Forward(_)));
     // The client's own audience, another route's resource, or the issuer: refused here.
     for other in [
         token(&h, &id, &secret, "&scope=read&resource=https://api.test"),
-        token(&h, &id, &secret, "&scope=read&resource=https://auth.test/other"),
+        token(
+            &h,
+            &id,
+            &secret,
+            "&scope=read&resource=https://auth.test/other",
+        ),
     ] {
         let t = access_token(&other);
         let req = get("/mcp").with_header("authorization", &format!("Bearer {t}"));
@@ -205,7 +224,10 @@ fn the_registration_policy_is_off_by_default_versioned_and_audited() {
     // Unknown scopes and grant types outside authorization_code/refresh_token are refused.
     for (bad, field) in [
         (json!({"scopes": ["nope"]}), "scopes[0]"),
-        (json!({"grant_types": ["client_credentials"]}), "grant_types[0]"),
+        (
+            json!({"grant_types": ["client_credentials"]}),
+            "grant_types[0]",
+        ),
         (json!({"client_ttl": 5}), "client_ttl"),
     ] {
         let r = open_registration(&h, bad);
@@ -216,15 +238,26 @@ fn the_registration_policy_is_off_by_default_versioned_and_audited() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header_value("etag"), Some("\"1\""));
     let stale = Request::new(Method::Put, ORIGIN, "/admin/v1/registration")
-        .with_header("authorization", &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN))
+        .with_header(
+            "authorization",
+            &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
+        )
         .with_header("content-type", "application/json")
         .with_header("if-match", "\"0\"")
         .with_body(json!({"enabled": false}).to_string());
     assert_eq!(h.send(stale).status, 412);
-    let audit = body(&admin(&h, Method::Get, "/admin/v1/audit?action=registration.replace", None));
+    let audit = body(&admin(
+        &h,
+        Method::Get,
+        "/admin/v1/audit?action=registration.replace",
+        None,
+    ));
     assert_eq!(audit["events"].as_array().unwrap().len(), 1);
     let meta = body(&h.send(get("/.well-known/oauth-authorization-server")));
-    assert_eq!(meta["registration_endpoint"], "https://auth.test/oauth/register");
+    assert_eq!(
+        meta["registration_endpoint"],
+        "https://auth.test/oauth/register"
+    );
 }
 
 #[test]
@@ -251,12 +284,20 @@ fn dynamic_registration_follows_rfc_7591_and_the_policy() {
     );
     assert_eq!(doc["client_name"], "Editor");
     assert_eq!(doc["token_endpoint_auth_method"], "none");
-    assert_eq!(doc["grant_types"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        doc["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
     assert_eq!(doc["response_types"], json!(["code"]));
     assert_eq!(doc["scope"], "read");
     let id = doc["client_id"].as_str().unwrap();
     // The admin API shows it as dynamic; its name takes no operator's name.
-    let client = body(&admin(&h, Method::Get, &format!("/admin/v1/clients/{id}"), None));
+    let client = body(&admin(
+        &h,
+        Method::Get,
+        &format!("/admin/v1/clients/{id}"),
+        None,
+    ));
     assert_eq!(client["registration"], "dynamic");
     assert_eq!(client["public"], true);
     assert_eq!(register(&h, &native_app()).status, 201);
@@ -268,7 +309,10 @@ fn dynamic_registration_follows_rfc_7591_and_the_policy() {
     let doc = body(&register(&h, &web));
     assert_eq!(doc["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(doc["client_secret_expires_at"], 0);
-    let (cid, secret) = (doc["client_id"].as_str().unwrap(), doc["client_secret"].as_str().unwrap());
+    let (cid, secret) = (
+        doc["client_id"].as_str().unwrap(),
+        doc["client_secret"].as_str().unwrap(),
+    );
     let r = h.send(
         form("/oauth/token", "grant_type=refresh_token&refresh_token=x")
             .with_header("authorization", &basic(cid, secret)),
@@ -277,15 +321,39 @@ fn dynamic_registration_follows_rfc_7591_and_the_policy() {
 
     for (change, error) in [
         (json!({"scope": "read write"}), "invalid_client_metadata"),
-        (json!({"grant_types": ["client_credentials"]}), "invalid_client_metadata"),
-        (json!({"grant_types": ["refresh_token"]}), "invalid_client_metadata"),
-        (json!({"response_types": ["token"]}), "invalid_client_metadata"),
-        (json!({"token_endpoint_auth_method": "private_key_jwt"}), "invalid_client_metadata"),
+        (
+            json!({"grant_types": ["client_credentials"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["refresh_token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"response_types": ["token"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"token_endpoint_auth_method": "private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
         (json!({"redirect_uris": []}), "invalid_redirect_uri"),
-        (json!({"redirect_uris": ["http://app.example.com/cb"]}), "invalid_redirect_uri"),
-        (json!({"redirect_uris": ["myapp:/cb"]}), "invalid_redirect_uri"),
-        (json!({"redirect_uris": ["https://app.example.com/cb#x"]}), "invalid_redirect_uri"),
-        (json!({"redirect_uris": "https://app.example.com/cb"}), "invalid_client_metadata"),
+        (
+            json!({"redirect_uris": ["http://app.example.com/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["myapp:/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["https://app.example.com/cb#x"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": "https://app.example.com/cb"}),
+            "invalid_client_metadata",
+        ),
     ] {
         let mut meta = native_app();
         meta.as_object_mut()
@@ -296,13 +364,20 @@ fn dynamic_registration_follows_rfc_7591_and_the_policy() {
         assert_eq!(body(&r)["error"], error, "{change}");
     }
     let clients = body(&admin(&h, Method::Get, "/admin/v1/clients", None));
-    assert_eq!(clients["clients"].as_array().unwrap().len(), 4, "nothing else was stored");
+    assert_eq!(
+        clients["clients"].as_array().unwrap().len(),
+        4,
+        "nothing else was stored"
+    );
 }
 
 #[test]
 fn an_unused_dynamic_client_expires_after_client_ttl_and_is_swept() {
     let (h, ..) = setup();
-    assert_eq!(open_registration(&h, json!({"client_ttl": 86_400 * 2})).status, 200);
+    assert_eq!(
+        open_registration(&h, json!({"client_ttl": 86_400 * 2})).status,
+        200
+    );
     let mut web = native_app();
     web["token_endpoint_auth_method"] = json!("client_secret_basic");
     web["redirect_uris"] = json!(["https://app.example.com/cb"]);
@@ -343,31 +418,63 @@ fn discovery_registration_and_public_token_calls_answer_any_origin_never_admin_o
         "/.well-known/oauth-protected-resource/mcp",
     ] {
         let r = h.send(with_origin(get(path)));
-        assert_eq!(r.header_value("access-control-allow-origin"), Some("*"), "{path}");
+        assert_eq!(
+            r.header_value("access-control-allow-origin"),
+            Some("*"),
+            "{path}"
+        );
         let pre = h.send(with_origin(Request::new(Method::Options, ORIGIN, path)));
         assert_eq!(pre.status, 204, "{path}");
         assert_eq!(pre.header_value("access-control-allow-origin"), Some("*"));
-        assert_eq!(pre.header_value("access-control-allow-methods"), Some("GET, HEAD"));
+        assert_eq!(
+            pre.header_value("access-control-allow-methods"),
+            Some("GET, HEAD")
+        );
     }
     let r = register(&h, &native_app());
     assert_eq!(r.header_value("access-control-allow-origin"), Some("*"));
     let pre = h.send(Request::new(Method::Options, ORIGIN, "/oauth/register"));
-    assert_eq!(pre.header_value("access-control-allow-headers"), Some("content-type"));
+    assert_eq!(
+        pre.header_value("access-control-allow-headers"),
+        Some("content-type")
+    );
     // The token endpoint: a call without a secret yes, a call with one never.
-    let public = h.send(with_origin(form("/oauth/token", "grant_type=authorization_code&client_id=x&code=y")));
-    assert_eq!(public.header_value("access-control-allow-origin"), Some("*"));
+    let public = h.send(with_origin(form(
+        "/oauth/token",
+        "grant_type=authorization_code&client_id=x&code=y",
+    )));
+    assert_eq!(
+        public.header_value("access-control-allow-origin"),
+        Some("*")
+    );
     let secret_call = token(&h, &id, &secret, "");
-    assert_eq!(secret_call.header_value("access-control-allow-origin"), None);
+    assert_eq!(
+        secret_call.header_value("access-control-allow-origin"),
+        None
+    );
     let posted = h.send(form(
         "/oauth/token",
         &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
     ));
     assert_eq!(posted.header_value("access-control-allow-origin"), None);
-    for path in ["/admin/v1/clients", "/login", "/account/grants", "/oauth/authorize"] {
+    for path in [
+        "/admin/v1/clients",
+        "/login",
+        "/account/grants",
+        "/oauth/authorize",
+    ] {
         let r = h.send(with_origin(get(path)));
-        assert_eq!(r.header_value("access-control-allow-origin"), None, "{path}");
+        assert_eq!(
+            r.header_value("access-control-allow-origin"),
+            None,
+            "{path}"
+        );
         let pre = h.send(with_origin(Request::new(Method::Options, ORIGIN, path)));
-        assert_eq!(pre.header_value("access-control-allow-origin"), None, "{path}");
+        assert_eq!(
+            pre.header_value("access-control-allow-origin"),
+            None,
+            "{path}"
+        );
     }
 }
 
@@ -389,7 +496,10 @@ fn authorize_as(h: &Harness, client_id: &str, redirect: &str) -> Response {
     q.append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect)
         .append_pair("response_type", "code")
-        .append_pair("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSTw-cMq")
+        .append_pair(
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGUSTw-cMq",
+        )
         .append_pair("code_challenge_method", "S256");
     h.send(get(&format!("/oauth/authorize?{}", q.finish())))
 }
@@ -402,28 +512,45 @@ fn a_metadata_document_that_names_itself_is_a_public_client_kept_within_its_cach
         .borrow_mut()
         .insert(DOC_URL.into(), (200, document(DOC_URL)));
     // Off by default: the URL names nobody, and nothing is fetched.
-    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb").status, 400);
+    assert_eq!(
+        authorize_as(&h, DOC_URL, "https://app.example.com/cb").status,
+        400
+    );
     assert_eq!(h.http.calls.get(), 0);
     assert_eq!(open_registration(&h, json!({})).status, 200);
     let meta = body(&h.send(get("/.well-known/oauth-authorization-server")));
     assert_eq!(meta["client_id_metadata_document_supported"], true);
     *h.http.cache_control.borrow_mut() = Some("public, max-age=120".into());
     let r = authorize_as(&h, DOC_URL, "https://app.example.com/cb");
-    assert_eq!(r.status, 303, "on to sign-in: {:?}", r.header_value("location"));
+    assert_eq!(
+        r.status,
+        303,
+        "on to sign-in: {:?}",
+        r.header_value("location")
+    );
     // Redirect URIs match exactly.
-    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb/x").status, 400);
+    assert_eq!(
+        authorize_as(&h, DOC_URL, "https://app.example.com/cb/x").status,
+        400
+    );
     assert_eq!(h.http.calls.get(), 1, "kept for its max-age");
     let client = body(&admin(
         &h,
         Method::Get,
-        &format!("/admin/v1/clients/{}", DOC_URL.replace('/', "%2F").replace(':', "%3A")),
+        &format!(
+            "/admin/v1/clients/{}",
+            DOC_URL.replace('/', "%2F").replace(':', "%3A")
+        ),
         None,
     ));
     assert_eq!(client["registration"], "metadata_document");
     assert_eq!(client["public"], true);
     assert_eq!(client["scopes"], json!(["read"]));
     h.advance(121);
-    assert_eq!(authorize_as(&h, DOC_URL, "https://app.example.com/cb").status, 303);
+    assert_eq!(
+        authorize_as(&h, DOC_URL, "https://app.example.com/cb").status,
+        303
+    );
     assert_eq!(h.http.calls.get(), 2, "fetched again after max-age");
 }
 
@@ -443,7 +570,11 @@ fn a_document_that_lies_about_its_client_id_or_is_too_big_names_nobody() {
         let r = authorize_as(&h, url, "https://app.example.com/cb");
         assert_eq!(r.status, 400, "{url}");
     }
-    assert_eq!(h.http.calls.get(), 2, "an http URL is never fetched for an https issuer");
+    assert_eq!(
+        h.http.calls.get(),
+        2,
+        "an http URL is never fetched for an https issuer"
+    );
     // A refusal is remembered too.
     authorize_as(&h, liar, "https://app.example.com/cb");
     assert_eq!(h.http.calls.get(), 2);
@@ -475,5 +606,7 @@ fn the_consent_page_of_a_self_registered_client_says_it_is_not_verified() {
     assert!(html.contains("not verified"));
     assert!(html.contains("<strong>app.example.com</strong>"));
     let plain = crate::pages::consent("Doc App", "alice", &[], &[], "csrf", &[], None);
-    assert!(!String::from_utf8(plain.body).unwrap().contains("not verified"));
+    assert!(!String::from_utf8(plain.body)
+        .unwrap()
+        .contains("not verified"));
 }

@@ -91,9 +91,7 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,
         legacy_grant_types: &["password", "implicit"],
-        registration_endpoint: policy
-            .dynamic()
-            .then(|| format!("{base}/oauth/register")),
+        registration_endpoint: policy.dynamic().then(|| format!("{base}/oauth/register")),
         client_id_metadata_document_supported: policy.metadata_documents(),
     };
     Response::json(200, &doc).header("cache-control", "public, max-age=60")

@@ -12,7 +12,9 @@
 
 use crate::api::Registration;
 use crate::authority::{Command, Reply};
-use crate::clients::dynamic::{auth_method, ClientMetadata, RegistrationError, RegistrationResponse};
+use crate::clients::dynamic::{
+    auth_method, ClientMetadata, RegistrationError, RegistrationResponse,
+};
 use crate::context::Context;
 use crate::error::{only, ErrorBody, OAuthError};
 use crate::http::{Method, Request, Response};

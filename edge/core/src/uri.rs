@@ -171,7 +171,9 @@ pub fn is_private_use_uri(uri: &str) -> bool {
 /// `http://` resource URIs and client ID URLs on loopback accepted, so that a whole flow can be
 /// tested offline while a deployed worker, whose issuer is https, never accepts them.
 pub fn is_local_issuer(issuer: &str) -> bool {
-    issuer.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    issuer
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
         && split_http_uri(issuer).is_ok_and(|(_, host)| is_loopback_ip(host))
 }
 
@@ -234,10 +236,7 @@ pub fn resource_metadata_url(resource: &str) -> Option<String> {
 
 /// The path at which the metadata of a resource with path `path` is served.
 pub fn resource_metadata_path(path: &str) -> String {
-    format!(
-        "{PROTECTED_RESOURCE_PREFIX}{}",
-        path.trim_end_matches('/')
-    )
+    format!("{PROTECTED_RESOURCE_PREFIX}{}", path.trim_end_matches('/'))
 }
 
 /// The well-known prefix of RFC 9728 metadata.
@@ -313,7 +312,12 @@ mod resource_tests {
     fn private_use_schemes_need_a_reverse_domain_name() {
         assert!(check_redirect_uri("com.example.app:/oauth/cb").is_ok());
         assert!(check_redirect_uri("com.example.app:/cb#f").is_err());
-        for bad in ["myapp:/cb", "javascript:alert(1)", "data:text/html,x", "com.example:"] {
+        for bad in [
+            "myapp:/cb",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "com.example:",
+        ] {
             assert!(!is_private_use_uri(bad), "{bad}");
         }
     }

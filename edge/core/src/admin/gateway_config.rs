@@ -14,8 +14,8 @@ use crate::authority::{Command, Reply, Table};
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::gateway::{issuers, routes, CONFIG_TTL_MS, ISSUERS_KEY, ROUTES_KEY};
-use crate::uri::is_local_issuer;
 use crate::http::{Method, Request, Response};
+use crate::uri::is_local_issuer;
 
 impl Table for RouteTable {
     const KEY: &'static str = ROUTES_KEY;

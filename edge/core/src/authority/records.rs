@@ -153,8 +153,7 @@ impl Run<'_, '_> {
         let Some(mut record) = self.read::<ClientRecord>(&client_key(client_id)).await? else {
             return Ok(Reply::Done);
         };
-        if record.client.registration.is_some()
-            && record.client.last_used_at.is_none_or(|t| t < at)
+        if record.client.registration.is_some() && record.client.last_used_at.is_none_or(|t| t < at)
         {
             record.client.last_used_at = Some(at);
             self.write(&client_key(client_id), &record).await?;

@@ -41,7 +41,10 @@ pub fn validate_policy(policy: &RegistrationPolicy, catalogue: &[Scope]) -> Resu
         }
     }
     for (i, grant) in policy.grant_types.iter().enumerate() {
-        if !matches!(grant, GrantType::AuthorizationCode | GrantType::RefreshToken) {
+        if !matches!(
+            grant,
+            GrantType::AuthorizationCode | GrantType::RefreshToken
+        ) {
             return Err(ApiError::invalid(
                 &format!("grant_types[{i}]"),
                 "only authorization_code and refresh_token",
@@ -138,7 +141,10 @@ impl ClientMetadata {
 
     /// The grant types asked for (default `authorization_code`, RFC 7591 §2), each allowed by
     /// the policy.
-    fn grant_types(&self, policy: &RegistrationPolicy) -> Result<Vec<GrantType>, RegistrationError> {
+    fn grant_types(
+        &self,
+        policy: &RegistrationPolicy,
+    ) -> Result<Vec<GrantType>, RegistrationError> {
         let asked = self
             .grant_types
             .clone()

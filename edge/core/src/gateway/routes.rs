@@ -277,9 +277,11 @@ fn check_resource(i: usize, route: &Route, local: bool) -> Result<(), ApiError> 
         }
     }
     match &route.resource_name {
-        Some(_) if route.resource.is_none() => {
-            Err(invalid(i, "resource_name", "names a resource: set resource too"))
-        }
+        Some(_) if route.resource.is_none() => Err(invalid(
+            i,
+            "resource_name",
+            "names a resource: set resource too",
+        )),
         Some(name) if name.trim().is_empty() || name.len() > 200 => {
             Err(invalid(i, "resource_name", "1 to 200 characters"))
         }
@@ -818,8 +820,14 @@ mod tests {
         assert_eq!(found.resource, "https://api.example.com/mcp");
         assert_eq!(found.name.as_deref(), Some("Tools"));
         assert_eq!(found.scopes, ["mcp", "admin"]);
-        assert_eq!(index.resource_at("/.well-known/oauth-protected-resource"), None);
-        assert_eq!(index.resource_at("/.well-known/oauth-protected-resource/x"), None);
+        assert_eq!(
+            index.resource_at("/.well-known/oauth-protected-resource"),
+            None
+        );
+        assert_eq!(
+            index.resource_at("/.well-known/oauth-protected-resource/x"),
+            None
+        );
         // http on loopback only on a local run.
         let local = vec![Route {
             resource: Some("http://127.0.0.1:8787/mcp".into()),

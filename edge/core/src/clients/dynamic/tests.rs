@@ -66,7 +66,10 @@ fn defaults_are_a_code_client_with_every_policy_scope() {
     assert_eq!(c.registration, Some(Registration::Dynamic));
     assert_eq!(c.name, UNNAMED);
     assert_eq!(auth_method(&cli()), "none");
-    assert_eq!(auth_method(&ClientMetadata::default()), "client_secret_basic");
+    assert_eq!(
+        auth_method(&ClientMetadata::default()),
+        "client_secret_basic"
+    );
 }
 
 #[test]
@@ -101,7 +104,11 @@ fn scopes_grants_and_methods_outside_the_policy_are_invalid_client_metadata() {
             ..cli()
         },
     ] {
-        assert_eq!(make(meta.clone()).unwrap_err().code(), "invalid_client_metadata", "{meta:?}");
+        assert_eq!(
+            make(meta.clone()).unwrap_err().code(),
+            "invalid_client_metadata",
+            "{meta:?}"
+        );
     }
 }
 
@@ -120,11 +127,20 @@ fn redirect_uris_are_https_loopback_or_private_use_schemes() {
         };
         assert!(make(meta).is_ok(), "{ok}");
     }
-    for bad in ["http://app.example.com/cb", "myapp:/cb", "https://a.example/cb#f", "/cb"] {
+    for bad in [
+        "http://app.example.com/cb",
+        "myapp:/cb",
+        "https://a.example/cb#f",
+        "/cb",
+    ] {
         let meta = ClientMetadata {
             redirect_uris: vec![bad.into()],
             ..cli()
         };
-        assert_eq!(make(meta).unwrap_err().code(), "invalid_redirect_uri", "{bad}");
+        assert_eq!(
+            make(meta).unwrap_err().code(),
+            "invalid_redirect_uri",
+            "{bad}"
+        );
     }
 }
