@@ -320,6 +320,20 @@ impl Run<'_, '_> {
         Ok(Ok(table))
     }
 
+    /// [`Self::replace`], answered as a reply (`wrap` for the stored table).
+    async fn put_table<T: Table + Clone>(
+        &self,
+        envelope: &Envelope,
+        table: &T,
+        if_match: Option<u64>,
+        wrap: fn(T) -> Reply,
+    ) -> Result<Reply, StoreError> {
+        Ok(self
+            .replace(envelope, table.clone(), if_match)
+            .await?
+            .map_or_else(Reply::Error, wrap))
+    }
+
     async fn list<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
         list_all_records(self.env.storage, prefix).await
     }
@@ -392,12 +406,7 @@ impl Run<'_, '_> {
                 env.read(SCOPES_KEY).await?.unwrap_or_default(),
             )),
             Command::CreateClient { record } => env.create_client(envelope, record).await,
-            Command::GetClient { client_id } => {
-                match env.read::<ClientRecord>(&client_key(client_id)).await? {
-                    Some(record) => Ok(Reply::Client(record)),
-                    None => Ok(Reply::Error(ApiError::not_found("client"))),
-                }
-            }
+            Command::GetClient { client_id } => env.get_client(client_id).await,
             Command::ListClients => Ok(Reply::Clients(env.list("client:").await?)),
             Command::EnsureKeys { alg } => env.ensure_keys(envelope, alg).await,
             Command::CreateUser { record } => env.create_user(envelope, record).await,
@@ -460,20 +469,20 @@ impl Run<'_, '_> {
                 Ok(Reply::Done)
             }
             Command::GetRoutes => Ok(Reply::Routes(env.table().await?)),
-            Command::PutRoutes { table, if_match } => Ok(env
-                .replace(envelope, table.clone(), *if_match)
-                .await?
-                .map_or_else(Reply::Error, Reply::Routes)),
+            Command::PutRoutes { table, if_match } => {
+                env.put_table(envelope, table, *if_match, Reply::Routes)
+                    .await
+            }
             Command::GetIssuers => Ok(Reply::Issuers(env.table().await?)),
-            Command::PutIssuers { table, if_match } => Ok(env
-                .replace(envelope, table.clone(), *if_match)
-                .await?
-                .map_or_else(Reply::Error, Reply::Issuers)),
+            Command::PutIssuers { table, if_match } => {
+                env.put_table(envelope, table, *if_match, Reply::Issuers)
+                    .await
+            }
             Command::GetRegistration => Ok(Reply::Registration(env.table().await?)),
-            Command::PutRegistration { policy, if_match } => Ok(env
-                .replace(envelope, policy.clone(), *if_match)
-                .await?
-                .map_or_else(Reply::Error, Reply::Registration)),
+            Command::PutRegistration { policy, if_match } => {
+                env.put_table(envelope, policy, *if_match, Reply::Registration)
+                    .await
+            }
             Command::TouchClient { client_id, at } => env.touch_client(client_id, *at).await,
             Command::ExpireClients => env.expire_clients(envelope).await,
             Command::PutDocumentClient { record } => {

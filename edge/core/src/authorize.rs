@@ -217,24 +217,31 @@ async fn validate<'r>(
             )));
         }
     }
-    // RFC 8707 §2: a resource the client may not address is refused here already, for the
-    // code flow too (its token request names the resource again).
-    let checked = if authz.implicit || form.get("resource").is_some() {
-        audience(ctx, form.get("resource"), &authz.client).await
-    } else {
-        Ok(String::new())
-    };
-    match checked {
-        Ok(_) => {}
-        Err(OAuthError::Unavailable(failure)) => return Err(StoreError(failure.detail)),
-        Err(_) => {
-            return Ok(Err(authz.error(
-                "invalid_target",
-                "resource is neither an audience of this client nor a gateway resource",
-            )))
-        }
+    if let Some(refusal) = check_resource(ctx, &authz).await? {
+        return Ok(Err(refusal));
     }
     Ok(Ok(authz))
+}
+
+/// RFC 8707 §2: a resource the client may not address is refused at once, in the code flow
+/// too (its token request names the resource again); the implicit flow needs an audience
+/// even without one.
+async fn check_resource(
+    ctx: &Context<'_>,
+    authz: &Authz<'_>,
+) -> Result<Option<Response>, StoreError> {
+    let resource = authz.form.get("resource");
+    if !authz.implicit && resource.is_none() {
+        return Ok(None);
+    }
+    match audience(ctx, resource, &authz.client).await {
+        Ok(_) => Ok(None),
+        Err(OAuthError::Unavailable(failure)) => Err(StoreError(failure.detail)),
+        Err(_) => Ok(Some(authz.error(
+            "invalid_target",
+            "resource is neither an audience of this client nor a gateway resource",
+        ))),
+    }
 }
 
 /// Login, consent, then the code or token.

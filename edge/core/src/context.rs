@@ -148,16 +148,15 @@ impl Context<'_> {
     /// Cron Trigger's sweep deletes it.
     pub async fn client(&self, id: &str) -> Result<Option<Rc<ClientRecord>>, StoreError> {
         let now = self.clock.now_ms();
-        let record = match self.caches.client(id, now) {
-            Some(hit) => hit,
-            None => {
-                let record = self
-                    .kv_json::<ClientRecord>(&client_key(id))
-                    .await?
-                    .map(Rc::new);
-                self.caches.set_client(id, now, record.clone());
-                record
-            }
+        let record = if let Some(hit) = self.caches.client(id, now) {
+            hit
+        } else {
+            let record = self
+                .kv_json::<ClientRecord>(&client_key(id))
+                .await?
+                .map(Rc::new);
+            self.caches.set_client(id, now, record.clone());
+            record
         };
         match record {
             Some(r) if r.client.registration.is_some() => {

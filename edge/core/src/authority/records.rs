@@ -64,6 +64,14 @@ impl Run<'_, '_> {
         )
     }
 
+    /// The stored client, or 404.
+    pub(super) async fn get_client(&self, client_id: &str) -> Result<Reply, StoreError> {
+        Ok(self
+            .client_at(client_id, None)
+            .await?
+            .map_or_else(Reply::Error, Reply::Client))
+    }
+
     pub(super) async fn update_client(
         &self,
         envelope: &Envelope,

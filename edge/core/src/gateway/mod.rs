@@ -18,6 +18,7 @@
 pub mod issuers;
 pub mod routes;
 
+use std::fmt::Write;
 use std::rc::Rc;
 
 use jwt_compact::{Empty, UntrustedToken};
@@ -201,7 +202,7 @@ fn resource_hint(route: &Route) -> String {
     };
     let mut hint = format!(", resource_metadata=\"{url}\"");
     if !route.scopes.is_empty() {
-        hint.push_str(&format!(", scope=\"{}\"", route.scopes.join(" ")));
+        let _ = write!(hint, ", scope=\"{}\"", route.scopes.join(" "));
     }
     hint
 }
