@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
-    AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, IssuerTable,
-    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody,
-    ScopeList, SecretRotation, UserList, UserPatch,
+    AuditEvent, AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType,
+    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
+    RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,28 +26,87 @@ use crate::describe::Describe;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// OAuth clients.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis clients list
+  portcullis clients create --name billing --grant-type client_credentials --scope read
+  portcullis clients create --name web --public --grant-type authorization_code \\
+      --grant-type refresh_token --redirect-uri https://app.example.com/cb --scope read
+  portcullis clients update 9xQ2… --scope read --scope write
+  portcullis clients rotate-secret 9xQ2… --previous-expires-in 3600
+  portcullis --json clients get 9xQ2… | jq .scopes"
+    )]
     Clients(ClientsCmd),
     /// The scope catalogue.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis scopes list
+  portcullis scopes create read --description \"Read your invoices\"
+  portcullis scopes delete read"
+    )]
     Scopes(ScopesCmd),
     /// Users of the password and authorization-code grants.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  printf %s \"$PASSWORD\" | portcullis users create alice
+  portcullis users update 7hG… --password        # the new one from stdin
+  portcullis users update 7hG… --disable         # also revokes their grants
+  portcullis users signout 7hG…"
+    )]
     Users(UsersCmd),
     /// Token signing keys.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis keys list
+  portcullis keys rotate --alg ES256
+  portcullis keys revoke F49k…                    # a compromise: its tokens fail within seconds"
+    )]
     Keys(KeysCmd),
     /// The audit log.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis audit list --action client.update --limit 20
+  portcullis audit list --target 9xQ2… --since 1767225600
+  portcullis audit tail --action admin.auth_failed
+  portcullis --json audit tail | jq -c 'select(.action | startswith(\"client.\"))' "
+    )]
     Audit(AuditCmd),
     /// The gateway's route table.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis --json routes list > routes.json     # edit, then:
+  portcullis routes set routes.json               # refused if changed meanwhile"
+    )]
     Routes(TableCmd),
     /// What users have authorised clients to do.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis grants list --user 7hG…
+  portcullis grants revoke 3kP…"
+    )]
     Grants(GrantsCmd),
     /// The external issuers whose tokens the gateway accepts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis --json issuers list > issuers.json   # edit, then:
+  portcullis issuers set issuers.json"
+    )]
     Issuers(TableCmd),
 }
 
@@ -247,6 +306,18 @@ pub enum AuditCmd {
         /// `next_cursor` of the previous page.
         #[arg(long, allow_hyphen_values = true)]
         cursor: Option<String>,
+    },
+    /// Follows the log like `tail -f`: the last ten events, then each new one as it is written
+    /// (`--json`: one JSON object a line). Stops on Ctrl-C.
+    Tail {
+        #[arg(long)]
+        action: Option<String>,
+        /// A record's ID, which may start with a hyphen.
+        #[arg(long, allow_hyphen_values = true)]
+        target: Option<String>,
+        /// Seconds between two looks at the log.
+        #[arg(long, default_value_t = 2)]
+        every: u64,
     },
 }
 
@@ -614,14 +685,21 @@ fn keys(api: &dyn AdminApi, out: Output, command: &KeysCmd) -> Result<(), String
 }
 
 fn audit(api: &dyn AdminApi, out: Output, command: AuditCmd) -> Result<(), String> {
-    let AuditCmd::List {
-        action,
-        target,
-        since,
-        until,
-        limit,
-        cursor,
-    } = command;
+    let (action, target, since, until, limit, cursor) = match command {
+        AuditCmd::List {
+            action,
+            target,
+            since,
+            until,
+            limit,
+            cursor,
+        } => (action, target, since, until, limit, cursor),
+        AuditCmd::Tail {
+            action,
+            target,
+            every,
+        } => return tail(api, out, Follower::new(action, target), every),
+    };
     let page = api.audit(&AuditQuery {
         cursor,
         limit,
@@ -635,6 +713,101 @@ fn audit(api: &dyn AdminApi, out: Output, command: AuditCmd) -> Result<(), Strin
         println!("(older events: --cursor {next})");
     }
     Ok(())
+}
+
+/// Events `audit tail` prints at the start, as `tail` does.
+const TAIL_START: usize = 10;
+
+/// Pages `audit tail` reads back at most in one look, when many events came at once.
+const TAIL_PAGES: usize = 10;
+
+/// What `audit tail` has seen of the log: its filters and the newest event's ID (IDs order
+/// the log).
+#[derive(Debug)]
+struct Follower {
+    action: Option<String>,
+    target: Option<String>,
+    newest: Option<String>,
+}
+
+impl Follower {
+    fn new(action: Option<String>, target: Option<String>) -> Self {
+        Self {
+            action,
+            target,
+            newest: None,
+        }
+    }
+
+    /// The events written since the last look, oldest first: at the first look, the last
+    /// [`TAIL_START`]; later, every newer one, reading back up to [`TAIL_PAGES`] pages.
+    fn look(&mut self, api: &dyn AdminApi) -> ApiResult<Vec<AuditEvent>> {
+        let mut fresh = Vec::new();
+        let mut cursor = None;
+        for _ in 0..TAIL_PAGES {
+            let page = api.audit(&AuditQuery {
+                cursor: cursor.take(),
+                limit: Some(50),
+                target: self.target.clone(),
+                action: self.action.clone(),
+                since: None,
+                until: None,
+            })?;
+            let count = page.events.len();
+            let before = fresh.len();
+            fresh.extend(
+                page.events
+                    .into_iter()
+                    .take_while(|e| self.newest.as_ref().is_none_or(|newest| e.id > *newest)),
+            );
+            // The first look reads one page; a later one reads on while whole pages are new.
+            if self.newest.is_none() || fresh.len() - before < count {
+                break;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        if self.newest.is_none() {
+            fresh.truncate(TAIL_START);
+        }
+        if let Some(first) = fresh.first() {
+            self.newest = Some(first.id.clone());
+        }
+        fresh.reverse();
+        Ok(fresh)
+    }
+}
+
+/// `audit tail`: looks every `every` seconds and prints what is new; a failed look is reported
+/// on stderr and tried again.
+fn tail(api: &dyn AdminApi, out: Output, mut follower: Follower, every: u64) -> Result<(), String> {
+    let events = follower.look(api)?;
+    if !out.json {
+        println!("{}", AuditEvent::HEADERS.join("  "));
+    }
+    let print = |events: Vec<AuditEvent>| -> Result<(), String> {
+        for event in events {
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&event).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!("{}", event.row().join("  "));
+            }
+        }
+        io::Write::flush(&mut io::stdout()).map_err(|e| e.to_string())
+    };
+    print(events)?;
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(every.max(1)));
+        match follower.look(api) {
+            Ok(events) => print(events)?,
+            Err(e) => eprintln!("portcullis: {e} (trying again)"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -666,6 +839,35 @@ mod tests {
         let typo = parse_body::<RoutesBody>(r#"{"rutes": []}"#).expect_err("unknown field");
         assert!(typo.contains("rutes"), "{typo}");
         assert!(parse_body::<RoutesBody>(r#"{"routes": [], "version": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn audit_tail_starts_with_the_last_ten_then_prints_each_new_event_once_in_order() {
+        let api = crate::testing::sample();
+        crate::testing::history(&api, 8);
+        let mut follower = Follower::new(None, None);
+        let first = follower.look(&api).expect("a look");
+        assert_eq!(first.len(), TAIL_START);
+        assert!(first.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+        assert!(follower.look(&api).expect("a look").is_empty());
+        // More than two pages at once: every one, in order, none twice.
+        crate::testing::history(&api, 60);
+        let next = follower.look(&api).expect("a look");
+        assert_eq!(next.len(), 120);
+        assert!(next.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(next[0].id > first[TAIL_START - 1].id);
+        assert!(follower.look(&api).expect("a look").is_empty());
+    }
+
+    #[test]
+    fn audit_tail_follows_only_the_filtered_events() {
+        let api = crate::testing::sample();
+        let mut follower = Follower::new(Some("scope.delete".into()), None);
+        let _ = follower.look(&api).expect("a look");
+        crate::testing::history(&api, 3);
+        let next = follower.look(&api).expect("a look");
+        assert_eq!(next.len(), 3);
+        assert!(next.iter().all(|e| e.action == "scope.delete"));
     }
 
     #[test]

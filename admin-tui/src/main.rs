@@ -15,6 +15,8 @@ mod client;
 mod describe;
 mod effects;
 mod form;
+mod local;
+mod oauth;
 mod server;
 #[cfg(test)]
 mod testing;
@@ -29,9 +31,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::client::HttpApi;
+use crate::client::{Api, Http};
 use crate::server::ServerUrl;
 
 /// The Portcullis operator app.
@@ -41,7 +43,10 @@ use crate::server::ServerUrl;
     version,
     about,
     after_help = "Without a command, opens the interactive app. The admin token comes from \
-                  PORTCULLIS_ADMIN_TOKEN or, on a terminal, a hidden prompt; never an argument."
+                  PORTCULLIS_ADMIN_TOKEN or, on a terminal, a hidden prompt; never an argument \
+                  (token, decode, completions and man need none).\n\n\
+                  Exit status: 0 done; 1 the server refused, could not be reached, or (decode) \
+                  the token is not usable now; 2 a usage error or a refused --url."
 )]
 struct Cli {
     /// The Portcullis server.
@@ -60,7 +65,16 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
-    command: Option<cli::Command>,
+    command: Option<Command>,
+}
+
+/// Every subcommand: those over the admin API, and those that need no admin token.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Admin(cli::Command),
+    #[command(flatten)]
+    Local(local::Local),
 }
 
 /// The admin token: the environment, or a hidden prompt when there is a terminal to ask on.
@@ -139,17 +153,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = admin_token().and_then(|token| {
-        let api = HttpApi::new(&server, token);
-        match parsed.command {
-            Some(command) => cli::run(&api, cli::Output { json: parsed.json }, command),
-            None => tui::run(
-                &(Arc::new(api) as Arc<dyn client::AdminApi>),
-                server.as_str(),
-            )
-            .map_err(|e| e.to_string()),
-        }
-    });
+    let http = Http::new(&server);
+    let result = match parsed.command {
+        Some(Command::Local(command)) => local::run(&http, parsed.json, command, Cli::command()),
+        admin => admin_token().and_then(|token| {
+            let api = Api::over(http, token);
+            match admin {
+                Some(Command::Admin(command)) => {
+                    cli::run(&api, cli::Output { json: parsed.json }, command)
+                }
+                _ => tui::run(
+                    &(Arc::new(api) as Arc<dyn client::AdminApi>),
+                    server.as_str(),
+                )
+                .map_err(|e| e.to_string()),
+            }
+        }),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -218,6 +238,75 @@ mod tests {
         assert!(parsed("portcullis users signout -u").contains(r#""-u""#));
         let help = Cli::try_parse_from(["portcullis", "clients", "get", "--help"]);
         assert!(matches!(help, Err(e) if e.kind() == ErrorKind::DisplayHelp));
+    }
+
+    #[test]
+    fn every_subcommand_shows_examples_that_parse() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            // Each example as one line (a trailing `\\` continues it), and of a pipeline the
+            // part that runs portcullis.
+            let text = help
+                .split_once("Examples:\n")
+                .map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default())
+                .unwrap_or_default()
+                .replace("\\\n", " ");
+            let examples: Vec<&str> = text
+                .lines()
+                .filter_map(|l| {
+                    l.trim()
+                        .split(" | ")
+                        .find(|part| part.contains("portcullis "))
+                })
+                .collect();
+            assert!(!examples.is_empty(), "{} has no examples", sub.get_name());
+            for example in examples {
+                // The command as typed, without the shell around it.
+                let line = example.split(" #").next().unwrap_or_default();
+                let words: Vec<String> = shlex::split(line)
+                    .unwrap_or_else(|| panic!("{example} splits as a shell would"))
+                    .into_iter()
+                    .skip_while(|w| w != "portcullis")
+                    .take_while(|w| !["|", ">"].contains(&w.as_str()))
+                    .map(|w| w.replace('…', "x"))
+                    .collect();
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    assert!(!e.use_stderr(), "{example}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completions_and_the_manual_come_from_the_parser() {
+        let mut out = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "portcullis",
+            &mut out,
+        );
+        let bash = String::from_utf8(out).expect("utf-8");
+        for word in ["clients", "rotate-secret", "tail", "decode", "completions"] {
+            assert!(bash.contains(word), "{word}");
+        }
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut man)
+            .expect("renders");
+        let man = String::from_utf8(man).expect("utf-8");
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH portcullis"),
+            "{man}"
+        );
+        assert!(
+            man.contains("Exit status"),
+            "the exit codes are in the manual"
+        );
     }
 
     #[test]
