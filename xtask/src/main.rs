@@ -11,6 +11,7 @@
 
 mod bench;
 mod check;
+mod deploy;
 mod dev;
 mod fuzz;
 mod setup;
@@ -95,6 +96,13 @@ const TASKS: &[Task] = &[
         help: "60 s of mixed load at 64 connections against the local worker, then check the books",
         needs: Needs::Build,
         run: bench::soak,
+    },
+    Task {
+        name: "deploy",
+        args: "--issuer URL | --dry-run",
+        help: "deploy to Cloudflare: KV namespace, secrets when absent, ISSUER, wrangler deploy",
+        needs: Needs::Build,
+        run: deploy::deploy,
     },
     Task {
         name: "setup",
