@@ -514,3 +514,72 @@ test("cli completions and the manual need no token and come from the same defini
   const help = await cli(["token", "--help"], { token: null });
   assert.match(help.stdout, /Examples:/);
 });
+
+test("cli export and apply: a second worker configured from the first's document, idempotent, dry runs change nothing", async () => {
+  // The first worker gets a little of everything (the shared one already has clients).
+  await w.scope("orders", "Read your orders");
+  const app = await w.client({ name: "orders-app", scopes: ["orders"] });
+  await w.admin("POST", "/admin/v1/users", { username: "erin", password: "a long enough password" });
+  const exported = path.join(scratch, "config.json");
+  const e = await cli(["export", "-o", exported]);
+  assert.equal(e.code, 0, e.stderr);
+  const text = (await import("node:fs")).readFileSync(exported, "utf8");
+  assert.ok(!text.includes(app.client_secret) && !text.includes(app.client_id), "no secret, no server-assigned id");
+  assert.ok(!text.includes("a long enough password"));
+  const document = JSON.parse(text);
+  assert.deepEqual(Object.keys(document).sort(), ["clients", "issuers", "routes", "scopes", "users"]);
+
+  const other = await startWorker();
+  const on = (args, opts = {}) => cli(args, { ...opts, env: { PORTCULLIS_URL: other.url, ...(opts.env ?? {}) } });
+  try {
+    // A dry run prints the plan and changes nothing.
+    const dry = await on(["apply", exported, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^\+ scope orders$/m);
+    assert.match(dry.stdout, /^\+ client orders-app$/m);
+    assert.match(dry.stdout, /dry run: nothing changed/);
+    assert.equal((await other.admin("GET", "/admin/v1/clients")).body.clients.length, 0);
+
+    // Apply: the secrets of the new clients go to a file only the operator can read.
+    const secretsOut = path.join(scratch, "new-secrets.json");
+    const applied = await on(["apply", exported, "--secrets-out", secretsOut]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const { statSync, readFileSync } = await import("node:fs");
+    assert.equal(statSync(secretsOut).mode & 0o777, 0o600);
+    const secrets = JSON.parse(readFileSync(secretsOut, "utf8"));
+    const orders = secrets.find((s) => s.name === "orders-app");
+    assert.ok(!applied.stdout.includes(orders.client_secret), "the secret went to the file, not the terminal");
+    const minted = await other.form("/oauth/token", { grant_type: "client_credentials", scope: "orders" }, {
+      authorization: basic(orders.client_id, orders.client_secret),
+    });
+    assert.equal(minted.status, 200, "the new client's secret works on the new worker");
+
+    // Export of the second worker reproduces the first's document.
+    const again = await on(["export"]);
+    assert.deepEqual(JSON.parse(again.stdout), document);
+
+    // A second apply changes nothing and says so.
+    const second = await on(["apply", exported]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /nothing to change: the worker matches/);
+
+    // --prune deletes what the file lacks; without it, extra records stay.
+    const extra = await other.client({ name: "only-here" });
+    const kept = await on(["apply", exported]);
+    assert.match(kept.stdout, /nothing to change/);
+    const pruneDry = await on(["apply", exported, "--prune", "--dry-run"]);
+    assert.match(pruneDry.stdout, new RegExp(`^- client only-here \\(${extra.client_id}\\)$`, "m"));
+    assert.equal((await other.admin("GET", `/admin/v1/clients/${extra.client_id}`)).status, 200);
+    const pruned = await on(["apply", exported, "--prune"]);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal((await other.admin("GET", `/admin/v1/clients/${extra.client_id}`)).status, 404);
+
+    // A document that cannot be applied is refused before any change.
+    const flipped = structuredClone(document);
+    flipped.clients.find((c) => c.name === "orders-app").public = true;
+    const refused = await on(["apply", jsonFile("flipped.json", flipped)]);
+    assertOneLineError(refused, /`public` cannot change/);
+  } finally {
+    await other.stop();
+  }
+});

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::client::{AdminApi, ApiResult, GrantFilter};
+use crate::config;
 use crate::describe::Describe;
 
 /// What to do without the interface.
@@ -99,6 +100,41 @@ Examples:
   portcullis grants revoke 3kP…"
     )]
     Grants(GrantsCmd),
+    /// Writes the worker's configuration as one JSON document: scopes, clients, users, routes
+    /// and trusted issuers (never a secret, a password or a server-assigned ID).
+    #[command(after_help = "\
+Examples:
+  portcullis export > staging.json
+  portcullis export -o prod.json")]
+    Export {
+        /// Write to FILE instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Makes the worker match a document `export` wrote: creates, changes (each with If-Match:
+    /// an edit made meanwhile is refused) and, with --prune, deletes what the file lacks.
+    /// Clients are matched by name, users by username, scopes by name.
+    #[command(after_help = "\
+Examples:
+  portcullis apply staging.json --dry-run          # print the changes; change nothing
+  portcullis apply staging.json --secrets-out new-secrets.json
+  PORTCULLIS_URL=https://auth.example.com portcullis apply staging.json --prune
+
+The secrets of clients it creates are printed once, or written to the --secrets-out file
+(created with mode 0600; it must not exist). Users it creates get a password nobody knows:
+set one with `portcullis users update ID --password`.")]
+    Apply {
+        file: PathBuf,
+        /// Print the changes and make none.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete the clients, users and scopes the file lacks.
+        #[arg(long)]
+        prune: bool,
+        /// Write new clients' secrets to this file (mode 0600) instead of printing them.
+        #[arg(long)]
+        secrets_out: Option<PathBuf>,
+    },
     /// The external issuers whose tokens the gateway accepts.
     #[command(
         subcommand,
@@ -445,7 +481,92 @@ pub fn run(api: &dyn AdminApi, out: Output, command: Command) -> Result<(), Stri
             api.revoke_grant(&id)?;
             out.done(&format!("revoked grant {id}"))
         }
+        Command::Export { output } => export(api, output.as_deref()),
+        Command::Apply {
+            file,
+            dry_run,
+            prune,
+            secrets_out,
+        } => apply(api, out, &file, dry_run, prune, secrets_out.as_deref()),
     }
+}
+
+fn export(api: &dyn AdminApi, output: Option<&Path>) -> Result<(), String> {
+    let config = config::export(api)?;
+    let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
+    if let Some(path) = output {
+        return std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    print!("{text}");
+    Ok(())
+}
+
+fn apply(
+    api: &dyn AdminApi,
+    out: Output,
+    file: &Path,
+    dry_run: bool,
+    prune: bool,
+    secrets_out: Option<&Path>,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let wanted: config::Config =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let changes = config::plan(api, &wanted, prune)?;
+    if changes.is_empty() {
+        return out.done(&format!(
+            "nothing to change: the worker matches {}",
+            file.display()
+        ));
+    }
+    for change in &changes {
+        println!("{change}");
+    }
+    if dry_run {
+        println!("(dry run: nothing changed)");
+        return Ok(());
+    }
+    let mut secrets_file = secrets_out.map(create_private).transpose()?;
+    let applied = config::apply(api, changes);
+    if !applied.secrets.is_empty() {
+        if let (Some(file), Some(path)) = (&mut secrets_file, secrets_out) {
+            let text = serde_json::to_string_pretty(&applied.secrets).map_err(|e| e.to_string())?;
+            io::Write::write_all(file, text.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("new clients' secrets written to {}", path.display());
+        } else {
+            for s in &applied.secrets {
+                println!(
+                    "client {} ({}): client_secret {}",
+                    s.name, s.client_id, s.client_secret
+                );
+            }
+            println!("(secrets shown this once: store them now)");
+        }
+    }
+    for username in &applied.passwordless {
+        println!(
+            "user {username} has no usable password yet: portcullis users update ID --password"
+        );
+    }
+    match applied.failed {
+        Some(e) => Err(format!(
+            "stopped after {} change(s): {e} (read the worker again and re-run apply)",
+            applied.made
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A new file only its owner can read or write; refused when it exists.
+fn create_private(path: &Path) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Prints a client with its new secret, which the server shows this once.

@@ -12,6 +12,7 @@ mod cli;
 #[cfg(test)]
 mod cli_tests;
 mod client;
+mod config;
 mod describe;
 mod effects;
 mod form;
