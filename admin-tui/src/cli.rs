@@ -37,7 +37,8 @@ Examples:
       --grant-type refresh_token --redirect-uri https://app.example.com/cb --scope read
   portcullis clients update 9xQ2… --scope read --scope write
   portcullis clients rotate-secret 9xQ2… --previous-expires-in 3600
-  portcullis --json clients get 9xQ2… | jq .scopes"
+  portcullis --json clients get 9xQ2… | jq .scopes
+  portcullis clients delete 9xQ2…                 # its tokens stop being issued at once"
     )]
     Clients(ClientsCmd),
     /// The scope catalogue.
@@ -47,6 +48,7 @@ Examples:
 Examples:
   portcullis scopes list
   portcullis scopes create read --description \"Read your invoices\"
+  portcullis scopes get read
   portcullis scopes delete read"
     )]
     Scopes(ScopesCmd),
@@ -55,10 +57,13 @@ Examples:
         subcommand,
         after_help = "\
 Examples:
+  portcullis users list
+  portcullis users get 7hG…
   printf %s \"$PASSWORD\" | portcullis users create alice
   portcullis users update 7hG… --password        # the new one from stdin
   portcullis users update 7hG… --disable         # also revokes their grants
-  portcullis users signout 7hG…"
+  portcullis users signout 7hG…
+  portcullis users delete 7hG…"
     )]
     Users(UsersCmd),
     /// Token signing keys.
