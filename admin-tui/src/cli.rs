@@ -151,7 +151,13 @@ Examples:
     Issuers(TableCmd),
     /// The policy for clients nobody registered in advance (RFC 7591 registration, client ID
     /// metadata documents).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis --json registration get > policy.json   # edit, then:
+  portcullis registration set policy.json"
+    )]
     Registration(RegistrationCmd),
 }
 
