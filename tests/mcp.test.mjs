@@ -424,6 +424,20 @@ test("a client identified by its metadata document (served on loopback) gets a t
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
   });
   assert.equal(ping.status, 200);
+  // A code is redeemed only for the resource it was authorized for (RFC 8707).
+  const again = pkce();
+  r = await person.authorize(authorization(clientId, redirect, again.challenge), "alice", PASSWORD);
+  assert.equal(r.status, 302, "consent is remembered");
+  const swapped = await w.form("/oauth/token", {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code: new URL(r.location).searchParams.get("code"),
+    code_verifier: again.verifier,
+    redirect_uri: redirect,
+    resource: `${w.url}/other`,
+  });
+  assert.equal(swapped.status, 400);
+  assert.equal(swapped.body.error, "invalid_grant");
   const listed = await w.admin("GET", `/admin/v1/clients/${encodeURIComponent(clientId)}`);
   assert.equal(listed.status, 200, listed.text);
   assert.equal(listed.body.registration, "metadata_document");

@@ -330,6 +330,7 @@ async fn proceed(
             scopes: authz.scopes.clone(),
             exp: ctx.clock.now() + CODE_TTL,
             redeemed: None,
+            resource: authz.form.get("resource").map(str::to_owned),
         };
         ctx.grants
             .call(

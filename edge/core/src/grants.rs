@@ -145,6 +145,19 @@ pub struct CodeRecord {
     /// Once used: the family it started (empty when it was burnt by a failed redemption).
     #[serde(default)]
     pub redeemed: Option<String>,
+    /// The `resource` of the authorization request (RFC 8707): a token request naming
+    /// another one is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// What a token request presents with a code (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 8707).
+#[derive(Debug, Clone, Copy)]
+struct Redemption<'a> {
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    verifier: &'a str,
+    resource: Option<&'a str>,
 }
 
 /// A user's authorisation of a client: the consented scopes and every token family under it.
@@ -233,6 +246,9 @@ pub enum GrantCommand {
         client_id: String,
         redirect_uri: String,
         verifier: String,
+        /// The token request's `resource`, if it names one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource: Option<String>,
         issue: Issue,
     },
     /// Rotates a refresh token (RFC 6749 §6); `scope` may only narrow. With `retry`, a
@@ -619,10 +635,16 @@ impl Shard<'_, '_> {
                 client_id,
                 redirect_uri,
                 verifier,
+                resource,
                 issue,
             } => {
-                self.redeem(code_hash, client_id, redirect_uri, verifier, issue)
-                    .await
+                let asked = Redemption {
+                    client_id,
+                    redirect_uri,
+                    verifier,
+                    resource: resource.as_deref(),
+                };
+                self.redeem(code_hash, &asked, issue).await
             }
             GrantCommand::Refresh {
                 token_hash,
@@ -791,11 +813,15 @@ impl Shard<'_, '_> {
     async fn redeem(
         &self,
         code_hash: &str,
-        client_id: &str,
-        redirect_uri: &str,
-        verifier: &str,
+        asked: &Redemption<'_>,
         issue: &Issue,
     ) -> Result<GrantReply, StoreError> {
+        let Redemption {
+            client_id,
+            redirect_uri,
+            verifier,
+            resource,
+        } = *asked;
         let key = code_key(code_hash);
         let Some(mut code) = self.read::<CodeRecord>(&key).await? else {
             return Ok(refused("the code is unknown or expired"));
@@ -824,6 +850,11 @@ impl Shard<'_, '_> {
             Some("redirect_uri differs from the authorization request")
         } else if !pkce_matches(verifier, &code.challenge) {
             Some("code_verifier does not match the code_challenge")
+        } else if resource.is_some()
+            && code.resource.is_some()
+            && resource != code.resource.as_deref()
+        {
+            Some("resource differs from the authorization request")
         } else {
             None
         };

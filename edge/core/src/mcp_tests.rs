@@ -616,3 +616,22 @@ fn the_consent_page_of_a_self_registered_client_says_it_is_not_verified() {
         .unwrap()
         .contains("not verified"));
 }
+
+#[test]
+fn registrations_count_against_the_callers_address() {
+    let (h, ..) = setup();
+    assert_eq!(open_registration(&h, json!({})).status, 200);
+    h.limits.budget.set(Some(2));
+    assert_eq!(register(&h, &native_app()).status, 201);
+    assert_eq!(register(&h, &native_app()).status, 201);
+    let r = register(&h, &native_app());
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header_value("retry-after"), Some("60"));
+    let audit = body(&admin(
+        &h,
+        Method::Get,
+        "/admin/v1/audit?action=ratelimit.trip",
+        None,
+    ));
+    assert_eq!(audit["events"][0]["target"], "ip:register:unknown");
+}

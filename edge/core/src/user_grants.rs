@@ -103,6 +103,7 @@ pub async fn authorization_code(
                 client_id: client.client.client_id.clone(),
                 redirect_uri: form.get("redirect_uri").unwrap_or_default().to_owned(),
                 verifier: form.get("code_verifier").unwrap_or_default().to_owned(),
+                resource: form.get("resource").map(str::to_owned),
                 issue: plan.issue.clone(),
             },
         )

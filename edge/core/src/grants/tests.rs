@@ -80,6 +80,7 @@ impl T {
                 scopes: vec!["read".into()],
                 exp: self.now() + CODE_TTL,
                 redeemed: None,
+                resource: Some(RESOURCE.into()),
             },
         });
         hash
@@ -95,11 +96,23 @@ impl T {
         verifier: &str,
         jti: &str,
     ) -> GrantReply {
+        self.redeem_for(hash, client, redirect_uri, verifier, jti, None)
+    }
+    fn redeem_for(
+        &self,
+        hash: &str,
+        client: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        jti: &str,
+        resource: Option<&str>,
+    ) -> GrantReply {
         self.run(&GrantCommand::RedeemCode {
             code_hash: hash.into(),
             client_id: client.into(),
             redirect_uri: redirect_uri.into(),
             verifier: verifier.into(),
+            resource: resource.map(Into::into),
             issue: self.issue(jti, Some(&format!("rt-{jti}"))),
         })
     }
@@ -183,6 +196,32 @@ fn code_is_bound_to_client_verifier_and_lifetime() {
     let code = t.code();
     assert!(!is_issued(&t.redeem(&code, "c2", VERIFIER, "d")));
     assert!(!is_issued(&t.redeem(&code, "c1", VERIFIER, "e")));
+}
+
+/// The resource the codes of [`T::code_with`] were authorized for.
+const RESOURCE: &str = "https://api.test/mcp";
+
+#[test]
+fn a_code_is_redeemed_only_for_the_resource_it_was_authorized_for() {
+    let t = T::new();
+    let fresh = || {
+        t.advance(1);
+        t.code()
+    };
+    let (other, same, unnamed) = (fresh(), fresh(), fresh());
+    let cb = "https://app/cb";
+    let redeem = |code: &str, jti, resource| t.redeem_for(code, "c1", cb, VERIFIER, jti, resource);
+    assert!(!is_issued(&redeem(
+        &other,
+        "a",
+        Some("https://api.test/other")
+    )));
+    assert!(
+        !is_issued(&redeem(&other, "b", Some(RESOURCE))),
+        "a refusal burns the code"
+    );
+    assert!(is_issued(&redeem(&same, "c", Some(RESOURCE))));
+    assert!(is_issued(&redeem(&unnamed, "d", None)));
 }
 
 #[test]
