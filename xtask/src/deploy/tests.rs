@@ -1,4 +1,5 @@
 use std::env;
+use std::sync::{Mutex, MutexGuard};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -13,16 +14,27 @@ fn config() -> DocumentMut {
         .expect("parses")
 }
 
-/// A scratch workspace holding a copy of wrangler.toml, removed on drop.
-struct Scratch(PathBuf);
+/// Held while a test writes and runs its stand-in wrangler: a script being written while
+/// another test's child forks would be "busy" (ETXTBSY) when executed.
+static SCRIPTS: Mutex<()> = Mutex::new(());
+
+/// A scratch workspace holding a copy of wrangler.toml, removed on drop; it holds the script
+/// lock while it lives.
+struct Scratch {
+    dir: PathBuf,
+    _lock: MutexGuard<'static, ()>,
+}
 
 impl Scratch {
     fn new(name: &str) -> Self {
+        let lock = SCRIPTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = env::temp_dir().join(format!("xtask-deploy-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch");
         fs::write(dir.join("wrangler.toml"), config().to_string()).expect("copy");
-        Scratch(dir)
+        Scratch { dir, _lock: lock }
     }
 
     /// A stand-in for wrangler that logs each call and answers as wrangler does; its
@@ -32,7 +44,7 @@ impl Scratch {
             .iter()
             .map(|s| format!(r#"{{"name":"{s}","type":"secret_text"}}"#))
             .collect();
-        let log = self.0.join("calls.log");
+        let log = self.dir.join("calls.log");
         let script = format!(
             r#"#!/bin/sh
 echo "$@" >> '{log}'
@@ -49,7 +61,7 @@ esac
             log = log.display(),
             listed = listed.join(",")
         );
-        let program = self.0.join("wrangler");
+        let program = self.dir.join("wrangler");
         fs::write(&program, script).expect("script");
         #[cfg(unix)]
         {
@@ -58,22 +70,22 @@ esac
         }
         Wrangler {
             program,
-            root: self.0.clone(),
+            root: self.dir.clone(),
         }
     }
 
     fn log(&self) -> String {
-        fs::read_to_string(self.0.join("calls.log")).unwrap_or_default()
+        fs::read_to_string(self.dir.join("calls.log")).unwrap_or_default()
     }
 
     fn workspace(&self) -> Workspace {
-        Workspace::at(self.0.clone())
+        Workspace::at(self.dir.clone())
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -104,7 +116,7 @@ fn a_first_deploy_creates_the_namespace_records_it_and_sets_only_the_absent_secr
         "an existing secret is never replaced"
     );
     // The namespace id is recorded; everything else in the file is as it was.
-    let written = fs::read_to_string(scratch.0.join("wrangler.toml")).expect("read");
+    let written = fs::read_to_string(scratch.dir.join("wrangler.toml")).expect("read");
     let expected = config().to_string().replace(
         "id = \"portcullis-local\"",
         "id = \"0123456789abcdef0123456789abcdef\"",
