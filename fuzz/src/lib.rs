@@ -328,6 +328,7 @@ fn fixture() -> &'static Fixture {
             client_id: "client".into(),
             scope: "read".into(),
             extra: serde_json::Map::new(),
+            cnf: None,
         };
         let token =
             futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NativeSignatures))

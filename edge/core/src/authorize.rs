@@ -13,7 +13,7 @@
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
-use crate::crypto::token_hash;
+use crate::crypto::{is_sha256_b64, token_hash};
 use crate::error::only;
 use crate::form::{posted_form, Form, FormError};
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
@@ -36,6 +36,7 @@ const REQUEST_PARAMS: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "resource",
+    "dpop_jkt",
 ];
 
 /// The answer to the client: a redirect with `params` in the query (code) or fragment
@@ -70,6 +71,8 @@ struct Authz<'r> {
     scopes: Vec<String>,
     state: Option<&'r str>,
     challenge: Option<&'r str>,
+    /// RFC 9449 §10: the key the code's token request must prove.
+    dpop_jkt: Option<&'r str>,
     issuer: String,
     form: &'r Form,
 }
@@ -162,6 +165,7 @@ async fn validate<'r>(
         scopes: Vec::new(),
         state: form.get("state"),
         challenge: form.get("code_challenge"),
+        dpop_jkt: form.get("dpop_jkt"),
         issuer: ctx.caller.issuer.clone(),
         form,
     };
@@ -185,6 +189,12 @@ async fn validate<'r>(
             "this client may not use this response_type",
         )));
     }
+    if authz.implicit && authz.client.client.dpop_bound_access_tokens {
+        return Ok(Err(authz.error(
+            "unauthorized_client",
+            "this client must use DPoP, which response_type=token cannot carry",
+        )));
+    }
     match granted_scope(form.get("scope"), &authz.client.client.scopes) {
         Ok(s) => authz.scopes = s.into_vec(),
         Err(_) => {
@@ -206,14 +216,16 @@ async fn validate<'r>(
                 authz.error("invalid_request", "code_challenge_method must be S256")
             ));
         }
-        let well_formed = challenge.len() == 43
-            && challenge
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed {
+        if !is_sha256_b64(challenge) {
             return Ok(Err(authz.error(
                 "invalid_request",
                 "code_challenge must be a base64url SHA-256 digest",
+            )));
+        }
+        if authz.dpop_jkt.is_some_and(|jkt| !is_sha256_b64(jkt)) {
+            return Ok(Err(authz.error(
+                "invalid_dpop_proof",
+                "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)",
             )));
         }
     }
@@ -312,6 +324,7 @@ async fn proceed(
             scopes: authz.scopes.clone(),
             exp: ctx.clock.now() + CODE_TTL,
             redeemed: None,
+            dpop_jkt: authz.dpop_jkt.map(str::to_owned),
         };
         ctx.grants
             .call(
@@ -368,7 +381,7 @@ async fn implicit(
     grant_id: String,
 ) -> Result<Response, StoreError> {
     let client = &authz.client;
-    let plan = plan(ctx, client, shard, false);
+    let plan = plan(ctx, client, shard, false, None);
     let command = GrantCommand::IssueDirect {
         user: user.id.clone(),
         client_id: client.client.client_id.clone(),
@@ -385,7 +398,7 @@ async fn implicit(
         aud,
         &user.id,
         &authz.scopes,
-        &plan.issue.access.jti,
+        &plan,
     );
     let ttl = client.client.access_token_ttl;
     let token = sign_access(ctx, claims, ttl)

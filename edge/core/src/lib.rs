@@ -20,6 +20,7 @@ pub mod context;
 pub mod credentials;
 pub mod crypto;
 pub mod denylist;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod gateway;
@@ -37,6 +38,7 @@ pub mod ports;
 #[cfg(feature = "probe")]
 pub mod probe;
 pub mod ratelimit;
+pub mod replay;
 pub mod scope;
 pub mod session;
 pub mod token_endpoint;

@@ -2,10 +2,15 @@
 //!
 //! The legacy grants (`password`, `implicit`; RFC 9700 §2.4, §2.1.2) are listed because a
 //! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
+//! Client authentication includes `private_key_jwt` (RFC 7523) and DPoP (RFC 9449 §5.1) is
+//! offered with the proof algorithms of [`crate::dpop::PROOF_ALGS`].
 
 use serde::Serialize;
 
+use crate::api::TokenAuthMethod;
+use crate::client_auth::ASSERTION_ALGS;
 use crate::context::Context;
+use crate::dpop::PROOF_ALGS;
 use crate::error::{only, OAuthError};
 use crate::http::{Method, Request, Response};
 
@@ -19,9 +24,14 @@ struct Metadata<'a> {
     introspection_endpoint: String,
     grant_types_supported: &'a [&'a str],
     response_types_supported: &'a [&'a str],
-    token_endpoint_auth_methods_supported: &'a [&'a str],
-    revocation_endpoint_auth_methods_supported: &'a [&'a str],
-    introspection_endpoint_auth_methods_supported: &'a [&'a str],
+    token_endpoint_auth_methods_supported: Vec<&'a str>,
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'a str>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'a str>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    /// RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: Vec<&'a str>,
     scopes_supported: Vec<&'a str>,
     code_challenge_methods_supported: &'a [&'a str],
     /// RFC 9207: `iss` is in every authorization response.
@@ -31,9 +41,6 @@ struct Metadata<'a> {
     legacy_grant_types: &'a [&'a str],
 }
 
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
-/// Token endpoint authentication: `none` is how public clients (PKCE only) identify themselves.
-const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 /// Every grant type, the legacy ones (RFC 9700) only for clients that enable them.
 const GRANT_TYPES: &[&str] = &[
     "authorization_code",
@@ -54,6 +61,15 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         Err(e) => return OAuthError::from(e).into_response(),
     };
     let base = issuer.trim_end_matches('/');
+    // Token endpoint authentication: `none` is how public clients (PKCE only) identify
+    // themselves; introspection needs a credential.
+    let token_methods: Vec<&str> = TokenAuthMethod::ALL.map(TokenAuthMethod::as_str).into();
+    let credentials: Vec<&str> = TokenAuthMethod::ALL
+        .into_iter()
+        .filter(|m| *m != TokenAuthMethod::None)
+        .map(TokenAuthMethod::as_str)
+        .collect();
+    let assertion_algs: Vec<&str> = ASSERTION_ALGS.map(|a| a.as_str()).into();
     let doc = Metadata {
         issuer: &issuer,
         authorization_endpoint: format!("{base}/oauth/authorize"),
@@ -63,9 +79,13 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         introspection_endpoint: format!("{base}/oauth/introspect"),
         grant_types_supported: GRANT_TYPES,
         response_types_supported: &["code", "token"],
-        token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
-        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-        introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+        token_endpoint_auth_methods_supported: token_methods,
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+        revocation_endpoint_auth_methods_supported: credentials.clone(),
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+        introspection_endpoint_auth_methods_supported: credentials,
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
+        dpop_signing_alg_values_supported: PROOF_ALGS.map(|a| a.as_str()).into(),
         scopes_supported: scopes.iter().map(|s| s.name.as_str()).collect(),
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,

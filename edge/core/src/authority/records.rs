@@ -155,10 +155,10 @@ impl Run<'_, '_> {
             Ok(stored) => stored,
             Err(e) => return Ok(Reply::Error(e)),
         };
-        if record.client.public {
+        if !record.client.auth_method().has_secret() {
             return Ok(Reply::Error(ApiError::invalid(
-                "public",
-                "a public client has no secret",
+                "token_endpoint_auth_method",
+                "this client has no secret: it is public or authenticates with private_key_jwt",
             )));
         }
         let now = self.env.clock.now();

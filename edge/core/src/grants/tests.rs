@@ -52,6 +52,7 @@ impl T {
             refresh_hash: refresh.map(token_hash),
             idle_ttl: 1000,
             absolute_ttl: 5000,
+            refresh_jkt: None,
         }
     }
     /// A consented grant and a fresh code whose request named its redirect URI; answers
@@ -80,6 +81,7 @@ impl T {
                 scopes: vec!["read".into()],
                 exp: self.now() + CODE_TTL,
                 redeemed: None,
+                dpop_jkt: None,
             },
         });
         hash
@@ -101,6 +103,7 @@ impl T {
             redirect_uri: redirect_uri.into(),
             verifier: verifier.into(),
             issue: self.issue(jti, Some(&format!("rt-{jti}"))),
+            jkt: None,
         })
     }
     fn refresh(&self, old: &str, new: &str, client: &str) -> GrantReply {
@@ -110,6 +113,7 @@ impl T {
             scope: None,
             issue: self.issue(new, Some(&format!("rt-{new}"))),
             retry: None,
+            jkt: None,
         })
     }
 }
@@ -240,6 +244,7 @@ fn refresh_by_another_client_fails_and_scope_only_narrows() {
         scope: Some(vec!["write".into()]),
         issue: t.issue("y", Some("rt-y")),
         retry: None,
+        jkt: None,
     });
     assert!(matches!(
         widen,
