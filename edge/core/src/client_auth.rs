@@ -3,7 +3,8 @@
 //! authenticated by the method it registered (RFC 6749 §2.3.1 Basic or form credentials for a
 //! secret; public clients by `client_id`; `private_key_jwt`, RFC 7523 §2.2 and §3).
 //!
-//! A client assertion passes when it is signed (`RS256`, `ES256` or `EdDSA`) by a key of the
+//! A client assertion passes when it is signed (`RS256`, `ES256` or `EdDSA`, also named
+//! `Ed25519`) by a key of the
 //! client's inline `jwks` or of its `jwks_uri` (fetched and cached as a trusted issuer's, see
 //! [`crate::gateway::issuers::key_set`]), names the client as `iss` and `sub`, names the issuer
 //! or the endpoint's URL in `aud`, expires within [`MAX_ASSERTION_TTL`] seconds, and carries a
@@ -14,11 +15,11 @@ use std::rc::Rc;
 use jwt_compact::Claims;
 use serde::Deserialize;
 
-use crate::api::{Algorithm, TokenAuthMethod};
+use crate::api::TokenAuthMethod;
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::sha256_b64;
-use crate::dpop::PROOF_ALGS;
+use crate::dpop::jws_alg;
 use crate::error::OAuthError;
 use crate::form::{parse_basic, posted_form, Form, FormError};
 use crate::gateway::issuers::{key_set, ExternalKey, KeySource};
@@ -31,8 +32,6 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 /// Longest a client assertion may be valid: its `exp` at most this many seconds ahead (plus the
 /// leeway).
 pub const MAX_ASSERTION_TTL: u64 = 300;
-/// The signature algorithms of client assertions, as metadata lists them (the DPoP ones).
-pub const ASSERTION_ALGS: [Algorithm; 3] = PROOF_ALGS;
 
 /// Parses a form body under the endpoint rules shared by token, revocation and introspection.
 pub fn read_form(req: &Request) -> Result<Form, OAuthError> {
@@ -163,10 +162,7 @@ async fn assertion_client(
             !c.client.disabled && c.client.auth_method() == TokenAuthMethod::PrivateKeyJwt
         })
         .ok_or(OAuthError::InvalidClient)?;
-    let alg = ASSERTION_ALGS
-        .into_iter()
-        .find(|a| a.as_str() == untrusted.algorithm())
-        .ok_or(OAuthError::InvalidClient)?;
+    let alg = jws_alg(untrusted.algorithm()).ok_or(OAuthError::InvalidClient)?;
     let kid = untrusted.header().key_id.as_deref().unwrap_or_default();
     let keys = client_keys(ctx, &client, kid).await;
     let mut signed = false;

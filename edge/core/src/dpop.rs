@@ -3,7 +3,7 @@
 //!
 //! A proof passes when it is at most [`MAX_PROOF_LEN`] bytes of compact JWS with no member
 //! named twice and no `crit` ([`crate::tokens`]'s structural checks), `typ` `dpop+jwt`, an
-//! `alg` of [`PROOF_ALGS`], a public `jwk` header (no private member) of a type that fits the
+//! `alg` of [`JWS_ALG_NAMES`], a public `jwk` header (no private member) of a type that fits the
 //! `alg`, a valid signature under that key, a `jti`, `htm` equal to the request's method, `htu`
 //! equal to its URL without query and fragment (after RFC 3986 normalisation), an `iat` no older
 //! than [`MAX_PROOF_AGE`] seconds and no further in the future than the leeway, and, when a
@@ -23,8 +23,20 @@ use crate::http::Method;
 use crate::tokens::{parse_untrusted, to_secs};
 use crate::uri::normalized_target;
 
-/// The proof algorithms accepted, as metadata lists them.
-pub const PROOF_ALGS: [Algorithm; 3] = [Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256];
+/// The `alg` names accepted for proofs and client assertions, as metadata lists them:
+/// `Ed25519` is RFC 9864's fully specified name for `EdDSA` over Ed25519 (what oauth4webapi
+/// sends).
+pub const JWS_ALG_NAMES: [&str; 4] = ["ES256", "EdDSA", "Ed25519", "RS256"];
+
+/// The algorithm an accepted `alg` name stands for.
+pub fn jws_alg(name: &str) -> Option<Algorithm> {
+    match name {
+        "ES256" => Some(Algorithm::ES256),
+        "EdDSA" | "Ed25519" => Some(Algorithm::EdDSA),
+        "RS256" => Some(Algorithm::RS256),
+        _ => None,
+    }
+}
 /// Longest proof accepted, bytes (an RSA-4096 `jwk` fits).
 pub const MAX_PROOF_LEN: usize = 4096;
 /// Oldest a proof's `iat` may be, seconds (plus the leeway); also how long its `jti` is kept.
@@ -149,10 +161,7 @@ pub async fn verify(
     {
         return Err(ProofError::Type);
     }
-    let alg = PROOF_ALGS
-        .into_iter()
-        .find(|a| a.as_str() == untrusted.algorithm())
-        .ok_or(ProofError::Algorithm)?;
+    let alg = jws_alg(untrusted.algorithm()).ok_or(ProofError::Algorithm)?;
     let jwk = header.other_fields.jwk.as_ref().ok_or(ProofError::Key)?;
     if has_private_member(jwk) || !jwk.is_object() {
         return Err(ProofError::Key);
@@ -220,7 +229,7 @@ pub fn nonce_is_fresh(secrets: &Secrets, nonce: &str, now: u64) -> bool {
 
 /// The `algs` parameter of a DPoP challenge (RFC 9449 §7.1).
 pub fn algs() -> String {
-    PROOF_ALGS.map(Algorithm::as_str).join(" ")
+    JWS_ALG_NAMES.join(" ")
 }
 
 #[cfg(test)]

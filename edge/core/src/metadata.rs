@@ -3,14 +3,13 @@
 //! The legacy grants (`password`, `implicit`; RFC 9700 §2.4, §2.1.2) are listed because a
 //! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
 //! Client authentication includes `private_key_jwt` (RFC 7523) and DPoP (RFC 9449 §5.1) is
-//! offered with the proof algorithms of [`crate::dpop::PROOF_ALGS`].
+//! offered with the proof algorithms of [`crate::dpop::JWS_ALG_NAMES`].
 
 use serde::Serialize;
 
 use crate::api::TokenAuthMethod;
-use crate::client_auth::ASSERTION_ALGS;
 use crate::context::Context;
-use crate::dpop::PROOF_ALGS;
+use crate::dpop::JWS_ALG_NAMES;
 use crate::error::{only, OAuthError};
 use crate::http::{Method, Request, Response};
 
@@ -69,7 +68,7 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         .filter(|m| *m != TokenAuthMethod::None)
         .map(TokenAuthMethod::as_str)
         .collect();
-    let assertion_algs: Vec<&str> = ASSERTION_ALGS.map(|a| a.as_str()).into();
+    let assertion_algs: Vec<&str> = JWS_ALG_NAMES.into();
     let doc = Metadata {
         issuer: &issuer,
         authorization_endpoint: format!("{base}/oauth/authorize"),
@@ -85,7 +84,7 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         revocation_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
         introspection_endpoint_auth_methods_supported: credentials,
         introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
-        dpop_signing_alg_values_supported: PROOF_ALGS.map(|a| a.as_str()).into(),
+        dpop_signing_alg_values_supported: JWS_ALG_NAMES.into(),
         scopes_supported: scopes.iter().map(|s| s.name.as_str()).collect(),
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,

@@ -138,11 +138,16 @@ impl ExternalKey {
                         .unwrap_or(false)
             }
             (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
-                return Ed25519
-                    .validator::<Value>(k)
-                    .validate(untrusted)
-                    .map(drop)
-                    .map_err(|e| signature_error(&e));
+                // RFC 9864's fully specified name is the same algorithm.
+                let checked = if untrusted.algorithm() == "Ed25519" {
+                    Ed25519::with_specific_name()
+                        .validator::<Value>(k)
+                        .validate(untrusted)
+                        .map(drop)
+                } else {
+                    Ed25519.validator::<Value>(k).validate(untrusted).map(drop)
+                };
+                return checked.map_err(|e| signature_error(&e));
             }
             _ => return Err(TokenError::Algorithm),
         };

@@ -297,7 +297,7 @@ fn forward(
             || name.starts_with(FORWARDED_PREFIX)
             || HOP_BY_HOP.contains(&name)
             || REROUTING.contains(&name)
-            || (name == "authorization" && !route.forward_token)
+            || ((name == "authorization" || name == "dpop") && !route.forward_token)
         {
             continue;
         }
