@@ -105,7 +105,7 @@ describe("private_key_jwt", () => {
     assert.ok(as.introspection_endpoint_auth_methods_supported.includes("private_key_jwt"));
     assert.ok(as.revocation_endpoint_auth_methods_supported.includes("private_key_jwt"));
     const rotate = await w.admin("POST", `/admin/v1/clients/${inline.client_id}/secrets`, {});
-    assert.equal(rotate.status, 400);
+    assert.equal(rotate.status, 422);
     assert.equal(rotate.body.field, "token_endpoint_auth_method");
   });
 
@@ -223,7 +223,7 @@ describe("admin: registering and changing keys", () => {
   test("jwks and jwks_uri are validated and exclusive", async () => {
     const base = { name: `k-${randomBytes(3).toString("hex")}`, grant_types: ["client_credentials"], token_endpoint_auth_method: "private_key_jwt" };
     const none = await w.admin("POST", "/admin/v1/clients", base);
-    assert.equal(none.status, 400);
+    assert.equal(none.status, 422);
     assert.equal(none.body.field, "jwks");
     const both = await w.admin("POST", "/admin/v1/clients", { ...base, jwks: { keys: [es.jwk] }, jwks_uri: "https://keys.example.test/jwks" });
     assert.equal(both.body.field, "jwks_uri");
@@ -250,7 +250,7 @@ describe("admin: registering and changing keys", () => {
   test("a client cannot gain or lose its secret by PATCH", async () => {
     const c = await w.client({ scopes: ["read"] });
     const r = await w.admin("PATCH", `/admin/v1/clients/${c.client_id}`, { token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [es.jwk] } });
-    assert.equal(r.status, 400);
+    assert.equal(r.status, 422);
     assert.equal(r.body.field, "token_endpoint_auth_method");
     const post = await w.admin("PATCH", `/admin/v1/clients/${c.client_id}`, { token_endpoint_auth_method: "client_secret_post" });
     assert.equal(post.status, 200);

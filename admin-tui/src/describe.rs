@@ -41,6 +41,21 @@ fn kind(public: bool) -> String {
     if public { "public" } else { "confidential" }.into()
 }
 
+/// A `private_key_jwt` client's keys: the `kid`s of its inline JWK Set, or its `jwks_uri`.
+fn keys(client: &Client) -> String {
+    if let Some(uri) = &client.jwks_uri {
+        return uri.clone();
+    }
+    let Some(keys) = client.jwks.as_ref().and_then(|j| j["keys"].as_array()) else {
+        return "—".into();
+    };
+    let kids: Vec<String> = keys
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap_or("(no kid)").to_owned())
+        .collect();
+    format!("{} inline: {}", kids.len(), kids.join(", "))
+}
+
 impl Describe for Client {
     const HEADERS: &'static [&'static str] = &["NAME", "CLIENT ID", "TYPE", "STATE"];
 
@@ -77,6 +92,17 @@ impl Describe for Client {
             ("Redirect URIs", joined(&self.redirect_uris)),
             ("Audiences", joined(&self.audiences)),
             ("Token TTL", format!("{} s", self.access_token_ttl)),
+            ("Auth method", self.auth_method().as_str().to_owned()),
+            ("Keys", keys(self)),
+            (
+                "DPoP",
+                if self.dpop_bound_access_tokens {
+                    "required"
+                } else {
+                    "optional"
+                }
+                .into(),
+            ),
             ("Secrets", joined(&secrets)),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),

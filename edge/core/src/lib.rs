@@ -50,6 +50,8 @@ pub mod users;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
+mod dpop_flow_tests;
+#[cfg(test)]
 mod grant_flow_tests;
 #[cfg(test)]
 mod log_tests;
