@@ -320,6 +320,7 @@ fn route(path: &str, scopes: &[&str]) -> Route {
         public: false,
         forward_token: false,
         issuer: None,
+        dpop: None,
     }
 }
 

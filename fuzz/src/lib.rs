@@ -290,6 +290,7 @@ fn route(path: &str) -> Route {
         public: true,
         forward_token: false,
         issuer: None,
+        dpop: None,
     }
 }
 

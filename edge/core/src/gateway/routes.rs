@@ -453,6 +453,7 @@ mod tests {
             public: false,
             forward_token: false,
             issuer: None,
+            dpop: None,
         }
     }
 
