@@ -41,19 +41,21 @@ fn kind(public: bool) -> String {
     if public { "public" } else { "confidential" }.into()
 }
 
-/// A `private_key_jwt` client's keys: the `kid`s of its inline JWK Set, or its `jwks_uri`.
-fn keys(client: &Client) -> String {
+/// How a client authenticates and, for `private_key_jwt`, where its keys are: its `jwks_uri`,
+/// or the `kid`s of its inline JWK Set.
+fn auth(client: &Client) -> String {
+    let method = client.auth_method().as_str();
     if let Some(uri) = &client.jwks_uri {
-        return uri.clone();
+        return format!("{method} · {uri}");
     }
     let Some(keys) = client.jwks.as_ref().and_then(|j| j["keys"].as_array()) else {
-        return "—".into();
+        return method.into();
     };
-    let kids: Vec<String> = keys
+    let kids: Vec<&str> = keys
         .iter()
-        .map(|k| k["kid"].as_str().unwrap_or("(no kid)").to_owned())
+        .map(|k| k["kid"].as_str().unwrap_or("(no kid)"))
         .collect();
-    format!("{} inline: {}", kids.len(), kids.join(", "))
+    format!("{method} · {} inline keys: {}", kids.len(), kids.join(", "))
 }
 
 impl Describe for Client {
@@ -92,8 +94,8 @@ impl Describe for Client {
             ("Redirect URIs", joined(&self.redirect_uris)),
             ("Audiences", joined(&self.audiences)),
             ("Token TTL", format!("{} s", self.access_token_ttl)),
-            ("Auth method", self.auth_method().as_str().to_owned()),
-            ("Keys", keys(self)),
+            ("Secrets", joined(&secrets)),
+            ("Auth method", auth(self)),
             (
                 "DPoP",
                 if self.dpop_bound_access_tokens {
@@ -103,7 +105,6 @@ impl Describe for Client {
                 }
                 .into(),
             ),
-            ("Secrets", joined(&secrets)),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
             ("Version", self.version.to_string()),

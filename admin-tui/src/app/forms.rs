@@ -192,7 +192,7 @@ pub(super) fn client_form(app: &App, existing: Option<&Client>) -> Form {
     }
     fields.push(Field::new(
         "dpop_bound",
-        "DPoP-bound tokens only",
+        "DPoP tokens only",
         Input::Toggle(existing.is_some_and(|c| c.dpop_bound_access_tokens)),
     ));
     let title = existing.map_or_else(
@@ -224,10 +224,10 @@ fn key_fields(existing: Option<&Client>) -> [Field; 2] {
         .map(ToString::to_string)
         .unwrap_or_default();
     [
-        Field::new("jwks", "Keys (JWK Set JSON)", Input::Text(jwks)),
+        Field::new("jwks", "Keys (JWK Set)", Input::Text(jwks)),
         Field::new(
             "jwks_uri",
-            "Keys URL (jwks_uri)",
+            "Keys URL",
             optional_text(existing.and_then(|c| c.jwks_uri.as_ref())),
         ),
     ]

@@ -15,8 +15,8 @@ use crate::dpop::{self, Expected, ProofError};
 use crate::error::ErrorBody;
 use crate::gateway::issuers::{key_set, ExternalToken, KeySource};
 use crate::http::{Request, Response};
-use crate::replay::first_use;
 use crate::ports::StoreError;
+use crate::replay::first_use;
 use crate::tokens;
 use crate::tokens::{Expectations, TokenError, Verified};
 use std::rc::Rc;
@@ -133,7 +133,9 @@ pub async fn check_binding(
             return Err(Refusal::Token("the access token is not DPoP-bound"));
         }
         if required {
-            return Err(Refusal::Unbound("this resource requires a DPoP-bound token"));
+            return Err(Refusal::Unbound(
+                "this resource requires a DPoP-bound token",
+            ));
         }
         return Ok(());
     };
@@ -142,9 +144,7 @@ pub async fn check_binding(
             "a DPoP-bound token must be presented with the DPoP scheme",
         ));
     }
-    let proof = presented
-        .proof
-        .ok_or(Refusal::Proof(ProofError::Missing))?;
+    let proof = presented.proof.ok_or(Refusal::Proof(ProofError::Missing))?;
     let url = format!("{}{}", req.origin, req.path);
     let expect = Expected {
         method: req.method,

@@ -61,8 +61,7 @@ pub async fn authenticate_client(
     form: &Form,
 ) -> Result<Rc<ClientRecord>, OAuthError> {
     if form.contains("client_assertion") || form.contains("client_assertion_type") {
-        if form.contains("client_secret") || req.header("authorization").ok().flatten().is_some()
-        {
+        if form.contains("client_secret") || req.header("authorization").ok().flatten().is_some() {
             return Err(OAuthError::InvalidRequest(
                 "use one client authentication method, not two".into(),
             ));
@@ -158,9 +157,7 @@ async fn assertion_client(
     let client = ctx
         .client(id)
         .await?
-        .filter(|c| {
-            !c.client.disabled && c.client.auth_method() == TokenAuthMethod::PrivateKeyJwt
-        })
+        .filter(|c| !c.client.disabled && c.client.auth_method() == TokenAuthMethod::PrivateKeyJwt)
         .ok_or(OAuthError::InvalidClient)?;
     let alg = jws_alg(untrusted.algorithm()).ok_or(OAuthError::InvalidClient)?;
     let kid = untrusted.header().key_id.as_deref().unwrap_or_default();

@@ -211,13 +211,19 @@ pub fn nonce(secrets: &Secrets, now: u64) -> String {
 }
 
 fn nonce_of_slot(secrets: &Secrets, slot: u64) -> String {
-    format!("{slot}.{}", secrets.nonce_mac(format!("dpop-nonce:{slot}").as_bytes()))
+    format!(
+        "{slot}.{}",
+        secrets.nonce_mac(format!("dpop-nonce:{slot}").as_bytes())
+    )
 }
 
 /// Whether `nonce` is the current or the previous slot's nonce.
 pub fn nonce_is_fresh(secrets: &Secrets, nonce: &str, now: u64) -> bool {
     let current = now / NONCE_SLOT;
-    let Some(slot) = nonce.split_once('.').and_then(|(s, _)| s.parse::<u64>().ok()) else {
+    let Some(slot) = nonce
+        .split_once('.')
+        .and_then(|(s, _)| s.parse::<u64>().ok())
+    else {
         return false;
     };
     (slot == current || slot + 1 == current)

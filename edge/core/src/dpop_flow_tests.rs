@@ -41,9 +41,11 @@ fn key_client(h: &Harness, k: &KeyPair, dpop_bound: bool) -> String {
         h,
         Method::Post,
         "/admin/v1/clients",
-        Some(json!({"name": format!("keyed-{dpop_bound}"), "grant_types": ["client_credentials"],
+        Some(
+            json!({"name": format!("keyed-{dpop_bound}"), "grant_types": ["client_credentials"],
             "scopes": ["read"], "token_endpoint_auth_method": "private_key_jwt",
-            "jwks": {"keys": [public]}, "dpop_bound_access_tokens": dpop_bound})),
+            "jwks": {"keys": [public]}, "dpop_bound_access_tokens": dpop_bound}),
+        ),
     );
     assert_eq!(r.status, 201, "{:?}", body(&r));
     assert!(body(&r).get("client_secret").is_none());
@@ -66,7 +68,11 @@ fn proof(h: &Harness, k: &KeyPair, htm: &str, url: &str, extra: &Value) -> Strin
     for (name, value) in extra.as_object().unwrap() {
         claims[name] = value.clone();
     }
-    sign(k, &json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk(k)}), &claims)
+    sign(
+        k,
+        &json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk(k)}),
+        &claims,
+    )
 }
 
 fn token_request(assertion: &str, dpop: Option<&str>) -> Request {
@@ -95,9 +101,15 @@ fn private_key_jwt_authenticates_once_per_jti_and_only_for_us() {
     let jwt = assertion(&h, &k, &id, &json!({}));
     let ok = h.send(token_request(&jwt, None));
     assert_eq!(ok.status, 200, "{:?}", body(&ok));
-    assert_eq!(claims_of(body(&ok)["access_token"].as_str().unwrap())["sub"], id);
+    assert_eq!(
+        claims_of(body(&ok)["access_token"].as_str().unwrap())["sub"],
+        id
+    );
     let replay = h.send(token_request(&jwt, None));
-    assert_eq!((replay.status, body(&replay)["error"].clone()), (401, json!("invalid_client")));
+    assert_eq!(
+        (replay.status, body(&replay)["error"].clone()),
+        (401, json!("invalid_client"))
+    );
     let now = h.clock.now();
     for changes in [
         json!({"aud": "https://elsewhere.test"}),
@@ -110,7 +122,10 @@ fn private_key_jwt_authenticates_once_per_jti_and_only_for_us() {
         assert_eq!(r.status, 401, "{changes}");
     }
     let stranger = key(4);
-    let r = h.send(token_request(&assertion(&h, &stranger, &id, &json!({})), None));
+    let r = h.send(token_request(
+        &assertion(&h, &stranger, &id, &json!({})),
+        None,
+    ));
     assert_eq!(r.status, 401);
     let at_endpoint = json!({"aud": format!("{ORIGIN}/oauth/token")});
     let r = h.send(token_request(&assertion(&h, &k, &id, &at_endpoint), None));
@@ -138,7 +153,10 @@ fn a_secretless_client_gets_a_dpop_bound_token_that_verify_accepts_only_with_its
     let (h, _, _) = setup();
     let (client_key, dpop_key) = (key(5), key(6));
     let id = key_client(&h, &client_key, true);
-    let without = h.send(token_request(&assertion(&h, &client_key, &id, &json!({})), None));
+    let without = h.send(token_request(
+        &assertion(&h, &client_key, &id, &json!({})),
+        None,
+    ));
     assert_eq!(body(&without)["error"], "invalid_dpop_proof");
     let r = dpop_token(&h, &client_key, &id, &dpop_key);
     assert_eq!(r.status, 200, "{:?}", body(&r));
@@ -167,7 +185,10 @@ fn a_secretless_client_gets_a_dpop_bound_token_that_verify_accepts_only_with_its
     assert_eq!(replayed.status, 401);
     let challenge = replayed.header_value("www-authenticate").unwrap();
     assert!(challenge.starts_with("DPoP "), "{challenge}");
-    assert!(challenge.contains("error=\"invalid_dpop_proof\""), "{challenge}");
+    assert!(
+        challenge.contains("error=\"invalid_dpop_proof\""),
+        "{challenge}"
+    );
     let bearer = verify("Bearer", None);
     assert!(bearer
         .header_value("www-authenticate")

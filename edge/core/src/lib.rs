@@ -48,9 +48,9 @@ pub mod user_grants;
 pub mod users;
 
 #[cfg(test)]
-mod flow_tests;
-#[cfg(test)]
 mod dpop_flow_tests;
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod grant_flow_tests;
 #[cfg(test)]

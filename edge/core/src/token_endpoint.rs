@@ -156,7 +156,9 @@ async fn client_credentials(
         client_id: client.client.client_id.clone(),
         scope: scope.to_string(),
         extra: client.client.claims.clone(),
-        cnf: jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
+        cnf: jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     access_token_response(ctx, claims, client.client.access_token_ttl).await
 }

@@ -75,7 +75,10 @@ fn a_valid_proof_names_its_key_by_rfc_7638_thumbprint() {
     // The fully specified name (RFC 9864) is the same algorithm.
     let mut h = header(&k);
     h["alg"] = json!("Ed25519");
-    assert_eq!(check(&sign(&k, &h, &claims()), &expected()).unwrap().jkt, proof.jkt);
+    assert_eq!(
+        check(&sign(&k, &h, &claims()), &expected()).unwrap().jkt,
+        proof.jkt
+    );
 }
 
 #[test]
@@ -88,7 +91,10 @@ fn rfc_7638_example_thumbprint() {
         "kid": "2011-04-29"
     });
     let key = ExternalKey::from_jwk(&jwk).unwrap();
-    assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_eq!(
+        key.thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
 }
 
 #[test]
@@ -108,28 +114,112 @@ fn each_rule_refuses_on_its_own() {
     let k = key(1);
     let other = key(2);
     let cases: Vec<(Value, Value, &KeyPair, ProofError)> = vec![
-        (json!({"typ": "JWT", "alg": "EdDSA", "jwk": jwk(&k)}), claims(), &k, ProofError::Type),
-        (json!({"alg": "EdDSA", "jwk": jwk(&k)}), claims(), &k, ProofError::Type),
-        (json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": jwk(&k)}), claims(), &k, ProofError::Algorithm),
-        (json!({"typ": "dpop+jwt", "alg": "none", "jwk": jwk(&k)}), claims(), &k, ProofError::Algorithm),
-        (json!({"typ": "dpop+jwt", "alg": "EdDSA"}), claims(), &k, ProofError::Key),
-        (json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(*k.pk), "d": "secret"}}), claims(), &k, ProofError::Key),
-        (json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk(&k)}), claims(), &k, ProofError::Key),
+        (
+            json!({"typ": "JWT", "alg": "EdDSA", "jwk": jwk(&k)}),
+            claims(),
+            &k,
+            ProofError::Type,
+        ),
+        (
+            json!({"alg": "EdDSA", "jwk": jwk(&k)}),
+            claims(),
+            &k,
+            ProofError::Type,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": jwk(&k)}),
+            claims(),
+            &k,
+            ProofError::Algorithm,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "none", "jwk": jwk(&k)}),
+            claims(),
+            &k,
+            ProofError::Algorithm,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "EdDSA"}),
+            claims(),
+            &k,
+            ProofError::Key,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(*k.pk), "d": "secret"}}),
+            claims(),
+            &k,
+            ProofError::Key,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk(&k)}),
+            claims(),
+            &k,
+            ProofError::Key,
+        ),
         (header(&k), claims(), &other, ProofError::Signature),
         (header(&k), with("jti", Value::Null), &k, ProofError::Jti),
-        (header(&k), with("jti", json!("x".repeat(257))), &k, ProofError::Jti),
-        (header(&k), with("htm", json!("POST")), &k, ProofError::Method),
-        (header(&k), with("htu", json!("https://api.test/other")), &k, ProofError::Url),
-        (header(&k), with("htu", json!("http://api.test/things")), &k, ProofError::Url),
-        (header(&k), with("iat", json!(NOW - MAX_PROOF_AGE - 6)), &k, ProofError::Time),
-        (header(&k), with("iat", json!(NOW + 6)), &k, ProofError::Time),
+        (
+            header(&k),
+            with("jti", json!("x".repeat(257))),
+            &k,
+            ProofError::Jti,
+        ),
+        (
+            header(&k),
+            with("htm", json!("POST")),
+            &k,
+            ProofError::Method,
+        ),
+        (
+            header(&k),
+            with("htu", json!("https://api.test/other")),
+            &k,
+            ProofError::Url,
+        ),
+        (
+            header(&k),
+            with("htu", json!("http://api.test/things")),
+            &k,
+            ProofError::Url,
+        ),
+        (
+            header(&k),
+            with("iat", json!(NOW - MAX_PROOF_AGE - 6)),
+            &k,
+            ProofError::Time,
+        ),
+        (
+            header(&k),
+            with("iat", json!(NOW + 6)),
+            &k,
+            ProofError::Time,
+        ),
         (header(&k), with("iat", Value::Null), &k, ProofError::Time),
-        (header(&k), with("ath", Value::Null), &k, ProofError::TokenHash),
-        (header(&k), with("ath", json!(sha256_b64(b"another"))), &k, ProofError::TokenHash),
-        (json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk(&k), "crit": ["x"]}), claims(), &k, ProofError::Malformed),
+        (
+            header(&k),
+            with("ath", Value::Null),
+            &k,
+            ProofError::TokenHash,
+        ),
+        (
+            header(&k),
+            with("ath", json!(sha256_b64(b"another"))),
+            &k,
+            ProofError::TokenHash,
+        ),
+        (
+            json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk(&k), "crit": ["x"]}),
+            claims(),
+            &k,
+            ProofError::Malformed,
+        ),
     ];
     for (h, c, signer, want) in cases {
-        assert_eq!(check(&sign(signer, &h, &c), &expected()), Err(want), "{h} {c}");
+        assert_eq!(
+            check(&sign(signer, &h, &c), &expected()),
+            Err(want),
+            "{h} {c}"
+        );
     }
     assert_eq!(check("not.a.jwt", &expected()), Err(ProofError::Malformed));
     let long = "a".repeat(MAX_PROOF_LEN + 1);
@@ -140,7 +230,11 @@ fn each_rule_refuses_on_its_own() {
 fn the_edges_of_the_iat_window_pass() {
     let k = key(1);
     for iat in [NOW - MAX_PROOF_AGE - 5, NOW + 5] {
-        assert!(check(&sign(&k, &header(&k), &with("iat", json!(iat))), &expected()).is_ok());
+        assert!(check(
+            &sign(&k, &header(&k), &with("iat", json!(iat))),
+            &expected()
+        )
+        .is_ok());
     }
 }
 
@@ -169,7 +263,11 @@ fn replay_keys_differ_by_key_and_jti_and_are_kept_past_the_window() {
 
 #[test]
 fn nonces_last_one_to_two_slots_and_cannot_be_forged() {
-    let secrets = Secrets::new("0123456789abcdef", &base64::engine::general_purpose::STANDARD.encode([7u8; 32])).unwrap();
+    let secrets = Secrets::new(
+        "0123456789abcdef",
+        &base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+    )
+    .unwrap();
     let start = NOW - NOW % NONCE_SLOT;
     let n = nonce(&secrets, start);
     assert!(nonce_is_fresh(&secrets, &n, start));
@@ -179,5 +277,8 @@ fn nonces_last_one_to_two_slots_and_cannot_be_forged() {
     assert!(!nonce_is_fresh(&secrets, &format!("{slot}.forged"), start));
     assert!(!nonce_is_fresh(&secrets, "garbage", start));
     let next = nonce(&secrets, start + NONCE_SLOT);
-    assert!(!nonce_is_fresh(&secrets, &next, start), "a future slot's nonce");
+    assert!(
+        !nonce_is_fresh(&secrets, &next, start),
+        "a future slot's nonce"
+    );
 }

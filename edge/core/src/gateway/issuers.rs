@@ -24,9 +24,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
+use crate::crypto::sha256_b64;
 use crate::error::ApiError;
 use crate::ports::{Failure, HttpClient, Signatures};
-use crate::crypto::sha256_b64;
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Confirmation, Expectations,
     ExtraHeader, TokenError, Verified,
@@ -452,7 +452,12 @@ impl<'t> ExternalToken<'t> {
             .copied()
             .find(|a| a.as_str() == untrusted.algorithm())
             .ok_or(TokenError::Algorithm)?;
-        if untrusted.header().key_id.as_deref().is_none_or(str::is_empty) {
+        if untrusted
+            .header()
+            .key_id
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
             return Err(TokenError::UnknownKey);
         }
         let typ = token_type(untrusted.header().token_type.as_deref().unwrap_or("JWT"));

@@ -25,7 +25,9 @@ use serde::Deserialize;
 
 use self::routes::{CanonicalPath, Match, RouteIndex};
 use crate::api::{DpopPolicy, IssuerTable, Route, RouteTable, ScopeMode};
-use crate::bearer::{bearer_challenge, check_binding, presented, verify_token, BearerError, Refusal};
+use crate::bearer::{
+    bearer_challenge, check_binding, presented, verify_token, BearerError, Refusal,
+};
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
 use crate::http::{Request, Response};
@@ -171,7 +173,10 @@ async fn authorize(
 ) -> Result<Rc<Verified>, Response> {
     let required = route.dpop == Some(DpopPolicy::Required);
     let refuse = |refusal: Refusal| refusal.into_response(req, required);
-    let presented = presented(req).map_err(refuse)?.ok_or(Refusal::Missing).map_err(refuse)?;
+    let presented = presented(req)
+        .map_err(refuse)?
+        .ok_or(Refusal::Missing)
+        .map_err(refuse)?;
     let verified = verify(ctx, route, presented.token)
         .await
         .map_err(|e| refuse(e.into()))?;
