@@ -22,6 +22,10 @@ import { CLIENT_CREDENTIALS, FORM } from "./fixtures.mjs";
 const REVOKED = 100_000;
 const PAGE = 1000;
 
+/** DPoP proofs made for the gateway-dpop load: more than a full run's requests (each is used
+ * once), all made before it starts and valid for 120 s (RFC 9449 iat window plus leeway). */
+const DPOP_PROOFS = 150_000;
+
 /** One fixed request (bench/load/request.lua). */
 const request = (url, { method = "POST", body = "", authorization, contentType } = {}) => ({
   url,
@@ -114,6 +118,20 @@ export const SCENARIOS = [
       const { w, token } = await fx.portcullis();
       await fx.routes(1);
       return request(`${w.url}/api/items`, { method: "GET", authorization: `Bearer ${token}` });
+    },
+  },
+  {
+    name: "gateway-dpop",
+    label: "Portcullis: gateway, DPoP-bound token",
+    what: "the gateway request with a DPoP-bound token and a fresh ES256 proof each (its jti recorded in a grant shard)",
+    section: "results",
+    vs: ["gateway"],
+    load: async (fx) => {
+      const { w } = await fx.portcullis();
+      await fx.routes(1);
+      const url = `${w.url}/api/items`;
+      const { token, proofs } = await fx.dpopProofs(url, DPOP_PROOFS);
+      return { url, script: "dpop-pool.lua", env: { BENCH_TOKEN: token, BENCH_PROOFS: proofs } };
     },
   },
   {
