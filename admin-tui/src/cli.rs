@@ -137,10 +137,10 @@ pub struct ClientUpdate {
     /// `client_secret_basic` or `client_secret_post` (a client cannot gain or lose its secret).
     #[arg(long, value_parser = parse_auth_method)]
     auth_method: Option<TokenAuthMethod>,
-    /// Replaces a private_key_jwt client's keys with the JWK Set in this file.
+    /// Replaces a `private_key_jwt` client's keys with the JWK Set in this file.
     #[arg(long, value_parser = read_jwks, conflicts_with = "jwks_uri")]
     jwks: Option<serde_json::Value>,
-    /// Replaces where a private_key_jwt client publishes its keys.
+    /// Replaces where a `private_key_jwt` client publishes its keys.
     #[arg(long)]
     jwks_uri: Option<String>,
     /// Whether every access token must be DPoP-bound (`true` or `false`).
@@ -172,10 +172,10 @@ pub struct ClientArgs {
     /// give `--jwks` or `--jwks-uri`) or `none` (a public client).
     #[arg(long, value_parser = parse_auth_method)]
     auth_method: Option<TokenAuthMethod>,
-    /// A file holding the client's public keys as a JWK Set (private_key_jwt).
+    /// A file holding the client's public keys as a JWK Set (`private_key_jwt`).
     #[arg(long, value_parser = read_jwks, conflicts_with = "jwks_uri")]
     jwks: Option<serde_json::Value>,
-    /// Where the client publishes its public keys (private_key_jwt).
+    /// Where the client publishes its public keys (`private_key_jwt`).
     #[arg(long)]
     jwks_uri: Option<String>,
     /// Every access token of the client must be DPoP-bound (RFC 9449).

@@ -271,27 +271,32 @@ fn client_fields(form: &mut Form) -> Option<ClientFields> {
     })
 }
 
+/// The registration of a new client; keys make it a `private_key_jwt` client, which has no
+/// secret.
+fn new_client(f: ClientFields, public: bool) -> NewClient {
+    let keyed = f.jwks.is_some() || f.jwks_uri.is_some();
+    NewClient {
+        name: f.name,
+        grant_types: f.grant_types,
+        scopes: f.scopes,
+        redirect_uris: f.redirect_uris,
+        public,
+        audiences: f.audiences,
+        access_token_ttl: f.access_token_ttl,
+        token_endpoint_auth_method: keyed.then_some(TokenAuthMethod::PrivateKeyJwt),
+        jwks: f.jwks,
+        jwks_uri: f.jwks_uri,
+        dpop_bound_access_tokens: f.dpop_bound,
+        ..NewClient::default()
+    }
+}
+
 /// Turns a filled form into its admin call, or marks the field at fault.
 pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
     match kind {
         FormKind::NewClient => {
             let f = client_fields(form)?;
-            // Keys make a private_key_jwt client, which has no secret.
-            let keyed = f.jwks.is_some() || f.jwks_uri.is_some();
-            Some(Cmd::CreateClient(NewClient {
-                name: f.name,
-                grant_types: f.grant_types,
-                scopes: f.scopes,
-                redirect_uris: f.redirect_uris,
-                public: form.toggle("public"),
-                audiences: f.audiences,
-                access_token_ttl: f.access_token_ttl,
-                token_endpoint_auth_method: keyed.then_some(TokenAuthMethod::PrivateKeyJwt),
-                jwks: f.jwks,
-                jwks_uri: f.jwks_uri,
-                dpop_bound_access_tokens: f.dpop_bound,
-                ..NewClient::default()
-            }))
+            Some(Cmd::CreateClient(new_client(f, form.toggle("public"))))
         }
         FormKind::EditClient { id, version } => {
             let f = client_fields(form)?;

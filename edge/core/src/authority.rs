@@ -187,7 +187,8 @@ pub enum Command {
 pub enum Reply {
     Scope(Scope),
     Scopes(Vec<Scope>),
-    Client(ClientRecord),
+    /// Boxed: a client record is far larger than the other replies.
+    Client(Box<ClientRecord>),
     Clients(Vec<ClientRecord>),
     Keys(KeySet),
     /// The deny-list's head after a revocation, for the caller's isolate.
@@ -365,7 +366,7 @@ impl Run<'_, '_> {
             Command::CreateClient { record } => env.create_client(envelope, record).await,
             Command::GetClient { client_id } => {
                 match env.read::<ClientRecord>(&client_key(client_id)).await? {
-                    Some(record) => Ok(Reply::Client(record)),
+                    Some(record) => Ok(Reply::Client(Box::new(record))),
                     None => Ok(Reply::Error(ApiError::not_found("client"))),
                 }
             }
@@ -491,7 +492,7 @@ impl Run<'_, '_> {
         self.write(&key, record).await?;
         self.audit(envelope, "client.create", &record.client.client_id)
             .await?;
-        Ok(Reply::Client(record.clone()))
+        Ok(Reply::Client(Box::new(record.clone())))
     }
 
     async fn ensure_keys(&self, envelope: &Envelope, alg: &KeyAlg) -> Result<Reply, StoreError> {

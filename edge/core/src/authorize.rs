@@ -205,28 +205,8 @@ async fn validate<'r>(
         }
     }
     if !authz.implicit {
-        let Some(challenge) = authz.challenge else {
-            return Ok(Err(authz.error(
-                "invalid_request",
-                "code_challenge is required (PKCE with S256)",
-            )));
-        };
-        if form.get("code_challenge_method") != Some("S256") {
-            return Ok(Err(
-                authz.error("invalid_request", "code_challenge_method must be S256")
-            ));
-        }
-        if !is_sha256_b64(challenge) {
-            return Ok(Err(authz.error(
-                "invalid_request",
-                "code_challenge must be a base64url SHA-256 digest",
-            )));
-        }
-        if authz.dpop_jkt.is_some_and(|jkt| !is_sha256_b64(jkt)) {
-            return Ok(Err(authz.error(
-                "invalid_dpop_proof",
-                "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)",
-            )));
+        if let Some(refusal) = code_binding(&authz) {
+            return Ok(Err(refusal));
         }
     }
     if authz.implicit && audience(form.get("resource"), &authz.client, &authz.issuer).is_err() {
@@ -236,6 +216,33 @@ async fn validate<'r>(
         )));
     }
     Ok(Ok(authz))
+}
+
+/// What a code request must carry besides its client: PKCE with S256 (RFC 7636), and a
+/// well-formed `dpop_jkt` when it binds the code to a DPoP key (RFC 9449 §10).
+fn code_binding(authz: &Authz<'_>) -> Option<Response> {
+    let Some(challenge) = authz.challenge else {
+        return Some(authz.error(
+            "invalid_request",
+            "code_challenge is required (PKCE with S256)",
+        ));
+    };
+    if authz.form.get("code_challenge_method") != Some("S256") {
+        return Some(authz.error("invalid_request", "code_challenge_method must be S256"));
+    }
+    if !is_sha256_b64(challenge) {
+        return Some(authz.error(
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 digest",
+        ));
+    }
+    if authz.dpop_jkt.is_some_and(|jkt| !is_sha256_b64(jkt)) {
+        return Some(authz.error(
+            "invalid_dpop_proof",
+            "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)",
+        ));
+    }
+    None
 }
 
 /// Login, consent, then the code or token.

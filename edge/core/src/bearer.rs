@@ -130,7 +130,7 @@ pub async fn check_binding(
 ) -> Result<(), Refusal> {
     let Some(cnf) = &verified.claims.cnf else {
         if presented.dpop {
-            return Err(Refusal::Token("the access token is not DPoP-bound"));
+            return Err(Refusal::Unbound("the access token is not DPoP-bound"));
         }
         if required {
             return Err(Refusal::Unbound(
@@ -191,17 +191,13 @@ impl Refusal {
             .ok()
             .flatten()
             .is_some_and(|p| p.dpop || p.proof.is_some());
+        let dpop_challenge = dpop || used_dpop || matches!(self, Self::Proof(_) | Self::Unbound(_));
         let (error, why) = match self {
             Self::Missing => (None, "an access token is required"),
-            Self::Token(why) => (Some("invalid_token"), why),
-            Self::Unbound(why) => (Some("invalid_token"), why),
+            Self::Token(why) | Self::Unbound(why) => (Some("invalid_token"), why),
             Self::Proof(e) => (Some("invalid_dpop_proof"), e.reason()),
             Self::Store(e) => return crate::error::OAuthError::from(e).into_response(),
         };
-        let dpop_challenge = dpop
-            || used_dpop
-            || matches!(error, Some("invalid_dpop_proof"))
-            || why.contains("DPoP-bound");
         if !dpop_challenge {
             return bearer_challenge(error.map(|_| why));
         }

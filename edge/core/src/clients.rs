@@ -78,9 +78,7 @@ impl ClientRecord {
         new.token_endpoint_auth_method = Some(method);
         validate(&new, catalogue)?;
         let client_id = random_token(rng, 16);
-        let (secret, hashes, infos) = if !method.has_secret() {
-            (None, Vec::new(), Vec::new())
-        } else {
+        let (secret, hashes, infos) = if method.has_secret() {
             let secret = new_secret(rng);
             let hash = secrets.hash_client_secret(&secret).to_stored();
             let info = SecretInfo {
@@ -88,6 +86,8 @@ impl ClientRecord {
                 expires_at: None,
             };
             (Some(secret), vec![hash], vec![info])
+        } else {
+            (None, Vec::new(), Vec::new())
         };
         let mut client = Client {
             client_id,

@@ -1,4 +1,4 @@
-//! Whole requests for private_key_jwt (RFC 7523) and DPoP (RFC 9449) through the router on the
+//! Whole requests for `private_key_jwt` (RFC 7523) and DPoP (RFC 9449) through the router on the
 //! in-memory ports: the token endpoint's nonce, binding and replay rules, and `/verify`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

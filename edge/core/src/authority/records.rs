@@ -115,7 +115,7 @@ impl Run<'_, '_> {
         }
         let action = change_action("client", stored.client.disabled, next.client.disabled);
         self.audit(envelope, &action, id).await?;
-        Ok(Reply::Client(next))
+        Ok(Reply::Client(Box::new(next)))
     }
 
     pub(super) async fn delete_client(
@@ -155,10 +155,16 @@ impl Run<'_, '_> {
             Ok(stored) => stored,
             Err(e) => return Ok(Reply::Error(e)),
         };
+        if record.client.public {
+            return Ok(Reply::Error(ApiError::invalid(
+                "public",
+                "a public client has no secret",
+            )));
+        }
         if !record.client.auth_method().has_secret() {
             return Ok(Reply::Error(ApiError::invalid(
                 "token_endpoint_auth_method",
-                "this client has no secret: it is public or authenticates with private_key_jwt",
+                "a private_key_jwt client has no secret",
             )));
         }
         let now = self.env.clock.now();
@@ -168,7 +174,7 @@ impl Run<'_, '_> {
         self.write(&client_key(client_id), &record).await?;
         self.audit(envelope, "client.secret_rotate", client_id)
             .await?;
-        Ok(Reply::Client(record))
+        Ok(Reply::Client(Box::new(record)))
     }
 
     pub(super) async fn delete_scope(
