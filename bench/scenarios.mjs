@@ -22,9 +22,10 @@ import { CLIENT_CREDENTIALS, FORM } from "./fixtures.mjs";
 const REVOKED = 100_000;
 const PAGE = 1000;
 
-/** DPoP proofs made for the gateway-dpop load: more than a full run's requests (each is used
- * once), all made before it starts and valid for 120 s (RFC 9449 iat window plus leeway). */
-const DPOP_PROOFS = 150_000;
+/** DPoP proofs made for the gateway-dpop load, each used once: all are made before it starts
+ * and stay valid for 120 s (the 60 s iat window plus the leeway), so the load must not need
+ * more than this (a reused proof is refused and shows as non-2xx in the report). */
+const DPOP_PROOFS = 40_000;
 
 /** One fixed request (bench/load/request.lua). */
 const request = (url, { method = "POST", body = "", authorization, contentType } = {}) => ({
