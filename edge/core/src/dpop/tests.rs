@@ -112,7 +112,9 @@ fn htu_is_compared_without_query_and_after_normalisation() {
 /// Proofs by `k` whose header breaks one rule each, with the error each must get.
 fn broken_headers(k: &KeyPair) -> Vec<(Value, ProofError)> {
     let x = URL_SAFE_NO_PAD.encode(*k.pk);
-    let private = json!({"kty": "OKP", "crv": "Ed25519", "x": x, "d": "secret"});
+    // A well-formed private member (what a careless client would send).
+    let d = URL_SAFE_NO_PAD.encode([1u8; 32]);
+    let private = json!({"kty": "OKP", "crv": "Ed25519", "x": x, "d": d});
     vec![
         (
             json!({"typ": "JWT", "alg": "EdDSA", "jwk": jwk(k)}),
