@@ -7,7 +7,8 @@
 import { Miniflare } from "miniflare";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import * as jose from "jose";
 import fs from "node:fs";
 import path from "node:path";
 import { startWorker, basic, pkce, Person } from "../tests/harness.mjs";
@@ -86,6 +87,35 @@ export class Fixtures {
       if (r.status !== 200) throw new Error(`the bench token: ${r.status} ${r.text}`);
       return { w, client, authorization, token: r.body.access_token };
     });
+  }
+
+  /** A DPoP-bound access token of the bench client (RFC 9449, an ES256 key; the server nonce
+   * fetched first) and a file of `count` proofs of its key for GET `url`, each with its own
+   * `jti` and the token's `ath`. */
+  async dpopProofs(url, count) {
+    const { w, authorization } = await this.portcullis();
+    const keys = await jose.generateKeyPair("ES256");
+    const jwk = await jose.exportJWK(keys.publicKey);
+    const proof = (htm, htu, claims = {}) =>
+      new jose.SignJWT({ jti: randomBytes(12).toString("base64url"), htm, htu, iat: Math.floor(Date.now() / 1000), ...claims })
+        .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk })
+        .sign(keys.privateKey);
+    const tokenUrl = `${w.url}/oauth/token`;
+    const ask = async (claims) =>
+      w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization, dpop: await proof("POST", tokenUrl, claims) });
+    const first = await ask();
+    const r = first.status === 200 ? first : await ask({ nonce: first.headers.get("dpop-nonce") });
+    if (r.status !== 200) throw new Error(`the DPoP bench token: ${r.status} ${r.text}`);
+    const token = r.body.access_token;
+    const ath = createHash("sha256").update(token).digest("base64url");
+    // Signed a thousand at a time (WebCrypto works on node's thread pool), so that the first
+    // proofs are still fresh when the load starts.
+    const lines = [];
+    while (lines.length < count) {
+      const batch = Math.min(1000, count - lines.length);
+      lines.push(...(await Promise.all(Array.from({ length: batch }, () => proof("GET", url, { ath })))));
+    }
+    return { token, proofs: this.file("dpop-proofs.txt", lines) };
   }
 
   /** A node:http origin answering a small JSON body. */

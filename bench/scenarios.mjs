@@ -22,6 +22,11 @@ import { CLIENT_CREDENTIALS, FORM } from "./fixtures.mjs";
 const REVOKED = 100_000;
 const PAGE = 1000;
 
+/** DPoP proofs made for the gateway-dpop load, each used once: all are made before it starts
+ * and stay valid for 120 s (the 60 s iat window plus the leeway), so the load must not need
+ * more than this (a reused proof is refused and shows as non-2xx in the report). */
+const DPOP_PROOFS = 40_000;
+
 /** One fixed request (bench/load/request.lua). */
 const request = (url, { method = "POST", body = "", authorization, contentType } = {}) => ({
   url,
@@ -114,6 +119,20 @@ export const SCENARIOS = [
       const { w, token } = await fx.portcullis();
       await fx.routes(1);
       return request(`${w.url}/api/items`, { method: "GET", authorization: `Bearer ${token}` });
+    },
+  },
+  {
+    name: "gateway-dpop",
+    label: "Portcullis: gateway, DPoP-bound token",
+    what: "the gateway request with a DPoP-bound token and a fresh ES256 proof each (its jti recorded in a grant shard)",
+    section: "results",
+    vs: ["gateway"],
+    load: async (fx) => {
+      const { w } = await fx.portcullis();
+      await fx.routes(1);
+      const url = `${w.url}/api/items`;
+      const { token, proofs } = await fx.dpopProofs(url, DPOP_PROOFS);
+      return { url, script: "dpop-pool.lua", env: { BENCH_TOKEN: token, BENCH_PROOFS: proofs } };
     },
   },
   {

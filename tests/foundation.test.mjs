@@ -38,7 +38,7 @@ describe("discovery", () => {
     assert.equal(as.jwks_uri, `${w.url}/.well-known/jwks.json`);
     assert.equal(as.revocation_endpoint, `${w.url}/oauth/revoke`);
     assert.equal(as.introspection_endpoint, `${w.url}/oauth/introspect`);
-    assert.deepEqual(as.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "none"]);
+    assert.deepEqual(as.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]);
     assert.ok(as.grant_types_supported.includes("client_credentials"));
     assert.deepEqual(as.scopes_supported, ["read", "write"]);
   });

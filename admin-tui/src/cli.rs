@@ -14,7 +14,8 @@ use clap::{Args, Subcommand};
 use portcullis_core::api::{
     AuditEvent, AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType,
     IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser,
-    RegistrationPolicy, RouteTable, RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
+    RegistrationPolicy, RouteTable, RoutesBody, ScopeList, SecretRotation, TokenAuthMethod,
+    UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -254,6 +255,18 @@ pub struct ClientUpdate {
     disable: bool,
     #[arg(long)]
     enable: bool,
+    /// `client_secret_basic` or `client_secret_post` (a client cannot gain or lose its secret).
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<TokenAuthMethod>,
+    /// Replaces a `private_key_jwt` client's keys with the JWK Set in this file.
+    #[arg(long, value_parser = read_jwks, conflicts_with = "jwks_uri")]
+    jwks: Option<serde_json::Value>,
+    /// Replaces where a `private_key_jwt` client publishes its keys.
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// Whether every access token must be DPoP-bound (`true` or `false`).
+    #[arg(long)]
+    dpop_bound: Option<bool>,
 }
 
 /// The fields of a new client.
@@ -276,6 +289,19 @@ pub struct ClientArgs {
     /// Access-token lifetime in seconds.
     #[arg(long)]
     ttl: Option<u64>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` (no secret:
+    /// give `--jwks` or `--jwks-uri`) or `none` (a public client).
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<TokenAuthMethod>,
+    /// A file holding the client's public keys as a JWK Set (`private_key_jwt`).
+    #[arg(long, value_parser = read_jwks, conflicts_with = "jwks_uri")]
+    jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys (`private_key_jwt`).
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// Every access token of the client must be DPoP-bound (RFC 9449).
+    #[arg(long)]
+    dpop_bound: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -387,8 +413,23 @@ fn parse_alg(s: &str) -> Result<KeyAlg, String> {
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
+    wire_name(s, "grant type")
+}
+
+fn parse_auth_method(s: &str) -> Result<TokenAuthMethod, String> {
+    wire_name(s, "authentication method")
+}
+
+/// A value by its wire name (what the admin API's JSON spells).
+fn wire_name<T: DeserializeOwned>(s: &str, what: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| format!("unknown grant type {s}"))
+        .map_err(|_| format!("unknown {what} {s}"))
+}
+
+/// The JSON document in the file `path` (a JWK Set; the server checks its keys).
+fn read_jwks(path: &str) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))
 }
 
 /// How to print answers.
@@ -632,6 +673,10 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 public: args.public,
                 audiences: args.audiences,
                 access_token_ttl: args.ttl,
+                token_endpoint_auth_method: args.auth_method,
+                jwks: args.jwks,
+                jwks_uri: args.jwks_uri,
+                dpop_bound_access_tokens: args.dpop_bound,
                 ..NewClient::default()
             };
             print_secret(out, &api.create_client(&new)?)
@@ -645,6 +690,10 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 audiences: nonempty(u.audiences),
                 access_token_ttl: u.ttl,
                 disabled: (u.disable || u.enable).then_some(u.disable),
+                token_endpoint_auth_method: u.auth_method,
+                jwks: u.jwks,
+                jwks_uri: u.jwks_uri,
+                dpop_bound_access_tokens: u.dpop_bound,
                 ..ClientPatch::default()
             };
             let current = api.get_client(&u.client_id)?;

@@ -203,3 +203,54 @@ fn registration_set_opens_registration_and_get_reads_it_back() {
     )
     .expect("get");
 }
+
+#[test]
+fn clients_register_and_change_their_keys_and_dpop_binding() {
+    let api = sample();
+    let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}"#;
+    let path = std::env::temp_dir().join(format!("portcullis-jwks-{}.json", std::process::id()));
+    std::fs::write(&path, jwks).expect("temp file");
+    let human = Output { json: false };
+    let file = path.to_str().expect("utf-8 path");
+    run(
+        &api,
+        human,
+        command(&[
+            "clients",
+            "create",
+            "--name",
+            "keyed",
+            "--auth-method",
+            "private_key_jwt",
+            "--jwks",
+            file,
+            "--dpop-bound",
+        ]),
+    )
+    .expect("create");
+    let made = api.client_named("keyed");
+    assert_eq!(made.jwks, serde_json::from_str(jwks).ok());
+    assert!(made.dpop_bound_access_tokens && made.secrets.is_empty());
+    run(
+        &api,
+        human,
+        command(&[
+            "clients",
+            "update",
+            &made.client_id,
+            "--jwks-uri",
+            "https://keys.example.test/jwks.json",
+            "--dpop-bound",
+            "false",
+        ]),
+    )
+    .expect("update");
+    let changed = api.get_client(&made.client_id).expect("client");
+    assert_eq!(changed.jwks, None);
+    assert_eq!(
+        changed.jwks_uri.as_deref(),
+        Some("https://keys.example.test/jwks.json")
+    );
+    assert!(!changed.dpop_bound_access_tokens);
+    let _ = std::fs::remove_file(path);
+}

@@ -52,6 +52,23 @@ fn kind(client: &Client) -> String {
     }
 }
 
+/// How a client authenticates and, for `private_key_jwt`, where its keys are: its `jwks_uri`,
+/// or the `kid`s of its inline JWK Set.
+fn auth(client: &Client) -> String {
+    let method = client.auth_method().as_str();
+    if let Some(uri) = &client.jwks_uri {
+        return format!("{method} · {uri}");
+    }
+    let Some(keys) = client.jwks.as_ref().and_then(|j| j["keys"].as_array()) else {
+        return method.into();
+    };
+    let kids: Vec<&str> = keys
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap_or("(no kid)"))
+        .collect();
+    format!("{method} · {} inline keys: {}", kids.len(), kids.join(", "))
+}
+
 impl Describe for Client {
     const HEADERS: &'static [&'static str] = &["NAME", "CLIENT ID", "TYPE", "STATE"];
 
@@ -89,6 +106,16 @@ impl Describe for Client {
             ("Audiences", joined(&self.audiences)),
             ("Token TTL", format!("{} s", self.access_token_ttl)),
             ("Secrets", joined(&secrets)),
+            ("Auth method", auth(self)),
+            (
+                "DPoP",
+                if self.dpop_bound_access_tokens {
+                    "required"
+                } else {
+                    "optional"
+                }
+                .into(),
+            ),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
             ("Version", self.version.to_string()),

@@ -306,6 +306,7 @@ fn machine(name: &str) -> NewClient {
         refresh_token_idle_ttl: None,
         refresh_token_absolute_ttl: None,
         claims: serde_json::Map::new(),
+        ..NewClient::default()
     }
 }
 
@@ -322,6 +323,7 @@ fn route(path: &str, scopes: &[&str]) -> Route {
         issuer: None,
         resource: None,
         resource_name: None,
+        dpop: None,
     }
 }
 

@@ -804,3 +804,52 @@ fn revoking_a_compromised_key_asks_for_its_kid_and_shows_the_set_after() {
     assert!(app.keys.items.iter().all(|k| k.kid != kid));
     assert!(matches!(&app.notice, Some(Ok(n)) if n.contains(&kid)));
 }
+
+/// An Ed25519 public key (RFC 8037 §A.2) as a one-key JWK Set.
+const JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}"#;
+
+#[test]
+fn a_client_with_keys_is_created_as_private_key_jwt_with_no_secret() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "keyed");
+    for _ in 0..7 {
+        drive(&mut app, &api, key(KeyCode::Tab)); // … to "Keys (JWK Set)"
+    }
+    typed(&mut app, &api, JWKS);
+    drive(&mut app, &api, key(KeyCode::Tab)); // keys URL
+    drive(&mut app, &api, key(KeyCode::Tab)); // DPoP tokens only
+    drive(&mut app, &api, key(KeyCode::Char(' ')));
+    drive(&mut app, &api, ctrl('s'));
+    let made = api.client_named("keyed");
+    assert_eq!(
+        made.auth_method(),
+        portcullis_core::api::TokenAuthMethod::PrivateKeyJwt
+    );
+    assert_eq!(made.jwks, serde_json::from_str(JWKS).ok());
+    assert!(made.dpop_bound_access_tokens);
+    assert!(made.secrets.is_empty());
+    assert!(
+        !matches!(app.modal, Some(Modal::Secret(_))),
+        "no secret to show"
+    );
+}
+
+#[test]
+fn a_route_can_require_dpop() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('6')));
+    drive(&mut app, &api, key(KeyCode::Char('n')));
+    typed(&mut app, &api, "/bound/*");
+    for _ in 0..11 {
+        drive(&mut app, &api, key(KeyCode::Tab)); // … to "DPoP required"
+    }
+    drive(&mut app, &api, key(KeyCode::Char(' ')));
+    drive(&mut app, &api, ctrl('s'));
+    let table = api.get_routes().expect("routes");
+    let added = table.routes.last().expect("added");
+    assert_eq!(added.path, "/bound/*");
+    assert_eq!(added.dpop, Some(portcullis_core::api::DpopPolicy::Required));
+}

@@ -89,6 +89,13 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
                 )
             })?;
     }
+    if let Some(nonce) = var("DPOP_NONCE") {
+        settings.dpop_nonce = match nonce.as_str() {
+            "on" => true,
+            "off" => false,
+            _ => return Err(format!("DPOP_NONCE must be on or off, not {nonce}")),
+        };
+    }
     if let Some(alg) = var("SIGNING_ALG") {
         settings.signing_alg = portcullis_core::api::KeyAlg::parse(&alg)
             .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;

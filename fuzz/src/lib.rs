@@ -292,6 +292,7 @@ fn route(path: &str) -> Route {
         issuer: None,
         resource: None,
         resource_name: None,
+        dpop: None,
     }
 }
 
@@ -330,6 +331,7 @@ fn fixture() -> &'static Fixture {
             client_id: "client".into(),
             scope: "read".into(),
             extra: serde_json::Map::new(),
+            cnf: None,
         };
         let token =
             futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NativeSignatures))

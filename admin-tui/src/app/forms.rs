@@ -2,8 +2,8 @@
 //! call, with the local checks that spare a round trip.
 
 use portcullis_core::api::{
-    default_token_types, Algorithm, Client, ClientPatch, GrantType, NewClient, NewScope, NewUser,
-    Route, RoutesBody, ScopeMode, TrustedIssuer, UserPatch,
+    default_token_types, Algorithm, Client, ClientPatch, DpopPolicy, GrantType, NewClient,
+    NewScope, NewUser, Route, RoutesBody, ScopeMode, TokenAuthMethod, TrustedIssuer, UserPatch,
 };
 
 use super::{App, FormKind, GRANT_TYPES};
@@ -54,6 +54,7 @@ pub(super) fn route_form(app: &App, existing: Option<&Route>) -> Form {
         issuer: None,
         resource: None,
         resource_name: None,
+        dpop: None,
     });
     let methods = r.methods.clone().unwrap_or_default();
     let title = existing.map_or_else(|| "New route".into(), |r| format!("Edit route {}", r.path));
@@ -98,6 +99,11 @@ pub(super) fn route_form(app: &App, existing: Option<&Route>) -> Form {
                 "forward_token",
                 "Forward token",
                 Input::Toggle(r.forward_token),
+            ),
+            Field::new(
+                "dpop",
+                "DPoP required",
+                Input::Toggle(r.dpop == Some(DpopPolicy::Required)),
             ),
         ],
     )
@@ -193,6 +199,14 @@ pub(super) fn client_form(app: &App, existing: Option<&Client>) -> Form {
             ),
         ),
     ]);
+    if existing.is_none_or(|c| c.auth_method() == TokenAuthMethod::PrivateKeyJwt) {
+        fields.extend(key_fields(existing));
+    }
+    fields.push(Field::new(
+        "dpop_bound",
+        "DPoP tokens only",
+        Input::Toggle(existing.is_some_and(|c| c.dpop_bound_access_tokens)),
+    ));
     let title = existing.map_or_else(
         || "New client".to_owned(),
         |c| format!("Edit client {}", c.name),
@@ -208,6 +222,27 @@ struct ClientFields {
     redirect_uris: Vec<String>,
     audiences: Vec<String>,
     access_token_ttl: Option<u64>,
+    /// A `private_key_jwt` client's keys: inline (a JWK Set) or by URL; both `None` when the
+    /// form has no such fields or they are empty.
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    dpop_bound: bool,
+}
+
+/// The key fields of a client form: a JWK Set pasted as JSON, or a JWKS URL.
+fn key_fields(existing: Option<&Client>) -> [Field; 2] {
+    let jwks = existing
+        .and_then(|c| c.jwks.as_ref())
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    [
+        Field::new("jwks", "Keys (JWK Set)", Input::Text(jwks)),
+        Field::new(
+            "jwks_uri",
+            "Keys URL",
+            optional_text(existing.and_then(|c| c.jwks_uri.as_ref())),
+        ),
+    ]
 }
 
 fn client_fields(form: &mut Form) -> Option<ClientFields> {
@@ -225,6 +260,16 @@ fn client_fields(form: &mut Form) -> Option<ClientFields> {
         form.reject("access_token_ttl", "a whole number of seconds");
         return None;
     };
+    let jwks_text = form.text("jwks");
+    let jwks = if jwks_text.trim().is_empty() {
+        None
+    } else if let Ok(doc) = serde_json::from_str(&jwks_text) {
+        Some(doc)
+    } else {
+        form.reject("jwks", "a JWK Set as JSON: {\"keys\": [...]}");
+        return None;
+    };
+    let jwks_uri = Some(form.text("jwks_uri")).filter(|u| !u.is_empty());
     Some(ClientFields {
         name,
         grant_types: picked(&GRANT_TYPES, &form.chosen("grant_types"), GrantType::as_str),
@@ -232,7 +277,30 @@ fn client_fields(form: &mut Form) -> Option<ClientFields> {
         redirect_uris: form.items("redirect_uris"),
         audiences: form.items("audiences"),
         access_token_ttl,
+        jwks,
+        jwks_uri,
+        dpop_bound: form.toggle("dpop_bound"),
     })
+}
+
+/// The registration of a new client; keys make it a `private_key_jwt` client, which has no
+/// secret.
+fn new_client(f: ClientFields, public: bool) -> NewClient {
+    let keyed = f.jwks.is_some() || f.jwks_uri.is_some();
+    NewClient {
+        name: f.name,
+        grant_types: f.grant_types,
+        scopes: f.scopes,
+        redirect_uris: f.redirect_uris,
+        public,
+        audiences: f.audiences,
+        access_token_ttl: f.access_token_ttl,
+        token_endpoint_auth_method: keyed.then_some(TokenAuthMethod::PrivateKeyJwt),
+        jwks: f.jwks,
+        jwks_uri: f.jwks_uri,
+        dpop_bound_access_tokens: f.dpop_bound,
+        ..NewClient::default()
+    }
 }
 
 /// Turns a filled form into its admin call, or marks the field at fault.
@@ -240,16 +308,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
     match kind {
         FormKind::NewClient => {
             let f = client_fields(form)?;
-            Some(Cmd::CreateClient(NewClient {
-                name: f.name,
-                grant_types: f.grant_types,
-                scopes: f.scopes,
-                redirect_uris: f.redirect_uris,
-                public: form.toggle("public"),
-                audiences: f.audiences,
-                access_token_ttl: f.access_token_ttl,
-                ..NewClient::default()
-            }))
+            Some(Cmd::CreateClient(new_client(f, form.toggle("public"))))
         }
         FormKind::EditClient { id, version } => {
             let f = client_fields(form)?;
@@ -263,6 +322,9 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                     redirect_uris: Some(f.redirect_uris),
                     audiences: Some(f.audiences),
                     access_token_ttl: f.access_token_ttl,
+                    jwks: f.jwks,
+                    jwks_uri: f.jwks_uri,
+                    dpop_bound_access_tokens: Some(f.dpop_bound),
                     ..ClientPatch::default()
                 },
             })
@@ -291,6 +353,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
                 issuer: optional(form.text("issuer")),
                 resource: optional(form.text("resource")),
                 resource_name: optional(form.text("resource_name")),
+                dpop: form.toggle("dpop").then_some(DpopPolicy::Required),
             };
             Some(Cmd::PutRoutes {
                 version: entry.version,

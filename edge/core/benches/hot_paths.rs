@@ -44,6 +44,7 @@ fn hot_paths(c: &mut Criterion) {
         client_id: client.client.client_id.clone(),
         scope: "read".into(),
         extra: serde_json::Map::new(),
+        cnf: None,
     };
     let token = futures::executor::block_on(tokens::sign(
         &keys,

@@ -61,6 +61,20 @@ pub struct Client {
     #[serde(default)]
     pub claims: Map<String, Value>,
     pub disabled: bool,
+    /// How the client authenticates at the token, revocation and introspection endpoints;
+    /// absent in records stored before it existed (then [`Client::auth_method`] derives it from
+    /// `public`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<TokenAuthMethod>,
+    /// A `private_key_jwt` client's public keys (RFC 7517 JWK Set), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    /// Where a `private_key_jwt` client publishes its public keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Every access token of this client must be DPoP-bound (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     #[serde(default)]
     pub secrets: Vec<SecretInfo>,
     pub created_at: u64,
@@ -167,6 +181,55 @@ impl RegistrationPolicy {
     }
 }
 
+impl Client {
+    /// How the client authenticates: as registered, or for a record stored before the field
+    /// existed, `none` for a public client and `client_secret_basic` otherwise.
+    pub fn auth_method(&self) -> TokenAuthMethod {
+        self.token_endpoint_auth_method.unwrap_or(if self.public {
+            TokenAuthMethod::None
+        } else {
+            TokenAuthMethod::ClientSecretBasic
+        })
+    }
+}
+
+/// A client authentication method (RFC 7591 §2 names). The two secret methods accept the
+/// secret either way; `private_key_jwt` (RFC 7523 §2.2) needs a signed assertion and has no
+/// secret; `none` is a public client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    None,
+}
+
+impl TokenAuthMethod {
+    /// Every method, in the order metadata lists them.
+    pub const ALL: [Self; 4] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    /// Whether a client of this method holds a secret.
+    pub fn has_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
 /// `POST /admin/v1/clients`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +254,16 @@ pub struct NewClient {
     pub refresh_token_absolute_ttl: Option<u64>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    /// Default: `none` for a public client, else `client_secret_basic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<TokenAuthMethod>,
+    /// `private_key_jwt` only: the public keys inline (a JWK Set), or else `jwks_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// The answer to `POST /admin/v1/clients`: the client plus, for a confidential client, its
@@ -319,6 +392,17 @@ pub struct Route {
     /// A human-readable name of the resource, for its RFC 9728 metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
+    /// `required`: only DPoP-bound tokens, presented with a proof, pass (RFC 9449 §7); absent:
+    /// bearer tokens pass too (a DPoP-bound token still needs its proof).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopPolicy>,
+}
+
+/// A route's DPoP policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpopPolicy {
+    Required,
 }
 
 /// `PUT /admin/v1/routes`: the whole route table.
@@ -433,6 +517,18 @@ pub struct ClientPatch {
     pub claims: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    /// Only between `client_secret_basic` and `client_secret_post`: a client cannot gain or
+    /// lose its secret (create a new client instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<TokenAuthMethod>,
+    /// Replaces the inline keys (and drops `jwks_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    /// Replaces `jwks_uri` (and drops the inline keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// `POST /admin/v1/clients/{client_id}/secrets` (the body is optional). The answer is a

@@ -215,7 +215,8 @@ pub enum Command {
 pub enum Reply {
     Scope(Scope),
     Scopes(Vec<Scope>),
-    Client(ClientRecord),
+    /// Boxed: a client record is far larger than the other replies.
+    Client(Box<ClientRecord>),
     Clients(Vec<ClientRecord>),
     Keys(KeySet),
     /// The deny-list's head after a revocation, for the caller's isolate.
@@ -543,7 +544,7 @@ impl Run<'_, '_> {
         self.write(&key, record).await?;
         self.audit(envelope, "client.create", &record.client.client_id)
             .await?;
-        Ok(Reply::Client(record.clone()))
+        Ok(Reply::Client(Box::new(record.clone())))
     }
 
     async fn ensure_keys(&self, envelope: &Envelope, alg: &KeyAlg) -> Result<Reply, StoreError> {

@@ -13,7 +13,7 @@
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
-use crate::crypto::token_hash;
+use crate::crypto::{is_sha256_b64, token_hash};
 use crate::error::{only, OAuthError};
 use crate::form::{posted_form, Form, FormError};
 use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
@@ -36,6 +36,7 @@ const REQUEST_PARAMS: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "resource",
+    "dpop_jkt",
 ];
 
 /// The answer to the client: a redirect with `params` in the query (code) or fragment
@@ -70,6 +71,8 @@ struct Authz<'r> {
     scopes: Vec<String>,
     state: Option<&'r str>,
     challenge: Option<&'r str>,
+    /// RFC 9449 §10: the key the code's token request must prove.
+    dpop_jkt: Option<&'r str>,
     issuer: String,
     form: &'r Form,
 }
@@ -162,6 +165,7 @@ async fn validate<'r>(
         scopes: Vec::new(),
         state: form.get("state"),
         challenge: form.get("code_challenge"),
+        dpop_jkt: form.get("dpop_jkt"),
         issuer: ctx.caller.issuer.clone(),
         form,
     };
@@ -185,6 +189,12 @@ async fn validate<'r>(
             "this client may not use this response_type",
         )));
     }
+    if authz.implicit && authz.client.client.dpop_bound_access_tokens {
+        return Ok(Err(authz.error(
+            "unauthorized_client",
+            "this client must use DPoP, which response_type=token cannot carry",
+        )));
+    }
     match granted_scope(form.get("scope"), &authz.client.client.scopes) {
         Ok(s) => authz.scopes = s.into_vec(),
         Err(_) => {
@@ -195,26 +205,8 @@ async fn validate<'r>(
         }
     }
     if !authz.implicit {
-        let Some(challenge) = authz.challenge else {
-            return Ok(Err(authz.error(
-                "invalid_request",
-                "code_challenge is required (PKCE with S256)",
-            )));
-        };
-        if form.get("code_challenge_method") != Some("S256") {
-            return Ok(Err(
-                authz.error("invalid_request", "code_challenge_method must be S256")
-            ));
-        }
-        let well_formed = challenge.len() == 43
-            && challenge
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !well_formed {
-            return Ok(Err(authz.error(
-                "invalid_request",
-                "code_challenge must be a base64url SHA-256 digest",
-            )));
+        if let Some(refusal) = code_binding(&authz) {
+            return Ok(Err(refusal));
         }
     }
     if let Some(refusal) = check_resource(ctx, &authz).await? {
@@ -242,6 +234,33 @@ async fn check_resource(
             "resource is neither an audience of this client nor a gateway resource",
         ))),
     }
+}
+
+/// What a code request must carry besides its client: PKCE with S256 (RFC 7636), and a
+/// well-formed `dpop_jkt` when it binds the code to a DPoP key (RFC 9449 §10).
+fn code_binding(authz: &Authz<'_>) -> Option<Response> {
+    let Some(challenge) = authz.challenge else {
+        return Some(authz.error(
+            "invalid_request",
+            "code_challenge is required (PKCE with S256)",
+        ));
+    };
+    if authz.form.get("code_challenge_method") != Some("S256") {
+        return Some(authz.error("invalid_request", "code_challenge_method must be S256"));
+    }
+    if !is_sha256_b64(challenge) {
+        return Some(authz.error(
+            "invalid_request",
+            "code_challenge must be a base64url SHA-256 digest",
+        ));
+    }
+    if authz.dpop_jkt.is_some_and(|jkt| !is_sha256_b64(jkt)) {
+        return Some(authz.error(
+            "invalid_dpop_proof",
+            "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638)",
+        ));
+    }
+    None
 }
 
 /// Login, consent, then the code or token.
@@ -331,6 +350,7 @@ async fn proceed(
             exp: ctx.clock.now() + CODE_TTL,
             redeemed: None,
             resource: authz.form.get("resource").map(str::to_owned),
+            dpop_jkt: authz.dpop_jkt.map(str::to_owned),
         };
         ctx.grants
             .call(
@@ -397,7 +417,7 @@ async fn implicit(
     grant_id: String,
 ) -> Result<Response, StoreError> {
     let client = &authz.client;
-    let plan = plan(ctx, client, shard, false);
+    let plan = plan(ctx, client, shard, false, None);
     let command = GrantCommand::IssueDirect {
         user: user.id.clone(),
         client_id: client.client.client_id.clone(),
@@ -415,7 +435,7 @@ async fn implicit(
         aud,
         &user.id,
         &authz.scopes,
-        &plan.issue.access.jti,
+        &plan,
     );
     let ttl = client.client.access_token_ttl;
     let token = sign_access(ctx, claims, ttl)

@@ -169,7 +169,7 @@ async fn store(ctx: &Context<'_>, fresh: ClientRecord) -> Result<Rc<ClientRecord
     {
         Reply::Client(stored) => {
             ctx.caches.forget_client(&id);
-            Ok(Rc::new(stored))
+            Ok(Rc::new(*stored))
         }
         other => Err(StoreError(format!("unexpected reply {other:?}"))),
     }

@@ -8,16 +8,22 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{Client, ClientPatch, GrantType, NewClient, Scope, SecretInfo};
+use crate::api::{Client, ClientPatch, GrantType, NewClient, Scope, SecretInfo, TokenAuthMethod};
 use crate::crypto::{random_token, SecretHash, Secrets};
 use crate::error::ApiError;
+use crate::gateway::issuers::{has_private_member, keys_of};
 use crate::lifetimes::{
     DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL,
     MAX_ACCESS_TOKEN_TTL, MAX_REFRESH_TOKEN_TTL,
 };
 use crate::ports::Rng;
 use crate::scope::is_scope_token;
-use crate::uri::{check_absolute_uri, check_redirect_uri};
+use crate::uri::{check_absolute_uri, check_redirect_uri, is_jwks_uri};
+
+/// Most keys in a client's inline `jwks`.
+pub const MAX_CLIENT_KEYS: usize = 10;
+/// Longest inline `jwks`, as JSON.
+const MAX_CLIENT_JWKS_LEN: usize = 16 * 1024;
 
 /// Claims a client's custom claims may not override.
 const RESERVED_CLAIMS: &[&str] = &[
@@ -56,11 +62,23 @@ impl ClientRecord {
         rng: &dyn Rng,
         now: u64,
     ) -> Result<(Self, Option<String>), ApiError> {
+        let mut new = new;
+        let method = new.token_endpoint_auth_method.unwrap_or(if new.public {
+            TokenAuthMethod::None
+        } else {
+            TokenAuthMethod::ClientSecretBasic
+        });
+        if new.public && method != TokenAuthMethod::None {
+            return Err(ApiError::invalid(
+                "token_endpoint_auth_method",
+                "a public client authenticates with none",
+            ));
+        }
+        new.public = method == TokenAuthMethod::None;
+        new.token_endpoint_auth_method = Some(method);
         validate(&new, catalogue)?;
         let client_id = random_token(rng, 16);
-        let (secret, hashes, infos) = if new.public {
-            (None, Vec::new(), Vec::new())
-        } else {
+        let (secret, hashes, infos) = if method.has_secret() {
             let secret = new_secret(rng);
             let hash = secrets.hash_client_secret(&secret).to_stored();
             let info = SecretInfo {
@@ -68,6 +86,8 @@ impl ClientRecord {
                 expires_at: None,
             };
             (Some(secret), vec![hash], vec![info])
+        } else {
+            (None, Vec::new(), Vec::new())
         };
         let mut client = Client {
             client_id,
@@ -82,6 +102,10 @@ impl ClientRecord {
             refresh_token_absolute_ttl: None,
             claims: serde_json::Map::new(),
             disabled: false,
+            token_endpoint_auth_method: None,
+            jwks: None,
+            jwks_uri: None,
+            dpop_bound_access_tokens: false,
             secrets: infos,
             created_at: now,
             updated_at: now,
@@ -112,6 +136,18 @@ impl ClientRecord {
                 "a client's type cannot change; create a new client instead",
             ));
         }
+        let method = patch.token_endpoint_auth_method.unwrap_or(c.auth_method());
+        if method != c.auth_method() && !(method.has_secret() && c.auth_method().has_secret()) {
+            return Err(ApiError::invalid(
+                "token_endpoint_auth_method",
+                "only client_secret_basic and client_secret_post can be exchanged; a client \
+                 cannot gain or lose its secret or keys (create a new client instead)",
+            ));
+        }
+        let (jwks, jwks_uri) = match (patch.jwks, patch.jwks_uri) {
+            (None, None) => (c.jwks.clone(), c.jwks_uri.clone()),
+            (jwks, jwks_uri) => (jwks, jwks_uri),
+        };
         let merged = NewClient {
             name: patch.name.unwrap_or_else(|| c.name.clone()),
             grant_types: patch.grant_types.unwrap_or_else(|| c.grant_types.clone()),
@@ -127,6 +163,12 @@ impl ClientRecord {
                 .refresh_token_absolute_ttl
                 .or(c.refresh_token_absolute_ttl),
             claims: patch.claims.unwrap_or_else(|| c.claims.clone()),
+            token_endpoint_auth_method: Some(method),
+            jwks,
+            jwks_uri,
+            dpop_bound_access_tokens: patch
+                .dpop_bound_access_tokens
+                .unwrap_or(c.dpop_bound_access_tokens),
         };
         validate(&merged, catalogue)?;
         let mut next = self.clone();
@@ -193,6 +235,10 @@ fn assign(client: &mut Client, new: NewClient) {
     client.refresh_token_idle_ttl = new.refresh_token_idle_ttl;
     client.refresh_token_absolute_ttl = new.refresh_token_absolute_ttl;
     client.claims = new.claims;
+    client.token_endpoint_auth_method = new.token_endpoint_auth_method;
+    client.jwks = new.jwks;
+    client.jwks_uri = new.jwks_uri;
+    client.dpop_bound_access_tokens = new.dpop_bound_access_tokens;
 }
 
 /// Whether `client`, which registered itself, went unused for `ttl` seconds by `now` (its last
@@ -286,6 +332,7 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
         }
     }
     check_refresh_lifetimes(new)?;
+    check_keys(new)?;
     for (name, value) in &new.claims {
         if RESERVED_CLAIMS.contains(&name.as_str()) {
             return Err(ApiError::invalid(
@@ -301,6 +348,54 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// A `private_key_jwt` client's keys: exactly one of `jwks` (1 to [`MAX_CLIENT_KEYS`] usable
+/// public keys, every one of them) and `jwks_uri` (as a trusted issuer's); no other client has
+/// keys.
+fn check_keys(new: &NewClient) -> Result<(), ApiError> {
+    let key_based = new.token_endpoint_auth_method == Some(TokenAuthMethod::PrivateKeyJwt);
+    match (&new.jwks, &new.jwks_uri) {
+        (None, None) if key_based => Err(ApiError::invalid(
+            "jwks",
+            "a private_key_jwt client needs jwks or jwks_uri",
+        )),
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "jwks_uri",
+            "give jwks or jwks_uri, not both",
+        )),
+        (Some(_), _) | (_, Some(_)) if !key_based => Err(ApiError::invalid(
+            "token_endpoint_auth_method",
+            "only a private_key_jwt client has jwks or jwks_uri",
+        )),
+        (Some(jwks), None) => {
+            let listed = jwks
+                .get("keys")
+                .and_then(serde_json::Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            let usable = keys_of(jwks).map_or(0, |k| k.len());
+            let private = listed.iter().any(has_private_member);
+            if jwks.to_string().len() > MAX_CLIENT_JWKS_LEN
+                || !(1..=MAX_CLIENT_KEYS).contains(&listed.len())
+                || usable != listed.len()
+                || private
+            {
+                return Err(ApiError::invalid(
+                    "jwks",
+                    format!(
+                        "a JWK Set of 1 to {MAX_CLIENT_KEYS} public keys (RSA of 2048 bits or \
+                         more, EC P-256 or OKP Ed25519), no private members"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        (None, Some(uri)) if !is_jwks_uri(uri) => Err(ApiError::invalid(
+            "jwks_uri",
+            "must be an https:// URL (http:// only on loopback)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Refresh-token lifetimes, when given: at least a minute, at most a year, idle within absolute.

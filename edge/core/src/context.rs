@@ -42,6 +42,9 @@ pub struct Settings {
     pub audit_retention_secs: u64,
     /// `REFRESH_RETRY_WINDOW_MS`: how long a retried refresh gets the same refresh token.
     pub refresh_retry_window_ms: u64,
+    /// `DPOP_NONCE` (`on` by default): whether the token endpoint requires DPoP server nonces
+    /// (RFC 9449 §8).
+    pub dpop_nonce: bool,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             upstream_session_secs: crate::lifetimes::UPSTREAM_SESSION_TTL,
             audit_retention_secs: crate::authority::DEFAULT_AUDIT_RETENTION_SECS,
             refresh_retry_window_ms: crate::grants::DEFAULT_RETRY_WINDOW_MS,
+            dpop_nonce: true,
         }
     }
 }

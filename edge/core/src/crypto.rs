@@ -3,7 +3,8 @@
 //! The worker holds two secrets: `ADMIN_TOKEN` and `KEY_ENCRYPTION_KEY` (32 bytes, base64).
 //! Every other key is derived from the latter with HKDF-SHA256 (RFC 5869) under its own label:
 //! the pepper that keys client-secret hashes, the AES-256-GCM key that seals signing keys at
-//! rest, the HMAC key that signs browser session cookies and CSRF tokens, and the salt under
+//! rest, the HMAC key that signs browser session cookies and CSRF tokens, the HMAC key of DPoP
+//! server nonces, and the salt under
 //! which a refresh token derives the key that seals its rotation's answer for a retry
 //! ([`Secrets::seal_for_token`]). Comparisons of secrets are constant-time ([`subtle`]).
 
@@ -42,6 +43,7 @@ pub struct Secrets {
     wrap_key: Aes256Gcm,
     session_key: [u8; 32],
     retry_salt: [u8; 32],
+    nonce_key: [u8; 32],
 }
 
 impl Secrets {
@@ -68,6 +70,9 @@ impl Secrets {
         let mut retry_salt = [0u8; 32];
         hk.expand(b"refresh-retry-salt", &mut retry_salt)
             .map_err(|_| SecretsError::KeyEncryptionKey)?;
+        let mut nonce_key = [0u8; 32];
+        hk.expand(b"dpop-nonce-mac", &mut nonce_key)
+            .map_err(|_| SecretsError::KeyEncryptionKey)?;
         let admin_token_digest: [u8; 32] = Sha256::digest(admin_token.as_bytes()).into();
         let admin_fingerprint = format!("admin:{}", hex(&admin_token_digest[..4]));
         Ok(Self {
@@ -77,6 +82,7 @@ impl Secrets {
             wrap_key: Aes256Gcm::new(&wrap.into()),
             session_key,
             retry_salt,
+            nonce_key,
         })
     }
 
@@ -102,10 +108,12 @@ impl Secrets {
 
     /// HMAC-SHA256 of `data` under the session key (session cookies, CSRF tokens), base64url.
     pub fn session_mac(&self, data: &[u8]) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.session_key)
-            .expect("HMAC takes any key length");
-        mac.update(data);
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        mac_b64(&self.session_key, data)
+    }
+
+    /// HMAC-SHA256 of `data` under the DPoP nonce key (RFC 9449 §8 server nonces), base64url.
+    pub fn nonce_mac(&self, data: &[u8]) -> String {
+        mac_b64(&self.nonce_key, data)
     }
 
     /// Whether `mac` is [`Secrets::session_mac`] of `data` (constant time).
@@ -146,6 +154,13 @@ impl Secrets {
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         Aes256Gcm::new(&key.into())
     }
+}
+
+/// HMAC-SHA256 of `data` under `key`, base64url.
+fn mac_b64(key: &[u8; 32], data: &[u8]) -> String {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// The HKDF info and AEAD associated data of [`Secrets::seal_for_token`].
@@ -234,6 +249,15 @@ pub fn hex(bytes: &[u8]) -> String {
 /// SHA-256, base64url.
 pub fn sha256_b64(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(data))
+}
+
+/// Whether `value` has the form of a base64url SHA-256 digest (a PKCE challenge, a JWK
+/// thumbprint): 43 base64url characters.
+pub fn is_sha256_b64(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What is stored in place of a code or refresh token.

@@ -241,6 +241,7 @@ mod tests {
                 client_id: client.into(),
                 scope: String::new(),
                 extra: serde_json::Map::new(),
+                cnf: None,
             },
             iat,
             exp: iat + 3600,

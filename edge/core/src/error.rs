@@ -41,6 +41,12 @@ pub enum OAuthError {
     /// Too many requests: answered 429 with `Retry-After`.
     #[error("rate limited")]
     RateLimited,
+    /// The DPoP proof is missing, invalid or replayed (RFC 9449 §5).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(String),
+    /// The DPoP proof must carry this server nonce (RFC 9449 §8): answered with `DPoP-Nonce`.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
 }
 
 /// The JSON body of every OAuth and admin error.
@@ -67,6 +73,8 @@ impl OAuthError {
             Self::InvalidTarget(_) => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::Unavailable(_) | Self::RateLimited => "temporarily_unavailable",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce(_) => "use_dpop_nonce",
         }
     }
 
@@ -87,7 +95,9 @@ impl OAuthError {
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
             | Self::InvalidScope(d)
-            | Self::InvalidTarget(d) => d.clone(),
+            | Self::InvalidTarget(d)
+            | Self::InvalidDpopProof(d) => d.clone(),
+            Self::UseDpopNonce(_) => "the DPoP proof must carry the server's nonce".into(),
             Self::InvalidClient => "client authentication failed".into(),
             Self::UnsupportedGrantType => "grant type not supported".into(),
             Self::UnsupportedTokenType => "token type not supported".into(),
@@ -119,6 +129,7 @@ impl OAuthError {
                 );
             }
             Self::Unavailable(failure) => resp = resp.failed(failure),
+            Self::UseDpopNonce(nonce) => resp = resp.header("dpop-nonce", nonce),
             _ => {}
         }
         resp

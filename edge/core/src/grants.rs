@@ -124,6 +124,10 @@ pub struct Issue {
     pub refresh_hash: Option<String>,
     pub idle_ttl: u64,
     pub absolute_ttl: u64,
+    /// The DPoP key (JWK thumbprint) a new family's refresh tokens are bound to (public
+    /// clients, RFC 9449 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_jkt: Option<String>,
 }
 
 /// An authorization code as stored (under its hash).
@@ -139,6 +143,10 @@ pub struct CodeRecord {
     pub redirect_uri_sent: bool,
     /// The S256 `code_challenge`.
     pub challenge: String,
+    /// `dpop_jkt` of the authorization request: the token request's DPoP proof must be signed
+    /// by this key (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     pub user: String,
     pub scopes: Vec<String>,
     pub exp: u64,
@@ -158,6 +166,7 @@ struct Redemption<'a> {
     redirect_uri: &'a str,
     verifier: &'a str,
     resource: Option<&'a str>,
+    jkt: Option<&'a str>,
 }
 
 /// A user's authorisation of a client: the consented scopes and every token family under it.
@@ -201,6 +210,9 @@ struct Family {
     idle_ttl: u64,
     absolute_ttl: u64,
     tokens: Vec<IssuedToken>,
+    /// The DPoP key its refresh tokens are bound to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jkt: Option<String>,
 }
 
 impl Family {
@@ -250,6 +262,9 @@ pub enum GrantCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resource: Option<String>,
         issue: Issue,
+        /// The key of the request's DPoP proof, if it had one.
+        #[serde(default)]
+        jkt: Option<String>,
     },
     /// Rotates a refresh token (RFC 6749 §6); `scope` may only narrow. With `retry`, a
     /// retry of this request gets the same new refresh token ([`retry`]).
@@ -260,6 +275,9 @@ pub enum GrantCommand {
         issue: Issue,
         #[serde(default)]
         retry: Option<RetryTicket>,
+        /// The key of the request's DPoP proof, if it had one.
+        #[serde(default)]
+        jkt: Option<String>,
     },
     /// Issues tokens without a code (password and implicit grants), recording the grant.
     IssueDirect {
@@ -322,7 +340,17 @@ pub enum GrantCommand {
     Delivered {
         ids: Vec<String>,
     },
+    /// Records a single-use id (a client assertion's or a DPoP proof's `jti`, hashed with
+    /// whose it is) until `until` (seconds, at most [`MAX_SEEN_SECS`] ahead); answers whether
+    /// this is its first use.
+    FirstUse {
+        key: String,
+        until: u64,
+    },
 }
+
+/// Longest time a single-use id is remembered, seconds.
+pub const MAX_SEEN_SECS: u64 = 3600;
 
 /// Why a redemption or refresh failed, in RFC 6749 §5.2 terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -387,6 +415,10 @@ pub enum GrantReply {
     },
     /// [`GrantCommand::RevokeClient`] is done in this shard.
     ClientRevoked,
+    /// [`GrantCommand::FirstUse`]: whether the id was new.
+    FirstUse {
+        first: bool,
+    },
 }
 
 /// What a shard runs on.
@@ -407,6 +439,9 @@ fn family_key(id: &str) -> String {
 fn refresh_key(hash: &str) -> String {
     format!("refresh:{hash}")
 }
+fn seen_key(hash: &str) -> String {
+    format!("seen:{hash}")
+}
 fn pair_key(user: &str, client_id: &str) -> String {
     format!(
         "pair:{}",
@@ -424,6 +459,14 @@ fn refused(reason: &str) -> GrantReply {
         reason: reason.into(),
         revoked: None,
     }
+}
+
+/// A presented refresh token and what must match it.
+#[derive(Clone, Copy)]
+struct Presented<'c> {
+    token_hash: &'c str,
+    client_id: &'c str,
+    jkt: Option<&'c str>,
 }
 
 struct Shard<'e, 'a> {
@@ -534,6 +577,7 @@ impl Shard<'_, '_> {
             idle_ttl: issue.idle_ttl,
             absolute_ttl: issue.absolute_ttl,
             tokens: vec![issue.access.clone()],
+            jkt: issue.refresh_jkt.clone(),
         };
         let end = self.now + issue.absolute_ttl;
         if let Some(hash) = &issue.refresh_hash {
@@ -637,12 +681,14 @@ impl Shard<'_, '_> {
                 verifier,
                 resource,
                 issue,
+                jkt,
             } => {
                 let asked = Redemption {
                     client_id,
                     redirect_uri,
                     verifier,
                     resource: resource.as_deref(),
+                    jkt: jkt.as_deref(),
                 };
                 self.redeem(code_hash, &asked, issue).await
             }
@@ -652,15 +698,15 @@ impl Shard<'_, '_> {
                 scope,
                 issue,
                 retry,
+                jkt,
             } => {
-                self.refresh(
+                let presented = Presented {
                     token_hash,
                     client_id,
-                    scope.as_deref(),
-                    issue,
-                    retry.as_ref(),
-                )
-                .await
+                    jkt: jkt.as_deref(),
+                };
+                self.refresh(&presented, scope.as_deref(), issue, retry.as_ref())
+                    .await
             }
             GrantCommand::IssueDirect {
                 user,
@@ -705,7 +751,23 @@ impl Shard<'_, '_> {
             } => self.end_person(user, *revoke_grants, action).await,
             GrantCommand::Undelivered => self.undelivered().await,
             GrantCommand::Delivered { ids } => self.delivered(ids).await,
+            GrantCommand::FirstUse { key, until } => self.first_use(key, *until).await,
         }
+    }
+
+    async fn first_use(&self, key: &str, until: u64) -> Result<GrantReply, StoreError> {
+        self.sweep().await?;
+        let key = seen_key(key);
+        let seen = self
+            .read::<u64>(&key)
+            .await?
+            .is_some_and(|until| until > self.now);
+        if !seen {
+            let until = until.min(self.now + MAX_SEEN_SECS);
+            self.write(&key, &until).await?;
+            self.expire(&key, until).await?;
+        }
+        Ok(GrantReply::FirstUse { first: !seen })
     }
 
     async fn issue_code(
@@ -821,6 +883,7 @@ impl Shard<'_, '_> {
             redirect_uri,
             verifier,
             resource,
+            jkt,
         } = *asked;
         let key = code_key(code_hash);
         let Some(mut code) = self.read::<CodeRecord>(&key).await? else {
@@ -855,6 +918,8 @@ impl Shard<'_, '_> {
             && resource != code.resource.as_deref()
         {
             Some("resource differs from the authorization request")
+        } else if code.dpop_jkt.is_some() && code.dpop_jkt.as_deref() != jkt {
+            Some("the DPoP proof's key is not the dpop_jkt of the authorization request")
         } else {
             None
         };
@@ -881,12 +946,16 @@ impl Shard<'_, '_> {
 
     async fn refresh(
         &self,
-        token_hash: &str,
-        client_id: &str,
+        presented: &Presented<'_>,
         scope: Option<&[String]>,
         issue: &Issue,
         ticket: Option<&RetryTicket>,
     ) -> Result<GrantReply, StoreError> {
+        let Presented {
+            token_hash,
+            client_id,
+            jkt,
+        } = *presented;
         self.sweep().await?;
         let Some(fid) = self.read::<String>(&refresh_key(token_hash)).await? else {
             return Ok(refused("the refresh token is unknown"));
@@ -923,6 +992,11 @@ impl Shard<'_, '_> {
         }
         if family.client_id != client_id {
             return Ok(refused("the refresh token was issued to another client"));
+        }
+        if family.jkt.is_some() && family.jkt.as_deref() != jkt {
+            return Ok(refused(
+                "the refresh token is bound to another DPoP key (RFC 9449 §5)",
+            ));
         }
         if family.expires_at() <= self.now {
             self.drop_family(&fid).await?;

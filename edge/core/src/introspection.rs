@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::authority::{Command, Reply};
-use crate::bearer::{bearer_challenge, verify_token, BearerError};
+use crate::bearer::{authenticate, verify_token, BearerError};
 use crate::client_auth::{authenticate_client, read_form};
 use crate::context::Context;
 use crate::error::{only, OAuthError};
@@ -31,18 +31,15 @@ impl From<StoreError> for BearerError {
     }
 }
 
-/// `POST /verify`: `Authorization: Bearer <token>` → 200 with the claims, or 401 (RFC 6750 §3).
+/// `POST /verify`: `Authorization: Bearer <token>` (or `DPoP <token>` with its proof, for a
+/// DPoP-bound token) → 200 with the claims, or 401 (RFC 6750 §3, RFC 9449 §7.1).
 pub async fn verify_endpoint(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Post, Method::Get]) {
         return refusal;
     }
-    let Some(token) = req.bearer() else {
-        return bearer_challenge(None, "");
-    };
-    match verify_token(ctx, token, None).await {
+    match authenticate(ctx, req, None).await {
         Ok(v) => Response::json(200, &v.to_json()).no_store(),
-        Err(BearerError::Token(_)) => bearer_challenge(Some("the access token is not valid"), ""),
-        Err(BearerError::Store(e)) => OAuthError::from(e).into_response(),
+        Err(refusal) => refusal.into_response(req, false, ""),
     }
 }
 
@@ -153,7 +150,13 @@ pub async fn introspect(ctx: &Context<'_>, req: &Request) -> Response {
         match verify_token(ctx, token, None).await {
             Ok(v) => {
                 let mut claims = v.to_json();
-                claims.insert("token_type".into(), "Bearer".into());
+                // RFC 9449 §6.2: a bound token's `cnf` is in its claims.
+                let token_type = if v.claims.cnf.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                };
+                claims.insert("token_type".into(), token_type.into());
                 Ok(Introspection {
                     active: true,
                     claims,

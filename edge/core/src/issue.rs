@@ -14,7 +14,7 @@ use crate::http::Response;
 use crate::lifetimes::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::scope::ScopeSet;
 use crate::tokens;
-use crate::tokens::{AccessClaims, Audience};
+use crate::tokens::{AccessClaims, Audience, Confirmation};
 use crate::uri::check_absolute_uri;
 
 /// The success body (RFC 6749 §5.1).
@@ -107,12 +107,18 @@ pub async fn token_response(
     refresh_token: Option<String>,
 ) -> Result<Response, OAuthError> {
     let scope = claims.scope.clone();
+    // RFC 9449 §5: a DPoP-bound token is answered as such.
+    let token_type = if claims.cnf.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
     let token = sign_access(ctx, claims, ttl).await?;
     Ok(Response::json(
         200,
         &TokenResponse {
             access_token: token,
-            token_type: "Bearer",
+            token_type,
             expires_in: ttl,
             scope: &scope,
             refresh_token,
@@ -125,10 +131,21 @@ pub async fn token_response(
 pub struct Plan {
     pub issue: Issue,
     pub refresh_token: Option<String>,
+    /// The DPoP key the access token is bound to.
+    pub jkt: Option<String>,
 }
 
-/// Chooses a `jti` and, if the client may refresh, a new refresh token in `shard`.
-pub fn plan(ctx: &Context<'_>, client: &ClientRecord, shard: u32, refresh: bool) -> Plan {
+/// Chooses a `jti` and, if the client may refresh, a new refresh token in `shard`; with
+/// `jkt` (the request's DPoP key) the access token is bound to it, and so, for a public client,
+/// is a new refresh-token family (RFC 9449 §5: a confidential client's refresh tokens are bound
+/// by its authentication).
+pub fn plan(
+    ctx: &Context<'_>,
+    client: &ClientRecord,
+    shard: u32,
+    refresh: bool,
+    jkt: Option<&str>,
+) -> Plan {
     let refresh_token =
         (refresh && client.allows(GrantType::RefreshToken)).then(|| new_token(ctx.rng, shard));
     Plan {
@@ -146,27 +163,30 @@ pub fn plan(ctx: &Context<'_>, client: &ClientRecord, shard: u32, refresh: bool)
                 .client
                 .refresh_token_absolute_ttl
                 .unwrap_or(DEFAULT_REFRESH_ABSOLUTE_TTL),
+            refresh_jkt: jkt.filter(|_| client.client.public).map(str::to_owned),
         },
         refresh_token,
+        jkt: jkt.map(str::to_owned),
     }
 }
 
-/// The claims of an access token for `user`.
+/// The claims of the access token of `plan` for `user`.
 pub fn user_claims(
     client: &ClientRecord,
     issuer: String,
     aud: String,
     user: &str,
     scopes: &[String],
-    jti: &str,
+    plan: &Plan,
 ) -> AccessClaims {
     AccessClaims {
         iss: issuer,
         sub: user.to_owned(),
         aud: Audience::One(aud),
-        jti: jti.to_owned(),
+        jti: plan.issue.access.jti.clone(),
         client_id: client.client.client_id.clone(),
         scope: scopes.join(" "),
         extra: client.client.claims.clone(),
+        cnf: plan.jkt.clone().map(|jkt| Confirmation { jkt }),
     }
 }

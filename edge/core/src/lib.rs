@@ -21,6 +21,7 @@ pub mod context;
 pub mod credentials;
 pub mod crypto;
 pub mod denylist;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod gateway;
@@ -39,6 +40,7 @@ pub mod ports;
 pub mod probe;
 pub mod ratelimit;
 pub mod registration;
+pub mod replay;
 pub mod scope;
 pub mod session;
 pub mod token_endpoint;
@@ -47,6 +49,8 @@ pub mod uri;
 pub mod user_grants;
 pub mod users;
 
+#[cfg(test)]
+mod dpop_flow_tests;
 #[cfg(test)]
 mod flow_tests;
 #[cfg(test)]

@@ -5,10 +5,14 @@
 //! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
 //! `registration_endpoint` (RFC 7591) and `client_id_metadata_document_supported` appear only
 //! while the registration policy has them on.
+//! Client authentication includes `private_key_jwt` (RFC 7523) and DPoP (RFC 9449 §5.1) is
+//! offered with the proof algorithms of [`crate::dpop::JWS_ALG_NAMES`].
 
 use serde::Serialize;
 
+use crate::api::TokenAuthMethod;
 use crate::context::Context;
+use crate::dpop::JWS_ALG_NAMES;
 use crate::error::{not_found, only, OAuthError};
 use crate::http::{Method, Request, Response};
 
@@ -22,9 +26,14 @@ struct Metadata<'a> {
     introspection_endpoint: String,
     grant_types_supported: &'a [&'a str],
     response_types_supported: &'a [&'a str],
-    token_endpoint_auth_methods_supported: &'a [&'a str],
-    revocation_endpoint_auth_methods_supported: &'a [&'a str],
-    introspection_endpoint_auth_methods_supported: &'a [&'a str],
+    token_endpoint_auth_methods_supported: Vec<&'a str>,
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'a str>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    introspection_endpoint_auth_methods_supported: Vec<&'a str>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'a str>,
+    /// RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: Vec<&'a str>,
     scopes_supported: Vec<&'a str>,
     code_challenge_methods_supported: &'a [&'a str],
     /// RFC 9207: `iss` is in every authorization response.
@@ -52,9 +61,6 @@ struct ResourceMetadata<'a> {
     resource_name: Option<&'a str>,
 }
 
-const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
-/// Token endpoint authentication: `none` is how public clients (PKCE only) identify themselves.
-const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 /// Every grant type, the legacy ones (RFC 9700) only for clients that enable them.
 const GRANT_TYPES: &[&str] = &[
     "authorization_code",
@@ -75,6 +81,15 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         (Err(e), _) | (_, Err(e)) => return OAuthError::from(e).into_response(),
     };
     let base = issuer.trim_end_matches('/');
+    // Token endpoint authentication: `none` is how public clients (PKCE only) identify
+    // themselves; introspection needs a credential.
+    let token_methods: Vec<&str> = TokenAuthMethod::ALL.map(TokenAuthMethod::as_str).into();
+    let credentials: Vec<&str> = TokenAuthMethod::ALL
+        .into_iter()
+        .filter(|m| *m != TokenAuthMethod::None)
+        .map(TokenAuthMethod::as_str)
+        .collect();
+    let assertion_algs: Vec<&str> = JWS_ALG_NAMES.into();
     let doc = Metadata {
         issuer: &issuer,
         authorization_endpoint: format!("{base}/oauth/authorize"),
@@ -84,9 +99,13 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         introspection_endpoint: format!("{base}/oauth/introspect"),
         grant_types_supported: GRANT_TYPES,
         response_types_supported: &["code", "token"],
-        token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
-        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-        introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+        token_endpoint_auth_methods_supported: token_methods,
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+        revocation_endpoint_auth_methods_supported: credentials.clone(),
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
+        introspection_endpoint_auth_methods_supported: credentials,
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
+        dpop_signing_alg_values_supported: JWS_ALG_NAMES.into(),
         scopes_supported: scopes.iter().map(|s| s.name.as_str()).collect(),
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,

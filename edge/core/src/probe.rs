@@ -30,6 +30,7 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
         client_id: id.clone(),
         scope: "read".into(),
         extra: serde_json::Map::new(),
+        cnf: None,
     };
     let now = ctx.clock.now();
     let Ok(token) = tokens::sign(&keys.loaded, claims.clone(), now, 3600, ctx.signatures).await

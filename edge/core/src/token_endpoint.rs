@@ -1,7 +1,11 @@
 //! `POST /oauth/token` (RFC 6749 §3.2, §4.4, §5; RFC 8707; RFC 9068).
 //!
-//! Client authentication by `client_secret_basic` or `client_secret_post` (never both, never in
-//! the query string); unknown clients and wrong secrets answer the same `invalid_client`.
+//! Client authentication by `client_secret_basic`, `client_secret_post` (never both, never in
+//! the query string) or `private_key_jwt` ([`client_auth`](crate::client_auth)); unknown
+//! clients and wrong credentials answer the same `invalid_client`. A `DPoP` proof (RFC 9449
+//! §5) binds the access token to its key (`cnf.jkt`, `token_type: DPoP`), and a public
+//! client's new refresh tokens too; the proof must carry the server's nonce unless
+//! `DPOP_NONCE` is `off` (§8), and its `jti` is used once ([`crate::replay`]).
 //! Every answer carries `Cache-Control: no-store`. A confidential client's requests count
 //! against its token budget once it authenticated; a public client's only when its grant
 //! succeeded, as anyone can name it ([`ratelimit`]).
@@ -11,12 +15,14 @@ use crate::client_auth::{authenticate_client, read_form};
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::random_token;
+use crate::dpop::{self, Expected, ProofError};
 use crate::error::{only, OAuthError};
 use crate::form::Form;
 use crate::http::{Method, Request, Response};
 use crate::issue::{access_token_response, audience, granted_scope};
 use crate::ratelimit::{self, Budget};
-use crate::tokens::{AccessClaims, Audience};
+use crate::replay::first_use;
+use crate::tokens::{AccessClaims, Audience, Confirmation};
 use crate::user_grants;
 
 /// Handles the token endpoint. A call without a client secret (a public client's, `none`)
@@ -75,24 +81,78 @@ async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError>
 
 async fn grant(
     ctx: &Context<'_>,
-    _req: &Request,
+    req: &Request,
     form: &Form,
     client: &ClientRecord,
     grant_type: &str,
 ) -> Result<Response, OAuthError> {
-    match grant_type {
-        "client_credentials" => client_credentials(ctx, form, client).await,
-        "authorization_code" => user_grants::authorization_code(ctx, form, client).await,
-        "refresh_token" => user_grants::refresh_token(ctx, form, client).await,
-        "password" => user_grants::password(ctx, form, client).await,
-        _ => Err(OAuthError::UnsupportedGrantType),
+    if !matches!(
+        grant_type,
+        "client_credentials" | "authorization_code" | "refresh_token" | "password"
+    ) {
+        return Err(OAuthError::UnsupportedGrantType);
     }
+    let jkt = proof_key(ctx, req, client).await?;
+    let jkt = jkt.as_deref();
+    match grant_type {
+        "client_credentials" => client_credentials(ctx, form, client, jkt).await,
+        "authorization_code" => user_grants::authorization_code(ctx, form, client, jkt).await,
+        "refresh_token" => user_grants::refresh_token(ctx, form, client, jkt).await,
+        _ => user_grants::password(ctx, form, client, jkt).await,
+    }
+}
+
+/// The key of the request's DPoP proof (RFC 9449 §4.3, §5), checked for this endpoint, with
+/// the server nonce when required and a `jti` not seen before; `None` without a proof, which a
+/// client registered with `dpop_bound_access_tokens` may not omit.
+async fn proof_key(
+    ctx: &Context<'_>,
+    req: &Request,
+    client: &ClientRecord,
+) -> Result<Option<String>, OAuthError> {
+    let refused = |e: ProofError| OAuthError::InvalidDpopProof(e.reason().into());
+    let Some(proof) = req
+        .header("dpop")
+        .map_err(|_| refused(ProofError::Repeated))?
+    else {
+        if client.client.dpop_bound_access_tokens {
+            return Err(OAuthError::InvalidDpopProof(
+                "this client must send a DPoP proof".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let now = ctx.clock.now();
+    let leeway = ctx.settings.leeway;
+    let url = format!("{}{}", req.origin, req.path);
+    let expect = Expected {
+        method: req.method,
+        url: &url,
+        token: None,
+        now,
+        leeway,
+    };
+    let proof = dpop::verify(proof, &expect, ctx.signatures)
+        .await
+        .map_err(refused)?;
+    let fresh_nonce = proof
+        .nonce
+        .as_deref()
+        .is_some_and(|n| dpop::nonce_is_fresh(ctx.secrets, n, now));
+    if ctx.settings.dpop_nonce && !fresh_nonce {
+        return Err(OAuthError::UseDpopNonce(dpop::nonce(ctx.secrets, now)));
+    }
+    if !first_use(ctx, &proof.replay_key(), proof.remember_until(leeway)).await? {
+        return Err(refused(ProofError::Replayed));
+    }
+    Ok(Some(proof.jkt))
 }
 
 async fn client_credentials(
     ctx: &Context<'_>,
     form: &Form,
     client: &ClientRecord,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     if client.client.public || !client.allows(GrantType::ClientCredentials) {
         return Err(OAuthError::UnauthorizedClient(
@@ -110,6 +170,9 @@ async fn client_credentials(
         client_id: client.client.client_id.clone(),
         scope: scope.to_string(),
         extra: client.client.claims.clone(),
+        cnf: jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        }),
     };
     access_token_response(ctx, claims, client.client.access_token_ttl).await
 }

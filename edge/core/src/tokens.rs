@@ -60,6 +60,16 @@ pub struct AccessClaims {
     /// Per-client custom claims.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.1); absent on a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a DPoP-bound token (RFC 7800 §3.1, RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint (RFC 7638) of the proof key, base64url.
+    pub jkt: String,
 }
 
 /// A verified token: its claims and timestamps, in seconds.
@@ -128,6 +138,9 @@ pub enum TokenError {
 pub(crate) struct ExtraHeader {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) crit: Option<Value>,
+    /// A DPoP proof's public key (RFC 9449 §4.2); read only there, ignored in any token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) jwk: Option<Value>,
 }
 
 /// The structural checks every token passes before its key is looked up, ours or a trusted

@@ -117,6 +117,29 @@ pub fn origin_of(uri: &str) -> Option<String> {
         .then(|| format!("{}://{authority}", scheme.to_ascii_lowercase()))
 }
 
+/// An http(s) URI without its query and fragment, normalised for comparison as RFC 3986
+/// §6.2.2-6.2.3 allow: scheme and host in lower case, the scheme's default port dropped, an
+/// empty path as `/`. `None` when it is not an http(s) URI with a host.
+pub fn normalized_target(uri: &str) -> Option<String> {
+    let uri = uri.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = uri.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let mut authority = authority.to_ascii_lowercase();
+    if authority.ends_with(default_port) {
+        authority.truncate(authority.len() - default_port.len());
+    }
+    Some(format!("{scheme}://{authority}{path}"))
+}
+
 /// Whether `origin` is `http(s)://host[:port]` with nothing after it.
 pub fn is_origin(origin: &str) -> bool {
     let Some(authority) = origin

@@ -46,7 +46,7 @@ async fn finish(
                 aud,
                 &user,
                 &scopes,
-                &plan.issue.access.jti,
+                &plan,
             );
             token_response(
                 ctx,
@@ -81,6 +81,7 @@ pub async fn authorization_code(
     ctx: &Context<'_>,
     form: &Form,
     client: &ClientRecord,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
@@ -93,12 +94,13 @@ pub async fn authorization_code(
     let aud = audience(ctx, form.get("resource"), client).await?;
     let shard = shard_of_token(code)
         .ok_or_else(|| OAuthError::InvalidGrant("the code is unknown or expired".into()))?;
-    let plan = plan(ctx, client, shard, true);
+    let plan = plan(ctx, client, shard, true, jkt);
     let reply = ctx
         .grants
         .call(
             shard,
             &GrantCommand::RedeemCode {
+                jkt: jkt.map(str::to_owned),
                 code_hash: token_hash(code),
                 client_id: client.client.client_id.clone(),
                 redirect_uri: form.get("redirect_uri").unwrap_or_default().to_owned(),
@@ -116,6 +118,7 @@ pub async fn refresh_token(
     ctx: &Context<'_>,
     form: &Form,
     client: &ClientRecord,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     if !client.allows(GrantType::RefreshToken) {
         return Err(OAuthError::UnauthorizedClient(
@@ -132,7 +135,7 @@ pub async fn refresh_token(
     let aud = audience(ctx, form.get("resource"), client).await?;
     let shard = shard_of_token(token)
         .ok_or_else(|| OAuthError::InvalidGrant("the refresh token is unknown".into()))?;
-    let mut plan = plan(ctx, client, shard, true);
+    let mut plan = plan(ctx, client, shard, true, jkt);
     // A retry of this request from the same network may get the new refresh token again,
     // sealed under the one presented; a request without a network gets no retry.
     let retry = plan
@@ -149,6 +152,7 @@ pub async fn refresh_token(
         .call(
             shard,
             &GrantCommand::Refresh {
+                jkt: jkt.map(str::to_owned),
                 token_hash: token_hash(token),
                 client_id: client.client.client_id.clone(),
                 scope,
@@ -195,6 +199,7 @@ pub async fn password(
     ctx: &Context<'_>,
     form: &Form,
     client: &ClientRecord,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     if !client.allows(GrantType::Password) {
         return Err(OAuthError::UnauthorizedClient(
@@ -222,7 +227,7 @@ pub async fn password(
         }
     };
     let shard = shard_of(&user.id);
-    let plan = plan(ctx, client, shard, true);
+    let plan = plan(ctx, client, shard, true, jkt);
     let reply = ctx
         .grants
         .call(

@@ -189,7 +189,7 @@ pub(crate) fn expect_keys(reply: Reply) -> Result<KeySet, ApiError> {
 
 pub(crate) fn expect_client(reply: Reply) -> Result<ClientRecord, ApiError> {
     match reply {
-        Reply::Client(c) => Ok(c),
+        Reply::Client(c) => Ok(*c),
         other => Err(unexpected(other)),
     }
 }

@@ -69,7 +69,7 @@ impl Run<'_, '_> {
         Ok(self
             .client_at(client_id, None)
             .await?
-            .map_or_else(Reply::Error, Reply::Client))
+            .map_or_else(Reply::Error, |r| Reply::Client(Box::new(r))))
     }
 
     pub(super) async fn update_client(
@@ -129,7 +129,7 @@ impl Run<'_, '_> {
         }
         let action = change_action("client", stored.client.disabled, next.client.disabled);
         self.audit(envelope, &action, id).await?;
-        Ok(Reply::Client(next))
+        Ok(Reply::Client(Box::new(next)))
     }
 
     pub(super) async fn delete_client(
@@ -182,7 +182,7 @@ impl Run<'_, '_> {
         let Some(stored) = self.read::<ClientRecord>(&key).await? else {
             self.write(&key, record).await?;
             self.audit(envelope, "client.create", id).await?;
-            return Ok(Reply::Client(record.clone()));
+            return Ok(Reply::Client(Box::new(record.clone())));
         };
         let c = &stored.client;
         let same = (&c.name, &c.redirect_uris, &c.scopes, &c.grant_types)
@@ -193,7 +193,7 @@ impl Run<'_, '_> {
                 &record.client.grant_types,
             );
         if c.disabled || same || c.registration.is_none() {
-            return Ok(Reply::Client(stored));
+            return Ok(Reply::Client(Box::new(stored)));
         }
         let mut next = record.clone();
         next.client.created_at = c.created_at;
@@ -201,7 +201,7 @@ impl Run<'_, '_> {
         next.client.version = c.version + 1;
         self.write(&key, &next).await?;
         self.audit(envelope, "client.update", id).await?;
-        Ok(Reply::Client(next))
+        Ok(Reply::Client(Box::new(next)))
     }
 
     /// Deletes the clients that registered themselves and went unused for the policy's
@@ -238,6 +238,12 @@ impl Run<'_, '_> {
                 "a public client has no secret",
             )));
         }
+        if !record.client.auth_method().has_secret() {
+            return Ok(Reply::Error(ApiError::invalid(
+                "token_endpoint_auth_method",
+                "a private_key_jwt client has no secret",
+            )));
+        }
         let now = self.env.clock.now();
         record.rotate_secret(secret_hash.to_owned(), now, previous_expires_at);
         record.client.updated_at = now;
@@ -245,7 +251,7 @@ impl Run<'_, '_> {
         self.write(&client_key(client_id), &record).await?;
         self.audit(envelope, "client.secret_rotate", client_id)
             .await?;
-        Ok(Reply::Client(record))
+        Ok(Reply::Client(Box::new(record)))
     }
 
     pub(super) async fn delete_scope(

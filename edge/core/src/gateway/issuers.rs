@@ -24,11 +24,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::api::{Algorithm, TrustedIssuer};
+use crate::crypto::sha256_b64;
 use crate::error::ApiError;
 use crate::ports::{Failure, HttpClient, Signatures};
 use crate::tokens::{
-    check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Expectations, ExtraHeader,
-    TokenError, Verified,
+    check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Confirmation, Expectations,
+    ExtraHeader, TokenError, Verified,
 };
 use crate::uri::is_jwks_uri;
 
@@ -60,6 +61,110 @@ pub struct ExternalKey {
     /// The JWK's own `alg`, when it names one.
     alg: Option<String>,
     material: KeyMaterial,
+}
+
+impl ExternalKey {
+    /// Parses one public JWK (RFC 7517 §4) of a usable type: RSA of 2048 bits or more, EC
+    /// P-256, OKP Ed25519, not of another `use`. A key without `kid` gets an empty one.
+    pub fn from_jwk(jwk: &Value) -> Option<Self> {
+        parse_key(jwk)
+    }
+
+    /// Its `kid` (empty when the JWK names none).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Whether the key can check `alg`: its type fits, and its own `alg`, when it names one,
+    /// is `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        let family = matches!(
+            (alg, &self.material),
+            (Algorithm::RS256, KeyMaterial::Rsa { .. })
+                | (Algorithm::ES256, KeyMaterial::Ec { .. })
+                | (Algorithm::EdDSA, KeyMaterial::Ed(_))
+        );
+        family && self.alg.as_deref().is_none_or(|a| a == alg.as_str())
+    }
+
+    /// The key's JWK SHA-256 thumbprint (RFC 7638 §3), base64url: the required members in
+    /// lexicographic order, each re-encoded canonically.
+    pub fn thumbprint(&self) -> String {
+        let canonical = |member: &str| {
+            URL_SAFE_NO_PAD.encode(URL_SAFE_NO_PAD.decode(member).unwrap_or_default())
+        };
+        let json = match &self.material {
+            KeyMaterial::Rsa { n, e } => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                canonical(e),
+                canonical(n)
+            ),
+            KeyMaterial::Ec { x, y } => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                canonical(x),
+                canonical(y)
+            ),
+            KeyMaterial::Ed(k) => format!(
+                r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+                URL_SAFE_NO_PAD.encode(&k[..])
+            ),
+        };
+        sha256_b64(json.as_bytes())
+    }
+
+    /// Checks the signature of `token` (parsed as `untrusted`) under `alg` with this key:
+    /// `RS256` and `ES256` through the runtime's WebCrypto (`cache_key` names the imported
+    /// key there), `EdDSA` with `jwt-compact`. The claims are not checked.
+    pub(crate) async fn check_signature(
+        &self,
+        alg: Algorithm,
+        token: &str,
+        untrusted: &UntrustedToken<'_, ExtraHeader>,
+        signatures: &dyn Signatures,
+        cache_key: &str,
+    ) -> Result<(), TokenError> {
+        let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
+        let signature = untrusted.signature_bytes();
+        let valid = match (alg, &self.material) {
+            (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => signatures
+                .verify_rs256(&format!("{cache_key}#{n}"), n, e, signed, signature)
+                .await
+                .unwrap_or(false),
+            (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
+                signature.len() == 64
+                    && signatures
+                        .verify(&format!("{cache_key}#{x}"), x, y, signed, signature)
+                        .await
+                        .unwrap_or(false)
+            }
+            (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
+                // RFC 9864's fully specified name is the same algorithm.
+                let checked = if untrusted.algorithm() == "Ed25519" {
+                    Ed25519::with_specific_name()
+                        .validator::<Value>(k)
+                        .validate(untrusted)
+                        .map(drop)
+                } else {
+                    Ed25519.validator::<Value>(k).validate(untrusted).map(drop)
+                };
+                return checked.map_err(|e| signature_error(&e));
+            }
+            _ => return Err(TokenError::Algorithm),
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(TokenError::Signature)
+        }
+    }
+}
+
+/// Whether a JWK holds a private or symmetric member (RFC 7518 §6.2.2, §6.3.2, §6.4): a key
+/// that must never be sent.
+pub fn has_private_member(jwk: &Value) -> bool {
+    ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+        .iter()
+        .any(|m| jwk.get(m).is_some())
 }
 
 /// An issuer's keys as last fetched.
@@ -165,10 +270,16 @@ struct ExternalClaims {
     nonce: Option<Value>,
     #[serde(default)]
     at_hash: Option<Value>,
+    /// RFC 9449 §6.1: the key a DPoP-bound token is bound to.
+    #[serde(default)]
+    cnf: Option<Confirmation>,
 }
 
 fn parse_key(jwk: &Value) -> Option<ExternalKey> {
-    let kid = jwk.get("kid")?.as_str()?.to_owned();
+    let kid = match jwk.get("kid") {
+        Some(kid) => kid.as_str()?.to_owned(),
+        None => String::new(),
+    };
     if jwk
         .get("use")
         .and_then(Value::as_str)
@@ -230,7 +341,11 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
 /// curve, RSA moduli under 2048 bits and malformed members are skipped; `None` when the
 /// document is not a JWKS at all.
 pub fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
-    let doc: Value = serde_json::from_str(body).ok()?;
+    keys_of(&serde_json::from_str(body).ok()?)
+}
+
+/// The usable signing keys of a parsed JWKS document (see [`parse_jwks`]).
+pub fn keys_of(doc: &Value) -> Option<Vec<ExternalKey>> {
     Some(
         doc.get("keys")?
             .as_array()?
@@ -240,19 +355,27 @@ pub fn parse_jwks(body: &str) -> Option<Vec<ExternalKey>> {
     )
 }
 
-/// The key `kid` of `issuer`, fetching the JWKS through `http` when it is stale or lacks `kid`
-/// and the cool-down (`cooldown` ms since the last attempt) allows. Unreachable issuers keep
-/// their last keys; why a fetch failed goes to `report`.
+/// Where a JWKS is published and whose it is (a trusted issuer, a `private_key_jwt` client),
+/// for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySource<'a> {
+    pub jwks_uri: &'a str,
+    pub owner: &'a str,
+}
+
+/// The keys published at `source`, fetching the JWKS through `http` when it is stale or lacks
+/// `kid` and the cool-down (`cooldown` ms since the last attempt) allows. An unreachable JWKS
+/// keeps its last keys; why a fetch failed goes to `report`.
 pub async fn key_set(
     cache: &JwksCache,
     http: &dyn HttpClient,
     now: u64,
     cooldown: u64,
-    issuer: &TrustedIssuer,
+    source: KeySource<'_>,
     kid: &str,
     report: impl FnOnce(Failure),
 ) -> Rc<Vec<ExternalKey>> {
-    let (keys, may_fetch) = match cache.0.borrow().get(&issuer.jwks_uri) {
+    let (keys, may_fetch) = match cache.0.borrow().get(source.jwks_uri) {
         Some(e) => {
             let usable = e.fresh_until_ms > now && e.keys.iter().any(|k| k.kid == kid);
             (
@@ -270,15 +393,15 @@ pub async fn key_set(
         // arriving while it is in flight do not start fetches of their own (they are judged
         // on the keys at hand). The very first fetch of an isolate is not gated: every
         // request needs its answer.
-        if let Some(e) = cache.0.borrow_mut().get_mut(&issuer.jwks_uri) {
+        if let Some(e) = cache.0.borrow_mut().get_mut(source.jwks_uri) {
             e.attempted_ms = now;
         }
     }
     let failed = |why: Failure| -> Option<Rc<Vec<ExternalKey>>> {
-        report(why.during(&format!("fetching the JWKS of {}", issuer.issuer)));
+        report(why.during(&format!("fetching the JWKS of {}", source.owner)));
         None
     };
-    let fetched = match http.get(&issuer.jwks_uri, MAX_JWKS_LEN).await {
+    let fetched = match http.get(source.jwks_uri, MAX_JWKS_LEN).await {
         Ok((200, body)) => match parse_jwks(&body) {
             Some(keys) => Some(Rc::new(keys)),
             None => failed(Failure::new("fetch", "no usable key set")),
@@ -288,7 +411,7 @@ pub async fn key_set(
     };
     let mut map = cache.0.borrow_mut();
     let entry = map
-        .entry(issuer.jwks_uri.clone())
+        .entry(source.jwks_uri.to_owned())
         .or_insert_with(|| JwksEntry {
             keys: Rc::default(),
             attempted_ms: now,
@@ -300,19 +423,6 @@ pub async fn key_set(
         entry.fresh_until_ms = now + JWKS_TTL_MS;
     }
     Rc::clone(&entry.keys)
-}
-
-/// The claims of a token whose signature the runtime checked (`valid`).
-fn trusted_claims(
-    untrusted: &UntrustedToken<'_, ExtraHeader>,
-    valid: bool,
-) -> Result<Claims<ExternalClaims>, TokenError> {
-    if !valid {
-        return Err(TokenError::Signature);
-    }
-    untrusted
-        .deserialize_claims_unchecked()
-        .map_err(|_| TokenError::Malformed)
 }
 
 fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
@@ -342,7 +452,12 @@ impl<'t> ExternalToken<'t> {
             .copied()
             .find(|a| a.as_str() == untrusted.algorithm())
             .ok_or(TokenError::Algorithm)?;
-        if untrusted.header().key_id.is_none() {
+        if untrusted
+            .header()
+            .key_id
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
             return Err(TokenError::UnknownKey);
         }
         let typ = token_type(untrusted.header().token_type.as_deref().unwrap_or("JWT"));
@@ -379,41 +494,19 @@ impl<'t> ExternalToken<'t> {
         let (alg, kid, untrusted) = (self.alg, self.kid(), &self.untrusted);
         let key = keys
             .iter()
-            .find(|k| k.kid == kid && k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
+            .find(|k| k.kid == kid && k.fits(alg))
             .ok_or(TokenError::UnknownKey)?;
-        let signed = self
-            .token
-            .rsplit_once('.')
-            .map_or("", |(s, _)| s)
-            .as_bytes();
-        let signature = untrusted.signature_bytes();
-        let cache_key = |material: &str| format!("{}#{kid}#{material}", self.issuer.jwks_uri);
-        let claims: Claims<ExternalClaims> = match (alg, &key.material) {
-            (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => {
-                let valid = signatures
-                    .verify_rs256(&cache_key(n), n, e, signed, signature)
-                    .await
-                    .unwrap_or(false);
-                trusted_claims(untrusted, valid)?
-            }
-            (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
-                let valid = signature.len() == 64
-                    && signatures
-                        .verify(&cache_key(x), x, y, signed, signature)
-                        .await
-                        .unwrap_or(false);
-                trusted_claims(untrusted, valid)?
-            }
-            (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
-                Ed25519
-                    .validator(k)
-                    .validate(untrusted)
-                    .map_err(|e| signature_error(&e))?
-                    .into_parts()
-                    .1
-            }
-            _ => return Err(TokenError::Algorithm),
-        };
+        key.check_signature(
+            alg,
+            self.token,
+            untrusted,
+            signatures,
+            &format!("{}#{kid}", self.issuer.jwks_uri),
+        )
+        .await?;
+        let claims: Claims<ExternalClaims> = untrusted
+            .deserialize_claims_unchecked()
+            .map_err(|_| TokenError::Malformed)?;
         let custom = claims.custom;
         if custom.nonce.is_some() || custom.at_hash.is_some() {
             return Err(TokenError::Type);
@@ -435,6 +528,7 @@ impl<'t> ExternalToken<'t> {
                 client_id: custom.client_id.or(custom.azp).unwrap_or_default(),
                 scope,
                 extra: Map::new(),
+                cnf: custom.cnf,
             },
             kid: kid.to_owned(),
             key_retired_at: None,

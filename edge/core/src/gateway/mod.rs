@@ -25,8 +25,10 @@ use jwt_compact::{Empty, UntrustedToken};
 use serde::Deserialize;
 
 use self::routes::{CanonicalPath, Match};
-use crate::api::{IssuerTable, Route, ScopeMode};
-use crate::bearer::{bearer_challenge, verify_token, BearerError};
+use crate::api::{DpopPolicy, IssuerTable, Route, ScopeMode};
+use crate::bearer::{
+    bearer_challenge, check_binding, presented, verify_token, BearerError, Refusal,
+};
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
 use crate::http::{Request, Response};
@@ -170,13 +172,18 @@ async fn authorize(
     route: &Route,
 ) -> Result<Rc<Verified>, Response> {
     let hint = resource_hint(route);
-    let Some(token) = req.bearer() else {
-        return Err(bearer_challenge(None, &hint));
-    };
-    let verified = verify(ctx, route, token).await.map_err(|e| match e {
-        BearerError::Token(_) => bearer_challenge(Some("the access token is not valid"), &hint),
-        BearerError::Store(e) => unavailable(e),
-    })?;
+    let required = route.dpop == Some(DpopPolicy::Required);
+    let refuse = |refusal: Refusal| refusal.into_response(req, required, &hint);
+    let presented = presented(req)
+        .map_err(refuse)?
+        .ok_or(Refusal::Missing)
+        .map_err(refuse)?;
+    let verified = verify(ctx, route, presented.token)
+        .await
+        .map_err(|e| refuse(e.into()))?;
+    check_binding(ctx, req, &presented, &verified, required)
+        .await
+        .map_err(refuse)?;
     let c = &verified.claims;
     if ![&c.iss, &c.sub, &c.client_id, &c.scope]
         .iter()
@@ -316,7 +323,7 @@ fn forward(
             || name.starts_with(FORWARDED_PREFIX)
             || HOP_BY_HOP.contains(&name)
             || REROUTING.contains(&name)
-            || (name == "authorization" && !route.forward_token)
+            || ((name == "authorization" || name == "dpop") && !route.forward_token)
         {
             continue;
         }

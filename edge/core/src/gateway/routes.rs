@@ -543,6 +543,7 @@ mod tests {
             issuer: None,
             resource: None,
             resource_name: None,
+            dpop: None,
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
                     sealed: format!("sealed rt-{new}"),
                     window_ms: DEFAULT_WINDOW_MS,
                 }),
+                jkt: None,
             })
         }
     }

@@ -52,6 +52,7 @@ impl T {
             refresh_hash: refresh.map(token_hash),
             idle_ttl: 1000,
             absolute_ttl: 5000,
+            refresh_jkt: None,
         }
     }
     /// A consented grant and a fresh code whose request named its redirect URI; answers
@@ -81,6 +82,7 @@ impl T {
                 exp: self.now() + CODE_TTL,
                 redeemed: None,
                 resource: Some(RESOURCE.into()),
+                dpop_jkt: None,
             },
         });
         hash
@@ -114,6 +116,7 @@ impl T {
             verifier: verifier.into(),
             resource: resource.map(Into::into),
             issue: self.issue(jti, Some(&format!("rt-{jti}"))),
+            jkt: None,
         })
     }
     fn refresh(&self, old: &str, new: &str, client: &str) -> GrantReply {
@@ -123,6 +126,7 @@ impl T {
             scope: None,
             issue: self.issue(new, Some(&format!("rt-{new}"))),
             retry: None,
+            jkt: None,
         })
     }
 }
@@ -279,6 +283,7 @@ fn refresh_by_another_client_fails_and_scope_only_narrows() {
         scope: Some(vec!["write".into()]),
         issue: t.issue("y", Some("rt-y")),
         retry: None,
+        jkt: None,
     });
     assert!(matches!(
         widen,

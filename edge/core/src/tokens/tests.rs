@@ -39,6 +39,7 @@ fn claims() -> AccessClaims {
         client_id: "c1".into(),
         scope: "read".into(),
         extra: Map::new(),
+        cnf: None,
     }
 }
 
