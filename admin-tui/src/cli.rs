@@ -130,6 +130,12 @@ pub struct ClientUpdate {
     audiences: Vec<String>,
     #[arg(long)]
     ttl: Option<u64>,
+    /// Replaces where RP-Initiated Logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of the client's ID tokens (`RS256`, `ES256` or `EdDSA`).
+    #[arg(long, value_parser = parse_any_alg)]
+    id_token_alg: Option<KeyAlg>,
     #[arg(long, conflicts_with = "enable")]
     disable: bool,
     #[arg(long)]
@@ -156,6 +162,12 @@ pub struct ClientArgs {
     /// Access-token lifetime in seconds.
     #[arg(long)]
     ttl: Option<u64>,
+    /// Where RP-Initiated Logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of the client's ID tokens (`RS256`, the default, `ES256` or `EdDSA`).
+    #[arg(long, value_parser = parse_any_alg)]
+    id_token_alg: Option<KeyAlg>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,8 +197,11 @@ pub enum UsersCmd {
     /// Creates a user; the password is read from stdin (or prompted for on a terminal).
     Create {
         username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
-    /// Changes a user's password (read like `create`) or state.
+    /// Changes a user's password (read like `create`), state or profile (`""` removes a
+    /// profile field).
     Update {
         #[arg(allow_hyphen_values = true)]
         id: String,
@@ -196,6 +211,8 @@ pub enum UsersCmd {
         disable: bool,
         #[arg(long)]
         enable: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     Delete {
         #[arg(allow_hyphen_values = true)]
@@ -207,6 +224,30 @@ pub enum UsersCmd {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+}
+
+/// A user's OpenID Connect profile (released to applications by the `profile` and `email`
+/// scopes).
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Full name.
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    given_name: Option<String>,
+    #[arg(long)]
+    family_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// Whether the email address has been verified (`true` or `false`).
+    #[arg(long)]
+    email_verified: Option<bool>,
+    /// A BCP 47 language tag (`en`, `fr-CA`).
+    #[arg(long)]
+    locale: Option<String>,
+    /// An https URL of the user's picture.
+    #[arg(long)]
+    picture: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +292,13 @@ pub enum AuditCmd {
 }
 
 fn parse_alg(s: &str) -> Result<KeyAlg, String> {
-    KeyAlg::parse(s).ok_or_else(|| format!("unknown algorithm {s} (EdDSA or ES256)"))
+    KeyAlg::parse(s)
+        .filter(|a| a.signs_access_tokens())
+        .ok_or_else(|| format!("unknown algorithm {s} (EdDSA or ES256)"))
+}
+
+fn parse_any_alg(s: &str) -> Result<KeyAlg, String> {
+    KeyAlg::parse(s).ok_or_else(|| format!("unknown algorithm {s} (RS256, ES256 or EdDSA)"))
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -406,6 +453,8 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 public: args.public,
                 audiences: args.audiences,
                 access_token_ttl: args.ttl,
+                post_logout_redirect_uris: args.post_logout_redirect_uris,
+                id_token_signed_response_alg: args.id_token_alg,
                 ..NewClient::default()
             };
             print_secret(out, &api.create_client(&new)?)
@@ -418,6 +467,8 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 redirect_uris: nonempty(u.redirect_uris),
                 audiences: nonempty(u.audiences),
                 access_token_ttl: u.ttl,
+                post_logout_redirect_uris: nonempty(u.post_logout_redirect_uris),
+                id_token_signed_response_alg: u.id_token_alg,
                 disabled: (u.disable || u.enable).then_some(u.disable),
                 ..ClientPatch::default()
             };
@@ -466,15 +517,27 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
             out.list(&UserList { users }, |l| &l.users)
         }
         UsersCmd::Get { id } => out.record(&api.get_user(&id)?),
-        UsersCmd::Create { username } => {
+        UsersCmd::Create { username, profile } => {
             let password = read_password()?;
-            out.record(&api.create_user(&NewUser { username, password })?)
+            let new = NewUser {
+                username,
+                password,
+                name: profile.name,
+                given_name: profile.given_name,
+                family_name: profile.family_name,
+                email: profile.email,
+                email_verified: profile.email_verified,
+                locale: profile.locale,
+                picture: profile.picture,
+            };
+            out.record(&api.create_user(&new)?)
         }
         UsersCmd::Update {
             id,
             password,
             disable,
             enable,
+            profile,
         } => {
             let patch = UserPatch {
                 password: if password {
@@ -483,6 +546,13 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
                     None
                 },
                 disabled: (disable || enable).then_some(disable),
+                name: profile.name,
+                given_name: profile.given_name,
+                family_name: profile.family_name,
+                email: profile.email,
+                email_verified: profile.email_verified,
+                locale: profile.locale,
+                picture: profile.picture,
             };
             let current = api.get_user(&id)?;
             out.record(&api.update_user(&id, current.version, &patch)?)

@@ -306,6 +306,7 @@ fn machine(name: &str) -> NewClient {
         refresh_token_idle_ttl: None,
         refresh_token_absolute_ttl: None,
         claims: serde_json::Map::new(),
+        ..NewClient::default()
     }
 }
 
@@ -379,6 +380,7 @@ fn seed(api: &CoreApi) {
         api.create_user(&NewUser {
             username: username.into(),
             password: format!("{username}-password"),
+            ..NewUser::default()
         })
         .expect("user created");
     }

@@ -195,7 +195,7 @@ fn toggling_a_user_sends_its_version_and_a_stale_one_is_reported() {
     // Someone else changes it; our copy is now stale.
     let patch = UserPatch {
         password: Some("changed elsewhere".into()),
-        disabled: None,
+        ..UserPatch::default()
     };
     api.update_user(&first.id, toggled.version, &patch)
         .expect("changed elsewhere");

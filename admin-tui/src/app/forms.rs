@@ -313,6 +313,7 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
         FormKind::NewUser => Some(Cmd::CreateUser(NewUser {
             username: form.text("username"),
             password: form.text("password"),
+            ..NewUser::default()
         })),
         FormKind::UserPassword { id, version } => Some(Cmd::UpdateUser {
             id: id.clone(),

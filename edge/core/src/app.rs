@@ -4,15 +4,24 @@
 use crate::context::Context;
 use crate::error::not_found;
 use crate::http::{Request, Response};
-use crate::{account, admin, authorize, introspection, login, metadata, token_endpoint};
+use crate::{
+    account, admin, authorize, end_session, introspection, login, metadata, token_endpoint,
+    userinfo,
+};
 
 /// What Portcullis itself serves: every path of these belongs to [`handle`], body and all;
 /// every other path belongs to the gateway ([`crate::gateway::decide`]), which decides from
 /// the method, path and headers so the body can stream to the origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
-    /// RFC 8414 metadata (also served as `openid-configuration`).
+    /// RFC 8414 metadata.
     Metadata,
+    /// OpenID Provider metadata (OpenID Connect Discovery 1.0).
+    OpenIdConfiguration,
+    /// The OpenID Connect UserInfo endpoint.
+    UserInfo,
+    /// OpenID Connect RP-Initiated Logout (`end_session_endpoint`).
+    EndSession,
     Jwks,
     Token,
     Authorize,
@@ -36,9 +45,10 @@ impl Endpoint {
     pub fn of(path: &str) -> Option<Self> {
         const RESERVED: &[&str] = &["/.well-known/", "/oauth/", "/account/"];
         Some(match path {
-            "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
-                Self::Metadata
-            }
+            "/.well-known/oauth-authorization-server" => Self::Metadata,
+            "/.well-known/openid-configuration" => Self::OpenIdConfiguration,
+            "/oauth/userinfo" => Self::UserInfo,
+            "/oauth/logout" => Self::EndSession,
             "/.well-known/jwks.json" => Self::Jwks,
             "/oauth/token" => Self::Token,
             "/oauth/authorize" => Self::Authorize,
@@ -78,6 +88,9 @@ impl Endpoint {
     async fn serve(self, ctx: &Context<'_>, req: &Request) -> Response {
         match self {
             Self::Metadata => metadata::authorization_server(ctx, req).await,
+            Self::OpenIdConfiguration => metadata::openid_configuration(ctx, req).await,
+            Self::UserInfo => userinfo::userinfo(ctx, req).await,
+            Self::EndSession => end_session::end_session(ctx, req).await,
             Self::Jwks => metadata::jwks(ctx, req).await,
             Self::Token => token_endpoint::token(ctx, req).await,
             Self::Authorize => authorize::authorize(ctx, req).await,

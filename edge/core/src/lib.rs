@@ -20,11 +20,13 @@ pub mod context;
 pub mod credentials;
 pub mod crypto;
 pub mod denylist;
+pub mod end_session;
 pub mod error;
 pub mod form;
 pub mod gateway;
 pub mod grants;
 pub mod http;
+pub mod id_token;
 pub mod introspection;
 pub mod issue;
 pub mod keys;
@@ -43,6 +45,7 @@ pub mod token_endpoint;
 pub mod tokens;
 pub mod uri;
 pub mod user_grants;
+pub mod userinfo;
 pub mod users;
 
 #[cfg(test)]

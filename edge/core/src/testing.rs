@@ -420,6 +420,34 @@ impl crate::ports::Signatures for NativeSignatures {
         Ok(sig.to_bytes().to_vec())
     }
 
+    async fn generate_rs256(&self) -> Result<crate::ports::Rs256KeyPair, crate::ports::CryptoError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let pkcs8 = next_rsa_key();
+        let key = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        Ok(crate::ports::Rs256KeyPair {
+            n: URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            pkcs8,
+        })
+    }
+
+    async fn sign_rs256(
+        &self,
+        _kid: &str,
+        pkcs8: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::CryptoError> {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::from_pkcs8_der(pkcs8)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        Ok(key.sign(message).to_vec())
+    }
+
     async fn verify_rs256(
         &self,
         _cache_key: &str,
@@ -474,6 +502,66 @@ impl crate::ports::Signatures for NativeSignatures {
         };
         Ok(key.verify(message, &sig).is_ok())
     }
+}
+
+/// How many RSA keys the native tests share: generating a 2048-bit key costs a good part of a
+/// second, so a pool is made once per test binary and handed out in turn.
+const RSA_POOL: usize = 8;
+
+/// A deterministic random source for RSA key generation in tests ([`SeqRng`] underneath).
+struct TestCryptoRng(SeqRng);
+
+impl rsa::rand_core::RngCore for TestCryptoRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::CryptoRng for TestCryptoRng {}
+
+/// The next key of the shared RSA pool (PKCS #8 DER); each thread (each test) walks the pool
+/// from its start, so a key set holds distinct keys as long as it holds at most
+/// [`RSA_POOL`] RSA keys.
+fn next_rsa_key() -> Vec<u8> {
+    use rsa::pkcs8::EncodePrivateKey;
+    static POOL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    thread_local! {
+        static NEXT: Cell<usize> = const { Cell::new(0) };
+    }
+    let pool = POOL.get_or_init(|| {
+        let mut rng = TestCryptoRng(SeqRng(Cell::new(0x5eed)));
+        (0..RSA_POOL)
+            .map(|_| {
+                rsa::RsaPrivateKey::new(&mut rng, 2048)
+                    .and_then(|k| k.to_pkcs8_der().map_err(rsa::Error::from))
+                    .map(|der| der.as_bytes().to_vec())
+                    .expect("an RSA test key")
+            })
+            .collect()
+    });
+    let i = NEXT.with(|n| {
+        let i = n.get();
+        n.set(i + 1);
+        i
+    });
+    pool[i % RSA_POOL].clone()
 }
 
 /// A freshly generated key set of `alg`, loaded, under [`TEST_KEK`] at time 0.

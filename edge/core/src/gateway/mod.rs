@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use self::routes::{CanonicalPath, Match, RouteIndex};
 use crate::api::{IssuerTable, Route, RouteTable, ScopeMode};
-use crate::bearer::{bearer_challenge, verify_token, BearerError};
+use crate::bearer::{bearer_challenge, scope_challenge, verify_token, BearerError};
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
 use crate::http::{Request, Response};
@@ -258,15 +258,9 @@ fn insufficient_scope(route: &Route) -> Response {
         ScopeMode::All => "all",
         ScopeMode::Any => "one",
     };
-    error(
-        403,
-        "insufficient_scope",
+    scope_challenge(
+        &needed,
         &format!("the access token needs {mode} of these scopes: {needed}"),
-    )
-    .header(
-        "www-authenticate",
-        // Scope tokens hold neither `"` nor `\` (RFC 6749 §3.3), so they quote as they are.
-        format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\""),
     )
 }
 

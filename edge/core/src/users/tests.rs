@@ -8,6 +8,7 @@ fn alice() -> UserRecord {
         NewUser {
             username: "Alice".into(),
             password: "correct horse".into(),
+            ..NewUser::default()
         },
         &SeqRng::default(),
         100,
@@ -41,6 +42,7 @@ fn short_password_and_blank_username_are_refused_by_field() {
         NewUser {
             username: "bob".into(),
             password: "1234567".into(),
+            ..NewUser::default()
         },
         &rng,
         0,
@@ -54,6 +56,7 @@ fn short_password_and_blank_username_are_refused_by_field() {
         NewUser {
             username: "bo b".into(),
             password: "12345678".into(),
+            ..NewUser::default()
         },
         &rng,
         0,
@@ -73,6 +76,7 @@ fn patch_changes_password_and_disabled_only_when_given() {
             UserPatch {
                 password: Some("battery staple".into()),
                 disabled: Some(true),
+                ..UserPatch::default()
             },
             &rng,
             200,
