@@ -55,6 +55,8 @@ mod grant_flow_tests;
 #[cfg(test)]
 mod log_tests;
 #[cfg(test)]
+mod oidc_flow_tests;
+#[cfg(test)]
 mod people_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -28,7 +28,10 @@ fn jwks_publishes_next_and_current_without_private_parts() {
     let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
     let loaded = set.load(&secrets, 100).unwrap();
     let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // Two access-token keys and the two RS256 ID-token keys.
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
+    assert_eq!(jwks["keys"][2]["kty"], "RSA");
+    assert!(jwks["keys"][2]["n"].is_string() && jwks["keys"][2]["e"] == "AQAB");
     assert!(!loaded.jwks.contains("sealed"));
     assert!(!loaded.jwks.contains("\"d\""));
 }
@@ -47,7 +50,13 @@ fn rotation_promotes_next_and_keeps_retired_until_expiry() {
         200,
     ))
     .unwrap();
-    assert_eq!(set.keys.last().unwrap().alg, KeyAlg::ES256);
+    let next = |alg: KeyAlg| {
+        set.keys
+            .iter()
+            .filter(|k| k.state == KeyState::Next && k.alg == alg)
+            .count()
+    };
+    assert_eq!((next(KeyAlg::ES256), next(KeyAlg::RS256)), (1, 1));
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.signing_kid, old_next);
     assert!(loaded.verifying_key(&old_current).is_some());
@@ -71,7 +80,7 @@ fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
     assert_eq!(loaded.signing_kid, next);
     assert!(loaded.verifying_key(&current).is_none());
     assert!(!loaded.jwks.contains(&current));
-    assert_eq!(set.keys.len(), 2, "a fresh next key is published");
+    assert_eq!(set.keys.len(), 4, "a fresh next key is published");
     assert!(matches!(
         futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeSignatures, 200)),
         Err(KeyError::NoSuchKey)
