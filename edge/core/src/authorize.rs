@@ -164,13 +164,17 @@ impl Authz<'_> {
     }
 
     /// The request's own parameters, to carry through login and consent. `prompt` loses
-    /// `login`: the sign-in it asks for happens on the way, so the request that comes back
-    /// must not ask for it again.
+    /// `login` and `max_age` goes: the sign-in they ask for happens on the way, so the request
+    /// that comes back must not ask for it again.
     fn carried(&self) -> Vec<(String, String)> {
         REQUEST_PARAMS
             .iter()
             .filter_map(|k| {
                 let v = self.form.get(k)?;
+                // `max_age` is met by the sign-in on the way (and `max_age=0` would ask again).
+                if *k == "max_age" {
+                    return None;
+                }
                 let v = if *k == "prompt" {
                     v.split(' ')
                         .filter(|p| !p.is_empty() && *p != "login")
@@ -453,7 +457,8 @@ async fn sign_in_again(
         return Some("login_required");
     }
     let age = ctx.clock.now().saturating_sub(user.auth_time);
-    if openid.max_age.is_some_and(|max| age > max) {
+    // OIDC Core §3.1.2.1: `max_age=0` is `prompt=login`.
+    if openid.max_age.is_some_and(|max| max == 0 || age > max) {
         return Some("login_required");
     }
     if let Some(token) = openid.id_token_hint {
