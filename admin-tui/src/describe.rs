@@ -2,7 +2,7 @@
 //! terminal screens and the CLI's human output, so both say the same thing.
 
 use portcullis_core::api::{
-    Algorithm, AuditEvent, KeyAlg, Client, GrantView, KeyInfo, Route, Scope, TrustedIssuer, User,
+    Algorithm, AuditEvent, Client, GrantView, KeyAlg, KeyInfo, Route, Scope, TrustedIssuer, User,
 };
 
 /// A record shown as a table row and as a detail view.

@@ -111,8 +111,12 @@ impl Signatures for WebCryptoSignatures {
     async fn generate_rs256(&self) -> Result<Rs256KeyPair, CryptoError> {
         let subtle = subtle()?;
         let params = rs256_params()?;
-        Reflect::set(&params, &JsValue::from_str("modulusLength"), &JsValue::from(2048))
-            .map_err(err)?;
+        Reflect::set(
+            &params,
+            &JsValue::from_str("modulusLength"),
+            &JsValue::from(2048),
+        )
+        .map_err(err)?;
         let exponent: JsValue = Uint8Array::from(&[1u8, 0, 1][..]).into();
         Reflect::set(&params, &JsValue::from_str("publicExponent"), &exponent).map_err(err)?;
         let pair = JsFuture::from(

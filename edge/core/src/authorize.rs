@@ -71,7 +71,11 @@ impl Prompt {
     /// `select_account` (a no-op: a browser holds one session); `none` stands alone.
     fn parse(value: Option<&str>) -> Result<Self, &'static str> {
         let mut prompt = Self::default();
-        for v in value.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        for v in value
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|v| !v.is_empty())
+        {
             match v {
                 "none" => prompt.none = true,
                 "login" => prompt.login = true,
@@ -105,7 +109,10 @@ impl<'r> OpenId<'r> {
         }
         let max_age = form
             .get("max_age")
-            .map(|v| v.parse::<u64>().map_err(|_| "max_age must be a whole number of seconds"))
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| "max_age must be a whole number of seconds")
+            })
             .transpose()?;
         Ok(Self {
             nonce,

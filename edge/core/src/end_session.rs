@@ -106,7 +106,10 @@ pub async fn end_session(ctx: &Context<'_>, req: &Request) -> Response {
 }
 
 /// The client a logout request is for: the hint's audience, or `client_id`; both must agree.
-fn client_of(hint: Option<&IdClaims>, client_id: Option<&str>) -> Result<Option<String>, &'static str> {
+fn client_of(
+    hint: Option<&IdClaims>,
+    client_id: Option<&str>,
+) -> Result<Option<String>, &'static str> {
     let from_hint = match hint.map(|h| &h.aud) {
         Some(Audience::One(aud)) => Some(aud.clone()),
         Some(Audience::Many(auds)) => auds.first().cloned(),

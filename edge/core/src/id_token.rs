@@ -53,9 +53,7 @@ fn signer(keys: &LoadedKeys, wanted: Option<KeyAlg>) -> Option<(&str, KeyAlg, &S
         .as_ref()
         .map(|s| (s.kid.as_str(), s.alg, &s.key));
     match wanted.unwrap_or(KeyAlg::RS256) {
-        alg if alg == keys.signing_alg => {
-            Some((keys.signing_kid.as_str(), alg, &keys.signing_key))
-        }
+        alg if alg == keys.signing_alg => Some((keys.signing_kid.as_str(), alg, &keys.signing_key)),
         _ => rsa,
     }
 }

@@ -7,9 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::crypto::sha256_b64;
-use crate::grant_flow_tests::{
-    admin_post, body, cookie_of, form, hidden, html, ORIGIN, VERIFIER,
-};
+use crate::grant_flow_tests::{admin_post, body, cookie_of, form, hidden, html, ORIGIN, VERIFIER};
 use crate::http::{Method, Request, Response};
 use crate::id_token::{at_hash, IdClaims};
 use crate::testing::{Harness, NativeSignatures};
@@ -89,12 +87,19 @@ fn get(h: &Harness, url: &str, cookie: &str) -> Response {
 fn back_at_client(r: &Response) -> Vec<(String, String)> {
     assert_eq!(r.status, 302, "{}", html(r));
     let location = r.header_value("location").unwrap();
-    let query = location.strip_prefix(&format!("{CB}?")).expect("at the client");
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    let query = location
+        .strip_prefix(&format!("{CB}?"))
+        .expect("at the client");
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Consents on the page `r` (when it is one) and answers the code.
@@ -102,7 +107,10 @@ fn consent_and_code(h: &Harness, cookie: &str, mut r: Response) -> String {
     if r.status == 200 {
         let mut fields = hidden(&html(&r));
         fields.push(("decision".into(), "allow".into()));
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         r = h.send(form("/oauth/authorize", cookie, &pairs));
     }
     param(&back_at_client(&r), "code").unwrap().to_owned()
@@ -144,8 +152,12 @@ fn id_token(h: &Harness, token: &str) -> (Value, IdClaims, Value) {
     ))
     .expect("a valid ID token");
     let part = |i: usize| -> Value {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(i).unwrap()).unwrap())
-            .unwrap()
+        serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(i).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
     };
     (part(0), claims, part(1))
 }
@@ -169,15 +181,27 @@ fn an_openid_code_grant_answers_a_signed_id_token_echoing_the_nonce() {
     assert_eq!(claims.iss, ORIGIN);
     assert_eq!(claims.aud, crate::tokens::Audience::One(client_id.clone()));
     assert_eq!(claims.nonce.as_deref(), Some(nonce));
-    assert_eq!(claims.at_hash.as_deref(), Some(at_hash(at, crate::api::KeyAlg::RS256).as_str()));
+    assert_eq!(
+        claims.at_hash.as_deref(),
+        Some(at_hash(at, crate::api::KeyAlg::RS256).as_str())
+    );
     assert!(claims.sid.is_some());
-    let sub = body(&h.send(
-        Request::new(Method::Post, ORIGIN, "/verify")
-            .with_header("authorization", &format!("Bearer {at}")),
-    ))["sub"]
+    let sub = body(
+        &h.send(
+            Request::new(Method::Post, ORIGIN, "/verify")
+                .with_header("authorization", &format!("Bearer {at}")),
+        ),
+    )["sub"]
         .clone();
-    assert_eq!(json!(claims.sub), sub, "the user id, as in the access token");
-    assert_eq!(raw["exp"].as_u64().unwrap() - raw["iat"].as_u64().unwrap(), 600);
+    assert_eq!(
+        json!(claims.sub),
+        sub,
+        "the user id, as in the access token"
+    );
+    assert_eq!(
+        raw["exp"].as_u64().unwrap() - raw["iat"].as_u64().unwrap(),
+        600
+    );
     assert_eq!(claims.auth_time, raw["iat"].as_u64().unwrap());
 }
 
@@ -222,7 +246,10 @@ fn the_client_may_ask_for_ed25519_id_tokens() {
     let (header, claims, _) = id_token(&h, t["id_token"].as_str().unwrap());
     assert_eq!(header["alg"], "EdDSA");
     let at = t["access_token"].as_str().unwrap();
-    assert_eq!(claims.at_hash.unwrap(), at_hash(at, crate::api::KeyAlg::EdDSA));
+    assert_eq!(
+        claims.at_hash.unwrap(),
+        at_hash(at, crate::api::KeyAlg::EdDSA)
+    );
 }
 
 #[test]
@@ -239,11 +266,16 @@ fn userinfo_answers_the_claims_the_scopes_release() {
     assert!(claims.get("email").is_none(), "email needs the email scope");
     let (t, _) = tokens(&h, &client_id, "openid email", &[]);
     let claims = body(&userinfo(&h, t["access_token"].as_str().unwrap()));
-    assert_eq!((&claims["email"], &claims["email_verified"]), (&json!("alice@example.com"), &json!(true)));
+    assert_eq!(
+        (&claims["email"], &claims["email_verified"]),
+        (&json!("alice@example.com"), &json!(true))
+    );
     assert!(claims.get("name").is_none());
     let post = h.send(
-        Request::new(Method::Post, ORIGIN, "/oauth/userinfo")
-            .with_header("authorization", &format!("Bearer {}", t["access_token"].as_str().unwrap())),
+        Request::new(Method::Post, ORIGIN, "/oauth/userinfo").with_header(
+            "authorization",
+            &format!("Bearer {}", t["access_token"].as_str().unwrap()),
+        ),
     );
     assert_eq!(post.status, 200);
 }
@@ -253,10 +285,16 @@ fn userinfo_refuses_per_rfc_6750() {
     let (h, client_id) = setup();
     let none = h.send(Request::new(Method::Get, ORIGIN, "/oauth/userinfo"));
     assert_eq!(none.status, 401);
-    assert_eq!(none.header_value("www-authenticate"), Some("Bearer realm=\"portcullis\""));
+    assert_eq!(
+        none.header_value("www-authenticate"),
+        Some("Bearer realm=\"portcullis\"")
+    );
     let bad = userinfo(&h, "not-a-token");
     assert_eq!(bad.status, 401);
-    assert!(bad.header_value("www-authenticate").unwrap().contains("error=\"invalid_token\""));
+    assert!(bad
+        .header_value("www-authenticate")
+        .unwrap()
+        .contains("error=\"invalid_token\""));
     let (t, _) = tokens(&h, &client_id, "read", &[]);
     let no_openid = userinfo(&h, t["access_token"].as_str().unwrap());
     assert_eq!(no_openid.status, 403);
@@ -281,36 +319,73 @@ fn prompt_none_answers_errors_to_the_client_instead_of_pages() {
     let params = back_at_client(&get(&h, &url, &cookie));
     assert_eq!(param(&params, "error"), Some("consent_required"));
     // Once consented, prompt=none issues a code silently.
-    let code = consent_and_code(&h, &cookie, get(&h, &authorize_url(&client_id, "openid", &[]), &cookie));
+    let code = consent_and_code(
+        &h,
+        &cookie,
+        get(&h, &authorize_url(&client_id, "openid", &[]), &cookie),
+    );
     assert!(!code.is_empty());
     let params = back_at_client(&get(&h, &url, &cookie));
     assert!(param(&params, "code").is_some(), "{params:?}");
     let mixed = authorize_url(&client_id, "openid", &[("prompt", "none login")]);
-    assert_eq!(param(&back_at_client(&get(&h, &mixed, &cookie)), "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&back_at_client(&get(&h, &mixed, &cookie)), "error"),
+        Some("invalid_request")
+    );
 }
 
 #[test]
 fn prompt_login_and_max_age_ask_for_a_fresh_sign_in() {
     let (h, client_id) = setup();
     let cookie = sign_in(&h, "alice");
-    consent_and_code(&h, &cookie, get(&h, &authorize_url(&client_id, "openid", &[]), &cookie));
-    let r = get(&h, &authorize_url(&client_id, "openid", &[("prompt", "login consent")]), &cookie);
+    consent_and_code(
+        &h,
+        &cookie,
+        get(&h, &authorize_url(&client_id, "openid", &[]), &cookie),
+    );
+    let r = get(
+        &h,
+        &authorize_url(&client_id, "openid", &[("prompt", "login consent")]),
+        &cookie,
+    );
     assert_eq!(r.status, 303);
     let next = r.header_value("location").unwrap();
-    assert!(next.starts_with("/login?") && next.contains("next="), "{next}");
-    assert!(!next.contains("login%2520consent") && next.contains("prompt%3Dconsent"), "prompt=login is dropped from the way back: {next}");
+    assert!(
+        next.starts_with("/login?") && next.contains("next="),
+        "{next}"
+    );
+    assert!(
+        !next.contains("login%2520consent") && next.contains("prompt%3Dconsent"),
+        "prompt=login is dropped from the way back: {next}"
+    );
     h.advance(120);
     let aged = authorize_url(&client_id, "openid", &[("max_age", "60")]);
     assert_eq!(get(&h, &aged, &cookie).status, 303, "signed in 120 s ago");
-    let silent = authorize_url(&client_id, "openid", &[("max_age", "60"), ("prompt", "none")]);
-    assert_eq!(param(&back_at_client(&get(&h, &silent, &cookie)), "error"), Some("login_required"));
+    let silent = authorize_url(
+        &client_id,
+        "openid",
+        &[("max_age", "60"), ("prompt", "none")],
+    );
+    assert_eq!(
+        param(&back_at_client(&get(&h, &silent, &cookie)), "error"),
+        Some("login_required")
+    );
     let fresh = sign_in(&h, "alice");
-    let code = param(&back_at_client(&get(&h, &aged, &fresh)), "code").unwrap().to_owned();
+    let code = param(&back_at_client(&get(&h, &aged, &fresh)), "code")
+        .unwrap()
+        .to_owned();
     let t = body(&redeem_at(&h, &client_id, &code));
     let (_, claims, raw) = id_token(&h, t["id_token"].as_str().unwrap());
-    assert_eq!(claims.auth_time, raw["iat"].as_u64().unwrap(), "auth_time is the new sign-in");
+    assert_eq!(
+        claims.auth_time,
+        raw["iat"].as_u64().unwrap(),
+        "auth_time is the new sign-in"
+    );
     let bad = authorize_url(&client_id, "openid", &[("max_age", "-1")]);
-    assert_eq!(param(&back_at_client(&get(&h, &bad, &fresh)), "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&back_at_client(&get(&h, &bad, &fresh)), "error"),
+        Some("invalid_request")
+    );
 }
 
 #[test]
@@ -318,19 +393,38 @@ fn an_id_token_hint_must_name_the_signed_in_person() {
     let (h, client_id) = setup();
     let (t, cookie) = tokens(&h, &client_id, "openid", &[]);
     let hint = t["id_token"].as_str().unwrap();
-    let same = authorize_url(&client_id, "openid", &[("prompt", "none"), ("id_token_hint", hint)]);
+    let same = authorize_url(
+        &client_id,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", hint)],
+    );
     assert!(param(&back_at_client(&get(&h, &same, &cookie)), "code").is_some());
     let bob = sign_in(&h, "bob");
     let other = back_at_client(&get(&h, &same, &bob));
     assert_eq!(param(&other, "error"), Some("login_required"));
-    let forged = authorize_url(&client_id, "openid", &[("prompt", "none"), ("id_token_hint", "e30.e30.AAAA")]);
-    assert_eq!(param(&back_at_client(&get(&h, &forged, &cookie)), "error"), Some("login_required"));
+    let forged = authorize_url(
+        &client_id,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", "e30.e30.AAAA")],
+    );
+    assert_eq!(
+        param(&back_at_client(&get(&h, &forged, &cookie)), "error"),
+        Some("login_required")
+    );
 }
 
 #[test]
 fn login_hint_prefills_the_username_and_unknown_parameters_are_ignored() {
     let (h, client_id) = setup();
-    let url = authorize_url(&client_id, "openid", &[("login_hint", "alice@example.com"), ("ui_locales", "fr"), ("whatever", "1")]);
+    let url = authorize_url(
+        &client_id,
+        "openid",
+        &[
+            ("login_hint", "alice@example.com"),
+            ("ui_locales", "fr"),
+            ("whatever", "1"),
+        ],
+    );
     let r = get(&h, &url, "");
     let login = r.header_value("location").unwrap().to_owned();
     let page = html(&get(&h, &login, ""));
@@ -343,15 +437,30 @@ fn discovery_serves_an_openid_provider_document() {
     let doc = body(&get(&h, "/.well-known/openid-configuration", ""));
     assert_eq!(doc["issuer"], ORIGIN);
     assert_eq!(doc["userinfo_endpoint"], format!("{ORIGIN}/oauth/userinfo"));
-    assert_eq!(doc["end_session_endpoint"], format!("{ORIGIN}/oauth/logout"));
+    assert_eq!(
+        doc["end_session_endpoint"],
+        format!("{ORIGIN}/oauth/logout")
+    );
     assert_eq!(doc["jwks_uri"], format!("{ORIGIN}/.well-known/jwks.json"));
     assert_eq!(doc["subject_types_supported"], json!(["public"]));
     assert_eq!(doc["response_types_supported"], json!(["code"]));
-    assert!(doc["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&json!("RS256")));
-    assert_eq!(doc["scopes_supported"], json!(["openid", "profile", "email", "read"]));
-    assert!(doc["claims_supported"].as_array().unwrap().contains(&json!("email_verified")));
+    assert!(doc["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RS256")));
+    assert_eq!(
+        doc["scopes_supported"],
+        json!(["openid", "profile", "email", "read"])
+    );
+    assert!(doc["claims_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("email_verified")));
     let oauth = body(&get(&h, "/.well-known/oauth-authorization-server", ""));
-    assert!(oauth.get("userinfo_endpoint").is_none(), "RFC 8414's document stays as it was");
+    assert!(
+        oauth.get("userinfo_endpoint").is_none(),
+        "RFC 8414's document stays as it was"
+    );
     assert_eq!(oauth["response_types_supported"], json!(["code", "token"]));
 }
 
@@ -371,7 +480,10 @@ fn logout_with_a_hint_ends_the_session_and_returns_with_state() {
         .append_pair("state", "xyz");
     let r = get(&h, &ser.finish(), &cookie);
     assert_eq!(r.status, 303, "{}", html(&r));
-    assert_eq!(r.header_value("location"), Some(format!("{BYE}?state=xyz").as_str()));
+    assert_eq!(
+        r.header_value("location"),
+        Some(format!("{BYE}?state=xyz").as_str())
+    );
     let ended = cookie_of(&r);
     assert!(!signed_in(&h, &client_id, &ended));
 }
@@ -389,7 +501,11 @@ fn logout_refuses_an_unregistered_post_logout_redirect_uri() {
         assert!(r.header_value("location").is_none() && r.header_value("set-cookie").is_none());
     }
     // Without a hint or client_id, no client is known: any URI is refused.
-    let r = get(&h, &format!("/oauth/logout?post_logout_redirect_uri={BYE}"), &cookie);
+    let r = get(
+        &h,
+        &format!("/oauth/logout?post_logout_redirect_uri={BYE}"),
+        &cookie,
+    );
     assert_eq!(r.status, 400);
     assert!(signed_in(&h, &client_id, &cookie));
 }
@@ -402,7 +518,10 @@ fn logout_without_a_hint_asks_first_and_needs_the_csrf_token() {
     let page = get(&h, &url, &cookie);
     assert_eq!(page.status, 200);
     assert!(html(&page).contains("Sign out?"));
-    assert!(page.header_value("content-security-policy").unwrap().contains("form-action 'self' https://rp.test"));
+    assert!(page
+        .header_value("content-security-policy")
+        .unwrap()
+        .contains("form-action 'self' https://rp.test"));
     assert!(signed_in(&h, &client_id, &cookie), "nothing ended yet");
     let mut fields = hidden(&html(&page));
     let forged: Vec<(&str, &str)> = fields
@@ -415,10 +534,16 @@ fn logout_without_a_hint_asks_first_and_needs_the_csrf_token() {
     assert_eq!(r.status, 200, "asked again");
     assert!(signed_in(&h, &client_id, &cookie));
     fields.push(("decision".into(), "logout".into()));
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let r = h.send(form("/oauth/logout", &cookie, &pairs));
     assert_eq!(r.status, 303);
-    assert_eq!(r.header_value("location"), Some(format!("{BYE}?state=s").as_str()));
+    assert_eq!(
+        r.header_value("location"),
+        Some(format!("{BYE}?state=s").as_str())
+    );
     assert!(!signed_in(&h, &client_id, &cookie_of(&r)));
 }
 
@@ -437,7 +562,10 @@ fn profile_fields_are_validated_at_the_admin_api() {
         user[field] = value;
         let r = h.send(
             Request::new(Method::Post, ORIGIN, "/admin/v1/users")
-                .with_header("authorization", &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN))
+                .with_header(
+                    "authorization",
+                    &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
+                )
                 .with_header("content-type", "application/json")
                 .with_body(user.to_string()),
         );
@@ -458,10 +586,50 @@ fn a_client_with_an_unknown_id_token_alg_or_bad_logout_uri_is_refused() {
         client[field] = value;
         let r = h.send(
             Request::new(Method::Post, ORIGIN, "/admin/v1/clients")
-                .with_header("authorization", &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN))
+                .with_header(
+                    "authorization",
+                    &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
+                )
                 .with_header("content-type", "application/json")
                 .with_body(client.to_string()),
         );
         assert!(matches!(r.status, 400 | 422), "{field}: {}", html(&r));
     }
+}
+
+#[test]
+fn the_openidconnect_crate_validates_a_portcullis_id_token() {
+    use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
+    use openidconnect::{ClientId, IssuerUrl, Nonce};
+
+    let (h, client_id) = setup();
+    let (t, _) = tokens(&h, &client_id, "openid", &[("nonce", "rust-nonce")]);
+    let jwks: CoreJsonWebKeySet =
+        serde_json::from_slice(&get(&h, "/.well-known/jwks.json", "").body).expect("a JWKS");
+    let now = h.context().clock.now();
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(client_id.clone()),
+        IssuerUrl::new(ORIGIN.into()).unwrap(),
+        jwks,
+    )
+    .set_time_fn(move || chrono::DateTime::from_timestamp(i64::try_from(now).unwrap(), 0).unwrap());
+    let token: CoreIdToken = t["id_token"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .expect("an ID token");
+    let claims = token
+        .claims(&verifier, &Nonce::new("rust-nonce".into()))
+        .expect("openidconnect accepts it");
+    assert_eq!(
+        claims.audiences().first().map(|a| a.as_str()),
+        Some(client_id.as_str())
+    );
+    assert!(claims.auth_time().is_some());
+    assert!(
+        token
+            .claims(&verifier, &Nonce::new("another".into()))
+            .is_err(),
+        "and refuses a nonce it did not send"
+    );
 }

@@ -420,7 +420,9 @@ impl crate::ports::Signatures for NativeSignatures {
         Ok(sig.to_bytes().to_vec())
     }
 
-    async fn generate_rs256(&self) -> Result<crate::ports::Rs256KeyPair, crate::ports::CryptoError> {
+    async fn generate_rs256(
+        &self,
+    ) -> Result<crate::ports::Rs256KeyPair, crate::ports::CryptoError> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         use base64::Engine;
         use rsa::pkcs8::DecodePrivateKey;

@@ -17,8 +17,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use jwt_compact::alg::Ed25519;
 use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::de::DeserializeOwned;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -407,9 +407,11 @@ pub async fn verify_id_token<T: DeserializeOwned>(
     }
     let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
     let (key, _) = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
-    Ok(checked_claims::<T>(token, &untrusted, alg, kid, key, signatures)
-        .await?
-        .custom)
+    Ok(
+        checked_claims::<T>(token, &untrusted, alg, kid, key, signatures)
+            .await?
+            .custom,
+    )
 }
 
 /// The cheap half: `exp`, `nbf`, `iat` with the leeway, `iss`, and `aud` when expected.

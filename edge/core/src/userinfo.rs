@@ -66,10 +66,7 @@ pub async fn userinfo(ctx: &Context<'_>, req: &Request) -> Response {
         return scope_challenge(OPENID, "the access token was not issued for openid");
     }
     let sub = &verified.claims.sub;
-    let profile = match ctx
-        .kv_json::<Profile>(&user_profile_key(sub))
-        .await
-    {
+    let profile = match ctx.kv_json::<Profile>(&user_profile_key(sub)).await {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => return OAuthError::from(e).into_response(),
     };

@@ -185,7 +185,10 @@ pub fn check_profile(p: &Profile) -> Result<(), ApiError> {
     ] {
         if let Some(v) = value {
             let chars = v.chars().count();
-            if chars == 0 || chars > MAX_NAME_CHARS || v.trim() != v || v.chars().any(char::is_control)
+            if chars == 0
+                || chars > MAX_NAME_CHARS
+                || v.trim() != v
+                || v.chars().any(char::is_control)
             {
                 return Err(ApiError::invalid(
                     field,
@@ -196,7 +199,10 @@ pub fn check_profile(p: &Profile) -> Result<(), ApiError> {
     }
     if let Some(email) = &p.email {
         if !is_email(email) {
-            return Err(ApiError::invalid("email", "not an email address (local@domain)"));
+            return Err(ApiError::invalid(
+                "email",
+                "not an email address (local@domain)",
+            ));
         }
     }
     if p.email_verified.is_some() && p.email.is_none() {
@@ -211,9 +217,13 @@ pub fn check_profile(p: &Profile) -> Result<(), ApiError> {
         }
     }
     if let Some(picture) = &p.picture {
-        let https = split_http_uri(picture).is_ok_and(|(scheme, _)| scheme.eq_ignore_ascii_case("https"));
+        let https =
+            split_http_uri(picture).is_ok_and(|(scheme, _)| scheme.eq_ignore_ascii_case("https"));
         if !https {
-            return Err(ApiError::invalid("picture", "must be an absolute https URL"));
+            return Err(ApiError::invalid(
+                "picture",
+                "must be an absolute https URL",
+            ));
         }
     }
     Ok(())

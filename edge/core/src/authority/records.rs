@@ -5,13 +5,13 @@
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
 use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS_KEY, SCOPES_KEY};
+use crate::api::Profile;
 use crate::api::{KeyAlg, KeyState, Scope};
 use crate::clients::ClientRecord;
 use crate::error::{check_version, ApiError};
 use crate::keys::{KeyError, KeySet};
 use crate::ports::StoreError;
 use crate::scope::is_builtin_scope;
-use crate::api::Profile;
 use crate::users::{user_login_key, user_profile_key, UserRecord};
 
 fn user_key(id: &str) -> String {
@@ -375,6 +375,9 @@ impl Run<'_, '_> {
     async fn put_user(&self, record: &UserRecord) -> Result<(), StoreError> {
         self.store(&user_key(&record.user.id), record).await?;
         self.publish(&user_login_key(&record.user.username), Some(record))?;
-        self.publish(&user_profile_key(&record.user.id), Some(&record.user.profile))
+        self.publish(
+            &user_profile_key(&record.user.id),
+            Some(&record.user.profile),
+        )
     }
 }
