@@ -804,3 +804,39 @@ fn revoking_a_compromised_key_asks_for_its_kid_and_shows_the_set_after() {
     assert!(app.keys.items.iter().all(|k| k.kid != kid));
     assert!(matches!(&app.notice, Some(Ok(n)) if n.contains(&kid)));
 }
+
+#[test]
+fn editing_a_user_changes_the_profile_and_a_bad_email_marks_its_field() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('3')));
+    let first = app.users.items[0].clone();
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("edit form open");
+    };
+    assert_eq!(form.text("password"), "", "a new password only when typed");
+    // Password, then the name.
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "Alice Liddell");
+    for _ in 0..3 {
+        drive(&mut app, &api, key(KeyCode::Tab));
+    }
+    typed(&mut app, &api, "not-an-address");
+    drive(&mut app, &api, ctrl('s'));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("the form stays open");
+    };
+    assert!(form.is_at_fault("email"), "{:?}", form.error);
+    for _ in 0.."not-an-address".len() {
+        drive(&mut app, &api, key(KeyCode::Backspace));
+    }
+    typed(&mut app, &api, "alice@example.com");
+    drive(&mut app, &api, ctrl('s'));
+    assert!(app.modal.is_none());
+    let edited = api.get_user(&first.id).expect("user");
+    assert_eq!(edited.profile.name.as_deref(), Some("Alice Liddell"));
+    assert_eq!(edited.profile.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(edited.profile.email_verified, Some(false));
+    assert_eq!(edited.version, first.version + 1);
+}

@@ -91,21 +91,12 @@ impl Signatures for WebCryptoSignatures {
     }
 
     async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let subtle = subtle()?;
-        let key = cached_key(&SIGNING, kid, async {
-            let der: Object = Uint8Array::from(pkcs8).into();
-            import(&subtle, "pkcs8", &der, &p256_params(), "sign").await
-        })
-        .await?;
-        let data: Object = Uint8Array::from(message).into();
-        let signature = JsFuture::from(
-            subtle
-                .sign_with_object_and_buffer_source(&ecdsa_sha256(), &key, &data)
-                .map_err(err)?,
-        )
-        .await
-        .map_err(err)?;
-        Ok(Uint8Array::new(&signature).to_vec())
+        let signing = SignWith {
+            cache: &SIGNING,
+            import: &p256_params(),
+            sign: &ecdsa_sha256(),
+        };
+        signing.sign(kid, pkcs8, message).await
     }
 
     async fn generate_rs256(&self) -> Result<Rs256KeyPair, CryptoError> {
@@ -140,22 +131,13 @@ impl Signatures for WebCryptoSignatures {
         pkcs8: &[u8],
         message: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let subtle = subtle()?;
         let params = rs256_params()?;
-        let key = cached_key(&RSA_SIGNING, kid, async {
-            let der: Object = Uint8Array::from(pkcs8).into();
-            import(&subtle, "pkcs8", &der, &params, "sign").await
-        })
-        .await?;
-        let data: Object = Uint8Array::from(message).into();
-        let signature = JsFuture::from(
-            subtle
-                .sign_with_object_and_buffer_source(&params, &key, &data)
-                .map_err(err)?,
-        )
-        .await
-        .map_err(err)?;
-        Ok(Uint8Array::new(&signature).to_vec())
+        let signing = SignWith {
+            cache: &RSA_SIGNING,
+            import: &params,
+            sign: &params,
+        };
+        signing.sign(kid, pkcs8, message).await
     }
 
     async fn verify_rs256(
@@ -191,6 +173,36 @@ impl Signatures for WebCryptoSignatures {
         })
         .await?;
         verify_with(&subtle, &ecdsa_sha256(), &key, signature, message).await
+    }
+}
+
+/// Signing with a PKCS #8 private key, imported once per isolate into `cache`.
+struct SignWith<'a> {
+    cache: &'static std::thread::LocalKey<RefCell<HashMap<String, CryptoKey>>>,
+    /// The `importKey` algorithm.
+    import: &'a Object,
+    /// The `sign` algorithm.
+    sign: &'a Object,
+}
+
+impl SignWith<'_> {
+    /// `crypto.subtle.sign` of `message` under the key `kid` (`pkcs8`).
+    async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let subtle = subtle()?;
+        let key = cached_key(self.cache, kid, async {
+            let der: Object = Uint8Array::from(pkcs8).into();
+            import(&subtle, "pkcs8", &der, self.import, "sign").await
+        })
+        .await?;
+        let data: Object = Uint8Array::from(message).into();
+        let signature = JsFuture::from(
+            subtle
+                .sign_with_object_and_buffer_source(self.sign, &key, &data)
+                .map_err(err)?,
+        )
+        .await
+        .map_err(err)?;
+        Ok(Uint8Array::new(&signature).to_vec())
     }
 }
 

@@ -417,38 +417,51 @@ async fn proceed(
     if authz.implicit {
         implicit(ctx, authz, &user, shard, grant_id).await
     } else {
-        let code = new_token(ctx.rng, shard);
-        let record = CodeRecord {
-            grant_id,
-            client_id,
-            redirect_uri: authz.redirect_uri.clone(),
-            redirect_uri_sent: authz.redirect_uri_sent,
-            challenge: authz.challenge.unwrap_or_default().to_owned(),
-            user: user.id.clone(),
-            scopes: authz.scopes.clone(),
-            exp: ctx.clock.now() + CODE_TTL,
-            sign_in: authz.openid.as_ref().map(|o| SignIn {
-                auth_time: user.auth_time,
-                sid: session.sid.clone(),
-                nonce: o.nonce.map(str::to_owned),
-            }),
-            redeemed: None,
-        };
-        ctx.grants
-            .call(
-                shard,
-                &GrantCommand::IssueCode {
-                    code_hash: token_hash(&code),
-                    code: record,
-                },
-            )
-            .await?;
-        let mut params = vec![("code", code.as_str())];
-        if let Some(state) = authz.state {
-            params.push(("state", state));
-        }
-        Ok(redirect(&authz.redirect_uri, false, &params, &authz.issuer))
+        code(ctx, authz, &session, &user, shard, grant_id).await
     }
+}
+
+/// `response_type=code`: stores the code (with the sign-in of an OpenID Connect request) in the
+/// person's shard and sends it to the client.
+async fn code(
+    ctx: &Context<'_>,
+    authz: &Authz<'_>,
+    session: &Session,
+    user: &SessionUser,
+    shard: u32,
+    grant_id: String,
+) -> Result<Response, StoreError> {
+    let code = new_token(ctx.rng, shard);
+    let record = CodeRecord {
+        grant_id,
+        client_id: authz.client.client.client_id.clone(),
+        redirect_uri: authz.redirect_uri.clone(),
+        redirect_uri_sent: authz.redirect_uri_sent,
+        challenge: authz.challenge.unwrap_or_default().to_owned(),
+        user: user.id.clone(),
+        scopes: authz.scopes.clone(),
+        exp: ctx.clock.now() + CODE_TTL,
+        sign_in: authz.openid.as_ref().map(|o| SignIn {
+            auth_time: user.auth_time,
+            sid: session.sid.clone(),
+            nonce: o.nonce.map(str::to_owned),
+        }),
+        redeemed: None,
+    };
+    ctx.grants
+        .call(
+            shard,
+            &GrantCommand::IssueCode {
+                code_hash: token_hash(&code),
+                code: record,
+            },
+        )
+        .await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = authz.state {
+        params.push(("state", state));
+    }
+    Ok(redirect(&authz.redirect_uri, false, &params, &authz.issuer))
 }
 
 /// Why the person must sign in (again) before this OpenID Connect request goes on, if they

@@ -633,3 +633,40 @@ fn the_openidconnect_crate_validates_a_portcullis_id_token() {
         "and refuses a nonce it did not send"
     );
 }
+
+#[test]
+fn a_refresh_after_openid_is_taken_from_the_client_answers_no_id_token() {
+    let (h, client_id) = setup();
+    let (t, _) = tokens(&h, &client_id, "openid read", &[]);
+    assert!(t["id_token"].is_string());
+    let r = h.send(
+        Request::new(
+            Method::Patch,
+            ORIGIN,
+            &format!("/admin/v1/clients/{client_id}"),
+        )
+        .with_header(
+            "authorization",
+            &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
+        )
+        .with_header("content-type", "application/json")
+        .with_body(json!({"scopes": ["read"]}).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", html(&r));
+    h.caches.forget_client(&client_id);
+    let r = h.send(form(
+        "/oauth/token",
+        "",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    ));
+    assert_eq!(r.status, 200, "{}", html(&r));
+    assert_eq!(body(&r)["scope"], "read");
+    assert!(
+        body(&r).get("id_token").is_none(),
+        "openid is no longer the client's"
+    );
+}

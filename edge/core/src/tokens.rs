@@ -7,7 +7,8 @@
 //! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the
 //! signature, then `iss`, `exp`, `nbf` and `iat` with a leeway. Embedded `jwk`, `jku` and `x5u`
 //! headers are ignored: only our own keys verify. The same JWS signing and key checks serve
-//! OpenID Connect ID tokens ([`sign_jws`], [`verify_id_token`]; claims in `crate::id_token`).
+//! OpenID Connect ID tokens ([`sign_jws`], [`verify_id_token`]; their claims are the ID-token
+//! service's).
 
 use std::collections::HashSet;
 use std::fmt;

@@ -152,6 +152,7 @@ impl UserRecord {
         if let Some(disabled) = patch.disabled {
             next.user.disabled = disabled;
         }
+        let removes_email = patch.email.as_deref() == Some("");
         let p = &mut next.user.profile;
         for (field, value) in [
             (&mut p.name, patch.name),
@@ -167,6 +168,10 @@ impl UserRecord {
         }
         if patch.email_verified.is_some() {
             p.email_verified = patch.email_verified;
+        }
+        // A removed email takes its verification with it.
+        if removes_email {
+            p.email_verified = None;
         }
         check_profile(&next.user.profile)?;
         next.user.updated_at = now;
