@@ -148,7 +148,7 @@ fn id_token(h: &Harness, token: &str) -> (Value, IdClaims, Value) {
     let claims: IdClaims = futures::executor::block_on(crate::tokens::verify_id_token(
         token,
         &keys.loaded,
-        &NativeSignatures,
+        &NativeSignatures::default(),
     ))
     .expect("a valid ID token");
     let part = |i: usize| -> Value {

@@ -150,6 +150,8 @@ pub struct Harness {
     /// Commands (by their wire tag, e.g. `grant_event`, `end_person`) that fail as if the
     /// Durable Object could not be reached, to test what a failure midway leaves behind.
     pub failing: RefCell<Vec<&'static str>>,
+    /// The crypto fakes (their RSA keys are drawn per harness).
+    pub signatures: NativeSignatures,
 }
 
 /// A log that keeps its events, for tests to read.
@@ -255,6 +257,7 @@ impl Default for Harness {
             limits: FakeLimits::default(),
             log: MemLog::default(),
             failing: RefCell::default(),
+            signatures: NativeSignatures::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
                 ..Settings::default()
@@ -330,7 +333,7 @@ impl Authority for Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            signatures: &NativeSignatures,
+            signatures: &self.signatures,
             secrets: &self.secrets,
             audit_retention_secs: self.settings.audit_retention_secs,
         };
@@ -349,7 +352,7 @@ impl Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            signatures: &NativeSignatures,
+            signatures: &self.signatures,
             limits: &self.limits,
             http: &self.http,
             secrets: &self.secrets,
@@ -380,8 +383,28 @@ impl Harness {
     }
 }
 
-/// ES256 on the pure-Rust `p256` crate: fine natively, where the worker uses WebCrypto.
-pub struct NativeSignatures;
+/// ES256 on the pure-Rust `p256` crate and RS256 on `rsa`: fine natively, where the worker
+/// uses WebCrypto. Its RSA keys come from a shared list ([`rsa_key`]), walked from the start by
+/// each instance, so one key set never holds two keys with one `kid` and a harness's keys are
+/// the same from run to run.
+#[derive(Default)]
+pub struct NativeSignatures {
+    rsa_drawn: std::sync::atomic::AtomicUsize,
+}
+
+impl NativeSignatures {
+    /// How many RSA keys this instance has handed out (its place in the shared list).
+    pub fn rsa_drawn(&self) -> usize {
+        self.rsa_drawn.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Goes on from place `n` of the shared list (a harness restored from a copy of another's
+    /// state goes on where that one stopped).
+    pub fn set_rsa_drawn(&self, n: usize) {
+        self.rsa_drawn
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 #[async_trait(?Send)]
 impl crate::ports::Signatures for NativeSignatures {
@@ -427,7 +450,10 @@ impl crate::ports::Signatures for NativeSignatures {
         use base64::Engine;
         use rsa::pkcs8::DecodePrivateKey;
         use rsa::traits::PublicKeyParts;
-        let pkcs8 = next_rsa_key();
+        let n = self
+            .rsa_drawn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pkcs8 = rsa_key(n);
         let key = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8)
             .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
         Ok(crate::ports::Rs256KeyPair {
@@ -506,10 +532,6 @@ impl crate::ports::Signatures for NativeSignatures {
     }
 }
 
-/// How many RSA keys the native tests share: generating a 2048-bit key costs a good part of a
-/// second, so a pool is made once per test binary and handed out in turn.
-const RSA_POOL: usize = 8;
-
 /// A deterministic random source for RSA key generation in tests ([`SeqRng`] underneath).
 struct TestCryptoRng(SeqRng);
 
@@ -538,32 +560,22 @@ impl rsa::rand_core::RngCore for TestCryptoRng {
 
 impl rsa::rand_core::CryptoRng for TestCryptoRng {}
 
-/// The next key of the shared RSA pool (PKCS #8 DER); each thread (each test) walks the pool
-/// from its start, so a key set holds distinct keys as long as it holds at most
-/// [`RSA_POOL`] RSA keys.
-fn next_rsa_key() -> Vec<u8> {
+/// The `n`-th RSA test key (PKCS #8 DER). Generating a 2048-bit key costs a good part of a
+/// second, so the keys are made once per test binary, the `n`-th from seed `n`, and shared.
+fn rsa_key(n: usize) -> Vec<u8> {
     use rsa::pkcs8::EncodePrivateKey;
-    static POOL: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
-    thread_local! {
-        static NEXT: Cell<usize> = const { Cell::new(0) };
+    static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    while pool.len() <= n {
+        let mut rng = TestCryptoRng(SeqRng(Cell::new(0x5eed + pool.len() as u64)));
+        let der = rsa::RsaPrivateKey::new(&mut rng, 2048)
+            .and_then(|k| k.to_pkcs8_der().map_err(rsa::Error::from))
+            .expect("an RSA test key");
+        pool.push(der.as_bytes().to_vec());
     }
-    let pool = POOL.get_or_init(|| {
-        let mut rng = TestCryptoRng(SeqRng(Cell::new(0x5eed)));
-        (0..RSA_POOL)
-            .map(|_| {
-                rsa::RsaPrivateKey::new(&mut rng, 2048)
-                    .and_then(|k| k.to_pkcs8_der().map_err(rsa::Error::from))
-                    .map(|der| der.as_bytes().to_vec())
-                    .expect("an RSA test key")
-            })
-            .collect()
-    });
-    let i = NEXT.with(|n| {
-        let i = n.get();
-        n.set(i + 1);
-        i
-    });
-    pool[i % RSA_POOL].clone()
+    pool[n].clone()
 }
 
 /// A freshly generated key set of `alg`, loaded, under [`TEST_KEK`] at time 0.
@@ -573,7 +585,7 @@ pub fn loaded_keys(alg: crate::api::KeyAlg) -> crate::keys::LoadedKeys {
         alg,
         &secrets,
         &SeqRng::default(),
-        &NativeSignatures,
+        &NativeSignatures::default(),
         0,
     ))
     .expect("a generated key set")
