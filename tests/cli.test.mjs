@@ -411,3 +411,175 @@ test("cli grants list passes --user and --client to the API, revoke removes one"
   assert.deepEqual(await api(`user=${encodeURIComponent(frank.id)}`), []);
   assert.equal((await json(["grants", "list", "--user", erin.id])).grants.length, 2, "the others stay");
 });
+
+test("cli token and decode: a token in one line without the admin token, its claims and signature read back", async () => {
+  const client = await w.client({ scopes: ["read"] });
+  // The secret on stdin; no admin token anywhere in the environment.
+  const t = await cli(["token", client.client_id, "--scope", "read"], { token: null, input: `${client.client_secret}\n` });
+  assert.equal(t.code, 0, t.stderr);
+  const accessToken = t.stdout.trim();
+  assert.match(accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  const verified = await w.fetch("/verify", { method: "POST", headers: { authorization: `Bearer ${accessToken}` } });
+  assert.equal(verified.status, 200);
+
+  // The secret from PORTCULLIS_CLIENT_SECRET; --json prints the whole answer.
+  const whole = await cli(["--json", "token", client.client_id, "--scope", "read"], {
+    token: null,
+    env: { PORTCULLIS_CLIENT_SECRET: client.client_secret },
+  });
+  assert.equal(whole.code, 0, whole.stderr);
+  const answer = JSON.parse(whole.stdout);
+  assert.equal(answer.token_type, "Bearer");
+  assert.equal(answer.scope, "read");
+
+  // A wrong secret: the server's OAuth error, on one line, without the secret.
+  const refused = await cli(["token", client.client_id], { token: null, input: "not-the-secret\n" });
+  assertOneLineError(refused, /401 invalid_client/);
+  assert.ok(!refused.stderr.includes("not-the-secret"));
+
+  // decode: header, claims, a valid signature against the JWKS, the expiry in words.
+  const decoded = await cli(["decode", accessToken], { token: null });
+  assert.equal(decoded.code, 0, decoded.stderr);
+  assert.match(decoded.stdout, /"typ": "at\+jwt"/);
+  assert.match(decoded.stdout, new RegExp(`"client_id": "${client.client_id}"`));
+  assert.match(decoded.stdout, /signature {2}valid \(key \S+ of the server's JWKS\)/);
+  assert.match(decoded.stdout, /expires {4}in (1 hour|59 minutes \d+ seconds?)\n/);
+  // From stdin, as `portcullis token … | portcullis decode -` passes it.
+  const piped = await cli(["--json", "decode", "-"], { token: null, input: accessToken });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(JSON.parse(piped.stdout).signature_valid, true);
+
+  // A token whose claims were changed after signing: shown, called invalid, exit 1.
+  const [h, c, s] = accessToken.split(".");
+  const claims = JSON.parse(Buffer.from(c, "base64url"));
+  claims.scope = "read admin";
+  const forged = [h, Buffer.from(JSON.stringify(claims)).toString("base64url"), s].join(".");
+  const bad = await cli(["decode", forged], { token: null });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /signature {2}INVALID/);
+  assert.match(bad.stderr, /not usable/);
+});
+
+test("cli audit tail prints the newest events, then each new one as it is written", async () => {
+  const child = spawn(BIN, ["audit", "tail", "--action", "scope.create", "--every", "1"], {
+    env: { ...process.env, PORTCULLIS_URL: w.url, PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  /** Resolves once stdout matches `pattern`; fails after 20 s with what was printed. */
+  const printed = (pattern) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${stdout} / ${stderr}`)), 20_000);
+      const look = () => {
+        if (pattern.test(stdout)) {
+          clearTimeout(timer);
+          child.stdout.off("data", look);
+          resolve();
+        }
+      };
+      child.stdout.on("data", look);
+      look();
+    });
+  try {
+    await printed(/^TIME\s+ACTION\s+TARGET\s+ACTOR$/m);
+    await w.scope("tail.first");
+    await w.scope("tail.second");
+    await printed(/scope\.create\s+tail\.second/);
+    const lines = stdout.split("\n").filter((l) => /tail\.(first|second)/.test(l));
+    assert.deepEqual(
+      lines.map((l) => l.match(/tail\.\w+/)[0]),
+      ["tail.first", "tail.second"],
+      "each event once, oldest first",
+    );
+    assert.ok(lines.every((l) => l.includes("scope.create")));
+  } finally {
+    child.kill();
+  }
+});
+
+test("cli completions and the manual need no token and come from the same definitions", async () => {
+  for (const shell of ["bash", "zsh", "fish"]) {
+    const r = await cli(["completions", shell], { token: null });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /rotate-secret/);
+    assert.match(r.stdout, /decode/);
+  }
+  const man = await cli(["man"], { token: null });
+  assert.equal(man.code, 0, man.stderr);
+  assert.match(man.stdout, /\.TH portcullis/);
+  assert.match(man.stdout, /Exit status/);
+  const help = await cli(["token", "--help"], { token: null });
+  assert.match(help.stdout, /Examples:/);
+});
+
+test("cli export and apply: a second worker configured from the first's document, idempotent, dry runs change nothing", async () => {
+  // The first worker gets a little of everything (the shared one already has clients).
+  await w.scope("orders", "Read your orders");
+  const app = await w.client({ name: "orders-app", scopes: ["orders"] });
+  await w.admin("POST", "/admin/v1/users", { username: "erin", password: "a long enough password" });
+  const exported = path.join(scratch, "config.json");
+  const e = await cli(["export", "-o", exported]);
+  assert.equal(e.code, 0, e.stderr);
+  const text = (await import("node:fs")).readFileSync(exported, "utf8");
+  assert.ok(!text.includes(app.client_secret) && !text.includes(app.client_id), "no secret, no server-assigned id");
+  assert.ok(!text.includes("a long enough password"));
+  const document = JSON.parse(text);
+  assert.deepEqual(Object.keys(document).sort(), ["clients", "issuers", "routes", "scopes", "users"]);
+
+  const other = await startWorker();
+  const on = (args, opts = {}) => cli(args, { ...opts, env: { PORTCULLIS_URL: other.url, ...(opts.env ?? {}) } });
+  try {
+    // A dry run prints the plan and changes nothing.
+    const dry = await on(["apply", exported, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^\+ scope orders$/m);
+    assert.match(dry.stdout, /^\+ client orders-app$/m);
+    assert.match(dry.stdout, /dry run: nothing changed/);
+    assert.equal((await other.admin("GET", "/admin/v1/clients")).body.clients.length, 0);
+
+    // Apply: the secrets of the new clients go to a file only the operator can read.
+    const secretsOut = path.join(scratch, "new-secrets.json");
+    const applied = await on(["apply", exported, "--secrets-out", secretsOut]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const { statSync, readFileSync } = await import("node:fs");
+    assert.equal(statSync(secretsOut).mode & 0o777, 0o600);
+    const secrets = JSON.parse(readFileSync(secretsOut, "utf8"));
+    const orders = secrets.find((s) => s.name === "orders-app");
+    assert.ok(!applied.stdout.includes(orders.client_secret), "the secret went to the file, not the terminal");
+    const minted = await other.form("/oauth/token", { grant_type: "client_credentials", scope: "orders" }, {
+      authorization: basic(orders.client_id, orders.client_secret),
+    });
+    assert.equal(minted.status, 200, "the new client's secret works on the new worker");
+
+    // Export of the second worker reproduces the first's document.
+    const again = await on(["export"]);
+    assert.deepEqual(JSON.parse(again.stdout), document);
+
+    // A second apply changes nothing and says so.
+    const second = await on(["apply", exported]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /nothing to change: the worker matches/);
+
+    // --prune deletes what the file lacks; without it, extra records stay.
+    const extra = await other.client({ name: "only-here" });
+    const kept = await on(["apply", exported]);
+    assert.match(kept.stdout, /nothing to change/);
+    const pruneDry = await on(["apply", exported, "--prune", "--dry-run"]);
+    assert.match(pruneDry.stdout, new RegExp(`^- client only-here \\(${extra.client_id}\\)$`, "m"));
+    assert.equal((await other.admin("GET", `/admin/v1/clients/${extra.client_id}`)).status, 200);
+    const pruned = await on(["apply", exported, "--prune"]);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal((await other.admin("GET", `/admin/v1/clients/${extra.client_id}`)).status, 404);
+
+    // A document that cannot be applied is refused before any change.
+    const flipped = structuredClone(document);
+    flipped.clients.find((c) => c.name === "orders-app").public = true;
+    const refused = await on(["apply", jsonFile("flipped.json", flipped)]);
+    assertOneLineError(refused, /`public` cannot change/);
+  } finally {
+    await other.stop();
+  }
+});

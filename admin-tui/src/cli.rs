@@ -12,42 +12,142 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
-    AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType, IssuerTable,
-    IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable, RoutesBody,
-    ScopeList, SecretRotation, UserList, UserPatch,
+    AuditEvent, AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType,
+    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
+    RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::client::{AdminApi, ApiResult, GrantFilter};
+use crate::config;
 use crate::describe::Describe;
 
 /// What to do without the interface.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// OAuth clients.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis clients list
+  portcullis clients create --name billing --grant-type client_credentials --scope read
+  portcullis clients create --name web --public --grant-type authorization_code \\
+      --grant-type refresh_token --redirect-uri https://app.example.com/cb --scope read
+  portcullis clients update 9xQ2… --scope read --scope write
+  portcullis clients rotate-secret 9xQ2… --previous-expires-in 3600
+  portcullis --json clients get 9xQ2… | jq .scopes
+  portcullis clients delete 9xQ2…                 # its tokens stop being issued at once"
+    )]
     Clients(ClientsCmd),
     /// The scope catalogue.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis scopes list
+  portcullis scopes create read --description \"Read your invoices\"
+  portcullis scopes get read
+  portcullis scopes delete read"
+    )]
     Scopes(ScopesCmd),
     /// Users of the password and authorization-code grants.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis users list
+  portcullis users get 7hG…
+  printf %s \"$PASSWORD\" | portcullis users create alice
+  portcullis users update 7hG… --password        # the new one from stdin
+  portcullis users update 7hG… --disable         # also revokes their grants
+  portcullis users signout 7hG…
+  portcullis users delete 7hG…"
+    )]
     Users(UsersCmd),
     /// Token signing keys.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis keys list
+  portcullis keys rotate --alg ES256
+  portcullis keys revoke F49k…                    # a compromise: its tokens fail within seconds"
+    )]
     Keys(KeysCmd),
     /// The audit log.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis audit list --action client.update --limit 20
+  portcullis audit list --target 9xQ2… --since 1767225600
+  portcullis audit tail --action admin.auth_failed
+  portcullis --json audit tail | jq -c 'select(.action | startswith(\"client.\"))' "
+    )]
     Audit(AuditCmd),
     /// The gateway's route table.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis --json routes list > routes.json     # edit, then:
+  portcullis routes set routes.json               # refused if changed meanwhile"
+    )]
     Routes(TableCmd),
     /// What users have authorised clients to do.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis grants list --user 7hG…
+  portcullis grants revoke 3kP…"
+    )]
     Grants(GrantsCmd),
+    /// Writes the worker's configuration as one JSON document: scopes, clients, users, routes
+    /// and trusted issuers (never a secret, a password or a server-assigned ID).
+    #[command(after_help = "\
+Examples:
+  portcullis export > staging.json
+  portcullis export -o prod.json")]
+    Export {
+        /// Write to FILE instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Makes the worker match a document `export` wrote: creates, changes (each with If-Match:
+    /// an edit made meanwhile is refused) and, with --prune, deletes what the file lacks.
+    /// Clients are matched by name, users by username, scopes by name.
+    #[command(after_help = "\
+Examples:
+  portcullis apply staging.json --dry-run          # print the changes; change nothing
+  portcullis apply staging.json --secrets-out new-secrets.json
+  PORTCULLIS_URL=https://auth.example.com portcullis apply staging.json --prune
+
+The secrets of clients it creates are printed once, or written to the --secrets-out file
+(created with mode 0600; it must not exist). Users it creates get a password nobody knows:
+set one with `portcullis users update ID --password`.")]
+    Apply {
+        file: PathBuf,
+        /// Print the changes and make none.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete the clients, users and scopes the file lacks.
+        #[arg(long)]
+        prune: bool,
+        /// Write new clients' secrets to this file (mode 0600) instead of printing them.
+        #[arg(long)]
+        secrets_out: Option<PathBuf>,
+    },
     /// The external issuers whose tokens the gateway accepts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  portcullis --json issuers list > issuers.json   # edit, then:
+  portcullis issuers set issuers.json"
+    )]
     Issuers(TableCmd),
 }
 
@@ -289,6 +389,18 @@ pub enum AuditCmd {
         #[arg(long, allow_hyphen_values = true)]
         cursor: Option<String>,
     },
+    /// Follows the log like `tail -f`: the last ten events, then each new one as it is written
+    /// (`--json`: one JSON object a line). Stops on Ctrl-C.
+    Tail {
+        #[arg(long)]
+        action: Option<String>,
+        /// A record's ID, which may start with a hyphen.
+        #[arg(long, allow_hyphen_values = true)]
+        target: Option<String>,
+        /// Seconds between two looks at the log.
+        #[arg(long, default_value_t = 2)]
+        every: u64,
+    },
 }
 
 fn parse_alg(s: &str) -> Result<KeyAlg, String> {
@@ -421,7 +533,92 @@ pub fn run(api: &dyn AdminApi, out: Output, command: Command) -> Result<(), Stri
             api.revoke_grant(&id)?;
             out.done(&format!("revoked grant {id}"))
         }
+        Command::Export { output } => export(api, output.as_deref()),
+        Command::Apply {
+            file,
+            dry_run,
+            prune,
+            secrets_out,
+        } => apply(api, out, &file, dry_run, prune, secrets_out.as_deref()),
     }
+}
+
+fn export(api: &dyn AdminApi, output: Option<&Path>) -> Result<(), String> {
+    let config = config::export(api)?;
+    let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())? + "\n";
+    if let Some(path) = output {
+        return std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    print!("{text}");
+    Ok(())
+}
+
+fn apply(
+    api: &dyn AdminApi,
+    out: Output,
+    file: &Path,
+    dry_run: bool,
+    prune: bool,
+    secrets_out: Option<&Path>,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let wanted: config::Config =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let changes = config::plan(api, &wanted, prune)?;
+    if changes.is_empty() {
+        return out.done(&format!(
+            "nothing to change: the worker matches {}",
+            file.display()
+        ));
+    }
+    for change in &changes {
+        println!("{change}");
+    }
+    if dry_run {
+        println!("(dry run: nothing changed)");
+        return Ok(());
+    }
+    let mut secrets_file = secrets_out.map(create_private).transpose()?;
+    let applied = config::apply(api, changes);
+    if !applied.secrets.is_empty() {
+        if let (Some(file), Some(path)) = (&mut secrets_file, secrets_out) {
+            let text = serde_json::to_string_pretty(&applied.secrets).map_err(|e| e.to_string())?;
+            io::Write::write_all(file, text.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("new clients' secrets written to {}", path.display());
+        } else {
+            for s in &applied.secrets {
+                println!(
+                    "client {} ({}): client_secret {}",
+                    s.name, s.client_id, s.client_secret
+                );
+            }
+            println!("(secrets shown this once: store them now)");
+        }
+    }
+    for username in &applied.passwordless {
+        println!(
+            "user {username} has no usable password yet: portcullis users update ID --password"
+        );
+    }
+    match applied.failed {
+        Some(e) => Err(format!(
+            "stopped after {} change(s): {e} (read the worker again and re-run apply)",
+            applied.made
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A new file only its owner can read or write; refused when it exists.
+fn create_private(path: &Path) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Prints a client with its new secret, which the server shows this once.
@@ -684,14 +881,21 @@ fn keys(api: &dyn AdminApi, out: Output, command: &KeysCmd) -> Result<(), String
 }
 
 fn audit(api: &dyn AdminApi, out: Output, command: AuditCmd) -> Result<(), String> {
-    let AuditCmd::List {
-        action,
-        target,
-        since,
-        until,
-        limit,
-        cursor,
-    } = command;
+    let (action, target, since, until, limit, cursor) = match command {
+        AuditCmd::List {
+            action,
+            target,
+            since,
+            until,
+            limit,
+            cursor,
+        } => (action, target, since, until, limit, cursor),
+        AuditCmd::Tail {
+            action,
+            target,
+            every,
+        } => return tail(api, out, Follower::new(action, target), every),
+    };
     let page = api.audit(&AuditQuery {
         cursor,
         limit,
@@ -705,6 +909,101 @@ fn audit(api: &dyn AdminApi, out: Output, command: AuditCmd) -> Result<(), Strin
         println!("(older events: --cursor {next})");
     }
     Ok(())
+}
+
+/// Events `audit tail` prints at the start, as `tail` does.
+const TAIL_START: usize = 10;
+
+/// Pages `audit tail` reads back at most in one look, when many events came at once.
+const TAIL_PAGES: usize = 10;
+
+/// What `audit tail` has seen of the log: its filters and the newest event's ID (IDs order
+/// the log).
+#[derive(Debug)]
+struct Follower {
+    action: Option<String>,
+    target: Option<String>,
+    newest: Option<String>,
+}
+
+impl Follower {
+    fn new(action: Option<String>, target: Option<String>) -> Self {
+        Self {
+            action,
+            target,
+            newest: None,
+        }
+    }
+
+    /// The events written since the last look, oldest first: at the first look, the last
+    /// [`TAIL_START`]; later, every newer one, reading back up to [`TAIL_PAGES`] pages.
+    fn look(&mut self, api: &dyn AdminApi) -> ApiResult<Vec<AuditEvent>> {
+        let mut fresh = Vec::new();
+        let mut cursor = None;
+        for _ in 0..TAIL_PAGES {
+            let page = api.audit(&AuditQuery {
+                cursor: cursor.take(),
+                limit: Some(50),
+                target: self.target.clone(),
+                action: self.action.clone(),
+                since: None,
+                until: None,
+            })?;
+            let count = page.events.len();
+            let before = fresh.len();
+            fresh.extend(
+                page.events
+                    .into_iter()
+                    .take_while(|e| self.newest.as_ref().is_none_or(|newest| e.id > *newest)),
+            );
+            // The first look reads one page; a later one reads on while whole pages are new.
+            if self.newest.is_none() || fresh.len() - before < count {
+                break;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        if self.newest.is_none() {
+            fresh.truncate(TAIL_START);
+        }
+        if let Some(first) = fresh.first() {
+            self.newest = Some(first.id.clone());
+        }
+        fresh.reverse();
+        Ok(fresh)
+    }
+}
+
+/// `audit tail`: looks every `every` seconds and prints what is new; a failed look is reported
+/// on stderr and tried again.
+fn tail(api: &dyn AdminApi, out: Output, mut follower: Follower, every: u64) -> Result<(), String> {
+    let events = follower.look(api)?;
+    if !out.json {
+        println!("{}", AuditEvent::HEADERS.join("  "));
+    }
+    let print = |events: Vec<AuditEvent>| -> Result<(), String> {
+        for event in events {
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&event).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!("{}", event.row().join("  "));
+            }
+        }
+        io::Write::flush(&mut io::stdout()).map_err(|e| e.to_string())
+    };
+    print(events)?;
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(every.max(1)));
+        match follower.look(api) {
+            Ok(events) => print(events)?,
+            Err(e) => eprintln!("portcullis: {e} (trying again)"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -736,6 +1035,35 @@ mod tests {
         let typo = parse_body::<RoutesBody>(r#"{"rutes": []}"#).expect_err("unknown field");
         assert!(typo.contains("rutes"), "{typo}");
         assert!(parse_body::<RoutesBody>(r#"{"routes": [], "version": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn audit_tail_starts_with_the_last_ten_then_prints_each_new_event_once_in_order() {
+        let api = crate::testing::sample();
+        crate::testing::history(&api, 8);
+        let mut follower = Follower::new(None, None);
+        let first = follower.look(&api).expect("a look");
+        assert_eq!(first.len(), TAIL_START);
+        assert!(first.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+        assert!(follower.look(&api).expect("a look").is_empty());
+        // More than two pages at once: every one, in order, none twice.
+        crate::testing::history(&api, 60);
+        let next = follower.look(&api).expect("a look");
+        assert_eq!(next.len(), 120);
+        assert!(next.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(next[0].id > first[TAIL_START - 1].id);
+        assert!(follower.look(&api).expect("a look").is_empty());
+    }
+
+    #[test]
+    fn audit_tail_follows_only_the_filtered_events() {
+        let api = crate::testing::sample();
+        let mut follower = Follower::new(Some("scope.delete".into()), None);
+        let _ = follower.look(&api).expect("a look");
+        crate::testing::history(&api, 3);
+        let next = follower.look(&api).expect("a look");
+        assert_eq!(next.len(), 3);
+        assert!(next.iter().all(|e| e.action == "scope.delete"));
     }
 
     #[test]

@@ -136,7 +136,8 @@ pub struct Outgoing {
     pub path: String,
     /// Lower-case names: `authorization`, `accept`, `if-match`, `content-type`.
     pub headers: Vec<(&'static str, String)>,
-    /// JSON text, when the call sends a body.
+    /// The body text (JSON for the admin API, a form for the token endpoint), when the call
+    /// sends one.
     pub body: Option<String>,
 }
 
@@ -171,9 +172,6 @@ impl<T: fmt::Debug> fmt::Debug for Api<T> {
     }
 }
 
-/// The admin API over HTTP.
-pub type HttpApi = Api<Http>;
-
 /// HTTP with `ureq` to the server at `base`.
 pub struct Http {
     base: String,
@@ -188,20 +186,19 @@ impl fmt::Debug for Http {
     }
 }
 
-impl HttpApi {
-    /// A client for the server at `base` (e.g. `http://127.0.0.1:8787`), checked for the
-    /// token's sake.
-    pub fn new(base: &ServerUrl, token: String) -> Self {
+impl Http {
+    /// HTTP to the server at `base` (e.g. `http://127.0.0.1:8787`), checked for the tokens'
+    /// and secrets' sake.
+    pub fn new(base: &ServerUrl) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(20)))
             .build()
             .into();
-        let transport = Http {
+        Self {
             base: base.as_str().to_owned(),
             agent,
-        };
-        Api::over(transport, token)
+        }
     }
 }
 
@@ -318,7 +315,7 @@ impl<T: Transport> Api<T> {
 }
 
 /// The server's error body as a [`Failure`]; a body that is not one still gives a readable line.
-fn failure_from(status: u16, text: &str) -> Failure {
+pub(crate) fn failure_from(status: u16, text: &str) -> Failure {
     match serde_json::from_str::<ErrorBody>(text) {
         Ok(body) => Failure {
             status: Some(status),

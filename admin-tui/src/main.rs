@@ -12,9 +12,12 @@ mod cli;
 #[cfg(test)]
 mod cli_tests;
 mod client;
+mod config;
 mod describe;
 mod effects;
 mod form;
+mod local;
+mod oauth;
 mod server;
 #[cfg(test)]
 mod testing;
@@ -29,9 +32,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::client::HttpApi;
+use crate::client::{Api, Http};
 use crate::server::ServerUrl;
 
 /// The Portcullis operator app.
@@ -41,7 +44,10 @@ use crate::server::ServerUrl;
     version,
     about,
     after_help = "Without a command, opens the interactive app. The admin token comes from \
-                  PORTCULLIS_ADMIN_TOKEN or, on a terminal, a hidden prompt; never an argument."
+                  PORTCULLIS_ADMIN_TOKEN or, on a terminal, a hidden prompt; never an argument \
+                  (token, decode, completions and man need none).\n\n\
+                  Exit status: 0 done; 1 the server refused, could not be reached, or (decode) \
+                  the token is not usable now; 2 a usage error or a refused --url."
 )]
 struct Cli {
     /// The Portcullis server.
@@ -60,7 +66,93 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
-    command: Option<cli::Command>,
+    command: Option<Command>,
+}
+
+/// Every subcommand: those over the admin API, and those that need no admin token.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Admin(cli::Command),
+    #[command(flatten)]
+    Local(local::Local),
+}
+
+/// The whole CLI as clap defines it, with each group's examples (`portcullis clients --help`)
+/// also shown under the subcommands they use (`portcullis clients create --help`).
+fn definition() -> clap::Command {
+    let mut cli = Cli::command();
+    let groups: Vec<String> = cli
+        .get_subcommands()
+        .filter(|g| g.has_subcommands())
+        .map(|g| g.get_name().to_owned())
+        .collect();
+    for group in groups {
+        cli = cli.mut_subcommand(&group, |g| {
+            let examples = examples(
+                &g.get_after_help()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
+            let leaves: Vec<String> = g
+                .get_subcommands()
+                .map(|l| l.get_name().to_owned())
+                .collect();
+            leaves.iter().fold(g, |g, leaf| {
+                let mine: Vec<&String> = examples
+                    .iter()
+                    .filter(|e| command_words(e).get(1) == Some(leaf))
+                    .collect();
+                if mine.is_empty() {
+                    return g;
+                }
+                let text: Vec<String> = mine.iter().map(|e| format!("  {e}")).collect();
+                g.mut_subcommand(leaf, |l| {
+                    l.after_help(format!("Examples:\n{}", text.join("\n")))
+                })
+            })
+        });
+    }
+    cli
+}
+
+/// The example lines of a help text's `Examples:` block, each on one line (a trailing `\`
+/// continues a line).
+fn examples(help: &str) -> Vec<String> {
+    let block = help
+        .split_once("Examples:\n")
+        .map(|(_, rest)| rest.split("\n\n").next().unwrap_or_default())
+        .unwrap_or_default();
+    let pieces: Vec<&str> = block.split("\\\n").map(str::trim).collect();
+    pieces
+        .join(" ")
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The subcommand words of an example: what follows `portcullis` in it (the last command of
+/// a pipeline that runs it), options left out.
+fn command_words(example: &str) -> Vec<String> {
+    example
+        .split(" | ")
+        .filter(|part| part.contains("portcullis "))
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip_while(|w| *w != "portcullis")
+        .skip(1)
+        .filter(|w| !w.starts_with('-'))
+        .take(2)
+        .map(ToOwned::to_owned)
+        .collect()
+}
+
+/// Parses `words` with [`definition`].
+fn parse(words: &[OsString]) -> Result<Cli, clap::Error> {
+    let matches = definition().try_get_matches_from(words)?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// The admin token: the environment, or a hidden prompt when there is a terminal to ask on.
@@ -90,7 +182,7 @@ fn usage_error(e: &clap::Error, words: &[OsString]) -> String {
         e.kind(),
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        let mut command = Cli::command();
+        let mut command = definition();
         let mut path = vec!["portcullis".to_owned()];
         for word in words.iter().skip(1) {
             if let Some(sub) = command.find_subcommand(word).cloned() {
@@ -119,7 +211,7 @@ fn usage_error(e: &clap::Error, words: &[OsString]) -> String {
 
 fn main() -> ExitCode {
     let words: Vec<OsString> = std::env::args_os().collect();
-    let parsed = match Cli::try_parse_from(&words) {
+    let parsed = match parse(&words) {
         Ok(parsed) => parsed,
         // --help and --version are not errors: clap prints them to stdout.
         Err(e) if !e.use_stderr() => {
@@ -139,17 +231,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = admin_token().and_then(|token| {
-        let api = HttpApi::new(&server, token);
-        match parsed.command {
-            Some(command) => cli::run(&api, cli::Output { json: parsed.json }, command),
-            None => tui::run(
-                &(Arc::new(api) as Arc<dyn client::AdminApi>),
-                server.as_str(),
-            )
-            .map_err(|e| e.to_string()),
-        }
-    });
+    let http = Http::new(&server);
+    let result = match parsed.command {
+        Some(Command::Local(command)) => local::run(&http, parsed.json, command, definition()),
+        admin => admin_token().and_then(|token| {
+            let api = Api::over(http, token);
+            match admin {
+                Some(Command::Admin(command)) => {
+                    cli::run(&api, cli::Output { json: parsed.json }, command)
+                }
+                _ => tui::run(
+                    &(Arc::new(api) as Arc<dyn client::AdminApi>),
+                    server.as_str(),
+                )
+                .map_err(|e| e.to_string()),
+            }
+        }),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -218,6 +316,87 @@ mod tests {
         assert!(parsed("portcullis users signout -u").contains(r#""-u""#));
         let help = Cli::try_parse_from(["portcullis", "clients", "get", "--help"]);
         assert!(matches!(help, Err(e) if e.kind() == ErrorKind::DisplayHelp));
+    }
+
+    #[test]
+    fn every_subcommand_shows_examples_that_parse() {
+        let cli = definition();
+        let leaves = cli.get_subcommands().flat_map(|sub| {
+            let children: Vec<&clap::Command> = sub.get_subcommands().collect();
+            if children.is_empty() {
+                vec![(sub.get_name().to_owned(), sub)]
+            } else {
+                children
+                    .into_iter()
+                    .map(|c| (format!("{} {}", sub.get_name(), c.get_name()), c))
+                    .collect()
+            }
+        });
+        for (name, leaf) in leaves {
+            let help = leaf
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let examples = examples(&help);
+            assert!(
+                !examples.is_empty(),
+                "`portcullis {name} --help` shows no example"
+            );
+            for example in examples {
+                let depth = name.split(' ').count();
+                assert_eq!(
+                    command_words(&example)[..depth].join(" "),
+                    name,
+                    "{example}"
+                );
+                // The command as typed: of a pipeline the part that runs portcullis, without
+                // a comment or a redirection.
+                let part = example
+                    .split(" | ")
+                    .filter(|p| p.contains("portcullis "))
+                    .last()
+                    .unwrap_or_default();
+                let line = part.split(" #").next().unwrap_or_default();
+                let words: Vec<String> = shlex::split(line)
+                    .unwrap_or_else(|| panic!("{example} splits as a shell would"))
+                    .into_iter()
+                    .skip_while(|w| w != "portcullis")
+                    .take_while(|w| w != ">")
+                    .map(|w| w.replace('…', "x"))
+                    .collect();
+                if let Err(e) = parse(&words.iter().map(OsString::from).collect::<Vec<_>>()) {
+                    assert!(!e.use_stderr(), "{example}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completions_and_the_manual_come_from_the_parser() {
+        let mut out = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "portcullis",
+            &mut out,
+        );
+        let bash = String::from_utf8(out).expect("utf-8");
+        for word in ["clients", "rotate-secret", "tail", "decode", "completions"] {
+            assert!(bash.contains(word), "{word}");
+        }
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut man)
+            .expect("renders");
+        let man = String::from_utf8(man).expect("utf-8");
+        assert!(
+            man.starts_with(".ie") || man.contains(".TH portcullis"),
+            "{man}"
+        );
+        assert!(
+            man.contains("Exit status"),
+            "the exit codes are in the manual"
+        );
     }
 
     #[test]

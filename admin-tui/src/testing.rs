@@ -163,7 +163,7 @@ fn injected(failure: Failure) -> ApiResult<Reply> {
 
 impl CoreApi {
     /// A fresh, empty server.
-    fn empty() -> Self {
+    pub fn empty() -> Self {
         Self::loaded(Stored::default())
     }
 

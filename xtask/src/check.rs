@@ -1,13 +1,13 @@
 //! `cargo xtask test`: every check, in the order a failure is cheapest to see — format, lints,
-//! licenses, native tests, the fuzz regressions, the wasm build, the end-to-end suite in
-//! workerd, and schemathesis against the admin API.
+//! licenses, native tests, the fuzz regressions, the wasm build (as a deploy's dry run), the
+//! end-to-end suite in workerd, and schemathesis against the admin API.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::deploy;
 use crate::tools::{ensure_cargo_tool, output, run};
-use crate::wasm::build_wasm;
 use crate::workspace::Workspace;
 use crate::Result;
 
@@ -62,9 +62,9 @@ pub fn test(ws: &Workspace) -> Result {
         "warnings",
     ])?;
     cargo(&["test", "--manifest-path", "fuzz/Cargo.toml"])?;
-    println!("==> building the wasm worker");
+    println!("==> building the wasm worker as a deploy would (wrangler deploy --dry-run)");
     let started = Instant::now();
-    build_wasm(ws)?;
+    deploy::dry_run(ws, &deploy::Wrangler::of(ws))?;
     println!("    built in {:.1}s", started.elapsed().as_secs_f64());
     println!("==> building the portcullis CLI for the end-to-end tests");
     cargo(&["build", "-p", "portcullis"])?;

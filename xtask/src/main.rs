@@ -11,6 +11,7 @@
 
 mod bench;
 mod check;
+mod deploy;
 mod dev;
 mod fuzz;
 mod setup;
@@ -32,7 +33,31 @@ struct Task {
     args: &'static str,
     /// One line for the help.
     help: &'static str,
+    /// What is installed before it runs.
+    needs: Needs,
     run: fn(&Workspace, &[String]) -> Result,
+}
+
+/// What a task needs installed (each step skips what is already there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Nothing beyond cargo.
+    Nothing,
+    /// The build and serving tools: rustup pieces, pinned cargo tools, npm packages, `.dev.vars`.
+    /// No root.
+    Build,
+    /// The build tools plus the Debian packages the tests drive (tmux, Chromium).
+    Tests,
+}
+
+impl Needs {
+    fn install(self, ws: &Workspace) -> Result {
+        match self {
+            Needs::Nothing => Ok(()),
+            Needs::Build => setup::setup_build(ws),
+            Needs::Tests => setup::setup_tests(ws),
+        }
+    }
 }
 
 /// Every task, in the order the help lists them.
@@ -41,43 +66,57 @@ const TASKS: &[Task] = &[
         name: "dev",
         args: "",
         help: "set up, build and serve the worker on 127.0.0.1:8787 with a demo client",
-        run: |ws, _| setup::setup(ws).and_then(|()| dev::dev(ws)),
+        needs: Needs::Build,
+        run: |ws, _| dev::dev(ws),
     },
     Task {
         name: "test",
         args: "",
         help: "set up and run every test (format, lints, unit, end-to-end)",
-        run: |ws, _| setup::setup(ws).and_then(|()| check::test(ws)),
+        needs: Needs::Tests,
+        run: |ws, _| check::test(ws),
     },
     Task {
         name: "bench",
         args: "[run.mjs options]",
         help: "build the release wasm and benchmark it against the peers; a full run writes BENCHMARKS.md",
-        run: |ws, args| setup::setup(ws).and_then(|()| bench::bench(ws, args)),
+        needs: Needs::Build,
+        run: bench::bench,
     },
     Task {
         name: "fuzz",
         args: "[seconds]",
         help: "run every cargo-fuzz target for a bounded time (default 30 s each)",
+        needs: Needs::Nothing,
         run: fuzz::fuzz,
     },
     Task {
         name: "soak",
         args: "[soak.mjs options]",
         help: "60 s of mixed load at 64 connections against the local worker, then check the books",
-        run: |ws, args| setup::setup(ws).and_then(|()| bench::soak(ws, args)),
+        needs: Needs::Build,
+        run: bench::soak,
+    },
+    Task {
+        name: "deploy",
+        args: "--issuer URL | --dry-run",
+        help: "deploy to Cloudflare: KV namespace, secrets when absent, ISSUER, wrangler deploy",
+        needs: Needs::Build,
+        run: deploy::deploy,
     },
     Task {
         name: "setup",
         args: "",
         help: "install the toolchain pieces only",
-        run: |ws, _| setup::setup(ws),
+        needs: Needs::Tests,
+        run: |_, _| Ok(()),
     },
     Task {
         name: "build",
         args: "",
         help: "build the release wasm (wrangler's build command)",
-        run: |ws, _| setup::setup_build(ws).and_then(|()| wasm::build_wasm(ws)),
+        needs: Needs::Build,
+        run: |ws, _| wasm::build_wasm(ws),
     },
 ];
 
@@ -125,7 +164,9 @@ fn main() -> ExitCode {
         eprintln!("xtask {name}: takes no arguments (got {})", rest.join(" "));
         return ExitCode::from(2);
     }
-    match Workspace::from_current_dir().and_then(|ws| (task.run)(&ws, rest)) {
+    match Workspace::from_current_dir()
+        .and_then(|ws| task.needs.install(&ws).and_then(|()| (task.run)(&ws, rest)))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xtask {name}: {e}");
@@ -161,6 +202,15 @@ mod tests {
             assert_eq!(lines, 1, "{}", task.name);
             assert!(!task.help.contains('\n'), "{}", task.name);
         }
+    }
+
+    #[test]
+    fn only_the_test_tasks_install_debian_packages() {
+        let needs = |name: &str| TASKS.iter().find(|t| t.name == name).unwrap().needs;
+        for name in ["dev", "build", "bench", "soak"] {
+            assert_eq!(needs(name), Needs::Build, "{name}");
+        }
+        assert_eq!(needs("test"), Needs::Tests);
     }
 
     #[test]

@@ -14,8 +14,9 @@ use crate::Result;
 /// Pinned tool versions (wasm-bindgen's comes from Cargo.lock).
 const WORKER_BUILD_VERSION: &str = "0.8.7";
 
-/// Installs what the build and tests need; skips what is already there at the right version.
-pub fn setup(ws: &Workspace) -> Result {
+/// Installs what the build and the tests need; skips what is already there at the right
+/// version. The Debian packages need root (`apt-get`), so only the test tasks ask for them.
+pub fn setup_tests(ws: &Workspace) -> Result {
     setup_build(ws)?;
     // tmux drives the terminal app in tests/tui.test.mjs.
     apt_install_missing("tmux", "tmux")?;

@@ -38,6 +38,12 @@ impl Workspace {
             })
     }
 
+    /// A workspace at `root`, unchecked (for tests on a scratch copy).
+    #[cfg(test)]
+    pub fn at(root: PathBuf) -> Self {
+        Workspace { root }
+    }
+
     /// `relative` inside the workspace.
     pub fn path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)

@@ -131,13 +131,16 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// Splits the body into the list and the detail pane: side by side when wide; stacked when
-/// not, the list as tall as its rows need (at least 6 lines, at most half), the detail the rest.
-fn split(area: Rect, rows: usize) -> (Rect, Rect) {
+/// Splits the body into the list and the detail pane: side by side when wide (the list half the
+/// width, or wider when its `hint` line needs it); stacked when not, the list as tall as its
+/// rows need (at least 6 lines, at most half), the detail the rest.
+fn split(area: Rect, rows: usize, hint: &str) -> (Rect, Rect) {
     if area.width >= 110 {
+        // The hint line and the pane's two borders.
+        let needed = u16::try_from(hint.chars().count() + 2).unwrap_or(u16::MAX);
+        let list = (area.width / 2).max(needed).min(area.width);
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(area);
+            Layout::horizontal([Constraint::Length(list), Constraint::Min(0)]).areas(area);
         return (list, detail);
     }
     // Borders, header and hint line take four lines around the rows.
@@ -175,8 +178,9 @@ fn draw_screen<T: Row + Describe>(
     table: &Table<T>,
     spec: &ScreenSpec<'_>,
 ) {
-    let (list, detail) = split(area, table.visible().len());
-    draw_list(frame, list, app, table, spec);
+    let hint = keymap::hint(app.screen);
+    let (list, detail) = split(area, table.visible().len(), &hint);
+    draw_list(frame, list, app, table, spec, hint);
     let lines = table.current().map_or_else(Vec::new, Describe::fields);
     draw_detail(frame, detail, app, spec.title, lines);
 }
@@ -188,6 +192,7 @@ fn draw_list<T: Row + Describe>(
     app: &App,
     table: &Table<T>,
     spec: &ScreenSpec<'_>,
+    hint: String,
 ) {
     let rows: Vec<Vec<String>> = table.visible().into_iter().map(Describe::row).collect();
     let filter = &table.cursor.filter;
@@ -225,7 +230,6 @@ fn draw_list<T: Row + Describe>(
         let mut state = TableState::default().with_selected(Some(table.cursor.selected));
         frame.render_stateful_widget(widget, table_area, &mut state);
     }
-    let hint = keymap::hint(app.screen);
     frame.render_widget(Line::styled(hint, Style::new().dim()), foot);
 }
 

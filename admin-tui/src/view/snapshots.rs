@@ -34,6 +34,23 @@ fn clients_wide_side_by_side() {
 }
 
 #[test]
+fn every_hint_line_shows_whole_at_80_columns_and_side_by_side() {
+    let api = sample();
+    let mut app = started(&api);
+    for screen in crate::app::Screen::ALL {
+        app.screen = screen;
+        let hint = crate::app::keymap::hint(screen);
+        for (width, height) in [(80, 24), (110, 30), (130, 30)] {
+            let drawn = render(&app, width, height);
+            assert!(
+                drawn.contains(&hint),
+                "{screen:?} at {width}x{height}: {hint:?} not whole in\n{drawn}"
+            );
+        }
+    }
+}
+
+#[test]
 fn clients_filtered() {
     let api = sample();
     let mut app = started(&api);
