@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
     AuditEvent, AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType,
-    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, RouteTable,
-    RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
+    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, Profile,
+    RouteTable, RoutesBody, ScopeList, SecretRotation, UserList, UserPatch,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -348,6 +348,20 @@ pub struct ProfileArgs {
     /// An https URL of the user's picture.
     #[arg(long)]
     picture: Option<String>,
+}
+
+impl ProfileArgs {
+    fn into_profile(self) -> Profile {
+        Profile {
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            email: self.email,
+            email_verified: self.email_verified,
+            locale: self.locale,
+            picture: self.picture,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -716,17 +730,7 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
         UsersCmd::Get { id } => out.record(&api.get_user(&id)?),
         UsersCmd::Create { username, profile } => {
             let password = read_password()?;
-            let new = NewUser {
-                username,
-                password,
-                name: profile.name,
-                given_name: profile.given_name,
-                family_name: profile.family_name,
-                email: profile.email,
-                email_verified: profile.email_verified,
-                locale: profile.locale,
-                picture: profile.picture,
-            };
+            let new = NewUser::with_profile(username, password, profile.into_profile());
             out.record(&api.create_user(&new)?)
         }
         UsersCmd::Update {
@@ -743,13 +747,7 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
                     None
                 },
                 disabled: (disable || enable).then_some(disable),
-                name: profile.name,
-                given_name: profile.given_name,
-                family_name: profile.family_name,
-                email: profile.email,
-                email_verified: profile.email_verified,
-                locale: profile.locale,
-                picture: profile.picture,
+                ..UserPatch::of_profile(profile.into_profile())
             };
             let current = api.get_user(&id)?;
             out.record(&api.update_user(&id, current.version, &patch)?)

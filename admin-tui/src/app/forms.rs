@@ -81,18 +81,11 @@ fn profile_of(form: &Form) -> Profile {
 
 /// The new user a filled form describes.
 fn new_user(form: &Form) -> NewUser {
-    let p = profile_of(form);
-    NewUser {
-        username: form.text("username"),
-        password: form.text("password"),
-        name: p.name,
-        given_name: p.given_name,
-        family_name: p.family_name,
-        email: p.email,
-        email_verified: p.email_verified,
-        locale: p.locale,
-        picture: p.picture,
-    }
+    NewUser::with_profile(
+        form.text("username"),
+        form.text("password"),
+        profile_of(form),
+    )
 }
 
 /// The change an edit-user form asks for: a password only when one was typed; every profile
@@ -102,14 +95,15 @@ fn user_patch(form: &Form) -> UserPatch {
     let text = |v: Option<String>| Some(v.unwrap_or_default());
     UserPatch {
         password: Some(form.text("password")).filter(|p| !p.is_empty()),
-        disabled: None,
-        name: text(p.name),
-        given_name: text(p.given_name),
-        family_name: text(p.family_name),
-        email: text(p.email),
-        email_verified: p.email_verified,
-        locale: text(p.locale),
-        picture: text(p.picture),
+        ..UserPatch::of_profile(Profile {
+            name: text(p.name),
+            given_name: text(p.given_name),
+            family_name: text(p.family_name),
+            email: text(p.email),
+            email_verified: p.email_verified,
+            locale: text(p.locale),
+            picture: text(p.picture),
+        })
     }
 }
 

@@ -185,6 +185,21 @@ pub struct NewUser {
 }
 
 impl NewUser {
+    /// A new user with the profile `p`.
+    pub fn with_profile(username: String, password: String, p: Profile) -> Self {
+        Self {
+            username,
+            password,
+            name: p.name,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            email_verified: p.email_verified,
+            locale: p.locale,
+            picture: p.picture,
+        }
+    }
+
     /// The profile fields of the body.
     pub fn profile(&self) -> Profile {
         Profile {
@@ -243,6 +258,23 @@ pub struct UserPatch {
     pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+}
+
+impl UserPatch {
+    /// The change that sets the profile fields `p` holds (`""` removes one) and leaves the
+    /// others.
+    pub fn of_profile(p: Profile) -> Self {
+        Self {
+            name: p.name,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            email_verified: p.email_verified,
+            locale: p.locale,
+            picture: p.picture,
+            ..Self::default()
+        }
+    }
 }
 
 /// `GET /admin/v1/users`.

@@ -162,6 +162,32 @@ fn id_token(h: &Harness, token: &str) -> (Value, IdClaims, Value) {
     (part(0), claims, part(1))
 }
 
+/// `grant_type=refresh_token` for the public client `client_id`.
+fn refresh(h: &Harness, client_id: &str, refresh_token: &str) -> Response {
+    h.send(form(
+        "/oauth/token",
+        "",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    ))
+}
+
+/// An admin API call with a JSON body.
+fn admin(h: &Harness, method: Method, path: &str, json: &Value) -> Response {
+    h.send(
+        Request::new(method, ORIGIN, path)
+            .with_header(
+                "authorization",
+                &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
+            )
+            .with_header("content-type", "application/json")
+            .with_body(json.to_string()),
+    )
+}
+
 fn userinfo(h: &Harness, at: &str) -> Response {
     h.send(
         Request::new(Method::Get, ORIGIN, "/oauth/userinfo")
@@ -219,15 +245,7 @@ fn a_refresh_answers_a_fresh_id_token_with_the_same_sub_and_auth_time() {
     let (t, _) = tokens(&h, &client_id, "openid", &[("nonce", "first")]);
     let (_, first, raw) = id_token(&h, t["id_token"].as_str().unwrap());
     h.advance(100);
-    let r = h.send(form(
-        "/oauth/token",
-        "",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client_id),
-        ],
-    ));
+    let r = refresh(&h, &client_id, t["refresh_token"].as_str().unwrap());
     assert_eq!(r.status, 200, "{}", html(&r));
     let (_, again, raw_again) = id_token(&h, body(&r)["id_token"].as_str().unwrap());
     assert_eq!((&again.sub, again.auth_time), (&first.sub, first.auth_time));
@@ -560,15 +578,7 @@ fn profile_fields_are_validated_at_the_admin_api() {
     ] {
         let mut user = json!({"username": "carol", "password": "correct horse"});
         user[field] = value;
-        let r = h.send(
-            Request::new(Method::Post, ORIGIN, "/admin/v1/users")
-                .with_header(
-                    "authorization",
-                    &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
-                )
-                .with_header("content-type", "application/json")
-                .with_body(user.to_string()),
-        );
+        let r = admin(&h, Method::Post, "/admin/v1/users", &user);
         assert_eq!(r.status, 422, "{field}: {}", html(&r));
         assert_eq!(body(&r)["field"], field);
     }
@@ -584,15 +594,7 @@ fn a_client_with_an_unknown_id_token_alg_or_bad_logout_uri_is_refused() {
         let mut client = json!({"name": "rp", "grant_types": ["authorization_code"],
             "scopes": ["openid"], "redirect_uris": [CB], "public": true});
         client[field] = value;
-        let r = h.send(
-            Request::new(Method::Post, ORIGIN, "/admin/v1/clients")
-                .with_header(
-                    "authorization",
-                    &format!("Bearer {}", crate::testing::TEST_ADMIN_TOKEN),
-                )
-                .with_header("content-type", "application/json")
-                .with_body(client.to_string()),
-        );
+        let r = admin(&h, Method::Post, "/admin/v1/clients", &client);
         assert!(matches!(r.status, 400 | 422), "{field}: {}", html(&r));
     }
 }
@@ -654,15 +656,7 @@ fn a_refresh_after_openid_is_taken_from_the_client_answers_no_id_token() {
     );
     assert_eq!(r.status, 200, "{}", html(&r));
     h.caches.forget_client(&client_id);
-    let r = h.send(form(
-        "/oauth/token",
-        "",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", t["refresh_token"].as_str().unwrap()),
-            ("client_id", &client_id),
-        ],
-    ));
+    let r = refresh(&h, &client_id, t["refresh_token"].as_str().unwrap());
     assert_eq!(r.status, 200, "{}", html(&r));
     assert_eq!(body(&r)["scope"], "read");
     assert!(
