@@ -43,15 +43,21 @@ describe("discovery", () => {
     assert.deepEqual(as.scopes_supported, ["read", "write"]);
   });
 
-  test("JWKS publishes Ed25519 public keys only", async () => {
+  test("JWKS publishes Ed25519 access-token keys and RS256 ID-token keys, public parts only", async () => {
     const res = await w.fetch("/.well-known/jwks.json");
     assert.equal(res.status, 200);
     const jwks = await res.json();
     assert.ok(jwks.keys.length >= 1);
     for (const k of jwks.keys) {
-      assert.equal(k.kty, "OKP");
-      assert.equal(k.crv, "Ed25519");
+      if (k.kty === "RSA") {
+        assert.equal(k.alg, "RS256");
+        assert.ok(k.n && k.e);
+      } else {
+        assert.equal(k.kty, "OKP");
+        assert.equal(k.crv, "Ed25519");
+      }
       assert.equal(k.d, undefined);
+      assert.equal(k.p, undefined);
       assert.ok(k.kid);
     }
   });
@@ -367,7 +373,8 @@ describe("ES256 signing through WebCrypto", () => {
     });
     assert.equal(r.status, 200, r.text);
     const jwks = await (await es.fetch("/.well-known/jwks.json")).json();
-    assert.ok(jwks.keys.every((k) => k.kty === "EC" && k.crv === "P-256" && k.alg === "ES256"));
+    const access = jwks.keys.filter((k) => k.alg !== "RS256");
+    assert.ok(access.length >= 1 && access.every((k) => k.kty === "EC" && k.crv === "P-256" && k.alg === "ES256"));
     const { payload, protectedHeader } = await jose.jwtVerify(
       r.body.access_token,
       jose.createLocalJWKSet(jwks),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use portcullis_core::api::{
     AuditEvent, AuditQuery, ClientCreated, ClientList, ClientPatch, GrantList, GrantType,
-    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser,
+    IssuerTable, IssuersBody, KeyAlg, KeyRotation, NewClient, NewScope, NewUser, Profile,
     RegistrationPolicy, RouteTable, RoutesBody, ScopeList, SecretRotation, TokenAuthMethod,
     UserList, UserPatch,
 };
@@ -251,6 +251,12 @@ pub struct ClientUpdate {
     audiences: Vec<String>,
     #[arg(long)]
     ttl: Option<u64>,
+    /// Replaces where RP-Initiated Logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of the client's ID tokens (`RS256`, `ES256` or `EdDSA`).
+    #[arg(long, value_parser = parse_any_alg)]
+    id_token_alg: Option<KeyAlg>,
     #[arg(long, conflicts_with = "enable")]
     disable: bool,
     #[arg(long)]
@@ -302,6 +308,12 @@ pub struct ClientArgs {
     /// Every access token of the client must be DPoP-bound (RFC 9449).
     #[arg(long)]
     dpop_bound: bool,
+    /// Where RP-Initiated Logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of the client's ID tokens (`RS256`, the default, `ES256` or `EdDSA`).
+    #[arg(long, value_parser = parse_any_alg)]
+    id_token_alg: Option<KeyAlg>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,8 +343,11 @@ pub enum UsersCmd {
     /// Creates a user; the password is read from stdin (or prompted for on a terminal).
     Create {
         username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
-    /// Changes a user's password (read like `create`) or state.
+    /// Changes a user's password (read like `create`), state or profile (`""` removes a
+    /// profile field).
     Update {
         #[arg(allow_hyphen_values = true)]
         id: String,
@@ -342,6 +357,8 @@ pub enum UsersCmd {
         disable: bool,
         #[arg(long)]
         enable: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     Delete {
         #[arg(allow_hyphen_values = true)]
@@ -353,6 +370,44 @@ pub enum UsersCmd {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+}
+
+/// A user's OpenID Connect profile (released to applications by the `profile` and `email`
+/// scopes).
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Full name.
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    given_name: Option<String>,
+    #[arg(long)]
+    family_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// Whether the email address has been verified (`true` or `false`).
+    #[arg(long)]
+    email_verified: Option<bool>,
+    /// A BCP 47 language tag (`en`, `fr-CA`).
+    #[arg(long)]
+    locale: Option<String>,
+    /// An https URL of the user's picture.
+    #[arg(long)]
+    picture: Option<String>,
+}
+
+impl ProfileArgs {
+    fn into_profile(self) -> Profile {
+        Profile {
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            email: self.email,
+            email_verified: self.email_verified,
+            locale: self.locale,
+            picture: self.picture,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -409,7 +464,13 @@ pub enum AuditCmd {
 }
 
 fn parse_alg(s: &str) -> Result<KeyAlg, String> {
-    KeyAlg::parse(s).ok_or_else(|| format!("unknown algorithm {s} (EdDSA or ES256)"))
+    KeyAlg::parse(s)
+        .filter(|a| a.signs_access_tokens())
+        .ok_or_else(|| format!("unknown algorithm {s} (EdDSA or ES256)"))
+}
+
+fn parse_any_alg(s: &str) -> Result<KeyAlg, String> {
+    KeyAlg::parse(s).ok_or_else(|| format!("unknown algorithm {s} (RS256, ES256 or EdDSA)"))
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -677,6 +738,8 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 jwks: args.jwks,
                 jwks_uri: args.jwks_uri,
                 dpop_bound_access_tokens: args.dpop_bound,
+                post_logout_redirect_uris: args.post_logout_redirect_uris,
+                id_token_signed_response_alg: args.id_token_alg,
                 ..NewClient::default()
             };
             print_secret(out, &api.create_client(&new)?)
@@ -689,6 +752,8 @@ fn clients(api: &dyn AdminApi, out: Output, command: ClientsCmd) -> Result<(), S
                 redirect_uris: nonempty(u.redirect_uris),
                 audiences: nonempty(u.audiences),
                 access_token_ttl: u.ttl,
+                post_logout_redirect_uris: nonempty(u.post_logout_redirect_uris),
+                id_token_signed_response_alg: u.id_token_alg,
                 disabled: (u.disable || u.enable).then_some(u.disable),
                 token_endpoint_auth_method: u.auth_method,
                 jwks: u.jwks,
@@ -741,15 +806,17 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
             out.list(&UserList { users }, |l| &l.users)
         }
         UsersCmd::Get { id } => out.record(&api.get_user(&id)?),
-        UsersCmd::Create { username } => {
+        UsersCmd::Create { username, profile } => {
             let password = read_password()?;
-            out.record(&api.create_user(&NewUser { username, password })?)
+            let new = NewUser::with_profile(username, password, profile.into_profile());
+            out.record(&api.create_user(&new)?)
         }
         UsersCmd::Update {
             id,
             password,
             disable,
             enable,
+            profile,
         } => {
             let patch = UserPatch {
                 password: if password {
@@ -758,6 +825,7 @@ fn users(api: &dyn AdminApi, out: Output, command: UsersCmd) -> Result<(), Strin
                     None
                 },
                 disabled: (disable || enable).then_some(disable),
+                ..UserPatch::of_profile(profile.into_profile())
             };
             let current = api.get_user(&id)?;
             out.record(&api.update_user(&id, current.version, &patch)?)

@@ -254,3 +254,75 @@ fn clients_register_and_change_their_keys_and_dpop_binding() {
     assert!(!changed.dpop_bound_access_tokens);
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn users_update_sets_profile_fields_and_clients_take_openid_fields() {
+    let api = sample();
+    let alice = api.user_named("alice");
+    let human = Output { json: false };
+    run(
+        &api,
+        human,
+        command(&[
+            "users",
+            "update",
+            &alice.id,
+            "--name",
+            "Alice Liddell",
+            "--email",
+            "alice@example.com",
+            "--email-verified",
+            "true",
+            "--locale",
+            "en-GB",
+        ]),
+    )
+    .expect("update");
+    let p = api.get_user(&alice.id).expect("user").profile;
+    assert_eq!(p.name.as_deref(), Some("Alice Liddell"));
+    assert_eq!(
+        (p.email.as_deref(), p.email_verified),
+        (Some("alice@example.com"), Some(true))
+    );
+    assert_eq!(p.locale.as_deref(), Some("en-GB"));
+    let refused = run(
+        &api,
+        human,
+        command(&[
+            "users",
+            "update",
+            &alice.id,
+            "--picture",
+            "http://x.test/a.png",
+        ]),
+    )
+    .expect_err("an http picture");
+    assert!(refused.contains("picture"), "{refused}");
+    let billing = api.client_named("billing");
+    run(
+        &api,
+        human,
+        command(&[
+            "clients",
+            "update",
+            &billing.client_id,
+            "--post-logout-redirect-uri",
+            "https://app.test/bye",
+            "--id-token-alg",
+            "ES256",
+        ]),
+    )
+    .expect("update");
+    let c = api.get_client(&billing.client_id).expect("client");
+    assert_eq!(c.post_logout_redirect_uris, ["https://app.test/bye"]);
+    assert_eq!(
+        c.id_token_signed_response_alg,
+        Some(portcullis_core::api::KeyAlg::ES256)
+    );
+    let line =
+        std::iter::once("portcullis").chain(["clients", "update", "x", "--id-token-alg", "HS256"]);
+    assert!(
+        Line::try_parse_from(line).is_err(),
+        "an unknown algorithm is a usage error"
+    );
+}

@@ -500,6 +500,7 @@ fn make(api: &dyn AdminApi, change: Change, applied: &mut Applied) -> ApiResult<
             let made = api.create_user(&NewUser {
                 username: username.clone(),
                 password: unusable_password()?,
+                ..NewUser::default()
             })?;
             let rest = without(&fields, &["username"]);
             let patch = user_patch(&changed(&rest, &spec_of(&made, USER_SERVER_FIELDS)?))?;

@@ -2,7 +2,7 @@
 //! terminal screens and the CLI's human output, so both say the same thing.
 
 use portcullis_core::api::{
-    Algorithm, AuditEvent, Client, GrantView, KeyInfo, RegistrationPolicy, Route, Scope,
+    Algorithm, AuditEvent, Client, GrantView, KeyAlg, KeyInfo, RegistrationPolicy, Route, Scope,
     TrustedIssuer, User,
 };
 
@@ -116,6 +116,14 @@ impl Describe for Client {
                 }
                 .into(),
             ),
+            ("Logout URIs", joined(&self.post_logout_redirect_uris)),
+            (
+                "ID token alg",
+                self.id_token_signed_response_alg
+                    .unwrap_or(KeyAlg::RS256)
+                    .as_str()
+                    .into(),
+            ),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
             ("Version", self.version.to_string()),
@@ -153,10 +161,24 @@ impl Describe for User {
     }
 
     fn fields(&self) -> Vec<(&'static str, String)> {
+        let p = &self.profile;
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
         vec![
             ("Username", self.username.clone()),
             ("ID", self.id.clone()),
             ("State", state(self.disabled)),
+            ("Name", text(&p.name)),
+            ("Given name", text(&p.given_name)),
+            ("Family name", text(&p.family_name)),
+            (
+                "Email",
+                match (&p.email, p.email_verified) {
+                    (Some(e), Some(true)) => format!("{e} (verified)"),
+                    (e, _) => text(e),
+                },
+            ),
+            ("Locale", text(&p.locale)),
+            ("Picture", text(&p.picture)),
             ("Created", time(self.created_at)),
             ("Updated", time(self.updated_at)),
             ("Version", self.version.to_string()),
@@ -187,7 +209,11 @@ impl Describe for KeyInfo {
             ("Leaves JWKS", optional(self.expires_at)),
             (
                 "JWK",
-                format!("{} {} x={}", self.jwk.kty, self.jwk.crv, self.jwk.x),
+                match (&self.jwk.crv, &self.jwk.x, &self.jwk.n) {
+                    (Some(crv), Some(x), _) => format!("{} {crv} x={x}", self.jwk.kty),
+                    (_, _, Some(n)) => format!("{} n={n}", self.jwk.kty),
+                    _ => self.jwk.kty.clone(),
+                },
             ),
         ]
     }

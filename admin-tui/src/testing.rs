@@ -59,8 +59,9 @@ struct Stored {
     kv: HashMap<String, String>,
     storage: BTreeMap<String, String>,
     grant_storage: BTreeMap<String, String>,
-    /// The clock (ms) and the random source's position; `None` for a fresh core's own.
-    clock_and_rng: Option<(u64, u64)>,
+    /// The clock (ms), the random source's position and how many RSA keys were drawn; `None`
+    /// for a fresh core's own.
+    clock_and_rng: Option<(u64, u64, usize)>,
 }
 
 impl Stored {
@@ -69,7 +70,7 @@ impl Stored {
             kv: h.kv.0.borrow().clone(),
             storage: h.storage.0.borrow().clone(),
             grant_storage: h.grant_storage.0.borrow().clone(),
-            clock_and_rng: Some((h.clock.0.get(), h.rng.0.get())),
+            clock_and_rng: Some((h.clock.0.get(), h.rng.0.get(), h.signatures.rsa_drawn())),
         }
     }
 
@@ -77,9 +78,10 @@ impl Stored {
         *h.kv.0.borrow_mut() = self.kv;
         *h.storage.0.borrow_mut() = self.storage;
         *h.grant_storage.0.borrow_mut() = self.grant_storage;
-        if let Some((clock, rng)) = self.clock_and_rng {
+        if let Some((clock, rng, rsa_drawn)) = self.clock_and_rng {
             h.clock.0.set(clock);
             h.rng.0.set(rng);
+            h.signatures.set_rsa_drawn(rsa_drawn);
         }
     }
 }
@@ -383,6 +385,7 @@ fn seed(api: &CoreApi) {
         api.create_user(&NewUser {
             username: username.into(),
             password: format!("{username}-password"),
+            ..NewUser::default()
         })
         .expect("user created");
     }

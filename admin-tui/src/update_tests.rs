@@ -3,7 +3,7 @@
 //! then answers.
 
 use portcullis_core::api::{
-    Algorithm, AuditQuery, IssuersBody, KeyState, NewScope, RoutesBody, UserPatch,
+    Algorithm, AuditQuery, IssuersBody, KeyAlg, KeyState, NewScope, RoutesBody, UserPatch,
 };
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -195,7 +195,7 @@ fn toggling_a_user_sends_its_version_and_a_stale_one_is_reported() {
     // Someone else changes it; our copy is now stale.
     let patch = UserPatch {
         password: Some("changed elsewhere".into()),
-        disabled: None,
+        ..UserPatch::default()
     };
     api.update_user(&first.id, toggled.version, &patch)
         .expect("changed elsewhere");
@@ -378,10 +378,12 @@ fn key_rotation_promotes_next_and_retires_current() {
     let (next, current) = (kid(KeyState::Next), kid(KeyState::Current));
     drive(&mut app, &api, key(KeyCode::Char('R')));
     drive(&mut app, &api, key(KeyCode::Char('y')));
+    // The access-token family; the RS256 ID-token family rotates alongside.
     let states: Vec<(String, KeyState)> = app
         .keys
         .items
         .iter()
+        .filter(|k| k.alg != KeyAlg::RS256)
         .map(|k| (k.kid.clone(), k.state))
         .collect();
     let fresh: Vec<&(String, KeyState)> = states
@@ -852,4 +854,40 @@ fn a_route_can_require_dpop() {
     let added = table.routes.last().expect("added");
     assert_eq!(added.path, "/bound/*");
     assert_eq!(added.dpop, Some(portcullis_core::api::DpopPolicy::Required));
+}
+
+#[test]
+fn editing_a_user_changes_the_profile_and_a_bad_email_marks_its_field() {
+    let api = sample();
+    let mut app = started(&api);
+    drive(&mut app, &api, key(KeyCode::Char('3')));
+    let first = app.users.items[0].clone();
+    drive(&mut app, &api, key(KeyCode::Char('e')));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("edit form open");
+    };
+    assert_eq!(form.text("password"), "", "a new password only when typed");
+    // Password, then the name.
+    drive(&mut app, &api, key(KeyCode::Tab));
+    typed(&mut app, &api, "Alice Liddell");
+    for _ in 0..3 {
+        drive(&mut app, &api, key(KeyCode::Tab));
+    }
+    typed(&mut app, &api, "not-an-address");
+    drive(&mut app, &api, ctrl('s'));
+    let Some(Modal::Form(_, form)) = &app.modal else {
+        panic!("the form stays open");
+    };
+    assert!(form.is_at_fault("email"), "{:?}", form.error);
+    for _ in 0.."not-an-address".len() {
+        drive(&mut app, &api, key(KeyCode::Backspace));
+    }
+    typed(&mut app, &api, "alice@example.com");
+    drive(&mut app, &api, ctrl('s'));
+    assert!(app.modal.is_none());
+    let edited = api.get_user(&first.id).expect("user");
+    assert_eq!(edited.profile.name.as_deref(), Some("Alice Liddell"));
+    assert_eq!(edited.profile.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(edited.profile.email_verified, Some(false));
+    assert_eq!(edited.version, first.version + 1);
 }

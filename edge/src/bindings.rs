@@ -98,6 +98,7 @@ pub fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
     }
     if let Some(alg) = var("SIGNING_ALG") {
         settings.signing_alg = portcullis_core::api::KeyAlg::parse(&alg)
+            .filter(|a| a.signs_access_tokens())
             .ok_or_else(|| format!("SIGNING_ALG must be EdDSA or ES256, not {alg}"))?;
     }
     let built = Rc::new(Isolate {

@@ -139,7 +139,7 @@ pub fn jwt_verify(data: &[u8]) {
     let verified = futures::executor::block_on(tokens::verify_signature(
         &token,
         &fixture.keys,
-        &NativeSignatures,
+        &NativeSignatures::default(),
     ));
     if must_fail {
         assert!(verified.is_err(), "a modified token verified: {token}");
@@ -155,7 +155,7 @@ pub fn issuer_token(data: &[u8]) {
     let verify = |token: &str, jwks: &str| {
         let keys = issuers::parse_jwks(jwks).unwrap_or_default();
         let parsed = ExternalToken::parse(&fixture.issuer, token)?;
-        futures::executor::block_on(parsed.verify(&keys, &NativeSignatures, &fixture.expect()))
+        futures::executor::block_on(parsed.verify(&keys, &NativeSignatures::default(), &fixture.expect()))
     };
     match data.split_first() {
         Some((&mode, rest)) if mode & 0x80 != 0 => {
@@ -334,7 +334,7 @@ fn fixture() -> &'static Fixture {
             cnf: None,
         };
         let token =
-            futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NativeSignatures))
+            futures::executor::block_on(tokens::sign(&keys, claims, 0, 3600, &NativeSignatures::default()))
                 .expect("token");
         let jwks: serde_json::Value = serde_json::from_str(&keys.jwks).expect("jwks");
         let x = jwks["keys"]
@@ -379,13 +379,13 @@ mod tests {
         assert!(futures::executor::block_on(tokens::verify_signature(
             &f.token,
             &f.keys,
-            &NativeSignatures
+            &NativeSignatures::default()
         ))
         .is_ok());
         let keys = issuers::parse_jwks(&f.keys.jwks).expect("a JWKS");
         let parsed = ExternalToken::parse(&f.issuer, &f.token).expect("parses");
         assert!(
-            futures::executor::block_on(parsed.verify(&keys, &NativeSignatures, &f.expect()))
+            futures::executor::block_on(parsed.verify(&keys, &NativeSignatures::default(), &f.expect()))
                 .is_ok()
         );
     }

@@ -1,10 +1,10 @@
 //! What each screen's actions do (the keys that take them are in `keymap`), and the keys of
 //! the dialogs (forms, confirmations, the once-only secret).
 
-use portcullis_core::api::{AuditQuery, ClientPatch, RoutesBody, UserPatch};
+use portcullis_core::api::{AuditQuery, ClientPatch, Profile, RoutesBody, UserPatch};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::forms::{client_form, issuer_form, route_form, submit};
+use super::forms::{client_form, issuer_form, profile_fields, route_form, submit};
 use super::keymap::Action;
 use super::{App, Confirm, Entry, FormKind, Modal, Screen, Status, AUDIT_PAGE};
 use crate::effects::{AuditInto, Cmd};
@@ -124,13 +124,14 @@ fn users(app: &mut App, action: Action) -> Vec<Cmd> {
     if action == Action::New {
         app.modal = Some(Modal::Form(
             FormKind::NewUser,
-            Form::new(
-                "New user",
-                vec![
+            Form::new("New user", {
+                let mut fields = vec![
                     Field::new("username", "Username", Input::Text(String::new())),
                     Field::new("password", "Password", Input::Secret(String::new())),
-                ],
-            ),
+                ];
+                fields.extend(profile_fields(&Profile::default()));
+                fields
+            }),
         ));
         return Vec::new();
     }
@@ -143,8 +144,13 @@ fn users(app: &mut App, action: Action) -> Vec<Cmd> {
                 id: u.id.clone(),
                 version: u.version,
             };
-            let password = Field::new("password", "Password", Input::Secret(String::new()));
-            let form = Form::new(format!("New password for {}", u.username), vec![password]);
+            let mut fields = vec![Field::new(
+                "password",
+                "New password (empty: keep)",
+                Input::Secret(String::new()),
+            )];
+            fields.extend(profile_fields(&u.profile));
+            let form = Form::new(format!("Edit user {}", u.username), fields);
             app.modal = Some(Modal::Form(kind, form));
         }
         Action::Toggle => {

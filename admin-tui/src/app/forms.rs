@@ -3,7 +3,8 @@
 
 use portcullis_core::api::{
     default_token_types, Algorithm, Client, ClientPatch, DpopPolicy, GrantType, NewClient,
-    NewScope, NewUser, Route, RoutesBody, ScopeMode, TokenAuthMethod, TrustedIssuer, UserPatch,
+    NewScope, NewUser, Profile, Route, RoutesBody, ScopeMode, TokenAuthMethod, TrustedIssuer,
+    UserPatch,
 };
 
 use super::{App, FormKind, GRANT_TYPES};
@@ -33,6 +34,78 @@ fn picked<T: Copy>(all: &[T], chosen: &[String], name: fn(T) -> &'static str) ->
         .copied()
         .filter(|v| chosen.iter().any(|c| c == name(*v)))
         .collect()
+}
+
+/// The OpenID Connect profile fields of the user forms, filled from `p`.
+pub(super) fn profile_fields(p: &Profile) -> Vec<Field> {
+    vec![
+        Field::new("name", "Name", optional_text(p.name.as_ref())),
+        Field::new(
+            "given_name",
+            "Given name",
+            optional_text(p.given_name.as_ref()),
+        ),
+        Field::new(
+            "family_name",
+            "Family name",
+            optional_text(p.family_name.as_ref()),
+        ),
+        Field::new("email", "Email", optional_text(p.email.as_ref())),
+        Field::new(
+            "email_verified",
+            "Email verified",
+            Input::Toggle(p.email_verified == Some(true)),
+        ),
+        Field::new("locale", "Locale (en-GB)", optional_text(p.locale.as_ref())),
+        Field::new(
+            "picture",
+            "Picture (https)",
+            optional_text(p.picture.as_ref()),
+        ),
+    ]
+}
+
+/// The profile a user form holds: empty texts are absent; `email_verified` only with an email.
+fn profile_of(form: &Form) -> Profile {
+    let text = |key: &str| Some(form.text(key)).filter(|t| !t.is_empty());
+    let email = text("email");
+    Profile {
+        name: text("name"),
+        given_name: text("given_name"),
+        family_name: text("family_name"),
+        email_verified: email.is_some().then(|| form.toggle("email_verified")),
+        email,
+        locale: text("locale"),
+        picture: text("picture"),
+    }
+}
+
+/// The new user a filled form describes.
+fn new_user(form: &Form) -> NewUser {
+    NewUser::with_profile(
+        form.text("username"),
+        form.text("password"),
+        profile_of(form),
+    )
+}
+
+/// The change an edit-user form asks for: a password only when one was typed; every profile
+/// field, an emptied one as `""` (removed).
+fn user_patch(form: &Form) -> UserPatch {
+    let p = profile_of(form);
+    let text = |v: Option<String>| Some(v.unwrap_or_default());
+    UserPatch {
+        password: Some(form.text("password")).filter(|p| !p.is_empty()),
+        ..UserPatch::of_profile(Profile {
+            name: text(p.name),
+            given_name: text(p.given_name),
+            family_name: text(p.family_name),
+            email: text(p.email),
+            email_verified: p.email_verified,
+            locale: text(p.locale),
+            picture: text(p.picture),
+        })
+    }
 }
 
 /// A text input holding an optional value (empty when absent).
@@ -387,17 +460,11 @@ pub(super) fn submit(kind: &FormKind, form: &mut Form) -> Option<Cmd> {
             name: form.text("name"),
             description: form.text("description"),
         })),
-        FormKind::NewUser => Some(Cmd::CreateUser(NewUser {
-            username: form.text("username"),
-            password: form.text("password"),
-        })),
+        FormKind::NewUser => Some(Cmd::CreateUser(new_user(form))),
         FormKind::UserPassword { id, version } => Some(Cmd::UpdateUser {
             id: id.clone(),
             version: *version,
-            patch: UserPatch {
-                password: Some(form.text("password")),
-                ..UserPatch::default()
-            },
+            patch: user_patch(form),
         }),
     }
 }

@@ -220,10 +220,10 @@ pub const BINDINGS: &[Binding] = &[
         Clients,
         &[Char('e')],
         Action::Edit,
-        Some(("e", "edit (user: new password)")),
+        Some(("e", "edit (user: profile)")),
         "edit",
     ),
-    on(Users, &[Char('e')], Action::Edit, None, "password"),
+    on(Users, &[Char('e')], Action::Edit, None, "edit"),
     on(Routes, &[Char('e')], Action::Edit, None, "edit"),
     on(Issuers, &[Char('e')], Action::Edit, None, "edit"),
     on(

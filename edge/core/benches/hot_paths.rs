@@ -51,7 +51,7 @@ fn hot_paths(c: &mut Criterion) {
         claims.clone(),
         0,
         3600,
-        &NativeSignatures,
+        &NativeSignatures::default(),
     ))
     .expect("token");
     let basic = format!(
@@ -82,7 +82,7 @@ fn hot_paths(c: &mut Criterion) {
                 claims.clone(),
                 0,
                 3600,
-                &NativeSignatures,
+                &NativeSignatures::default(),
             )))
         });
     });
@@ -91,7 +91,7 @@ fn hot_paths(c: &mut Criterion) {
             black_box(futures::executor::block_on(tokens::verify_signature(
                 black_box(&token),
                 &keys,
-                &NativeSignatures,
+                &NativeSignatures::default(),
             )))
         });
     });

@@ -60,6 +60,12 @@ pub struct Client {
     /// Extra claims put into every access token of this client (e.g. `roles`).
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// Where RP-Initiated Logout may send the person afterwards (matched exactly).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of this client's ID tokens; absent = `RS256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<KeyAlg>,
     pub disabled: bool,
     /// How the client authenticates at the token, revocation and introspection endpoints;
     /// absent in records stored before it existed (then [`Client::auth_method`] derives it from
@@ -264,6 +270,12 @@ pub struct NewClient {
     pub jwks_uri: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// Where RP-Initiated Logout may send the person afterwards (matched exactly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The algorithm of this client's ID tokens (`RS256`, `ES256` or `EdDSA`); absent = `RS256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<KeyAlg>,
 }
 
 /// The answer to `POST /admin/v1/clients`: the client plus, for a confidential client, its
@@ -313,6 +325,9 @@ pub struct User {
     pub id: String,
     /// Unique, compared case-insensitively; kept as first written.
     pub username: String,
+    /// The OpenID Connect standard claims the `profile` and `email` scopes release.
+    #[serde(flatten)]
+    pub profile: Profile,
     pub disabled: bool,
     pub created_at: u64,
     pub updated_at: u64,
@@ -325,6 +340,71 @@ pub struct User {
 pub struct NewUser {
     pub username: String,
     pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+}
+
+impl NewUser {
+    /// A new user with the profile `p`.
+    pub fn with_profile(username: String, password: String, p: Profile) -> Self {
+        Self {
+            username,
+            password,
+            name: p.name,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            email_verified: p.email_verified,
+            locale: p.locale,
+            picture: p.picture,
+        }
+    }
+
+    /// The profile fields of the body.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            name: self.name.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            locale: self.locale.clone(),
+            picture: self.picture.clone(),
+        }
+    }
+}
+
+/// A user's OpenID Connect standard claims (OIDC Core §5.1), every one optional. `profile`
+/// releases `name`, `given_name`, `family_name`, `locale` and `picture`; `email` releases
+/// `email` and `email_verified`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
 }
 
 /// `PATCH /admin/v1/users/{id}`: absent fields stay as they are.
@@ -335,6 +415,38 @@ pub struct UserPatch {
     pub password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    /// Profile fields: a string replaces the value, `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+}
+
+impl UserPatch {
+    /// The change that sets the profile fields `p` holds (`""` removes one) and leaves the
+    /// others.
+    pub fn of_profile(p: Profile) -> Self {
+        Self {
+            name: p.name,
+            given_name: p.given_name,
+            family_name: p.family_name,
+            email: p.email,
+            email_verified: p.email_verified,
+            locale: p.locale,
+            picture: p.picture,
+            ..Self::default()
+        }
+    }
 }
 
 /// `GET /admin/v1/users`.
@@ -516,6 +628,10 @@ pub struct ClientPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<KeyAlg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
     /// Only between `client_secret_basic` and `client_secret_post`: a client cannot gain or
     /// lose its secret (create a new client instead).
@@ -545,7 +661,7 @@ pub struct SecretRotation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyInfo {
     pub kid: String,
-    /// JWS algorithm (`EdDSA` or `ES256`).
+    /// JWS algorithm (`EdDSA` or `ES256` for access tokens, `RS256` for ID tokens).
     pub alg: KeyAlg,
     pub state: KeyState,
     pub created_at: u64,
@@ -562,7 +678,8 @@ pub struct KeyInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
-    /// Algorithm of the new `next` key; default: the same as the old `next` key.
+    /// Algorithm of the access-token family's new `next` key (`EdDSA` or `ES256`); default: the
+    /// same as the old `next` key. The `RS256` ID-token family rotates alongside.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<KeyAlg>,
 }
@@ -653,6 +770,9 @@ pub enum KeyAlg {
     EdDSA,
     /// ECDSA P-256 with SHA-256, through WebCrypto.
     ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and a 2048-bit key, through WebCrypto: the ID-token
+    /// family (OIDC Core §15.1), never an access token's.
+    RS256,
 }
 
 impl KeyAlg {
@@ -661,16 +781,24 @@ impl KeyAlg {
         match self {
             Self::EdDSA => "EdDSA",
             Self::ES256 => "ES256",
+            Self::RS256 => "RS256",
         }
     }
 
-    /// Parses a JOSE name (`EdDSA`, `ES256`).
+    /// Parses a JOSE name (`EdDSA`, `ES256`, `RS256`).
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "EdDSA" => Some(Self::EdDSA),
             "ES256" => Some(Self::ES256),
+            "RS256" => Some(Self::RS256),
             _ => None,
         }
+    }
+
+    /// Whether keys of this algorithm sign access tokens (`EdDSA`, `ES256`); `RS256` keys
+    /// sign ID tokens only.
+    pub fn signs_access_tokens(self) -> bool {
+        self != Self::RS256
     }
 }
 
@@ -686,14 +814,24 @@ pub enum KeyState {
     Retired,
 }
 
-/// A public key as a JWK (RFC 7517 §4, RFC 8037 §2, RFC 7518 §6.2).
+/// A public key as a JWK (RFC 7517 §4, RFC 8037 §2, RFC 7518 §6.2-6.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicJwk {
     pub kty: String,
-    pub crv: String,
-    pub x: String,
+    /// The curve (`OKP` and `EC` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// `OKP` and `EC` keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// The modulus (`RSA` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The public exponent (`RSA` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]

@@ -7,7 +7,8 @@ use crate::http::Method;
 use crate::http::{Request, Response};
 use crate::uri::PROTECTED_RESOURCE_PREFIX;
 use crate::{
-    account, admin, authorize, introspection, login, metadata, registration, token_endpoint,
+    account, admin, authorize, end_session, introspection, login, metadata, registration,
+    token_endpoint, userinfo,
 };
 
 /// What Portcullis itself serves: every path of these belongs to [`handle`], body and all;
@@ -15,8 +16,14 @@ use crate::{
 /// the method, path and headers so the body can stream to the origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
-    /// RFC 8414 metadata (also served as `openid-configuration`).
+    /// RFC 8414 metadata.
     Metadata,
+    /// OpenID Provider metadata (OpenID Connect Discovery 1.0).
+    OpenIdConfiguration,
+    /// The OpenID Connect UserInfo endpoint.
+    UserInfo,
+    /// OpenID Connect RP-Initiated Logout (`end_session_endpoint`).
+    EndSession,
     Jwks,
     /// RFC 9728 metadata of a route's resource, at the well-known prefix plus its path.
     ProtectedResource,
@@ -44,9 +51,10 @@ impl Endpoint {
     pub fn of(path: &str) -> Option<Self> {
         const RESERVED: &[&str] = &["/.well-known/", "/oauth/", "/account/"];
         Some(match path {
-            "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration" => {
-                Self::Metadata
-            }
+            "/.well-known/oauth-authorization-server" => Self::Metadata,
+            "/.well-known/openid-configuration" => Self::OpenIdConfiguration,
+            "/oauth/userinfo" => Self::UserInfo,
+            "/oauth/logout" => Self::EndSession,
             "/.well-known/jwks.json" => Self::Jwks,
             _ if path == PROTECTED_RESOURCE_PREFIX
                 || path.starts_with(&format!("{PROTECTED_RESOURCE_PREFIX}/")) =>
@@ -112,6 +120,9 @@ impl Endpoint {
     async fn serve(self, ctx: &Context<'_>, req: &Request) -> Response {
         match self {
             Self::Metadata => metadata::authorization_server(ctx, req).await,
+            Self::OpenIdConfiguration => metadata::openid_configuration(ctx, req).await,
+            Self::UserInfo => userinfo::userinfo(ctx, req).await,
+            Self::EndSession => end_session::end_session(ctx, req).await,
             Self::Jwks => metadata::jwks(ctx, req).await,
             Self::ProtectedResource => metadata::protected_resource(ctx, req).await,
             Self::Register => registration::register(ctx, req).await,

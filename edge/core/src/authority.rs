@@ -547,8 +547,18 @@ impl Run<'_, '_> {
         Ok(Reply::Client(Box::new(record.clone())))
     }
 
+    /// The key set, generated when there is none; a set made before ID tokens existed gains
+    /// its `RS256` family here.
     async fn ensure_keys(&self, envelope: &Envelope, alg: &KeyAlg) -> Result<Reply, StoreError> {
-        if let Some(set) = self.read::<KeySet>(KEYS_KEY).await? {
+        if let Some(mut set) = self.read::<KeySet>(KEYS_KEY).await? {
+            if !set.has_id_family() {
+                let env = self.env;
+                set.ensure_id_family(env.secrets, env.rng, env.signatures, env.clock.now())
+                    .await
+                    .map_err(|_| StoreError("signing key generation failed".into()))?;
+                self.write(KEYS_KEY, &set).await?;
+                self.audit(envelope, "key.generate", "RS256").await?;
+            }
             return Ok(Reply::Keys(set));
         }
         let Ok(set) = KeySet::generate(

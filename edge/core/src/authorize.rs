@@ -9,20 +9,32 @@
 //! only for clients that enable it, with the token in the fragment and no refresh token.
 //! A person without a session is sent to `/login`; a person who has not yet consented to the
 //! requested scopes sees the consent page, which posts back here with `decision`.
+//!
+//! OpenID Connect (OIDC Core §3.1.2.1), when the scopes hold `openid`: `nonce` goes into the
+//! code and from there into the ID token; `prompt=none` answers `login_required` or
+//! `consent_required` to the client instead of a page, `prompt=login` and `max_age` send a
+//! person whose sign-in is too old (or not made for this request) to sign in again,
+//! `prompt=consent` shows the consent page even when consent is remembered, `login_hint`
+//! prefills the username, and `id_token_hint` must name the signed-in person. Parameters
+//! Portcullis does not know are ignored.
 
 use crate::api::GrantType;
 use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::{is_sha256_b64, token_hash};
 use crate::error::{only, OAuthError};
-use crate::form::{posted_form, Form, FormError};
-use crate::grants::{new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply};
+use crate::form::{request_params, Form, FormError};
+use crate::grants::{
+    new_token, shard_of, CodeRecord, GrantCommand, GrantEvent, GrantReply, SignIn,
+};
 use crate::http::{see_other, Method, Request, Response};
+use crate::id_token;
 use crate::issue::{audience, granted_scope, plan, sign_access, user_claims};
 use crate::lifetimes::CODE_TTL;
 use crate::pages;
 use crate::people::apply_event;
 use crate::ports::StoreError;
+use crate::scope::{BUILTIN_SCOPES, OPENID};
 use crate::session::{Session, SessionUser};
 use crate::uri::{origin_of, redirect_uri_matches, split_http_uri};
 
@@ -37,7 +49,80 @@ const REQUEST_PARAMS: &[&str] = &[
     "code_challenge_method",
     "resource",
     "dpop_jkt",
+    "nonce",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
 ];
+
+/// Longest `nonce` accepted.
+const MAX_NONCE_LEN: usize = 512;
+
+/// The OpenID Connect `prompt` values of a request (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Prompt {
+    none: bool,
+    login: bool,
+    consent: bool,
+}
+
+impl Prompt {
+    /// Parses `prompt`: a space-delimited set of `none`, `login`, `consent` and
+    /// `select_account` (a no-op: a browser holds one session); `none` stands alone.
+    fn parse(value: Option<&str>) -> Result<Self, &'static str> {
+        let mut prompt = Self::default();
+        for v in value
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|v| !v.is_empty())
+        {
+            match v {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => {}
+                _ => return Err("prompt holds an unknown value"),
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err("prompt=none cannot be combined with other values");
+        }
+        Ok(prompt)
+    }
+}
+
+/// What an OpenID Connect request asks of the sign-in.
+#[derive(Debug, Default)]
+struct OpenId<'r> {
+    nonce: Option<&'r str>,
+    prompt: Prompt,
+    max_age: Option<u64>,
+    id_token_hint: Option<&'r str>,
+}
+
+impl<'r> OpenId<'r> {
+    /// Reads the OpenID Connect parameters of an `openid` request.
+    fn parse(form: &'r Form) -> Result<Self, &'static str> {
+        let nonce = form.get("nonce");
+        if nonce.is_some_and(|n| n.is_empty() || n.len() > MAX_NONCE_LEN) {
+            return Err("nonce must be 1 to 512 characters");
+        }
+        let max_age = form
+            .get("max_age")
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| "max_age must be a whole number of seconds")
+            })
+            .transpose()?;
+        Ok(Self {
+            nonce,
+            prompt: Prompt::parse(form.get("prompt"))?,
+            max_age,
+            id_token_hint: form.get("id_token_hint"),
+        })
+    }
+}
 
 /// The answer to the client: a redirect with `params` in the query (code) or fragment
 /// (implicit), plus `iss` (RFC 9207).
@@ -75,6 +160,8 @@ struct Authz<'r> {
     dpop_jkt: Option<&'r str>,
     issuer: String,
     form: &'r Form,
+    /// Present when the scopes hold `openid` (and the response type is `code`).
+    openid: Option<OpenId<'r>>,
 }
 
 impl Authz<'_> {
@@ -86,12 +173,34 @@ impl Authz<'_> {
         redirect(&self.redirect_uri, self.implicit, &params, &self.issuer)
     }
 
-    /// The request's own parameters, to carry through login and consent.
+    /// The request's own parameters, to carry through login and consent. `prompt` loses
+    /// `login` and `max_age` goes: the sign-in they ask for happens on the way, so the request
+    /// that comes back must not ask for it again.
     fn carried(&self) -> Vec<(String, String)> {
         REQUEST_PARAMS
             .iter()
-            .filter_map(|k| self.form.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
+            .filter_map(|k| {
+                let v = self.form.get(k)?;
+                // `max_age` is met by the sign-in on the way (and `max_age=0` would ask again).
+                if *k == "max_age" {
+                    return None;
+                }
+                let v = if *k == "prompt" {
+                    v.split(' ')
+                        .filter(|p| !p.is_empty() && *p != "login")
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    v.to_owned()
+                };
+                (!v.is_empty()).then(|| ((*k).to_owned(), v))
+            })
             .collect()
+    }
+
+    /// Whether `prompt=none` forbids showing a page.
+    fn silent(&self) -> bool {
+        self.openid.as_ref().is_some_and(|o| o.prompt.none)
     }
 
     fn targets(&self) -> Vec<String> {
@@ -99,16 +208,13 @@ impl Authz<'_> {
     }
 }
 
-fn read_params(req: &Request) -> Result<Form, &'static str> {
-    match req.method {
-        Method::Post => posted_form(req).map_err(|e| match e {
-            FormError::TooLarge => "The request is too large.",
-            FormError::NotAForm => "The form was not understood.",
-            FormError::Malformed(_) => "A parameter is repeated or malformed.",
-        }),
-        _ => Form::parse(req.query.as_deref().unwrap_or_default().as_bytes())
-            .map_err(|_| "A parameter is repeated or malformed."),
-    }
+/// The request's parameters, or why they cannot be read (shown on an error page).
+pub(crate) fn read_params(req: &Request) -> Result<Form, &'static str> {
+    request_params(req).map_err(|e| match e {
+        FormError::TooLarge => "The request is too large.",
+        FormError::NotAForm => "The form was not understood.",
+        FormError::Malformed(_) => "A parameter is repeated or malformed.",
+    })
 }
 
 /// `GET/POST /oauth/authorize`.
@@ -168,6 +274,7 @@ async fn validate<'r>(
         dpop_jkt: form.get("dpop_jkt"),
         issuer: ctx.caller.issuer.clone(),
         form,
+        openid: None,
     };
     let grant = match form.get("response_type") {
         Some("code") => GrantType::AuthorizationCode,
@@ -202,6 +309,12 @@ async fn validate<'r>(
                 "invalid_scope",
                 "the requested scope is not allowed for this client",
             )))
+        }
+    }
+    if !authz.implicit && authz.scopes.iter().any(|s| s == OPENID) {
+        match OpenId::parse(form) {
+            Ok(o) => authz.openid = Some(o),
+            Err(why) => return Ok(Err(authz.error("invalid_request", why))),
         }
     }
     if !authz.implicit {
@@ -269,15 +382,14 @@ async fn proceed(
     req: &Request,
     authz: &Authz<'_>,
 ) -> Result<Response, StoreError> {
-    let Some((session, user)) = Session::signed_in(ctx, req).await? else {
-        let mut ser = form_urlencoded::Serializer::new(String::from("/oauth/authorize?"));
-        for (k, v) in authz.carried() {
-            ser.append_pair(&k, &v);
-        }
-        let next = ser.finish();
-        let mut login = form_urlencoded::Serializer::new(String::from("/login?"));
-        login.append_pair("next", &next);
-        return Ok(see_other(&login.finish()));
+    let signed_in = Session::signed_in(ctx, req).await?;
+    let (session, user) = match signed_in {
+        Some((session, user)) if req.method == Method::Post => (session, user),
+        Some((session, user)) => match sign_in_again(ctx, authz, &user).await {
+            None => (session, user),
+            Some(why) => return Ok(to_login(authz, why)),
+        },
+        None => return Ok(to_login(authz, "login_required")),
     };
     let shard = shard_of(&user.id);
     let client_id = authz.client.client.client_id.clone();
@@ -330,43 +442,107 @@ async fn proceed(
             }
             _ => None,
         };
+        let ask = authz.openid.as_ref().is_some_and(|o| o.prompt.consent);
         match remembered {
-            Some(id) => id,
-            None => return consent_page(ctx, &session, &user, authz).await,
+            Some(id) if !ask => id,
+            _ if authz.silent() => {
+                return Ok(authz.error("consent_required", "the user has not consented"))
+            }
+            _ => return consent_page(ctx, &session, &user, authz).await,
         }
     };
     if authz.implicit {
         implicit(ctx, authz, &user, shard, grant_id).await
     } else {
-        let code = new_token(ctx.rng, shard);
-        let record = CodeRecord {
-            grant_id,
-            client_id,
-            redirect_uri: authz.redirect_uri.clone(),
-            redirect_uri_sent: authz.redirect_uri_sent,
-            challenge: authz.challenge.unwrap_or_default().to_owned(),
-            user: user.id.clone(),
-            scopes: authz.scopes.clone(),
-            exp: ctx.clock.now() + CODE_TTL,
-            redeemed: None,
-            resource: authz.form.get("resource").map(str::to_owned),
-            dpop_jkt: authz.dpop_jkt.map(str::to_owned),
-        };
-        ctx.grants
-            .call(
-                shard,
-                &GrantCommand::IssueCode {
-                    code_hash: token_hash(&code),
-                    code: record,
-                },
-            )
-            .await?;
-        let mut params = vec![("code", code.as_str())];
-        if let Some(state) = authz.state {
-            params.push(("state", state));
-        }
-        Ok(redirect(&authz.redirect_uri, false, &params, &authz.issuer))
+        code(ctx, authz, &session, &user, shard, grant_id).await
     }
+}
+
+/// `response_type=code`: stores the code (with the sign-in of an OpenID Connect request) in the
+/// person's shard and sends it to the client.
+async fn code(
+    ctx: &Context<'_>,
+    authz: &Authz<'_>,
+    session: &Session,
+    user: &SessionUser,
+    shard: u32,
+    grant_id: String,
+) -> Result<Response, StoreError> {
+    let code = new_token(ctx.rng, shard);
+    let record = CodeRecord {
+        grant_id,
+        client_id: authz.client.client.client_id.clone(),
+        redirect_uri: authz.redirect_uri.clone(),
+        redirect_uri_sent: authz.redirect_uri_sent,
+        challenge: authz.challenge.unwrap_or_default().to_owned(),
+        user: user.id.clone(),
+        scopes: authz.scopes.clone(),
+        exp: ctx.clock.now() + CODE_TTL,
+        sign_in: authz.openid.as_ref().map(|o| SignIn {
+            auth_time: user.auth_time,
+            sid: session.sid.clone(),
+            nonce: o.nonce.map(str::to_owned),
+        }),
+        redeemed: None,
+        resource: authz.form.get("resource").map(str::to_owned),
+        dpop_jkt: authz.dpop_jkt.map(str::to_owned),
+    };
+    ctx.grants
+        .call(
+            shard,
+            &GrantCommand::IssueCode {
+                code_hash: token_hash(&code),
+                code: record,
+            },
+        )
+        .await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = authz.state {
+        params.push(("state", state));
+    }
+    Ok(redirect(&authz.redirect_uri, false, &params, &authz.issuer))
+}
+
+/// Why the person must sign in (again) before this OpenID Connect request goes on, if they
+/// must: `prompt=login`, a sign-in older than `max_age`, or an `id_token_hint` naming
+/// someone else. A hint that is not one of our ID tokens also sends them to sign in.
+async fn sign_in_again(
+    ctx: &Context<'_>,
+    authz: &Authz<'_>,
+    user: &SessionUser,
+) -> Option<&'static str> {
+    let openid = authz.openid.as_ref()?;
+    if openid.prompt.login {
+        return Some("login_required");
+    }
+    let age = ctx.clock.now().saturating_sub(user.auth_time);
+    // OIDC Core §3.1.2.1: `max_age=0` is `prompt=login`.
+    if openid.max_age.is_some_and(|max| max == 0 || age > max) {
+        return Some("login_required");
+    }
+    if let Some(token) = openid.id_token_hint {
+        let named = id_token::hint(ctx, token).await.ok().map(|c| c.sub);
+        if named.as_deref() != Some(user.id.as_str()) {
+            return Some("login_required");
+        }
+    }
+    None
+}
+
+/// Sends the person to the sign-in page, which returns to this request; under
+/// `prompt=none`, answers `error` (`login_required`) to the client instead.
+fn to_login(authz: &Authz<'_>, error: &str) -> Response {
+    if authz.silent() {
+        return authz.error(error, "the user must sign in");
+    }
+    let mut ser = form_urlencoded::Serializer::new(String::from("/oauth/authorize?"));
+    for (k, v) in authz.carried() {
+        ser.append_pair(&k, &v);
+    }
+    let next = ser.finish();
+    let mut login = form_urlencoded::Serializer::new(String::from("/login?"));
+    login.append_pair("next", &next);
+    see_other(&login.finish())
 }
 
 async fn consent_page(
@@ -383,8 +559,15 @@ async fn consent_page(
             let description = catalogue
                 .iter()
                 .find(|c| &c.name == s)
-                .map(|c| c.description.clone())
-                .unwrap_or_default();
+                .map(|c| c.description.as_str())
+                .or_else(|| {
+                    BUILTIN_SCOPES
+                        .iter()
+                        .find(|(name, _)| name == s)
+                        .map(|(_, d)| *d)
+                })
+                .unwrap_or_default()
+                .to_owned();
             (s.clone(), description)
         })
         .collect();

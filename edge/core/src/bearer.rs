@@ -248,6 +248,30 @@ pub fn bearer_challenge(invalid: Option<&str>, extra: &str) -> Response {
         .header("www-authenticate", challenge)
 }
 
+/// A 403 per RFC 6750 §3.1: the token lacks the scopes `needed` (space-delimited). A
+/// non-empty `hint` (a resource's metadata and scopes, see [`bearer_challenge`]) names the
+/// scopes itself.
+pub fn scope_challenge(needed: &str, description: &str, hint: &str) -> Response {
+    Response::json(
+        403,
+        &ErrorBody {
+            error: "insufficient_scope".into(),
+            error_description: Some(description.into()),
+            field: None,
+        },
+    )
+    .no_store()
+    .header(
+        "www-authenticate",
+        // Scope tokens hold neither `"` nor `\` (RFC 6749 §3.3), so they quote as they are.
+        if hint.is_empty() {
+            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\"")
+        } else {
+            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\"{hint}")
+        },
+    )
+}
+
 /// Verifies a token of a trusted issuer against its JWKS, fetched or cached (see
 /// [`ExternalToken::verify`] for the checks).
 pub async fn verify_trusted(

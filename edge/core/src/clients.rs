@@ -17,7 +17,7 @@ use crate::lifetimes::{
     MAX_ACCESS_TOKEN_TTL, MAX_REFRESH_TOKEN_TTL,
 };
 use crate::ports::Rng;
-use crate::scope::is_scope_token;
+use crate::scope::{is_builtin_scope, is_scope_token};
 use crate::uri::{check_absolute_uri, check_redirect_uri, is_jwks_uri};
 
 /// Most keys in a client's inline `jwks`.
@@ -101,6 +101,8 @@ impl ClientRecord {
             refresh_token_idle_ttl: None,
             refresh_token_absolute_ttl: None,
             claims: serde_json::Map::new(),
+            post_logout_redirect_uris: Vec::new(),
+            id_token_signed_response_alg: None,
             disabled: false,
             token_endpoint_auth_method: None,
             jwks: None,
@@ -169,6 +171,12 @@ impl ClientRecord {
             dpop_bound_access_tokens: patch
                 .dpop_bound_access_tokens
                 .unwrap_or(c.dpop_bound_access_tokens),
+            post_logout_redirect_uris: patch
+                .post_logout_redirect_uris
+                .unwrap_or_else(|| c.post_logout_redirect_uris.clone()),
+            id_token_signed_response_alg: patch
+                .id_token_signed_response_alg
+                .or(c.id_token_signed_response_alg),
         };
         validate(&merged, catalogue)?;
         let mut next = self.clone();
@@ -239,6 +247,8 @@ fn assign(client: &mut Client, new: NewClient) {
     client.jwks = new.jwks;
     client.jwks_uri = new.jwks_uri;
     client.dpop_bound_access_tokens = new.dpop_bound_access_tokens;
+    client.post_logout_redirect_uris = new.post_logout_redirect_uris;
+    client.id_token_signed_response_alg = new.id_token_signed_response_alg;
 }
 
 /// Whether `client`, which registered itself, went unused for `ttl` seconds by `now` (its last
@@ -295,7 +305,7 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
                 "not a valid scope token (RFC 6749 §3.3)",
             ));
         }
-        if !catalogue.iter().any(|s| &s.name == scope) {
+        if !catalogue.iter().any(|s| &s.name == scope) && !is_builtin_scope(scope) {
             return Err(ApiError::invalid(
                 &format!("scopes[{i}]"),
                 format!("unknown scope `{scope}`; create it first"),
@@ -315,9 +325,14 @@ fn validate(new: &NewClient, catalogue: &[Scope]) -> Result<(), ApiError> {
             "authorization_code and implicit need at least one redirect URI",
         ));
     }
-    for (i, uri) in new.redirect_uris.iter().enumerate() {
-        check_redirect_uri(uri)
-            .map_err(|why| ApiError::invalid(&format!("redirect_uris[{i}]"), why))?;
+    for (field, uris) in [
+        ("redirect_uris", &new.redirect_uris),
+        ("post_logout_redirect_uris", &new.post_logout_redirect_uris),
+    ] {
+        for (i, uri) in uris.iter().enumerate() {
+            check_redirect_uri(uri)
+                .map_err(|why| ApiError::invalid(&format!("{field}[{i}]"), why))?;
+        }
     }
     for (i, aud) in new.audiences.iter().enumerate() {
         check_absolute_uri(aud)

@@ -196,8 +196,8 @@ impl Context<'_> {
             return Ok(hit);
         }
         let set = match self.kv_json::<KeySet>(KEYS_KEY).await? {
-            Some(set) => set,
-            None => match self
+            Some(set) if set.has_id_family() => set,
+            _ => match self
                 .command(
                     "system",
                     Command::EnsureKeys {

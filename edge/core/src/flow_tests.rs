@@ -356,8 +356,9 @@ fn metadata_and_jwks_describe_the_server() {
     assert_eq!(m["token_endpoint"], "https://auth.test/oauth/token");
     assert_eq!(m["scopes_supported"], json!(["read", "write"]));
     let jwks = body(&h.send(Request::new(Method::Get, ORIGIN, "/.well-known/jwks.json")));
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][2]["kty"], "RSA");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::error::OAuthError;
-use crate::http::Request;
+use crate::http::{Method, Request};
 
 /// The parameters of a form body, each at most once.
 #[derive(Debug, Default)]
@@ -108,6 +108,16 @@ pub fn posted_form(req: &Request) -> Result<Form, FormError> {
         return Err(FormError::NotAForm);
     }
     Form::parse(&req.body).map_err(FormError::Malformed)
+}
+
+/// The parameters of a request that may come as a query (`GET`) or a form (`POST`), as the
+/// authorization and end-session endpoints take them (OIDC Core §3.1.2.1).
+pub fn request_params(req: &Request) -> Result<Form, FormError> {
+    match req.method {
+        Method::Post => posted_form(req),
+        _ => Form::parse(req.query.as_deref().unwrap_or_default().as_bytes())
+            .map_err(FormError::Malformed),
+    }
 }
 
 #[cfg(test)]

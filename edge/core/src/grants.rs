@@ -130,6 +130,20 @@ pub struct Issue {
     pub refresh_jkt: Option<String>,
 }
 
+/// The sign-in behind an OpenID Connect grant (`openid` granted): what its ID tokens repeat.
+/// The code carries the request's `nonce`; the refresh family keeps the rest, so a refreshed
+/// ID token has the same `auth_time` and `sid` (OIDC Core §12.2) and no `nonce`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    /// When the person signed in (seconds).
+    pub auth_time: u64,
+    /// The browser session's id.
+    pub sid: String,
+    /// The authorization request's `nonce`, exactly as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
 /// An authorization code as stored (under its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeRecord {
@@ -150,6 +164,9 @@ pub struct CodeRecord {
     pub user: String,
     pub scopes: Vec<String>,
     pub exp: u64,
+    /// The sign-in, when the code is for an ID token too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignIn>,
     /// Once used: the family it started (empty when it was burnt by a failed redemption).
     #[serde(default)]
     pub redeemed: Option<String>,
@@ -213,6 +230,9 @@ struct Family {
     /// The DPoP key its refresh tokens are bound to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     jkt: Option<String>,
+    /// The sign-in of an OpenID Connect grant, without its `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_in: Option<SignIn>,
 }
 
 impl Family {
@@ -375,6 +395,9 @@ pub enum GrantReply {
         grant_id: String,
         user: String,
         scopes: Vec<String>,
+        /// The sign-in of an OpenID Connect grant (with the code's `nonce` on redemption).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_in: Option<SignIn>,
         /// Whether the refresh token in the request was stored.
         refresh: bool,
     },
@@ -389,6 +412,8 @@ pub enum GrantReply {
         grant_id: String,
         user: String,
         scopes: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_in: Option<SignIn>,
         sealed: String,
     },
     Grants {
@@ -564,6 +589,7 @@ impl Shard<'_, '_> {
         grant: &mut GrantRecord,
         scopes: &[String],
         issue: &Issue,
+        sign_in: Option<&SignIn>,
     ) -> Result<String, StoreError> {
         let family = Family {
             id: issue.access.jti.clone(),
@@ -578,6 +604,10 @@ impl Shard<'_, '_> {
             absolute_ttl: issue.absolute_ttl,
             tokens: vec![issue.access.clone()],
             jkt: issue.refresh_jkt.clone(),
+            sign_in: sign_in.map(|s| SignIn {
+                nonce: None,
+                ..s.clone()
+            }),
         };
         let end = self.now + issue.absolute_ttl;
         if let Some(hash) = &issue.refresh_hash {
@@ -792,11 +822,12 @@ impl Shard<'_, '_> {
     ) -> Result<GrantReply, StoreError> {
         self.sweep().await?;
         let mut grant = self.upsert_grant(user, client_id, scopes, grant_id).await?;
-        self.start_family(&mut grant, scopes, issue).await?;
+        self.start_family(&mut grant, scopes, issue, None).await?;
         Ok(GrantReply::Issued {
             grant_id: grant.id,
             user: user.to_owned(),
             scopes: scopes.to_vec(),
+            sign_in: None,
             refresh: issue.refresh_hash.is_some(),
         })
     }
@@ -933,13 +964,16 @@ impl Shard<'_, '_> {
             self.env.storage.delete(&key).await?;
             return Ok(refused("the grant was revoked"));
         };
-        let family = self.start_family(&mut grant, &code.scopes, issue).await?;
+        let family = self
+            .start_family(&mut grant, &code.scopes, issue, code.sign_in.as_ref())
+            .await?;
         code.redeemed = Some(family);
         self.write(&key, &code).await?;
         Ok(GrantReply::Issued {
             grant_id: grant.id,
             user: code.user,
             scopes: code.scopes,
+            sign_in: code.sign_in,
             refresh: issue.refresh_hash.is_some(),
         })
     }
@@ -979,6 +1013,7 @@ impl Shard<'_, '_> {
                     grant_id: family.grant_id,
                     user: family.user,
                     scopes: repeat.scopes,
+                    sign_in: family.sign_in,
                     sealed: repeat.sealed,
                 });
             }
@@ -1025,6 +1060,7 @@ impl Shard<'_, '_> {
             grant_id: family.grant_id,
             user: family.user,
             scopes,
+            sign_in: family.sign_in,
             refresh: issue.refresh_hash.is_some(),
         })
     }

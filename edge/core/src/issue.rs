@@ -9,8 +9,9 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::crypto::{random_token, token_hash};
 use crate::error::OAuthError;
-use crate::grants::{new_token, Issue, IssuedToken};
+use crate::grants::{new_token, Issue, IssuedToken, SignIn};
 use crate::http::Response;
+use crate::id_token;
 use crate::lifetimes::{DEFAULT_REFRESH_ABSOLUTE_TTL, DEFAULT_REFRESH_IDLE_TTL};
 use crate::scope::ScopeSet;
 use crate::tokens;
@@ -27,6 +28,9 @@ struct TokenResponse<'a> {
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    /// OpenID Connect (OIDC Core §3.1.3.3), when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 /// Checks a requested `scope` against the client's allowed scopes; absent means all of them.
@@ -84,7 +88,7 @@ pub async fn access_token_response(
     claims: AccessClaims,
     ttl: u64,
 ) -> Result<Response, OAuthError> {
-    token_response(ctx, claims, ttl, None).await
+    token_response(ctx, claims, ttl, None, None).await
 }
 
 /// Signs an access token for `claims`, valid `ttl` seconds from now.
@@ -99,12 +103,14 @@ pub async fn sign_access(
         .map_err(|e| OAuthError::Unavailable(e.into()))
 }
 
-/// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given.
+/// Signs `claims` and builds the RFC 6749 §5.1 answer, with a refresh token when given and an
+/// ID token for `client` when the grant is an OpenID Connect sign-in.
 pub async fn token_response(
     ctx: &Context<'_>,
     claims: AccessClaims,
     ttl: u64,
     refresh_token: Option<String>,
+    sign_in: Option<(&ClientRecord, &SignIn)>,
 ) -> Result<Response, OAuthError> {
     let scope = claims.scope.clone();
     // RFC 9449 §5: a DPoP-bound token is answered as such.
@@ -113,7 +119,12 @@ pub async fn token_response(
     } else {
         "Bearer"
     };
+    let sub = claims.sub.clone();
     let token = sign_access(ctx, claims, ttl).await?;
+    let id_token = match sign_in {
+        Some((client, sign_in)) => Some(id_token::issue(ctx, client, &sub, sign_in, &token).await?),
+        None => None,
+    };
     Ok(Response::json(
         200,
         &TokenResponse {
@@ -122,6 +133,7 @@ pub async fn token_response(
             expires_in: ttl,
             scope: &scope,
             refresh_token,
+            id_token,
         },
     )
     .no_store())

@@ -2,7 +2,10 @@
 //!
 //! Each key has its own algorithm: Ed25519 (`EdDSA`, RFC 8037; the default, signed in wasm by
 //! `jwt-compact`) or ECDSA P-256 (`ES256`, generated and used through the runtime's WebCrypto,
-//! see [`crate::ports::Signatures`]). Keys are generated inside the authority and stored sealed with
+//! see [`crate::ports::Signatures`]) for access tokens, and RSA (`RS256`, WebCrypto too) for
+//! OpenID Connect ID tokens. The set holds two families, each with its own states: the
+//! access-token family (`EdDSA`/`ES256`) and the ID-token family (`RS256`); a rotation or a
+//! revocation moves both, or the revoked key's, the same way. Keys are generated inside the authority and stored sealed with
 //! AES-256-GCM under a key derived from `KEY_ENCRYPTION_KEY`, bound to their `kid`. A key set
 //! holds one `current` key (signs), one `next` key (published before it signs) and `retired`
 //! keys (published until the last token they signed has expired). The `kid` is the key's
@@ -30,11 +33,14 @@ pub struct StoredKey {
     /// After this instant the key is dropped from the JWKS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
-    /// The public key's JWK `x` (base64url).
+    /// The public key's JWK `x` (base64url); for an RSA key, its modulus `n`.
     pub x: String,
     /// The public key's JWK `y` (P-256 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// The public exponent `e` (RSA only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     sealed_private: String,
 }
 
@@ -58,17 +64,27 @@ pub enum KeyError {
     Generation,
 }
 
-/// The private half of the current key, unsealed.
+/// The private half of a current key, unsealed.
 pub enum SigningKey {
     Ed25519(SecretKey),
     /// PKCS #8 DER, handed to WebCrypto.
     P256(Vec<u8>),
+    /// PKCS #8 DER, handed to WebCrypto.
+    Rsa(Vec<u8>),
 }
 
 /// A published public key.
 pub enum VerifyingKey {
     Ed25519(PublicKey),
     P256 { x: String, y: String },
+    Rsa { n: String, e: String },
+}
+
+/// A current key, unsealed, with its `kid` and algorithm.
+pub struct Signer {
+    pub kid: String,
+    pub alg: KeyAlg,
+    pub key: SigningKey,
 }
 
 /// The key set an isolate uses: the loaded keys and the key-set version they came from (the
@@ -84,6 +100,9 @@ pub struct LoadedKeys {
     pub signing_kid: String,
     pub signing_alg: KeyAlg,
     pub signing_key: SigningKey,
+    /// The ID-token family's current key (`RS256`); absent from a key set made before it
+    /// existed, until the authority adds it ([`KeySet::ensure_id_family`]).
+    pub id_signer: Option<Signer>,
     /// Published keys by `kid`, with when each was retired (if it was).
     verifying: Vec<(String, VerifyingKey, Option<u64>)>,
     pub jwks: String,
@@ -113,7 +132,7 @@ impl StoredKey {
         now: u64,
         state: KeyState,
     ) -> Result<Self, CryptoError> {
-        let (x, y, private) = match alg {
+        let (x, y, e, private) = match alg {
             KeyAlg::EdDSA => {
                 let mut seed = [0u8; 32];
                 rng.fill(&mut seed);
@@ -121,18 +140,24 @@ impl StoredKey {
                 (
                     URL_SAFE_NO_PAD.encode(pair.pk.as_ref()),
                     None,
+                    None,
                     pair.sk.to_vec(),
                 )
             }
             KeyAlg::ES256 => {
                 let pair = signatures.generate().await?;
-                (pair.x, Some(pair.y), pair.pkcs8)
+                (pair.x, Some(pair.y), None, pair.pkcs8)
+            }
+            KeyAlg::RS256 => {
+                let pair = signatures.generate_rs256().await?;
+                (pair.n, None, Some(pair.e), pair.pkcs8)
             }
         };
         // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
-        let thumbprint_input = match &y {
-            None => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
-            Some(y) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+        let thumbprint_input = match (&y, &e) {
+            (Some(y), _) => format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
+            (None, Some(e)) => format!(r#"{{"e":"{e}","kty":"RSA","n":"{x}"}}"#),
+            (None, None) => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
         };
         let kid = sha256_b64(thumbprint_input.as_bytes());
         let sealed_private = secrets.seal(rng, &kid, &private);
@@ -145,6 +170,7 @@ impl StoredKey {
             expires_at: None,
             x,
             y,
+            e,
             sealed_private,
         })
     }
@@ -152,14 +178,18 @@ impl StoredKey {
     /// The public key as a JWK.
     pub fn public_jwk(&self) -> PublicJwk {
         let (kty, crv) = match self.alg {
-            KeyAlg::EdDSA => ("OKP", "Ed25519"),
-            KeyAlg::ES256 => ("EC", "P-256"),
+            KeyAlg::EdDSA => ("OKP", Some("Ed25519")),
+            KeyAlg::ES256 => ("EC", Some("P-256")),
+            KeyAlg::RS256 => ("RSA", None),
         };
+        let rsa = self.alg == KeyAlg::RS256;
         PublicJwk {
             kty: kty.into(),
-            crv: crv.into(),
-            x: self.x.clone(),
+            crv: crv.map(Into::into),
+            x: (!rsa).then(|| self.x.clone()),
             y: self.y.clone(),
+            n: rsa.then(|| self.x.clone()),
+            e: self.e.clone(),
             kid: self.kid.clone(),
             alg: self.alg.as_str().into(),
             use_: "sig".into(),
@@ -176,7 +206,36 @@ impl StoredKey {
                 x: self.x.clone(),
                 y: self.y.clone()?,
             }),
+            KeyAlg::RS256 => Some(VerifyingKey::Rsa {
+                n: self.x.clone(),
+                e: self.e.clone()?,
+            }),
         }
+    }
+
+    /// Whether the key belongs to the access-token family (else the ID-token family).
+    fn in_access_family(&self) -> bool {
+        self.alg.signs_access_tokens()
+    }
+
+    /// The private key, unsealed.
+    fn signer(&self, secrets: &Secrets) -> Result<Signer, KeyError> {
+        let unseal_err = || KeyError::Unseal(self.kid.clone());
+        let raw = secrets
+            .open(&self.kid, &self.sealed_private)
+            .map_err(|_| unseal_err())?;
+        let key = match self.alg {
+            KeyAlg::EdDSA => {
+                SigningKey::Ed25519(SecretKey::from_slice(&raw).map_err(|_| unseal_err())?)
+            }
+            KeyAlg::ES256 => SigningKey::P256(raw),
+            KeyAlg::RS256 => SigningKey::Rsa(raw),
+        };
+        Ok(Signer {
+            kid: self.kid.clone(),
+            alg: self.alg,
+            key,
+        })
     }
 
     fn is_published(&self, now: u64) -> bool {
@@ -185,7 +244,8 @@ impl StoredKey {
 }
 
 impl KeySet {
-    /// A fresh key set of algorithm `alg`: a `current` key and a `next` key.
+    /// A fresh key set whose access-token family is of algorithm `alg` (`EdDSA` or `ES256`):
+    /// a `current` key and a `next` key in each family.
     pub async fn generate(
         alg: KeyAlg,
         secrets: &Secrets,
@@ -193,18 +253,49 @@ impl KeySet {
         signatures: &dyn Signatures,
         now: u64,
     ) -> Result<Self, CryptoError> {
-        Ok(Self {
+        let mut set = Self {
             keys: vec![
                 StoredKey::generate(alg, secrets, rng, signatures, now, KeyState::Current).await?,
                 StoredKey::generate(alg, secrets, rng, signatures, now, KeyState::Next).await?,
             ],
             version: 1,
-        })
+        };
+        set.ensure_id_family(secrets, rng, signatures, now).await?;
+        set.version = 1;
+        Ok(set)
     }
 
-    /// Rotation without downtime: `next` becomes `current`, `current` retires until every token
-    /// it could have signed has expired, a new `next` of algorithm `alg` (default: the old
-    /// `next`'s) is made, and expired keys are dropped.
+    /// Whether the set has its ID-token family (a set made before ID tokens existed has not).
+    pub fn has_id_family(&self) -> bool {
+        self.keys
+            .iter()
+            .any(|k| !k.in_access_family() && k.state == KeyState::Current)
+    }
+
+    /// Adds the `RS256` ID-token family (`current` and `next`) when the set lacks it.
+    pub async fn ensure_id_family(
+        &mut self,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        signatures: &dyn Signatures,
+        now: u64,
+    ) -> Result<(), CryptoError> {
+        if self.has_id_family() {
+            return Ok(());
+        }
+        for state in [KeyState::Current, KeyState::Next] {
+            let key =
+                StoredKey::generate(KeyAlg::RS256, secrets, rng, signatures, now, state).await?;
+            self.keys.push(key);
+        }
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Rotation without downtime, in both families: `next` becomes `current`, `current`
+    /// retires until every token it could have signed has expired, a new `next` is made (in
+    /// the access-token family of algorithm `alg`, default the old `next`'s), and expired keys
+    /// are dropped.
     pub async fn rotate(
         &mut self,
         alg: Option<KeyAlg>,
@@ -213,15 +304,48 @@ impl KeySet {
         signatures: &dyn Signatures,
         now: u64,
     ) -> Result<(), CryptoError> {
+        self.keys.retain(|k| k.is_published(now));
+        self.rotate_family(true, alg, secrets, rng, signatures, now)
+            .await?;
+        if self.has_id_family() {
+            self.rotate_family(false, None, secrets, rng, signatures, now)
+                .await?;
+        } else {
+            self.ensure_id_family(secrets, rng, signatures, now).await?;
+        }
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Rotates one family (`access`: the access-token family, else the ID-token family).
+    async fn rotate_family(
+        &mut self,
+        access: bool,
+        alg: Option<KeyAlg>,
+        secrets: &Secrets,
+        rng: &dyn Rng,
+        signatures: &dyn Signatures,
+        now: u64,
+    ) -> Result<(), CryptoError> {
+        let ours = |k: &StoredKey| k.in_access_family() == access;
+        let default = if access {
+            KeyAlg::default()
+        } else {
+            KeyAlg::RS256
+        };
         let next_alg = alg.unwrap_or_else(|| {
             self.keys
                 .iter()
-                .find(|k| k.state == KeyState::Next)
-                .map_or(KeyAlg::default(), |k| k.alg)
+                .find(|k| ours(k) && k.state == KeyState::Next)
+                .map_or(default, |k| k.alg)
         });
         let fresh =
             StoredKey::generate(next_alg, secrets, rng, signatures, now, KeyState::Next).await?;
-        let replacement = if self.keys.iter().any(|k| k.state == KeyState::Next) {
+        let replacement = if self
+            .keys
+            .iter()
+            .any(|k| ours(k) && k.state == KeyState::Next)
+        {
             None
         } else {
             Some(
@@ -229,8 +353,7 @@ impl KeySet {
                     .await?,
             )
         };
-        self.keys.retain(|k| k.is_published(now));
-        for key in &mut self.keys {
+        for key in self.keys.iter_mut().filter(|k| ours(k)) {
             match key.state {
                 KeyState::Current => {
                     key.state = KeyState::Retired;
@@ -243,7 +366,6 @@ impl KeySet {
         }
         self.keys.extend(replacement);
         self.keys.push(fresh);
-        self.version += 1;
         Ok(())
     }
 
@@ -258,18 +380,20 @@ impl KeySet {
         signatures: &dyn Signatures,
         now: u64,
     ) -> Result<(), KeyError> {
-        let state = self
+        let (state, access) = self
             .keys
             .iter()
             .find(|k| k.kid == kid)
-            .map(|k| k.state)
+            .map(|k| (k.state, k.in_access_family()))
             .ok_or(KeyError::NoSuchKey)?;
         let generation = |_| KeyError::Generation;
         match state {
-            KeyState::Current => self
-                .rotate(None, secrets, rng, signatures, now)
-                .await
-                .map_err(generation)?,
+            KeyState::Current => {
+                self.keys.retain(|k| k.is_published(now));
+                self.rotate_family(access, None, secrets, rng, signatures, now)
+                    .await
+                    .map_err(generation)?;
+            }
             KeyState::Next => {
                 let alg = self.keys.iter().find(|k| k.kid == kid).map(|k| k.alg);
                 let fresh = StoredKey::generate(
@@ -287,29 +411,21 @@ impl KeySet {
             KeyState::Retired => {}
         }
         self.keys.retain(|k| k.kid != kid);
-        if state != KeyState::Current {
-            self.version += 1;
-        }
+        self.version += 1;
         Ok(())
     }
 
-    /// Unseals the current key and parses the published ones.
+    /// Unseals the current keys and parses the published ones.
     pub fn load(&self, secrets: &Secrets, now: u64) -> Result<LoadedKeys, KeyError> {
-        let current = self
-            .keys
-            .iter()
-            .find(|k| k.state == KeyState::Current)
-            .ok_or(KeyError::NoCurrentKey)?;
-        let unseal_err = || KeyError::Unseal(current.kid.clone());
-        let raw = secrets
-            .open(&current.kid, &current.sealed_private)
-            .map_err(|_| unseal_err())?;
-        let signing_key = match current.alg {
-            KeyAlg::EdDSA => {
-                SigningKey::Ed25519(SecretKey::from_slice(&raw).map_err(|_| unseal_err())?)
-            }
-            KeyAlg::ES256 => SigningKey::P256(raw),
+        let current = |access: bool| {
+            self.keys
+                .iter()
+                .find(|k| k.state == KeyState::Current && k.in_access_family() == access)
         };
+        let signer = current(true)
+            .ok_or(KeyError::NoCurrentKey)?
+            .signer(secrets)?;
+        let id_signer = current(false).map(|k| k.signer(secrets)).transpose()?;
         let published: Vec<&StoredKey> = self.keys.iter().filter(|k| k.is_published(now)).collect();
         let verifying = published
             .iter()
@@ -319,9 +435,10 @@ impl KeySet {
             keys: published.iter().map(|k| k.public_jwk()).collect(),
         };
         Ok(LoadedKeys {
-            signing_kid: current.kid.clone(),
-            signing_alg: current.alg,
-            signing_key,
+            signing_kid: signer.kid,
+            signing_alg: signer.alg,
+            signing_key: signer.key,
+            id_signer,
             verifying,
             jwks: serde_json::to_string(&jwks).unwrap_or_default(),
         })

@@ -22,11 +22,13 @@ pub mod credentials;
 pub mod crypto;
 pub mod denylist;
 pub mod dpop;
+pub mod end_session;
 pub mod error;
 pub mod form;
 pub mod gateway;
 pub mod grants;
 pub mod http;
+pub mod id_token;
 pub mod introspection;
 pub mod issue;
 pub mod keys;
@@ -47,6 +49,7 @@ pub mod token_endpoint;
 pub mod tokens;
 pub mod uri;
 pub mod user_grants;
+pub mod userinfo;
 pub mod users;
 
 #[cfg(test)]
@@ -59,6 +62,8 @@ mod grant_flow_tests;
 mod log_tests;
 #[cfg(test)]
 mod mcp_tests;
+#[cfg(test)]
+mod oidc_flow_tests;
 #[cfg(test)]
 mod people_tests;
 #[cfg(any(test, feature = "testing"))]

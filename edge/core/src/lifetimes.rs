@@ -34,3 +34,8 @@ pub const DEFAULT_PREVIOUS_SECRET_TTL: u64 = 86_400;
 
 /// The longest a rotated-out client secret may keep working (30 days).
 pub const MAX_PREVIOUS_SECRET_TTL: u64 = 30 * 86_400;
+
+/// Lifetime of an OpenID Connect ID token, seconds: it is read once, at sign-in, by the
+/// application it names. A retired key stays published longer (a day and two minutes), so every
+/// ID token it signed still verifies at the JWKS while it lives.
+pub const ID_TOKEN_TTL: u64 = 600;

@@ -25,6 +25,7 @@ use crate::people::session_generation;
 use crate::ports::StoreError;
 use crate::ratelimit::{self, Budget};
 use crate::session::{Session, SessionUser};
+use crate::users::MAX_USERNAME_CHARS;
 
 /// `next` if it names a page a sign-in may return to, else the account page.
 pub fn safe_next(next: Option<&str>) -> String {
@@ -47,11 +48,18 @@ pub fn next_form_targets(next: &str) -> Vec<String> {
         .collect()
 }
 
+/// Parameter `name` of the authorization request `next` names, if it names one.
+fn next_param(next: &str, name: &str) -> Option<String> {
+    let query = next.strip_prefix("/oauth/authorize?")?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The client a sign-in is for: the `client_id` of a `next` that is the authorization
 /// endpoint, when that client exists (so made-up ids create no rate-limit keys).
 async fn client_of_next(ctx: &Context<'_>, next: &str) -> Option<String> {
-    let query = next.strip_prefix("/oauth/authorize?")?;
-    let (_, id) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id")?;
+    let id = next_param(next, "client_id")?;
     if id.is_empty() || id.len() > 256 {
         return None;
     }
@@ -85,10 +93,13 @@ pub async fn login(ctx: &Context<'_>, req: &Request) -> Response {
             .map(|(_, v)| v.into_owned());
         let next = safe_next(next.as_deref());
         let session = existing.unwrap_or_else(|| Session::start(ctx, None));
+        // OIDC Core §3.1.2.1: `login_hint` prefills the username.
+        let hint = next_param(&next, "login_hint").unwrap_or_default();
+        let hint: String = hint.chars().take(MAX_USERNAME_CHARS).collect();
         return pages::login(
             &session.csrf(ctx),
             &next,
-            "",
+            &hint,
             None,
             200,
             &next_form_targets(&next),
@@ -187,6 +198,7 @@ async fn signed_in_session(ctx: &Context<'_>, user: UserRef) -> Result<Session, 
         id: user.id,
         name: user.name,
         generation,
+        auth_time: ctx.clock.now(),
     };
     Ok(Session::start_for(ctx, Some(person), ttl))
 }
@@ -211,8 +223,12 @@ pub fn logout(ctx: &Context<'_>, req: &Request) -> Response {
             "This form expired or did not come from this site. Reload the page and try again.",
         );
     }
-    let signed_out = Session::start(ctx, None);
-    see_other("/login").header("set-cookie", signed_out.cookie(ctx, req))
+    see_other("/login").header("set-cookie", signed_out_cookie(ctx, req))
+}
+
+/// The `Set-Cookie` value that ends this browser's session: an anonymous one replaces it.
+pub fn signed_out_cookie(ctx: &Context<'_>, req: &Request) -> String {
+    Session::start(ctx, None).cookie(ctx, req)
 }
 
 #[cfg(test)]

@@ -1,20 +1,28 @@
-//! Discovery: RFC 8414 authorization server metadata, the RFC 7517 JWKS, and the RFC 9728
-//! protected resource metadata of every route that names a `resource`.
+//! Discovery: RFC 8414 authorization server metadata, the OpenID Provider metadata (OpenID
+//! Connect Discovery 1.0 §3), the RFC 7517 JWKS, and the RFC 9728 protected resource metadata
+//! of every route that names a `resource`.
 //!
 //! The legacy grants (`password`, `implicit`; RFC 9700 §2.4, §2.1.2) are listed because a
 //! client may enable them, and named again under `legacy_grant_types`; PKCE is `S256` only.
 //! `registration_endpoint` (RFC 7591) and `client_id_metadata_document_supported` appear only
-//! while the registration policy has them on.
-//! Client authentication includes `private_key_jwt` (RFC 7523) and DPoP (RFC 9449 §5.1) is
-//! offered with the proof algorithms of [`crate::dpop::JWS_ALG_NAMES`].
+//! while the registration policy has them on. Client authentication includes
+//! `private_key_jwt` (RFC 7523) and DPoP (RFC 9449 §5.1) is offered with the proof algorithms
+//! of [`crate::dpop::JWS_ALG_NAMES`].
+//! The OpenID document is the RFC 8414 one plus the OpenID Provider fields; its
+//! `response_types_supported` names `code` only (the Basic OP profile; `token` is no OpenID
+//! response type) and `scopes_supported` always holds the built-in `openid`, `profile` and
+//! `email`.
+
+use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::api::TokenAuthMethod;
+use crate::api::{RegistrationPolicy, Scope, TokenAuthMethod};
 use crate::context::Context;
 use crate::dpop::JWS_ALG_NAMES;
 use crate::error::{not_found, only, OAuthError};
 use crate::http::{Method, Request, Response};
+use crate::scope::{is_builtin_scope, BUILTIN_SCOPES};
 
 #[derive(Serialize)]
 struct Metadata<'a> {
@@ -61,6 +69,42 @@ struct ResourceMetadata<'a> {
     resource_name: Option<&'a str>,
 }
 
+/// The OpenID Provider fields (OpenID Connect Discovery 1.0 §3) beyond RFC 8414's.
+#[derive(Serialize)]
+struct OpenIdMetadata<'a> {
+    #[serde(flatten)]
+    oauth: Metadata<'a>,
+    userinfo_endpoint: String,
+    end_session_endpoint: String,
+    subject_types_supported: &'a [&'a str],
+    id_token_signing_alg_values_supported: &'a [&'a str],
+    claims_supported: &'a [&'a str],
+    response_modes_supported: &'a [&'a str],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+}
+
+/// Every claim an ID token or the UserInfo endpoint may carry.
+const CLAIMS: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "sid",
+    "name",
+    "given_name",
+    "family_name",
+    "locale",
+    "picture",
+    "email",
+    "email_verified",
+];
+
 /// Every grant type, the legacy ones (RFC 9700) only for clients that enable them.
 const GRANT_TYPES: &[&str] = &[
     "authorization_code",
@@ -75,11 +119,64 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
     if let Some(refusal) = only(req, &[Method::Get, Method::Head]) {
         return refusal;
     }
-    let issuer = ctx.caller.issuer.clone();
-    let (scopes, policy) = match (ctx.scopes().await, ctx.registration_policy().await) {
-        (Ok(scopes), Ok(policy)) => (scopes, policy),
-        (Err(e), _) | (_, Err(e)) => return OAuthError::from(e).into_response(),
+    let (scopes, policy) = match catalogue(ctx).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
+    let names: Vec<&str> = scopes.iter().map(|s| s.name.as_str()).collect();
+    let issuer = ctx.caller.issuer.clone();
+    published(&oauth_metadata(&issuer, names, &["code", "token"], &policy))
+}
+
+/// The scope catalogue and the registration policy, which both documents publish.
+async fn catalogue(
+    ctx: &Context<'_>,
+) -> Result<(Rc<Vec<Scope>>, Rc<RegistrationPolicy>), Response> {
+    match (ctx.scopes().await, ctx.registration_policy().await) {
+        (Ok(scopes), Ok(policy)) => Ok((scopes, policy)),
+        (Err(e), _) | (_, Err(e)) => Err(OAuthError::from(e).into_response()),
+    }
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
+pub async fn openid_configuration(ctx: &Context<'_>, req: &Request) -> Response {
+    if let Some(refusal) = only(req, &[Method::Get, Method::Head]) {
+        return refusal;
+    }
+    let (scopes, policy) = match catalogue(ctx).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let mut names: Vec<&str> = BUILTIN_SCOPES.iter().map(|(name, _)| *name).collect();
+    names.extend(
+        scopes
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|s| !is_builtin_scope(s)),
+    );
+    let issuer = ctx.caller.issuer.clone();
+    let base = issuer.trim_end_matches('/').to_owned();
+    published(&OpenIdMetadata {
+        oauth: oauth_metadata(&issuer, names, &["code"], &policy),
+        userinfo_endpoint: format!("{base}/oauth/userinfo"),
+        end_session_endpoint: format!("{base}/oauth/logout"),
+        subject_types_supported: &["public"],
+        id_token_signing_alg_values_supported: &["RS256", "ES256", "EdDSA"],
+        claims_supported: CLAIMS,
+        response_modes_supported: &["query"],
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+    })
+}
+
+/// The RFC 8414 document of `issuer`.
+fn oauth_metadata<'a>(
+    issuer: &'a str,
+    scopes: Vec<&'a str>,
+    response_types: &'a [&'a str],
+    policy: &RegistrationPolicy,
+) -> Metadata<'a> {
     let base = issuer.trim_end_matches('/');
     // Token endpoint authentication: `none` is how public clients (PKCE only) identify
     // themselves; introspection needs a credential.
@@ -90,15 +187,15 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         .map(TokenAuthMethod::as_str)
         .collect();
     let assertion_algs: Vec<&str> = JWS_ALG_NAMES.into();
-    let doc = Metadata {
-        issuer: &issuer,
+    Metadata {
+        issuer,
         authorization_endpoint: format!("{base}/oauth/authorize"),
         token_endpoint: format!("{base}/oauth/token"),
         jwks_uri: format!("{base}/.well-known/jwks.json"),
         revocation_endpoint: format!("{base}/oauth/revoke"),
         introspection_endpoint: format!("{base}/oauth/introspect"),
         grant_types_supported: GRANT_TYPES,
-        response_types_supported: &["code", "token"],
+        response_types_supported: response_types,
         token_endpoint_auth_methods_supported: token_methods,
         token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
         revocation_endpoint_auth_methods_supported: credentials.clone(),
@@ -106,14 +203,18 @@ pub async fn authorization_server(ctx: &Context<'_>, req: &Request) -> Response 
         introspection_endpoint_auth_methods_supported: credentials,
         introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
         dpop_signing_alg_values_supported: JWS_ALG_NAMES.into(),
-        scopes_supported: scopes.iter().map(|s| s.name.as_str()).collect(),
+        scopes_supported: scopes,
         code_challenge_methods_supported: &["S256"],
         authorization_response_iss_parameter_supported: true,
         legacy_grant_types: &["password", "implicit"],
         registration_endpoint: policy.dynamic().then(|| format!("{base}/oauth/register")),
         client_id_metadata_document_supported: policy.metadata_documents(),
-    };
-    Response::json(200, &doc).header("cache-control", "public, max-age=60")
+    }
+}
+
+/// A metadata document, cacheable for a minute.
+fn published(doc: &impl Serialize) -> Response {
+    Response::json(200, doc).header("cache-control", "public, max-age=60")
 }
 
 /// `GET /.well-known/jwks.json`.

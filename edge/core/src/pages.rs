@@ -1,4 +1,5 @@
-//! Server-rendered HTML for people: the login, consent, account-grants and error pages.
+//! Server-rendered HTML for people: the login, consent, account-grants, sign-out and error
+//! pages.
 //!
 //! Every page is self-contained (no external asset, no script) and served under a strict
 //! Content Security Policy: `default-src 'none'`, inline styles only, `form-action` limited to
@@ -100,6 +101,39 @@ pub fn login(
         esc(username),
     );
     page(status, "Sign in", &body, false, form_targets)
+}
+
+/// The RP-Initiated Logout confirmation (OpenID Connect RP-Initiated Logout 1.0 §2): asked
+/// when the request does not prove which application and person it is for. The form posts the
+/// request's `params` back with the session's CSRF token and `decision=logout`.
+pub fn logout_confirm(
+    client_name: Option<&str>,
+    params: &[(String, String)],
+    csrf: &str,
+    form_targets: &[String],
+) -> Response {
+    let from = client_name.map_or(String::new(), |n| {
+        format!(" <strong>{}</strong> asks to sign you out.", esc(n))
+    });
+    let mut fields = hidden("csrf_token", csrf);
+    for (k, v) in params {
+        fields.push_str(&hidden(k, v));
+    }
+    let body = format!(
+        "<h1>Sign out?</h1><p>{from} Do you want to sign out of Portcullis?</p><form method=\"post\" action=\"/oauth/logout\">{fields}<div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"logout\">Sign out</button></div></form>"
+    );
+    page(200, "Sign out", &body, false, form_targets)
+}
+
+/// The page after a sign-out that names no application to return to.
+pub fn signed_out() -> Response {
+    page(
+        200,
+        "Signed out",
+        "<h1>Signed out</h1><p>You are signed out. You may close this window.</p>",
+        false,
+        &[],
+    )
 }
 
 /// The consent form: the client's name and each requested scope's description; the original

@@ -195,8 +195,17 @@ pub struct Es256KeyPair {
     pub y: String,
 }
 
+/// A new RSA key pair (2048 bits, public exponent 65537): the private key as PKCS #8 DER, the
+/// public key as base64url JWK members `n` and `e`.
+pub struct Rs256KeyPair {
+    pub pkcs8: Vec<u8>,
+    pub n: String,
+    pub e: String,
+}
+
 /// The signature algorithms the runtime's WebCrypto runs natively: ECDSA P-256 with SHA-256
-/// (`ES256`: generate, sign, verify) and RSA (`RS256`: verify, for trusted issuers). Pure-Rust
+/// (`ES256`: generate, sign, verify) and RSA (`RS256`: generate and sign, for ID tokens;
+/// verify, for trusted issuers and ID-token hints). Pure-Rust
 /// P-256 costs about 0.7 ms per signature in wasm and pure-Rust RSA doubles the worker's size;
 /// WebCrypto is native code. `kid` lets the runtime keep
 /// an imported key instead of importing it again for every token.
@@ -206,6 +215,22 @@ pub trait Signatures {
     async fn generate(&self) -> Result<Es256KeyPair, CryptoError>;
     /// Signs `message`; answers the raw `r ‖ s` signature (RFC 7518 §3.4).
     async fn sign(&self, kid: &str, pkcs8: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Generates an `RS256` key pair. Runtimes without it fail.
+    async fn generate_rs256(&self) -> Result<Rs256KeyPair, CryptoError> {
+        Err(CryptoError("RS256 is not available here".into()))
+    }
+
+    /// Signs `message` with RSASSA-PKCS1-v1_5 and SHA-256 under the PKCS #8 key `pkcs8`.
+    async fn sign_rs256(
+        &self,
+        kid: &str,
+        pkcs8: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let _ = (kid, pkcs8, message);
+        Err(CryptoError("RS256 is not available here".into()))
+    }
+
     /// Checks an `RS256` (RSASSA-PKCS1-v1_5 with SHA-256) signature against the public key
     /// `(n, e)` (base64url JWK members); `cache_key` names the key for reuse. Runtimes without
     /// it refuse every signature.

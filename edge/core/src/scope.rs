@@ -98,6 +98,24 @@ impl fmt::Display for ScopeSet {
     }
 }
 
+/// The OpenID Connect scopes (OIDC Core §3.1.2.1, §5.4), built in: every client may be given
+/// them without a catalogue entry, and the consent page describes them with these words unless
+/// the catalogue holds an entry of the same name. `openid` asks for an ID token; `profile` and
+/// `email` release the user's profile claims at the UserInfo endpoint.
+pub const BUILTIN_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Know who you are (your user id)"),
+    ("profile", "See your name, locale and picture"),
+    ("email", "See your email address"),
+];
+
+/// The scope that makes an authorization request an OpenID Connect request.
+pub const OPENID: &str = "openid";
+
+/// Whether `s` is one of the [`BUILTIN_SCOPES`].
+pub fn is_builtin_scope(s: &str) -> bool {
+    BUILTIN_SCOPES.iter().any(|(name, _)| *name == s)
+}
+
 /// Whether `s` is a valid scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()

@@ -40,6 +40,10 @@ pub struct SessionUser {
     /// the session ends once the generation moves on.
     #[serde(default)]
     pub generation: u64,
+    /// When the person signed in (seconds): an ID token's `auth_time`, and what `max_age`
+    /// and `prompt=login` are judged by.
+    #[serde(default)]
+    pub auth_time: u64,
 }
 
 /// A browser session, signed in or not.

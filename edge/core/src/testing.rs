@@ -150,6 +150,8 @@ pub struct Harness {
     /// Commands (by their wire tag, e.g. `grant_event`, `end_person`) that fail as if the
     /// Durable Object could not be reached, to test what a failure midway leaves behind.
     pub failing: RefCell<Vec<&'static str>>,
+    /// The crypto fakes (their RSA keys are drawn per harness).
+    pub signatures: NativeSignatures,
 }
 
 /// A log that keeps its events, for tests to read.
@@ -272,6 +274,7 @@ impl Default for Harness {
             limits: FakeLimits::default(),
             log: MemLog::default(),
             failing: RefCell::default(),
+            signatures: NativeSignatures::default(),
             settings: Settings {
                 issuer: Some("https://auth.test".into()),
                 ..Settings::default()
@@ -347,7 +350,7 @@ impl Authority for Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            signatures: &NativeSignatures,
+            signatures: &self.signatures,
             secrets: &self.secrets,
             audit_retention_secs: self.settings.audit_retention_secs,
         };
@@ -366,7 +369,7 @@ impl Harness {
             grants: self,
             clock: &self.clock,
             rng: &self.rng,
-            signatures: &NativeSignatures,
+            signatures: &self.signatures,
             limits: &self.limits,
             http: &self.http,
             secrets: &self.secrets,
@@ -397,8 +400,28 @@ impl Harness {
     }
 }
 
-/// ES256 on the pure-Rust `p256` crate: fine natively, where the worker uses WebCrypto.
-pub struct NativeSignatures;
+/// ES256 on the pure-Rust `p256` crate and RS256 on `rsa`: fine natively, where the worker
+/// uses WebCrypto. Its RSA keys come from a shared list ([`rsa_key`]), walked from the start by
+/// each instance, so one key set never holds two keys with one `kid` and a harness's keys are
+/// the same from run to run.
+#[derive(Default)]
+pub struct NativeSignatures {
+    rsa_drawn: std::sync::atomic::AtomicUsize,
+}
+
+impl NativeSignatures {
+    /// How many RSA keys this instance has handed out (its place in the shared list).
+    pub fn rsa_drawn(&self) -> usize {
+        self.rsa_drawn.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Goes on from place `n` of the shared list (a harness restored from a copy of another's
+    /// state goes on where that one stopped).
+    pub fn set_rsa_drawn(&self, n: usize) {
+        self.rsa_drawn
+            .store(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 #[async_trait(?Send)]
 impl crate::ports::Signatures for NativeSignatures {
@@ -435,6 +458,39 @@ impl crate::ports::Signatures for NativeSignatures {
             .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
         let sig: p256::ecdsa::Signature = key.sign(message);
         Ok(sig.to_bytes().to_vec())
+    }
+
+    async fn generate_rs256(
+        &self,
+    ) -> Result<crate::ports::Rs256KeyPair, crate::ports::CryptoError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let n = self
+            .rsa_drawn
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pkcs8 = rsa_key(n);
+        let key = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        Ok(crate::ports::Rs256KeyPair {
+            n: URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            pkcs8,
+        })
+    }
+
+    async fn sign_rs256(
+        &self,
+        _kid: &str,
+        pkcs8: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::CryptoError> {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        let key = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::from_pkcs8_der(pkcs8)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        Ok(key.sign(message).to_vec())
     }
 
     async fn verify_rs256(
@@ -493,6 +549,52 @@ impl crate::ports::Signatures for NativeSignatures {
     }
 }
 
+/// A deterministic random source for RSA key generation in tests ([`SeqRng`] underneath).
+struct TestCryptoRng(SeqRng);
+
+impl rsa::rand_core::RngCore for TestCryptoRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}
+
+impl rsa::rand_core::CryptoRng for TestCryptoRng {}
+
+/// The `n`-th RSA test key (PKCS #8 DER). Generating a 2048-bit key costs a good part of a
+/// second, so the keys are made once per test binary, the `n`-th from seed `n`, and shared.
+fn rsa_key(n: usize) -> Vec<u8> {
+    use rsa::pkcs8::EncodePrivateKey;
+    static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    while pool.len() <= n {
+        let mut rng = TestCryptoRng(SeqRng(Cell::new(0x5eed + pool.len() as u64)));
+        let der = rsa::RsaPrivateKey::new(&mut rng, 2048)
+            .and_then(|k| k.to_pkcs8_der().map_err(rsa::Error::from))
+            .expect("an RSA test key");
+        pool.push(der.as_bytes().to_vec());
+    }
+    pool[n].clone()
+}
+
 /// A freshly generated key set of `alg`, loaded, under [`TEST_KEK`] at time 0.
 pub fn loaded_keys(alg: crate::api::KeyAlg) -> crate::keys::LoadedKeys {
     let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).expect("test secrets");
@@ -500,7 +602,7 @@ pub fn loaded_keys(alg: crate::api::KeyAlg) -> crate::keys::LoadedKeys {
         alg,
         &secrets,
         &SeqRng::default(),
-        &NativeSignatures,
+        &NativeSignatures::default(),
         0,
     ))
     .expect("a generated key set")

@@ -6,7 +6,9 @@
 //! allow-list (`EdDSA`, `ES256`: never `none`, never HMAC) that must also match the key the
 //! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the
 //! signature, then `iss`, `exp`, `nbf` and `iat` with a leeway. Embedded `jwk`, `jku` and `x5u`
-//! headers are ignored: only our own keys verify.
+//! headers are ignored: only our own keys verify. The same JWS signing and key checks serve
+//! OpenID Connect ID tokens ([`sign_jws`], [`verify_id_token`]; their claims are the ID-token
+//! service's).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -16,6 +18,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use jwt_compact::alg::Ed25519;
 use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use serde::de::DeserializeOwned;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -242,36 +245,59 @@ pub async fn sign(
     ttl: u64,
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
+    let full = timed(claims, iat, ttl);
+    sign_jws(
+        &keys.signing_kid,
+        &keys.signing_key,
+        "at+jwt",
+        &full,
+        signatures,
+    )
+    .await
+}
+
+/// `claims` valid `ttl` seconds from `iat`, as jwt-compact signs them.
+pub(crate) fn timed<T>(claims: T, iat: u64, ttl: u64) -> Claims<T> {
     let mut full = Claims::new(claims);
     full.issued_at = to_datetime(iat);
     full.expiration = to_datetime(iat + ttl);
-    let header = Header::empty()
-        .with_key_id(keys.signing_kid.as_str())
-        .with_token_type("at+jwt");
-    match &keys.signing_key {
-        SigningKey::Ed25519(key) => Ed25519
-            .token(&header, &full, key)
-            .map_err(|e| CryptoError(e.to_string())),
-        SigningKey::P256(pkcs8) => {
-            // WebCrypto signs asynchronously, which jwt-compact's `Algorithm` cannot express:
-            // the compact serialisation (RFC 7515 §7.1) is assembled here.
-            let header = serde_json::json!({
-                "alg": "ES256",
-                "kid": keys.signing_kid,
-                "typ": "at+jwt",
-            });
-            let claims = serde_json::to_vec(&full).map_err(|e| CryptoError(e.to_string()))?;
-            let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
-            token.push('.');
-            token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-            let signature = signatures
-                .sign(&keys.signing_kid, pkcs8, token.as_bytes())
-                .await?;
-            token.push('.');
-            token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-            Ok(token)
+    full
+}
+
+/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `key`, named `kid`, with header
+/// `typ`: Ed25519 through `jwt-compact`, ES256 and RS256 through the runtime's WebCrypto.
+pub(crate) async fn sign_jws<T: Serialize>(
+    kid: &str,
+    key: &SigningKey,
+    typ: &str,
+    claims: &Claims<T>,
+    signatures: &dyn Signatures,
+) -> Result<String, CryptoError> {
+    let (alg, pkcs8) = match key {
+        SigningKey::Ed25519(key) => {
+            let header = Header::empty().with_key_id(kid).with_token_type(typ);
+            return Ed25519
+                .token(&header, claims, key)
+                .map_err(|e| CryptoError(e.to_string()));
         }
-    }
+        SigningKey::P256(pkcs8) => (KeyAlg::ES256, pkcs8),
+        SigningKey::Rsa(pkcs8) => (KeyAlg::RS256, pkcs8),
+    };
+    // WebCrypto signs asynchronously, which jwt-compact's `Algorithm` cannot express: the
+    // compact serialisation is assembled here.
+    let header = serde_json::json!({ "alg": alg.as_str(), "kid": kid, "typ": typ });
+    let claims = serde_json::to_vec(claims).map_err(|e| CryptoError(e.to_string()))?;
+    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+    let signature = if alg == KeyAlg::RS256 {
+        signatures.sign_rs256(kid, pkcs8, token.as_bytes()).await?
+    } else {
+        signatures.sign(kid, pkcs8, token.as_bytes()).await?
+    };
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
 }
 
 /// What verification checks besides the signature.
@@ -311,38 +337,14 @@ pub async fn verify_signature(
     if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
         return Err(TokenError::Type);
     }
+    // An ID-token key (RS256) never vouches for an access token.
+    if !alg.signs_access_tokens() {
+        return Err(TokenError::Algorithm);
+    }
     let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
     let (key, key_retired_at) = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
-    let claims = match (alg, key) {
-        (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
-            Ed25519
-                .validator::<AccessClaims>(key)
-                .validate(&untrusted)
-                .map_err(|e| match e {
-                    jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
-                    _ => TokenError::Signature,
-                })?
-                .into_parts()
-                .1
-        }
-        (KeyAlg::ES256, VerifyingKey::P256 { x, y }) => {
-            let signature = untrusted.signature_bytes();
-            let signed = token.rsplit_once('.').map_or("", |(s, _)| s);
-            let valid = signature.len() == 64
-                && signatures
-                    .verify(kid, x, y, signed.as_bytes(), signature)
-                    .await
-                    .unwrap_or(false);
-            if !valid {
-                return Err(TokenError::Signature);
-            }
-            untrusted
-                .deserialize_claims_unchecked::<AccessClaims>()
-                .map_err(|_| TokenError::Malformed)?
-        }
-        // The header's algorithm must be the key's: no algorithm confusion.
-        _ => return Err(TokenError::Algorithm),
-    };
+    let claims =
+        checked_claims::<AccessClaims>(token, &untrusted, alg, kid, key, signatures).await?;
     Ok(Verified {
         exp: to_secs(claims.expiration).ok_or(TokenError::Malformed)?,
         iat: to_secs(claims.issued_at).ok_or(TokenError::Malformed)?,
@@ -351,6 +353,79 @@ pub async fn verify_signature(
         kid: kid.to_owned(),
         key_retired_at,
     })
+}
+
+/// The claims of `token`, once its signature holds under our key `key` (named `kid`) for the
+/// header's algorithm `alg`, which must be the key's: no algorithm confusion.
+async fn checked_claims<T: DeserializeOwned>(
+    token: &str,
+    untrusted: &UntrustedToken<'_, ExtraHeader>,
+    alg: KeyAlg,
+    kid: &str,
+    key: &VerifyingKey,
+    signatures: &dyn Signatures,
+) -> Result<Claims<T>, TokenError> {
+    let signature = untrusted.signature_bytes();
+    let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
+    let valid = match (alg, key) {
+        (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
+            return Ok(Ed25519
+                .validator::<T>(key)
+                .validate(untrusted)
+                .map_err(|e| match e {
+                    jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
+                    _ => TokenError::Signature,
+                })?
+                .into_parts()
+                .1)
+        }
+        (KeyAlg::ES256, VerifyingKey::P256 { x, y }) => {
+            signature.len() == 64
+                && signatures
+                    .verify(kid, x, y, signed, signature)
+                    .await
+                    .unwrap_or(false)
+        }
+        (KeyAlg::RS256, VerifyingKey::Rsa { n, e }) => signatures
+            .verify_rs256(kid, n, e, signed, signature)
+            .await
+            .unwrap_or(false),
+        _ => return Err(TokenError::Algorithm),
+    };
+    if !valid {
+        return Err(TokenError::Signature);
+    }
+    untrusted
+        .deserialize_claims_unchecked::<T>()
+        .map_err(|_| TokenError::Malformed)
+}
+
+/// Verifies the signature of one of our own ID tokens (`typ` `JWT` or none, any of our
+/// published keys) and answers its claims; the caller checks them. Time claims are not
+/// checked: an `id_token_hint` may have expired (OIDC Core §3.1.2.1, RP-Initiated Logout
+/// §2).
+pub async fn verify_id_token<T: DeserializeOwned>(
+    token: &str,
+    keys: &LoadedKeys,
+    signatures: &dyn Signatures,
+) -> Result<T, TokenError> {
+    let untrusted = parse_untrusted(token)?;
+    let alg = KeyAlg::parse(untrusted.algorithm()).ok_or(TokenError::Algorithm)?;
+    let header = untrusted.header();
+    if !header
+        .token_type
+        .as_deref()
+        .is_none_or(|t| t.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(TokenError::Type);
+    }
+    let kid = header.key_id.as_deref().ok_or(TokenError::UnknownKey)?;
+    let (key, _) = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
+    Ok(
+        checked_claims::<T>(token, &untrusted, alg, kid, key, signatures)
+            .await?
+            .custom,
+    )
 }
 
 /// The cheap half: `exp`, `nbf`, `iat` with the leeway, `iss`, and `aud` when expected.

@@ -24,6 +24,7 @@ use crate::http::Response;
 use crate::issue::{audience, granted_scope, plan, token_response, user_claims, Plan};
 use crate::people::settle;
 use crate::ports::{Failure, StoreError};
+use crate::scope::OPENID;
 
 /// Turns a shard's answer to a redemption or refresh into the token response.
 async fn finish(
@@ -35,11 +36,16 @@ async fn finish(
 ) -> Result<Response, OAuthError> {
     match reply {
         GrantReply::Issued {
-            user, mut scopes, ..
+            user,
+            mut scopes,
+            sign_in,
+            ..
         } => {
             // The grant never outlives the client's own: a scope the operator has taken from
             // the client since consent is not issued again.
             scopes.retain(|s| client.client.scopes.contains(s));
+            // An ID token only while `openid` is among the scopes issued (OIDC Core §3.1.2.1).
+            let sign_in = sign_in.filter(|_| scopes.iter().any(|s| s == OPENID));
             let claims = user_claims(
                 client,
                 ctx.caller.issuer.clone(),
@@ -53,6 +59,7 @@ async fn finish(
                 claims,
                 client.client.access_token_ttl,
                 plan.refresh_token,
+                sign_in.as_ref().map(|s| (client, s)),
             )
             .await
         }
@@ -167,6 +174,7 @@ pub async fn refresh_token(
             user,
             scopes,
             sealed,
+            sign_in,
         } => {
             // The rotation's refresh token again, with a fresh access token (`plan`'s `jti`,
             // which the shard recorded in the family).
@@ -187,6 +195,7 @@ pub async fn refresh_token(
                 user,
                 scopes,
                 refresh: true,
+                sign_in,
             }
         }
         other => other,

@@ -32,10 +32,11 @@ use pbkdf2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use pbkdf2::{Algorithm, Params, Pbkdf2};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{NewUser, User, UserPatch};
+use crate::api::{NewUser, Profile, User, UserPatch};
 use crate::crypto::random_token;
 use crate::error::ApiError;
 use crate::ports::Rng;
+use crate::uri::split_http_uri;
 
 /// PBKDF2 iterations for new hashes; see the module docs for the measurement behind it.
 pub const PBKDF2_ROUNDS: u32 = 100_000;
@@ -45,10 +46,20 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Longest accepted username.
 pub const MAX_USERNAME_CHARS: usize = 64;
+/// Longest accepted profile name (`name`, `given_name`, `family_name`).
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest accepted email address (RFC 5321 §4.5.3.1.3 path limit less the brackets).
+pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// The KV key under which the login path finds a user: the lower-cased username.
 pub fn user_login_key(username: &str) -> String {
     format!("user-login:{}", username.to_lowercase())
+}
+
+/// The KV key under which the UserInfo endpoint and ID tokens find a user's profile claims
+/// (never the password hash): by user id, the access token's `sub`.
+pub fn user_profile_key(id: &str) -> String {
+    format!("user-profile:{id}")
 }
 
 /// A password hash in PHC string form. No `Display`; `Debug` is redacted.
@@ -115,10 +126,13 @@ impl UserRecord {
     pub fn create(new: NewUser, rng: &dyn Rng, now: u64) -> Result<Self, ApiError> {
         check_username(&new.username)?;
         check_password(&new.password)?;
+        let profile = new.profile();
+        check_profile(&profile)?;
         Ok(Self {
             user: User {
                 id: random_token(rng, 12),
                 username: new.username,
+                profile,
                 disabled: false,
                 created_at: now,
                 updated_at: now,
@@ -138,9 +152,122 @@ impl UserRecord {
         if let Some(disabled) = patch.disabled {
             next.user.disabled = disabled;
         }
+        let removes_email = patch.email.as_deref() == Some("");
+        let p = &mut next.user.profile;
+        for (field, value) in [
+            (&mut p.name, patch.name),
+            (&mut p.given_name, patch.given_name),
+            (&mut p.family_name, patch.family_name),
+            (&mut p.email, patch.email),
+            (&mut p.locale, patch.locale),
+            (&mut p.picture, patch.picture),
+        ] {
+            if let Some(value) = value {
+                *field = (!value.is_empty()).then_some(value);
+            }
+        }
+        if patch.email_verified.is_some() {
+            p.email_verified = patch.email_verified;
+        }
+        // A removed email takes its verification with it.
+        if removes_email {
+            p.email_verified = None;
+        }
+        check_profile(&next.user.profile)?;
         next.user.updated_at = now;
         Ok(next)
     }
+}
+
+/// The profile rules (OIDC Core §5.1): names of 1 to [`MAX_NAME_CHARS`] characters without
+/// control characters, an `email` of the `local@domain` shape, `email_verified` only with an
+/// `email`, a BCP 47-shaped `locale` (`en`, `fr-CA`, `zh-Hant-TW`) and an `https` `picture`.
+pub fn check_profile(p: &Profile) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("name", &p.name),
+        ("given_name", &p.given_name),
+        ("family_name", &p.family_name),
+    ] {
+        if let Some(v) = value {
+            let chars = v.chars().count();
+            if chars == 0
+                || chars > MAX_NAME_CHARS
+                || v.trim() != v
+                || v.chars().any(char::is_control)
+            {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("must be 1 to {MAX_NAME_CHARS} characters, without control characters or surrounding spaces"),
+                ));
+            }
+        }
+    }
+    if let Some(email) = &p.email {
+        if !is_email(email) {
+            return Err(ApiError::invalid(
+                "email",
+                "not an email address (local@domain)",
+            ));
+        }
+    }
+    if p.email_verified.is_some() && p.email.is_none() {
+        return Err(ApiError::invalid("email_verified", "needs an email"));
+    }
+    if let Some(locale) = &p.locale {
+        if !is_locale(locale) {
+            return Err(ApiError::invalid(
+                "locale",
+                "not a BCP 47 language tag (e.g. en, fr-CA)",
+            ));
+        }
+    }
+    if let Some(picture) = &p.picture {
+        let https =
+            split_http_uri(picture).is_ok_and(|(scheme, _)| scheme.eq_ignore_ascii_case("https"));
+        if !https {
+            return Err(ApiError::invalid(
+                "picture",
+                "must be an absolute https URL",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An address of the RFC 5322 `addr-spec` shape: one `@`, a local part of at most 64 printable
+/// characters, a domain of dot-separated labels of letters, digits and hyphens.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let printable = |c: char| c.is_ascii_graphic() && !"@()<>[]\\,;:\"".contains(c);
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    email.len() <= MAX_EMAIL_CHARS
+        && !local.is_empty()
+        && local.len() <= 64
+        && local.chars().all(printable)
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.contains('.')
+        && domain.split('.').all(label)
+}
+
+/// A language tag of the BCP 47 shape (RFC 5646 §2.1): a primary subtag of 2 to 8 letters,
+/// then subtags of 1 to 8 letters or digits, separated by `-`.
+fn is_locale(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    tag.len() <= 35
+        && (2..=8).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn check_username(name: &str) -> Result<(), ApiError> {

@@ -5,12 +5,13 @@
 //! §13.1.1), checked here, inside the single writer, so two operators can never both win.
 
 use super::{client_key, client_name_key, Envelope, Reply, Run, SignoutTask, KEYS_KEY, SCOPES_KEY};
-use crate::api::{KeyAlg, KeyState, RegistrationPolicy, Scope};
+use crate::api::{KeyAlg, KeyState, Profile, RegistrationPolicy, Scope};
 use crate::clients::{client_expired, ClientRecord};
 use crate::error::{check_version, ApiError};
 use crate::keys::{KeyError, KeySet};
 use crate::ports::StoreError;
-use crate::users::{user_login_key, UserRecord};
+use crate::scope::is_builtin_scope;
+use crate::users::{user_login_key, user_profile_key, UserRecord};
 
 fn user_key(id: &str) -> String {
     format!("user:{id}")
@@ -41,7 +42,7 @@ impl Run<'_, '_> {
         Ok(scopes
             .iter()
             .enumerate()
-            .find(|(_, s)| !catalogue.iter().any(|c| &c.name == *s))
+            .find(|(_, s)| !catalogue.iter().any(|c| &c.name == *s) && !is_builtin_scope(s))
             .map(|(i, s)| {
                 ApiError::invalid(
                     &format!("scopes[{i}]"),
@@ -298,6 +299,12 @@ impl Run<'_, '_> {
         expected_version: Option<u64>,
     ) -> Result<Reply, StoreError> {
         let (env, now) = (self.env, self.env.clock.now());
+        if alg.is_some_and(|a| !a.signs_access_tokens()) {
+            return Ok(Reply::Error(ApiError::invalid(
+                "alg",
+                "access tokens are signed with EdDSA or ES256 (the RS256 ID-token keys rotate alongside)",
+            )));
+        }
         let failed = |_| StoreError("signing key generation failed".into());
         let mut set = match self.read::<KeySet>(KEYS_KEY).await? {
             Some(set) => set,
@@ -321,7 +328,7 @@ impl Run<'_, '_> {
         let current = set
             .keys
             .iter()
-            .find(|k| k.state == KeyState::Current)
+            .find(|k| k.state == KeyState::Current && k.alg.signs_access_tokens())
             .map_or("", |k| k.kid.as_str());
         self.audit(envelope, "key.rotate", current).await?;
         Ok(Reply::Keys(set))
@@ -438,15 +445,21 @@ impl Run<'_, '_> {
             .delete(&user_name_key(&stored.user.username))
             .await?;
         self.publish::<UserRecord>(&user_login_key(&stored.user.username), None)?;
+        self.publish::<Profile>(&user_profile_key(id), None)?;
         self.add_signout(SignoutTask::new(envelope, id, true))
             .await?;
         self.audit(envelope, "user.delete", id).await?;
         Ok(Reply::Done)
     }
 
-    /// Stores a user by id and queues its KV copy under the login key.
+    /// Stores a user by id and queues its KV copies: the record under the login key, the
+    /// profile claims alone under the id.
     async fn put_user(&self, record: &UserRecord) -> Result<(), StoreError> {
         self.store(&user_key(&record.user.id), record).await?;
-        self.publish(&user_login_key(&record.user.username), Some(record))
+        self.publish(&user_login_key(&record.user.username), Some(record))?;
+        self.publish(
+            &user_profile_key(&record.user.id),
+            Some(&record.user.profile),
+        )
     }
 }

@@ -48,7 +48,7 @@ fn expected() -> Expected<'static> {
 }
 
 fn check(proof: &str, expect: &Expected<'_>) -> Result<Proof, ProofError> {
-    futures::executor::block_on(verify(proof, expect, &NativeSignatures))
+    futures::executor::block_on(verify(proof, expect, &NativeSignatures::default()))
 }
 
 /// `claims()` with `member` set to `value` (removed when null).

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use self::routes::{CanonicalPath, Match};
 use crate::api::{DpopPolicy, IssuerTable, Route, ScopeMode};
 use crate::bearer::{
-    bearer_challenge, check_binding, presented, verify_token, BearerError, Refusal,
+    bearer_challenge, check_binding, presented, scope_challenge, verify_token, BearerError, Refusal,
 };
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
@@ -281,20 +281,10 @@ fn insufficient_scope(route: &Route, hint: &str) -> Response {
         ScopeMode::All => "all",
         ScopeMode::Any => "one",
     };
-    error(
-        403,
-        "insufficient_scope",
+    scope_challenge(
+        &needed,
         &format!("the access token needs {mode} of these scopes: {needed}"),
-    )
-    .header(
-        "www-authenticate",
-        // Scope tokens hold neither `"` nor `\` (RFC 6749 §3.3), so they quote as they are.
-        if hint.is_empty() {
-            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\", scope=\"{needed}\"")
-        } else {
-            // The hint names the scopes itself.
-            format!("Bearer realm=\"portcullis\", error=\"insufficient_scope\"{hint}")
-        },
+        hint,
     )
 }
 

@@ -80,6 +80,7 @@ impl T {
                 user: "u1".into(),
                 scopes: vec!["read".into()],
                 exp: self.now() + CODE_TTL,
+                sign_in: None,
                 redeemed: None,
                 resource: Some(RESOURCE.into()),
                 dpop_jkt: None,

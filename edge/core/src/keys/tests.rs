@@ -3,9 +3,17 @@
 use super::*;
 use crate::testing::{NativeSignatures, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 
+/// This thread's crypto fakes: every key set of a test draws its RSA keys from one instance,
+/// so they differ.
+fn signatures() -> &'static NativeSignatures {
+    thread_local! {
+        static SIGNATURES: &'static NativeSignatures = Box::leak(Box::default());
+    }
+    SIGNATURES.with(|s| *s)
+}
+
 fn generate(alg: KeyAlg, secrets: &Secrets, rng: &SeqRng, now: u64) -> KeySet {
-    futures::executor::block_on(KeySet::generate(alg, secrets, rng, &NativeSignatures, now))
-        .unwrap()
+    futures::executor::block_on(KeySet::generate(alg, secrets, rng, signatures(), now)).unwrap()
 }
 
 #[test]
@@ -28,7 +36,10 @@ fn jwks_publishes_next_and_current_without_private_parts() {
     let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
     let loaded = set.load(&secrets, 100).unwrap();
     let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // Two access-token keys and the two RS256 ID-token keys.
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
+    assert_eq!(jwks["keys"][2]["kty"], "RSA");
+    assert!(jwks["keys"][2]["n"].is_string() && jwks["keys"][2]["e"] == "AQAB");
     assert!(!loaded.jwks.contains("sealed"));
     assert!(!loaded.jwks.contains("\"d\""));
 }
@@ -39,15 +50,15 @@ fn rotation_promotes_next_and_keeps_retired_until_expiry() {
     let rng = SeqRng::default();
     let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
     let (old_current, old_next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-    futures::executor::block_on(set.rotate(
-        Some(KeyAlg::ES256),
-        &secrets,
-        &rng,
-        &NativeSignatures,
-        200,
-    ))
-    .unwrap();
-    assert_eq!(set.keys.last().unwrap().alg, KeyAlg::ES256);
+    futures::executor::block_on(set.rotate(Some(KeyAlg::ES256), &secrets, &rng, signatures(), 200))
+        .unwrap();
+    let next = |alg: KeyAlg| {
+        set.keys
+            .iter()
+            .filter(|k| k.state == KeyState::Next && k.alg == alg)
+            .count()
+    };
+    assert_eq!((next(KeyAlg::ES256), next(KeyAlg::RS256)), (1, 1));
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.signing_kid, old_next);
     assert!(loaded.verifying_key(&old_current).is_some());
@@ -65,15 +76,14 @@ fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
     let rng = SeqRng::default();
     let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
     let (current, next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
-    futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeSignatures, 200))
-        .unwrap();
+    futures::executor::block_on(set.revoke(&current, &secrets, &rng, signatures(), 200)).unwrap();
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.signing_kid, next);
     assert!(loaded.verifying_key(&current).is_none());
     assert!(!loaded.jwks.contains(&current));
-    assert_eq!(set.keys.len(), 2, "a fresh next key is published");
+    assert_eq!(set.keys.len(), 4, "a fresh next key is published");
     assert!(matches!(
-        futures::executor::block_on(set.revoke(&current, &secrets, &rng, &NativeSignatures, 200)),
+        futures::executor::block_on(set.revoke(&current, &secrets, &rng, signatures(), 200)),
         Err(KeyError::NoSuchKey)
     ));
 }
@@ -84,7 +94,7 @@ fn a_retired_key_reports_when_it_retired() {
     let rng = SeqRng::default();
     let mut set = generate(KeyAlg::EdDSA, &secrets, &rng, 100);
     let old = set.keys[0].kid.clone();
-    futures::executor::block_on(set.rotate(None, &secrets, &rng, &NativeSignatures, 200)).unwrap();
+    futures::executor::block_on(set.rotate(None, &secrets, &rng, signatures(), 200)).unwrap();
     let loaded = set.load(&secrets, 200).unwrap();
     assert_eq!(loaded.verifying_key(&old).map(|(_, r)| r), Some(Some(200)));
 }

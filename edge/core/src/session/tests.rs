@@ -16,6 +16,7 @@ fn session_cookie_round_trips_and_refuses_tampering() {
                 id: "u1".into(),
                 name: "alice".into(),
                 generation: 0,
+                auth_time: 0,
             }),
         );
         let cookie = s.cookie(ctx, &req);

@@ -19,7 +19,7 @@ fn keys() -> LoadedKeys {
 }
 
 fn sign_t(keys: &LoadedKeys, claims: AccessClaims, iat: u64, ttl: u64) -> String {
-    futures::executor::block_on(sign(keys, claims, iat, ttl, &NativeSignatures)).unwrap()
+    futures::executor::block_on(sign(keys, claims, iat, ttl, &NativeSignatures::default())).unwrap()
 }
 
 fn verify_t(
@@ -27,7 +27,7 @@ fn verify_t(
     keys: &LoadedKeys,
     expect: &Expectations<'_>,
 ) -> Result<Verified, TokenError> {
-    futures::executor::block_on(verify(token, keys, &NativeSignatures, expect))
+    futures::executor::block_on(verify(token, keys, &NativeSignatures::default(), expect))
 }
 
 fn claims() -> AccessClaims {

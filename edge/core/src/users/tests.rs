@@ -8,6 +8,7 @@ fn alice() -> UserRecord {
         NewUser {
             username: "Alice".into(),
             password: "correct horse".into(),
+            ..NewUser::default()
         },
         &SeqRng::default(),
         100,
@@ -41,6 +42,7 @@ fn short_password_and_blank_username_are_refused_by_field() {
         NewUser {
             username: "bob".into(),
             password: "1234567".into(),
+            ..NewUser::default()
         },
         &rng,
         0,
@@ -54,6 +56,7 @@ fn short_password_and_blank_username_are_refused_by_field() {
         NewUser {
             username: "bo b".into(),
             password: "12345678".into(),
+            ..NewUser::default()
         },
         &rng,
         0,
@@ -73,6 +76,7 @@ fn patch_changes_password_and_disabled_only_when_given() {
             UserPatch {
                 password: Some("battery staple".into()),
                 disabled: Some(true),
+                ..UserPatch::default()
             },
             &rng,
             200,
@@ -87,4 +91,64 @@ fn patch_changes_password_and_disabled_only_when_given() {
 #[test]
 fn login_key_folds_case() {
     assert_eq!(user_login_key("ALICE"), user_login_key("alice"));
+}
+
+#[test]
+fn profile_fields_are_checked_and_an_empty_patch_value_removes_one() {
+    let rng = SeqRng::default();
+    let ok = |f: fn(&mut NewUser)| {
+        let mut new = NewUser {
+            username: "carol".into(),
+            password: "correct horse".into(),
+            ..NewUser::default()
+        };
+        f(&mut new);
+        UserRecord::create(new, &rng, 0).map_err(|e| e.field.unwrap_or_default())
+    };
+    assert!(ok(|n| n.email = Some("carol+x@mail.example.org".into())).is_ok());
+    assert!(ok(|n| n.locale = Some("zh-Hant-TW".into())).is_ok());
+    for (bad, field) in [
+        (ok(|n| n.email = Some("carol@localhost".into())), "email"),
+        (ok(|n| n.email = Some("a b@example.com".into())), "email"),
+        (ok(|n| n.email = Some("@example.com".into())), "email"),
+        (ok(|n| n.email_verified = Some(true)), "email_verified"),
+        (ok(|n| n.locale = Some("e".into())), "locale"),
+        (ok(|n| n.locale = Some("en_GB".into())), "locale"),
+        (
+            ok(|n| n.picture = Some("javascript:alert(1)".into())),
+            "picture",
+        ),
+        (
+            ok(|n| n.picture = Some("http://example.com/p.png".into())),
+            "picture",
+        ),
+        (ok(|n| n.name = Some(" Carol".into())), "name"),
+        (ok(|n| n.given_name = Some("x".repeat(201))), "given_name"),
+        (
+            ok(|n| n.family_name = Some("a\u{7}b".into())),
+            "family_name",
+        ),
+    ] {
+        assert_eq!(bad.unwrap_err(), field);
+    }
+    let mut with_email = alice();
+    with_email.user.profile.email = Some("alice@example.com".into());
+    with_email.user.profile.email_verified = Some(true);
+    let removed = with_email
+        .patched(
+            UserPatch {
+                email: Some(String::new()),
+                name: Some("Alice".into()),
+                ..UserPatch::default()
+            },
+            &rng,
+            300,
+        )
+        .unwrap();
+    assert_eq!(removed.user.profile.email, None);
+    assert_eq!(
+        removed.user.profile.email_verified, None,
+        "goes with the email"
+    );
+    assert_eq!(removed.user.profile.name.as_deref(), Some("Alice"));
 }
