@@ -37,7 +37,7 @@ before(async () => {
   spa = await w.client({
     public: true,
     grant_types: ["authorization_code", "refresh_token"],
-    scopes: ["read"],
+    scopes: ["read", "openid"],
     redirect_uris: [CB],
   });
   const { publicKey, privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
@@ -52,6 +52,7 @@ before(async () => {
     routes: [
       { path: "/bound/*", scopes: ["read"], dpop: "required" },
       { path: "/open/*", scopes: ["read"] },
+      { path: "/res", scopes: ["read"], dpop: "required", resource: `${w.url}/res` },
     ],
   });
   assert.equal(put.status, 200, put.text);
@@ -337,6 +338,41 @@ describe("DPoP where tokens are presented", () => {
     assert.equal(ok.body.cnf.jkt, await thumbprint(keys));
     refusedWith(await call("/verify", `Bearer ${token}`, undefined, "POST"), "invalid_token");
     refusedWith(await call("/verify", `DPoP ${token}`, await proof(keys, "GET", `${w.url}/verify`, { token }), "POST"), "invalid_dpop_proof");
+  });
+
+  test("a resource whose routes require DPoP says so in its RFC 9728 metadata and challenges", async () => {
+    const doc = await (await w.fetch("/.well-known/oauth-protected-resource/res")).json();
+    assert.equal(doc.resource, `${w.url}/res`);
+    assert.equal(doc.dpop_bound_access_tokens_required, true);
+    assert.deepEqual(doc.dpop_signing_alg_values_supported, ["ES256", "EdDSA", "Ed25519", "RS256"]);
+    const r = await w.fetch("/res");
+    assert.equal(r.status, 401);
+    assert.equal(
+      r.headers.get("www-authenticate"),
+      `DPoP realm="portcullis", algs="ES256 EdDSA Ed25519 RS256", resource_metadata="${w.url}/.well-known/oauth-protected-resource/res", scope="read"`,
+    );
+  });
+
+  test("UserInfo takes a DPoP-bound token only with its proof", async () => {
+    const keys = await newKeys();
+    const c = { client_id: spa.client_id };
+    const { url, verifier } = authorizeRequest({ client_id: spa.client_id, redirect_uri: CB, scope: "openid read" });
+    const r = await new Person(w).authorize(url, "dana", PASSWORD);
+    assert.equal(r.status, 302, r.html);
+    const params = oauth.validateAuthResponse(as, c, new URL(r.location), "s");
+    const DPoP = oauth.DPoP(c, keys);
+    const tokens = await withNonce(async () =>
+      oauth.processAuthorizationCodeResponse(as, c, await oauth.authorizationCodeGrantRequest(as, c, oauth.None(), params, CB, verifier, { DPoP, ...insecure })),
+    );
+    const token = tokens.access_token;
+    const userinfo = `${w.url}/oauth/userinfo`;
+    const ok = await call("/oauth/userinfo", `DPoP ${token}`, await proof(keys, "GET", userinfo, { token }));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.sub, jose.decodeJwt(token).sub);
+    refusedWith(await call("/oauth/userinfo", `Bearer ${token}`), "invalid_token");
+    refusedWith(await call("/oauth/userinfo", `DPoP ${token}`), "invalid_dpop_proof");
+    const thief = await proof(await newKeys(), "GET", userinfo, { token });
+    refusedWith(await call("/oauth/userinfo", `DPoP ${token}`, thief), "invalid_dpop_proof");
   });
 
   test("introspection answers cnf and token_type DPoP", async () => {

@@ -216,6 +216,7 @@ test("the protected resource metadata follows RFC 9728 field by field", async ()
     scopes_supported: ["mcp"],
     bearer_methods_supported: ["header"],
     resource_name: "Test tools",
+    dpop_signing_alg_values_supported: ["ES256", "EdDSA", "Ed25519", "RS256"],
   });
   assert.equal((await w.fetch("/.well-known/oauth-protected-resource/none")).status, 404);
   // The 401 points at it and names the scope.

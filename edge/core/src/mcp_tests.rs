@@ -68,6 +68,7 @@ fn protected_resource_metadata_follows_rfc_9728_field_by_field() {
         [
             "authorization_servers",
             "bearer_methods_supported",
+            "dpop_signing_alg_values_supported",
             "resource",
             "resource_name",
             "scopes_supported"

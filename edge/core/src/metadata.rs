@@ -67,6 +67,11 @@ struct ResourceMetadata<'a> {
     bearer_methods_supported: [&'a str; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_name: Option<&'a str>,
+    /// RFC 9728 §2: every route naming the resource requires DPoP (RFC 9449).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
+    /// RFC 9728 §2, with RFC 9449 §5.1's names: the proof algorithms the gateway verifies.
+    dpop_signing_alg_values_supported: &'a [&'a str; 4],
 }
 
 /// The OpenID Provider fields (OpenID Connect Discovery 1.0 §3) beyond RFC 8414's.
@@ -248,6 +253,8 @@ pub async fn protected_resource(ctx: &Context<'_>, req: &Request) -> Response {
         scopes_supported: &found.scopes,
         bearer_methods_supported: ["header"],
         resource_name: found.name.as_deref(),
+        dpop_bound_access_tokens_required: found.dpop_required,
+        dpop_signing_alg_values_supported: &JWS_ALG_NAMES,
     };
     Response::json(200, &doc).header("cache-control", "public, max-age=60")
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::api::Route;
+use crate::api::{DpopPolicy, Route};
 use crate::error::ApiError;
 use crate::http::Method;
 use crate::scope::is_scope_token;
@@ -298,6 +298,8 @@ pub struct ProtectedResource {
     pub scopes: Vec<String>,
     /// The issuer its routes accept tokens of (absent = Portcullis's own).
     pub issuer: Option<String>,
+    /// Every route naming it requires DPoP (RFC 9728 §2 `dpop_bound_access_tokens_required`).
+    pub dpop_required: bool,
 }
 
 /// Per pattern: the routes seen so far, with their methods.
@@ -491,10 +493,12 @@ impl RouteIndex {
                 name: None,
                 scopes: Vec::new(),
                 issuer: route.issuer.clone(),
+                dpop_required: true,
             });
             if entry.resource != *uri {
                 continue;
             }
+            entry.dpop_required &= route.dpop == Some(DpopPolicy::Required);
             if entry.name.is_none() {
                 entry.name.clone_from(&route.resource_name);
             }
@@ -821,6 +825,16 @@ mod tests {
         assert_eq!(found.resource, "https://api.example.com/mcp");
         assert_eq!(found.name.as_deref(), Some("Tools"));
         assert_eq!(found.scopes, ["mcp", "admin"]);
+        assert!(!found.dpop_required);
+        let bound = |methods: &[&str]| Route {
+            dpop: Some(DpopPolicy::Required),
+            ..mcp(methods, "mcp")
+        };
+        let metadata = "/.well-known/oauth-protected-resource/mcp";
+        let all = RouteIndex::compile(2, &[bound(&["GET"]), bound(&["POST"])], false);
+        assert!(all.resource_at(metadata).unwrap().dpop_required);
+        let some = RouteIndex::compile(3, &[bound(&["GET"]), mcp(&["POST"], "mcp")], false);
+        assert!(!some.resource_at(metadata).unwrap().dpop_required);
         assert_eq!(
             index.resource_at("/.well-known/oauth-protected-resource"),
             None
