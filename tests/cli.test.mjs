@@ -520,6 +520,15 @@ test("cli export and apply: a second worker configured from the first's document
   await w.scope("orders", "Read your orders");
   const app = await w.client({ name: "orders-app", scopes: ["orders"] });
   await w.admin("POST", "/admin/v1/users", { username: "erin", password: "a long enough password" });
+  // The registration policy travels; a client that registered itself does not.
+  const opened = await w.admin("PUT", "/admin/v1/registration", { enabled: true, scopes: ["orders"] });
+  assert.equal(opened.status, 200, opened.text);
+  const registered = await w.fetch("/oauth/register", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_name: "self-made", redirect_uris: ["https://self.example.test/cb"], token_endpoint_auth_method: "none" }),
+  });
+  assert.equal(registered.status, 201, await registered.clone().text());
   const exported = path.join(scratch, "config.json");
   const e = await cli(["export", "-o", exported]);
   assert.equal(e.code, 0, e.stderr);
@@ -527,7 +536,9 @@ test("cli export and apply: a second worker configured from the first's document
   assert.ok(!text.includes(app.client_secret) && !text.includes(app.client_id), "no secret, no server-assigned id");
   assert.ok(!text.includes("a long enough password"));
   const document = JSON.parse(text);
-  assert.deepEqual(Object.keys(document).sort(), ["clients", "issuers", "routes", "scopes", "users"]);
+  assert.deepEqual(Object.keys(document).sort(), ["clients", "issuers", "registration", "routes", "scopes", "users"]);
+  assert.deepEqual([document.registration.enabled, document.registration.scopes], [true, ["orders"]]);
+  assert.ok(!document.clients.some((c) => c.name === "self-made"), "self-registered clients stay home");
 
   const other = await startWorker();
   const on = (args, opts = {}) => cli(args, { ...opts, env: { PORTCULLIS_URL: other.url, ...(opts.env ?? {}) } });
@@ -537,6 +548,7 @@ test("cli export and apply: a second worker configured from the first's document
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^\+ scope orders$/m);
     assert.match(dry.stdout, /^\+ client orders-app$/m);
+    assert.match(dry.stdout, /^~ registration: enabled, scopes$/m);
     assert.match(dry.stdout, /dry run: nothing changed/);
     assert.equal((await other.admin("GET", "/admin/v1/clients")).body.clients.length, 0);
 

@@ -1,6 +1,8 @@
 //! Configuration as code: `portcullis export` writes the worker's configuration as one JSON
 //! document (scopes, clients, users, routes, trusted issuers — never a secret, a password or a
-//! server-assigned ID), and `portcullis apply` makes a worker match one.
+//! server-assigned ID), and `portcullis apply` makes a worker match one. The registration
+//! policy travels too; clients that registered themselves do not (they are not the operator's
+//! to copy: each worker meets its own).
 //!
 //! Records are matched by what an operator names them: scopes by name, clients by name (client
 //! IDs differ between workers, as their secrets do), users by username. `apply` first reads the
@@ -15,8 +17,8 @@ use std::fmt;
 
 use base64::Engine;
 use portcullis_core::api::{
-    Client, ClientPatch, IssuersBody, NewClient, NewScope, NewUser, RoutesBody, Scope, User,
-    UserPatch,
+    Client, ClientPatch, IssuersBody, NewClient, NewScope, NewUser, RegistrationPolicy, RoutesBody,
+    Scope, User, UserPatch,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,7 +32,12 @@ const CLIENT_SERVER_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "registration",
+    "last_used_at",
 ];
+
+/// Fields of the registration policy the server keeps for itself.
+const REGISTRATION_SERVER_FIELDS: &[&str] = &["version", "updated_at"];
 
 /// Fields of a user the server assigns; never in the document.
 const USER_SERVER_FIELDS: &[&str] = &["id", "created_at", "updated_at", "version"];
@@ -46,6 +53,10 @@ pub struct Config {
     pub users: Vec<Map<String, Value>>,
     pub routes: RoutesBody,
     pub issuers: IssuersBody,
+    /// The policy for clients nobody registered in advance, as `PUT /admin/v1/registration`
+    /// takes it; left as it is when the document has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Map<String, Value>>,
 }
 
 /// `record` as JSON without the fields the server keeps for itself.
@@ -69,16 +80,21 @@ struct Current {
     users: Vec<User>,
     routes: portcullis_core::api::RouteTable,
     issuers: portcullis_core::api::IssuerTable,
+    registration: RegistrationPolicy,
 }
 
 impl Current {
+    /// Reads the worker; clients that registered themselves are left out.
     fn read(api: &dyn AdminApi) -> ApiResult<Self> {
+        let mut clients = api.list_clients()?;
+        clients.retain(|c| c.registration.is_none());
         Ok(Self {
             scopes: api.list_scopes()?,
-            clients: api.list_clients()?,
+            clients,
             users: api.list_users()?,
             routes: api.get_routes()?,
             issuers: api.get_issuers()?,
+            registration: api.get_registration()?,
         })
     }
 
@@ -115,6 +131,7 @@ impl Current {
             issuers: IssuersBody {
                 issuers: self.issuers.issuers.clone(),
             },
+            registration: Some(spec_of(&self.registration, REGISTRATION_SERVER_FIELDS)?),
         })
     }
 }
@@ -177,6 +194,12 @@ pub enum Change {
         version: u64,
         body: IssuersBody,
     },
+    PutRegistration {
+        version: u64,
+        body: Box<RegistrationPolicy>,
+        /// The fields that change, for the plan.
+        fields: Map<String, Value>,
+    },
 }
 
 impl fmt::Display for Change {
@@ -213,6 +236,9 @@ impl fmt::Display for Change {
                     "~ issuers: the list becomes {} issuer(s)",
                     body.issuers.len()
                 )
+            }
+            Self::PutRegistration { fields, .. } => {
+                write!(f, "~ registration: {}", keys(fields))
             }
         }
     }
@@ -328,6 +354,19 @@ pub fn plan(api: &dyn AdminApi, config: &Config, prune: bool) -> ApiResult<Vec<C
             body: config.issuers.clone(),
         });
     }
+    if let Some(wanted) = &config.registration {
+        let have = spec_of(&current.registration, REGISTRATION_SERVER_FIELDS)?;
+        let fields = changed(wanted, &have);
+        if !fields.is_empty() {
+            let mut whole = have;
+            whole.extend(fields.clone());
+            changes.push(Change::PutRegistration {
+                version: current.registration.version,
+                body: Box::new(typed(whole, "registration")?),
+                fields,
+            });
+        }
+    }
     if prune {
         prune_changes(&current, config, &mut changes);
     }
@@ -395,6 +434,9 @@ fn check(config: &Config) -> ApiResult<()> {
             return Err(refuse("a user without a username".into()));
         }
         user_patch(&without(user, &["username"]))?;
+    }
+    if let Some(policy) = &config.registration {
+        typed::<RegistrationPolicy>(without(policy, REGISTRATION_SERVER_FIELDS), "registration")?;
     }
     Ok(())
 }
@@ -523,6 +565,9 @@ fn make(api: &dyn AdminApi, change: Change, applied: &mut Applied) -> ApiResult<
         }
         Change::PutIssuers { version, body } => {
             api.put_issuers(version, &body)?;
+        }
+        Change::PutRegistration { version, body, .. } => {
+            api.put_registration(version, &body)?;
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ fn export_then_apply_on_an_empty_worker_reproduces_the_configuration() {
     let document = export(&from).expect("exported");
     let text = serde_json::to_string(&document).expect("json");
     assert!(
-        !text.contains("secret_hash") && !text.contains("client_id"),
+        !text.contains("secret_hash") && !text.contains("\"client_id\""),
         "{text}"
     );
     assert!(!text.contains("password"), "never a password");
@@ -63,7 +63,7 @@ fn apply_changes_only_what_differs_and_prunes_only_when_asked() {
         ],
         "{shown:?}"
     );
-    assert_eq!(api.calls().len(), before + 5, "planning only reads");
+    assert_eq!(api.calls().len(), before + 6, "planning only reads");
     let pruned = plan(&api, &document, true).expect("planned");
     assert_eq!(
         pruned.last().map(ToString::to_string),
@@ -126,4 +126,48 @@ fn documents_that_cannot_be_applied_are_refused_before_any_change() {
     described.scopes[0].description = "something else".into();
     assert!(plan(&api, &described, false).is_err());
     assert_eq!(export(&api).expect("exported"), before, "nothing changed");
+}
+
+#[test]
+fn the_registration_policy_travels_with_if_match_and_a_bad_one_is_refused_first() {
+    let api = sample();
+    let mut document = export(&api).expect("exported");
+    let policy = document.registration.as_mut().expect("exported");
+    assert_eq!(policy.get("enabled"), Some(&Value::Bool(false)));
+    assert!(
+        !policy.contains_key("version"),
+        "server-kept fields stay out"
+    );
+    policy.insert("enabled".into(), true.into());
+    policy.insert("scopes".into(), serde_json::json!(["read"]));
+    let changes = plan(&api, &document, false).expect("planned");
+    let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["~ registration: enabled, scopes"]);
+
+    // A change made meanwhile is refused, not overwritten.
+    let meanwhile = api.get_registration().expect("policy");
+    api.put_registration(meanwhile.version, &meanwhile)
+        .expect("changed meanwhile");
+    let refused = apply(&api, changes).failed.expect("refused");
+    assert_eq!(refused.status, Some(412), "{refused}");
+
+    let changes = plan(&api, &document, false).expect("planned again");
+    assert!(apply(&api, changes).failed.is_none());
+    let now = api.get_registration().expect("policy");
+    assert!(now.enabled);
+    assert_eq!(now.scopes, ["read"]);
+    assert_eq!(export(&api).expect("exported"), document);
+    assert_eq!(plan(&api, &document, false).expect("planned"), Vec::new());
+
+    // Without a policy in the document, the worker's stays as it is.
+    let mut silent = document.clone();
+    silent.registration = None;
+    assert_eq!(plan(&api, &silent, false).expect("planned"), Vec::new());
+
+    let mut bad = document;
+    if let Some(policy) = bad.registration.as_mut() {
+        policy.insert("client_ttl".into(), "a while".into());
+    }
+    let refused = plan(&api, &bad, false).expect_err("refused");
+    assert!(refused.description.contains("registration"), "{refused}");
 }
