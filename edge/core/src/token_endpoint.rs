@@ -32,12 +32,15 @@ pub async fn token(ctx: &Context<'_>, req: &Request) -> Response {
     if let Some(refusal) = only(req, &[Method::Post]) {
         return refusal.no_store();
     }
-    let resp = match issue(ctx, req).await {
+    let form = read_form(req);
+    let secretless = !req.headers.iter().any(|(n, _)| n == "authorization")
+        && form
+            .as_ref()
+            .is_ok_and(|form| !form.contains("client_secret"));
+    let resp = match issue(ctx, req, form).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     };
-    let secretless = !req.headers.iter().any(|(n, _)| n == "authorization")
-        && read_form(req).is_ok_and(|form| !form.contains("client_secret"));
     if secretless {
         resp.cors()
     } else {
@@ -45,11 +48,17 @@ pub async fn token(ctx: &Context<'_>, req: &Request) -> Response {
     }
 }
 
-async fn issue(ctx: &Context<'_>, req: &Request) -> Result<Response, OAuthError> {
+/// Answers a token request whose form `form` was read from `req` (its error is answered
+/// after the address's rate limit, like every other refusal).
+async fn issue(
+    ctx: &Context<'_>,
+    req: &Request,
+    form: Result<Form, OAuthError>,
+) -> Result<Response, OAuthError> {
     ratelimit::check_ip(ctx)
         .await
         .map_err(|_| OAuthError::RateLimited)?;
-    let form = read_form(req)?;
+    let form = form?;
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| OAuthError::InvalidRequest("grant_type is required".into()))?;
