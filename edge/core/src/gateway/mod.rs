@@ -171,9 +171,8 @@ async fn authorize(
     req: &Request,
     route: &Route,
 ) -> Result<Rc<Verified>, Response> {
-    let hint = resource_hint(route);
     let required = route.dpop == Some(DpopPolicy::Required);
-    let refuse = |refusal: Refusal| refusal.into_response(req, required, &hint);
+    let refuse = |refusal: Refusal| refusal.into_response(req, required, &resource_hint(route));
     let presented = presented(req)
         .map_err(refuse)?
         .ok_or(Refusal::Missing)
@@ -191,17 +190,18 @@ async fn authorize(
     {
         return Err(bearer_challenge(
             Some("the token's identity cannot be forwarded"),
-            &hint,
+            &resource_hint(route),
         ));
     }
     if !has_scopes(route, &c.scope) {
-        return Err(insufficient_scope(route, &hint));
+        return Err(insufficient_scope(route));
     }
     Ok(verified)
 }
 
 /// For a route with a `resource`: the challenge parameters that send a client to the
-/// resource's RFC 9728 metadata (§5.1) and name the scopes to ask for; empty otherwise.
+/// resource's RFC 9728 metadata (§5.1) and name the scopes to ask for; empty otherwise. Built
+/// only for a refusal: a passing request never needs it.
 /// Resource URIs and scope tokens hold neither `"` nor `\`, so they quote as they are.
 fn resource_hint(route: &Route) -> String {
     let Some(url) = route.resource.as_deref().and_then(resource_metadata_url) else {
@@ -275,7 +275,7 @@ fn has_scopes(route: &Route, granted: &str) -> bool {
 }
 
 /// 403 per RFC 6750 §3.1, naming the scopes needed (and, for a resource, its metadata).
-fn insufficient_scope(route: &Route, hint: &str) -> Response {
+fn insufficient_scope(route: &Route) -> Response {
     let needed = route.scopes.join(" ");
     let mode = match route.scope_mode {
         ScopeMode::All => "all",
@@ -284,7 +284,7 @@ fn insufficient_scope(route: &Route, hint: &str) -> Response {
     scope_challenge(
         &needed,
         &format!("the access token needs {mode} of these scopes: {needed}"),
-        hint,
+        &resource_hint(route),
     )
 }
 
