@@ -341,7 +341,7 @@ fn fixture() -> &'static Fixture {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|k| k["kid"] == keys.signing_kid.as_str())
+            .find(|k| k["kid"] == keys.signer.kid.as_str())
             .and_then(|k| k["x"].as_str())
             .expect("the signing key in the JWKS")
             .to_owned();

@@ -25,7 +25,7 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::grants::SignIn;
-use crate::keys::{LoadedKeys, SigningKey};
+use crate::keys::{LoadedKeys, Signer};
 use crate::lifetimes::ID_TOKEN_TTL;
 use crate::ports::Failure;
 use crate::tokens::{sign_jws, timed, verify_id_token, Audience, TokenError};
@@ -47,14 +47,11 @@ pub struct IdClaims {
 
 /// The key that signs a client's ID tokens: its `id_token_signed_response_alg` (default
 /// `RS256`) when the key set holds a current key of it, else the `RS256` family's.
-fn signer(keys: &LoadedKeys, wanted: Option<KeyAlg>) -> Option<(&str, KeyAlg, &SigningKey)> {
-    let rsa = keys
-        .id_signer
-        .as_ref()
-        .map(|s| (s.kid.as_str(), s.alg, &s.key));
-    match wanted.unwrap_or(KeyAlg::RS256) {
-        alg if alg == keys.signing_alg => Some((keys.signing_kid.as_str(), alg, &keys.signing_key)),
-        _ => rsa,
+fn signer(keys: &LoadedKeys, wanted: Option<KeyAlg>) -> Option<&Signer> {
+    if wanted.unwrap_or(KeyAlg::RS256) == keys.signer.alg {
+        Some(&keys.signer)
+    } else {
+        keys.id_signer.as_ref()
     }
 }
 
@@ -78,8 +75,7 @@ pub async fn issue(
     access_token: &str,
 ) -> Result<String, OAuthError> {
     let keys = ctx.keys().await?;
-    let Some((kid, alg, key)) = signer(&keys.loaded, client.client.id_token_signed_response_alg)
-    else {
+    let Some(signer) = signer(&keys.loaded, client.client.id_token_signed_response_alg) else {
         return Err(OAuthError::Unavailable(Failure::new(
             "internal",
             "the key set has no ID-token key",
@@ -91,11 +87,11 @@ pub async fn issue(
         aud: Audience::One(client.client.client_id.clone()),
         auth_time: sign_in.auth_time,
         nonce: sign_in.nonce.clone(),
-        at_hash: Some(at_hash(access_token, alg)),
+        at_hash: Some(at_hash(access_token, signer.alg)),
         sid: Some(sign_in.sid.clone()),
     };
     let claims = timed(claims, ctx.clock.now(), ID_TOKEN_TTL);
-    sign_jws(kid, key, "JWT", &claims, ctx.signatures)
+    sign_jws(signer, "JWT", &claims, ctx.signatures)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))
 }

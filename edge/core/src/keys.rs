@@ -97,9 +97,8 @@ pub struct KeysInUse {
 /// The key set ready for use: the unsealed signing key, parsed verifying keys, and the JWKS
 /// document pre-serialised.
 pub struct LoadedKeys {
-    pub signing_kid: String,
-    pub signing_alg: KeyAlg,
-    pub signing_key: SigningKey,
+    /// The access-token family's current key.
+    pub signer: Signer,
     /// The ID-token family's current key (`RS256`); absent from a key set made before it
     /// existed, until the authority adds it ([`KeySet::ensure_id_family`]).
     pub id_signer: Option<Signer>,
@@ -435,9 +434,7 @@ impl KeySet {
             keys: published.iter().map(|k| k.public_jwk()).collect(),
         };
         Ok(LoadedKeys {
-            signing_kid: signer.kid,
-            signing_alg: signer.alg,
-            signing_key: signer.key,
+            signer,
             id_signer,
             verifying,
             jwks: serde_json::to_string(&jwks).unwrap_or_default(),

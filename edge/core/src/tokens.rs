@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::KeyAlg;
-use crate::keys::{LoadedKeys, SigningKey, VerifyingKey};
+use crate::keys::{LoadedKeys, Signer, SigningKey, VerifyingKey};
 use crate::ports::{CryptoError, Signatures};
 
 /// Longest token accepted for verification.
@@ -246,14 +246,7 @@ pub async fn sign(
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
     let full = timed(claims, iat, ttl);
-    sign_jws(
-        &keys.signing_kid,
-        &keys.signing_key,
-        "at+jwt",
-        &full,
-        signatures,
-    )
-    .await
+    sign_jws(&keys.signer, "at+jwt", &full, signatures).await
 }
 
 /// `claims` valid `ttl` seconds from `iat`, as jwt-compact signs them.
@@ -264,16 +257,16 @@ pub(crate) fn timed<T>(claims: T, iat: u64, ttl: u64) -> Claims<T> {
     full
 }
 
-/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `key`, named `kid`, with header
-/// `typ`: Ed25519 through `jwt-compact`, ES256 and RS256 through the runtime's WebCrypto.
+/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `signer`, with header `typ`:
+/// Ed25519 through `jwt-compact`, ES256 and RS256 through the runtime's WebCrypto.
 pub(crate) async fn sign_jws<T: Serialize>(
-    kid: &str,
-    key: &SigningKey,
+    signer: &Signer,
     typ: &str,
     claims: &Claims<T>,
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
-    let (alg, pkcs8) = match key {
+    let kid = signer.kid.as_str();
+    let (alg, pkcs8) = match &signer.key {
         SigningKey::Ed25519(key) => {
             let header = Header::empty().with_key_id(kid).with_token_type(typ);
             return Ed25519

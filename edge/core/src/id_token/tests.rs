@@ -24,7 +24,7 @@ fn at_hash_is_the_left_half_of_the_hash_of_the_signature_algorithm() {
 #[test]
 fn the_signer_is_the_clients_algorithm_when_held_else_rs256() {
     let keys = crate::testing::loaded_keys(KeyAlg::EdDSA);
-    let alg = |wanted| signer(&keys, wanted).map(|(_, alg, _)| alg);
+    let alg = |wanted| signer(&keys, wanted).map(|s| s.alg);
     assert_eq!(alg(None), Some(KeyAlg::RS256));
     assert_eq!(alg(Some(KeyAlg::RS256)), Some(KeyAlg::RS256));
     assert_eq!(alg(Some(KeyAlg::EdDSA)), Some(KeyAlg::EdDSA));

@@ -21,7 +21,7 @@ fn private_keys_are_sealed_and_unseal_with_the_right_kek() {
     let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
     let set = generate(KeyAlg::EdDSA, &secrets, &SeqRng::default(), 100);
     let loaded = set.load(&secrets, 100).unwrap();
-    assert_eq!(loaded.signing_kid, set.keys[0].kid);
+    assert_eq!(loaded.signer.kid, set.keys[0].kid);
     let other = Secrets::new(
         TEST_ADMIN_TOKEN,
         "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
@@ -60,7 +60,7 @@ fn rotation_promotes_next_and_keeps_retired_until_expiry() {
     };
     assert_eq!((next(KeyAlg::ES256), next(KeyAlg::RS256)), (1, 1));
     let loaded = set.load(&secrets, 200).unwrap();
-    assert_eq!(loaded.signing_kid, old_next);
+    assert_eq!(loaded.signer.kid, old_next);
     assert!(loaded.verifying_key(&old_current).is_some());
     let later = 200 + MAX_ACCESS_TOKEN_TTL + 121;
     assert!(set
@@ -78,7 +78,7 @@ fn a_revoked_key_leaves_the_jwks_and_the_next_key_signs() {
     let (current, next) = (set.keys[0].kid.clone(), set.keys[1].kid.clone());
     futures::executor::block_on(set.revoke(&current, &secrets, &rng, signatures(), 200)).unwrap();
     let loaded = set.load(&secrets, 200).unwrap();
-    assert_eq!(loaded.signing_kid, next);
+    assert_eq!(loaded.signer.kid, next);
     assert!(loaded.verifying_key(&current).is_none());
     assert!(!loaded.jwks.contains(&current));
     assert_eq!(set.keys.len(), 4, "a fresh next key is published");
@@ -104,7 +104,7 @@ fn es256_keys_publish_ec_jwks_with_thumbprint_kids() {
     let secrets = Secrets::new(TEST_ADMIN_TOKEN, TEST_KEK).unwrap();
     let set = generate(KeyAlg::ES256, &secrets, &SeqRng::default(), 100);
     let loaded = set.load(&secrets, 100).unwrap();
-    assert_eq!(loaded.signing_alg, KeyAlg::ES256);
+    assert_eq!(loaded.signer.alg, KeyAlg::ES256);
     let jwks: serde_json::Value = serde_json::from_str(&loaded.jwks).unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(

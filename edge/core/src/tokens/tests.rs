@@ -68,7 +68,7 @@ fn signed_token_verifies_with_rfc9068_header() {
     .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(header["alg"], "EdDSA");
-    assert_eq!(header["kid"], keys.signing_kid.as_str());
+    assert_eq!(header["kid"], keys.signer.kid.as_str());
     let v = verify_t(&token, &keys, &expect(1000)).unwrap();
     assert_eq!(v.claims, claims());
     assert_eq!((v.iat, v.exp), (1000, 4600));
@@ -157,7 +157,7 @@ fn alg_none_and_hmac_are_refused() {
     for alg in ["none", "None", "NONE", "HS256"] {
         let header = b64(&format!(
             r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{}"}}"#,
-            keys.signing_kid
+            keys.signer.kid
         ));
         let forged = format!("{header}.{payload}.");
         assert_eq!(
@@ -197,14 +197,14 @@ fn unknown_kid_wrong_typ_and_crit_are_refused() {
         (
             &*format!(
                 r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#,
-                keys.signing_kid
+                keys.signer.kid
             ),
             TokenError::Type,
         ),
         (
             &*format!(
                 r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{}","crit":["exp"]}}"#,
-                keys.signing_kid
+                keys.signer.kid
             ),
             TokenError::Critical,
         ),
@@ -260,7 +260,7 @@ fn header_algorithm_must_match_the_key() {
     let rest = token.split_once('.').unwrap().1;
     let header = b64(&format!(
         r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{}"}}"#,
-        keys.signing_kid
+        keys.signer.kid
     ));
     assert_eq!(
         verify_t(&format!("{header}.{rest}"), &keys, &expect(1000)),
@@ -270,7 +270,7 @@ fn header_algorithm_must_match_the_key() {
 
 /// `header.claims.signature` signed with our current Ed25519 key over the raw JSON texts.
 fn sign_raw(keys: &LoadedKeys, header: &str, claims: &str) -> String {
-    let SigningKey::Ed25519(key) = &keys.signing_key else {
+    let SigningKey::Ed25519(key) = &keys.signer.key else {
         panic!("an EdDSA key set");
     };
     let input = format!("{}.{}", b64(header), b64(claims));
@@ -281,7 +281,7 @@ fn sign_raw(keys: &LoadedKeys, header: &str, claims: &str) -> String {
 #[test]
 fn duplicate_keys_in_header_or_claims_are_refused_despite_a_valid_signature() {
     let keys = keys();
-    let kid = keys.signing_kid.as_str();
+    let kid = keys.signer.kid.as_str();
     let header = format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}"}}"#);
     let claims = r#"{"iss":"https://auth.example","sub":"c1","aud":"https://api.example","jti":"j1","client_id":"c1","scope":"read","iat":1000,"exp":2000"#;
     // The baseline: the same raw signing, no duplicate, verifies.
