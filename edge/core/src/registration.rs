@@ -12,9 +12,7 @@
 
 use crate::api::Registration;
 use crate::authority::{Command, Reply};
-use crate::clients::dynamic::{
-    auth_method, ClientMetadata, RegistrationError, RegistrationResponse,
-};
+use crate::clients::dynamic::{ClientMetadata, RegistrationError, RegistrationResponse};
 use crate::context::Context;
 use crate::error::{only, ErrorBody, OAuthError};
 use crate::http::{Method, Request, Response};
@@ -80,7 +78,7 @@ async fn create(
     };
     // A registered client's id is Portcullis's to choose (RFC 7591 §3.2.1).
     meta.client_id = None;
-    let method = auth_method(&meta);
+    let method = meta.auth_method();
     let catalogue = ctx.scopes().await?;
     let made = meta.into_client(
         Registration::Dynamic,
@@ -89,9 +87,10 @@ async fn create(
         (ctx.secrets, ctx.rng),
         ctx.clock.now(),
     );
-    let (record, secret) = match made {
-        Ok(made) => made,
-        Err(refusal) => return Ok(Err(refusal)),
+    // `into_client` refuses an unsupported method itself, so its refusal comes first.
+    let (record, secret, method) = match (made, method) {
+        (Ok((record, secret)), Ok(method)) => (record, secret, method),
+        (Err(refusal), _) | (_, Err(refusal)) => return Ok(Err(refusal)),
     };
     let stored = match ctx
         .command("anonymous", Command::CreateClient { record })

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{GrantType, NewClient, Registration, RegistrationPolicy, Scope};
+use crate::api::{GrantType, NewClient, Registration, RegistrationPolicy, Scope, TokenAuthMethod};
 use crate::clients::ClientRecord;
 use crate::crypto::Secrets;
 use crate::error::ApiError;
@@ -23,8 +23,13 @@ use crate::uri::check_redirect_uri;
 const CLIENT_TTL_RANGE: std::ops::RangeInclusive<u64> = 86_400..=2 * 365 * 86_400;
 /// The name a client gets when its metadata names none (or an unusable one).
 const UNNAMED: &str = "Unnamed client";
-/// The client authentication methods registration accepts.
-const AUTH_METHODS: &[&str] = &["none", "client_secret_basic", "client_secret_post"];
+/// The client authentication methods registration accepts (not `private_key_jwt`: a
+/// registering client brings no keys).
+const AUTH_METHODS: [TokenAuthMethod; 3] = [
+    TokenAuthMethod::None,
+    TokenAuthMethod::ClientSecretBasic,
+    TokenAuthMethod::ClientSecretPost,
+];
 
 /// Checks a policy an operator sends: known scopes, the grant types such clients may use, and
 /// a `client_ttl` of a day to two years.
@@ -127,16 +132,21 @@ fn bad_metadata(why: impl Into<String>) -> RegistrationError {
 }
 
 impl ClientMetadata {
-    /// The client's type: public (`none`) or confidential (a secret, default per RFC 7591 §2).
-    fn public(&self) -> Result<bool, RegistrationError> {
-        match self.token_endpoint_auth_method.as_deref() {
-            None | Some("client_secret_basic" | "client_secret_post") => Ok(false),
-            Some("none") => Ok(true),
-            Some(other) => Err(bad_metadata(format!(
-                "token_endpoint_auth_method `{other}` is not supported; use one of {}",
-                AUTH_METHODS.join(", ")
-            ))),
-        }
+    /// The authentication method asked for (default `client_secret_basic`, RFC 7591 §2), one
+    /// of [`AUTH_METHODS`]: `none` makes a public client, the others a confidential one.
+    pub fn auth_method(&self) -> Result<TokenAuthMethod, RegistrationError> {
+        let Some(asked) = self.token_endpoint_auth_method.as_deref() else {
+            return Ok(TokenAuthMethod::ClientSecretBasic);
+        };
+        AUTH_METHODS
+            .into_iter()
+            .find(|m| m.as_str() == asked)
+            .ok_or_else(|| {
+                bad_metadata(format!(
+                    "token_endpoint_auth_method `{asked}` is not supported; use one of {}",
+                    AUTH_METHODS.map(TokenAuthMethod::as_str).join(", ")
+                ))
+            })
     }
 
     /// The grant types asked for (default `authorization_code`, RFC 7591 §2), each allowed by
@@ -196,7 +206,7 @@ impl ClientMetadata {
                 return Err(bad_metadata("only the response type `code` is supported"));
             }
         }
-        let public = self.public()?;
+        let public = self.auth_method()? == TokenAuthMethod::None;
         let grant_types = self.grant_types(policy)?;
         let scopes = self.scopes(policy)?;
         if self.redirect_uris.is_empty() {
@@ -249,13 +259,17 @@ pub struct RegistrationResponse<'a> {
     pub redirect_uris: &'a [String],
     pub grant_types: Vec<&'static str>,
     pub response_types: [&'static str; 1],
-    pub token_endpoint_auth_method: &'a str,
+    pub token_endpoint_auth_method: &'static str,
     pub scope: String,
 }
 
 impl<'a> RegistrationResponse<'a> {
     /// The answer for `record`; `auth_method` echoes what the client asked for.
-    pub fn new(record: &'a ClientRecord, secret: Option<&'a str>, auth_method: &'a str) -> Self {
+    pub fn new(
+        record: &'a ClientRecord,
+        secret: Option<&'a str>,
+        auth_method: TokenAuthMethod,
+    ) -> Self {
         let c = &record.client;
         Self {
             client_id: &c.client_id,
@@ -266,18 +280,9 @@ impl<'a> RegistrationResponse<'a> {
             redirect_uris: &c.redirect_uris,
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             response_types: ["code"],
-            token_endpoint_auth_method: auth_method,
+            token_endpoint_auth_method: auth_method.as_str(),
             scope: c.scopes.join(" "),
         }
-    }
-}
-
-/// The authentication method a registration asked for, as the answer echoes it.
-pub fn auth_method(meta: &ClientMetadata) -> &'static str {
-    match meta.token_endpoint_auth_method.as_deref() {
-        Some("none") => "none",
-        Some("client_secret_post") => "client_secret_post",
-        _ => "client_secret_basic",
     }
 }
 

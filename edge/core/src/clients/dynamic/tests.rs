@@ -65,10 +65,10 @@ fn defaults_are_a_code_client_with_every_policy_scope() {
     assert_eq!(c.scopes, ["mcp"]);
     assert_eq!(c.registration, Some(Registration::Dynamic));
     assert_eq!(c.name, UNNAMED);
-    assert_eq!(auth_method(&cli()), "none");
+    assert_eq!(cli().auth_method(), Ok(TokenAuthMethod::None));
     assert_eq!(
-        auth_method(&ClientMetadata::default()),
-        "client_secret_basic"
+        ClientMetadata::default().auth_method(),
+        Ok(TokenAuthMethod::ClientSecretBasic)
     );
 }
 
