@@ -602,12 +602,12 @@ pub fn run(api: &dyn AdminApi, out: Output, command: Command) -> Result<(), Stri
         Command::Issuers(c) => whole::<IssuerTable>(api, out, c),
         Command::Registration(RegistrationCmd::Get) => out.record(&api.get_registration()?),
         Command::Registration(RegistrationCmd::Set { file }) => {
-            let (version, body) = read_body::<RegistrationPolicy>(file.as_deref())?;
-            let version = match version {
-                Some(v) => v,
-                None => api.get_registration()?.version,
-            };
-            out.record(&api.put_registration(version, &body)?)
+            let policy = replace(
+                file.as_deref(),
+                || Ok(api.get_registration()?.version),
+                |version, body: &RegistrationPolicy| api.put_registration(version, body),
+            )?;
+            out.record(&policy)
         }
         Command::Grants(GrantsCmd::List { user, client }) => {
             let grants = api.list_grants(&GrantFilter { user, client })?;
@@ -899,20 +899,32 @@ impl Whole for IssuerTable {
 fn whole<W: Whole>(api: &dyn AdminApi, out: Output, command: TableCmd) -> Result<(), String> {
     let table = match command {
         TableCmd::List => W::get(api)?,
-        TableCmd::Set { file } => {
-            let (version, body) = read_body::<W::Body>(file.as_deref())?;
-            let version = match version {
-                Some(v) => v,
-                None => W::get(api)?.version(),
-            };
-            W::put(api, version, &body)?
-        }
+        TableCmd::Set { file } => replace(
+            file.as_deref(),
+            || Ok(W::get(api)?.version()),
+            |version, body: &W::Body| W::put(api, version, body),
+        )?,
     };
     out.list(&table, W::rows)?;
     if !out.json {
         println!("(version {})", table.version());
     }
     Ok(())
+}
+
+/// Replaces a document the server stores whole with the body in `file` (see [`read_body`]),
+/// under the `version` the body names, else the one `current` reads (`If-Match`).
+fn replace<B: DeserializeOwned, T>(
+    file: Option<&Path>,
+    current: impl FnOnce() -> ApiResult<u64>,
+    put: impl FnOnce(u64, &B) -> ApiResult<T>,
+) -> Result<T, String> {
+    let (version, body) = read_body::<B>(file)?;
+    let version = match version {
+        Some(v) => v,
+        None => current()?,
+    };
+    Ok(put(version, &body)?)
 }
 
 /// A `PUT` body from `file` (stdin when `None` or `-`), and the `version` it names, if any (a
