@@ -34,7 +34,7 @@ use crate::lifetimes::CODE_TTL;
 use crate::pages;
 use crate::people::apply_event;
 use crate::ports::StoreError;
-use crate::scope::{BUILTIN_SCOPES, OPENID};
+use crate::scope::{builtin_description, OPENID};
 use crate::session::{Session, SessionUser};
 use crate::uri::{origin_of, redirect_uri_matches, split_http_uri};
 
@@ -560,12 +560,7 @@ async fn consent_page(
                 .iter()
                 .find(|c| &c.name == s)
                 .map(|c| c.description.as_str())
-                .or_else(|| {
-                    BUILTIN_SCOPES
-                        .iter()
-                        .find(|(name, _)| name == s)
-                        .map(|(_, d)| *d)
-                })
+                .or_else(|| builtin_description(s))
                 .unwrap_or_default()
                 .to_owned();
             (s.clone(), description)

@@ -111,9 +111,17 @@ pub const BUILTIN_SCOPES: &[(&str, &str)] = &[
 /// The scope that makes an authorization request an OpenID Connect request.
 pub const OPENID: &str = "openid";
 
+/// The consent page's words for `s` when it is one of the [`BUILTIN_SCOPES`].
+pub fn builtin_description(s: &str) -> Option<&'static str> {
+    BUILTIN_SCOPES
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, description)| *description)
+}
+
 /// Whether `s` is one of the [`BUILTIN_SCOPES`].
 pub fn is_builtin_scope(s: &str) -> bool {
-    BUILTIN_SCOPES.iter().any(|(name, _)| *name == s)
+    builtin_description(s).is_some()
 }
 
 /// Whether `s` is a valid scope token (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
