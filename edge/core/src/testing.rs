@@ -609,3 +609,16 @@ pub fn loaded_keys(alg: crate::api::KeyAlg) -> crate::keys::LoadedKeys {
     .load(&secrets, 0)
     .expect("a loadable key set")
 }
+
+/// A scope catalogue holding `names`, each at version 1 and without a description.
+pub fn catalogue_of(names: &[&str]) -> Vec<crate::api::Scope> {
+    names
+        .iter()
+        .map(|n| crate::api::Scope {
+            name: (*n).into(),
+            description: String::new(),
+            created_at: 0,
+            version: 1,
+        })
+        .collect()
+}

@@ -1,18 +1,10 @@
 //! Unit tests of `clients`.
 
 use super::*;
-use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use crate::testing::{catalogue_of, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 
 fn catalogue() -> Vec<Scope> {
-    ["read", "write"]
-        .iter()
-        .map(|n| Scope {
-            name: (*n).into(),
-            description: String::new(),
-            created_at: 0,
-            version: 1,
-        })
-        .collect()
+    catalogue_of(&["read", "write"])
 }
 
 fn new_client() -> NewClient {

@@ -1,18 +1,10 @@
 //! Unit tests of `clients::dynamic`: the policy's rules and RFC 7591 metadata under it.
 
 use super::*;
-use crate::testing::{SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
+use crate::testing::{catalogue_of, SeqRng, TEST_ADMIN_TOKEN, TEST_KEK};
 
 fn catalogue() -> Vec<Scope> {
-    ["mcp", "admin"]
-        .iter()
-        .map(|n| Scope {
-            name: (*n).into(),
-            description: String::new(),
-            created_at: 0,
-            version: 1,
-        })
-        .collect()
+    catalogue_of(&["mcp", "admin"])
 }
 
 fn policy() -> RegistrationPolicy {
