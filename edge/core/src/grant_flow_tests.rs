@@ -8,7 +8,7 @@ use crate::http::{Method, Request, Response};
 use crate::testing::{Harness, TEST_ADMIN_TOKEN};
 
 pub(crate) const ORIGIN: &str = "https://auth.test";
-const CB: &str = "https://app.test/cb";
+pub(crate) const CB: &str = "https://app.test/cb";
 pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 pub(crate) fn body(resp: &Response) -> Value {

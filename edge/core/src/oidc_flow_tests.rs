@@ -7,12 +7,13 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::crypto::sha256_b64;
-use crate::grant_flow_tests::{admin_post, body, cookie_of, form, hidden, html, ORIGIN, VERIFIER};
+use crate::grant_flow_tests::{
+    admin_post, body, cookie_of, form, hidden, html, redeem, CB, ORIGIN, VERIFIER,
+};
 use crate::http::{Method, Request, Response};
 use crate::id_token::{at_hash, IdClaims};
 use crate::testing::{Harness, NativeSignatures};
 
-const CB: &str = "https://rp.test/cb";
 const BYE: &str = "https://rp.test/bye";
 
 /// Scopes, a user `alice` with a profile, and a public OpenID client; answers the client id.
@@ -122,23 +123,9 @@ fn tokens(h: &Harness, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> 
     let cookie = sign_in(h, "alice");
     let r = get(h, &authorize_url(client_id, scope, extra), &cookie);
     let code = consent_and_code(h, &cookie, r);
-    let r = redeem_at(h, client_id, &code);
+    let r = redeem(h, client_id, &code, VERIFIER);
     assert_eq!(r.status, 200, "{}", html(&r));
     (body(&r), cookie)
-}
-
-fn redeem_at(h: &Harness, client_id: &str, code: &str) -> Response {
-    h.send(form(
-        "/oauth/token",
-        "",
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CB),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id),
-        ],
-    ))
 }
 
 /// The ID token's header and its claims, once its signature holds under the key set.
@@ -392,7 +379,7 @@ fn prompt_login_and_max_age_ask_for_a_fresh_sign_in() {
     let code = param(&back_at_client(&get(&h, &aged, &fresh)), "code")
         .unwrap()
         .to_owned();
-    let t = body(&redeem_at(&h, &client_id, &code));
+    let t = body(&redeem(&h, &client_id, &code, VERIFIER));
     let (_, claims, raw) = id_token(&h, t["id_token"].as_str().unwrap());
     assert_eq!(
         claims.auth_time,
