@@ -2,8 +2,8 @@
 //! terminal screens and the CLI's human output, so both say the same thing.
 
 use portcullis_core::api::{
-    Algorithm, AuditEvent, Client, GrantView, KeyAlg, KeyInfo, RegistrationPolicy, Route, Scope,
-    TrustedIssuer, User,
+    Algorithm, AuditEvent, Client, GrantType, GrantView, KeyAlg, KeyInfo, RegistrationPolicy,
+    Route, Scope, TrustedIssuer, User,
 };
 
 /// A record shown as a table row and as a detail view.
@@ -82,11 +82,6 @@ impl Describe for Client {
     }
 
     fn fields(&self) -> Vec<(&'static str, String)> {
-        let grants: Vec<String> = self
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect();
         let secrets: Vec<String> = self
             .secrets
             .iter()
@@ -100,7 +95,7 @@ impl Describe for Client {
             ("Client ID", self.client_id.clone()),
             ("Type", kind(self)),
             ("State", state(self.disabled)),
-            ("Grant types", joined(&grants)),
+            ("Grant types", grant_names(&self.grant_types)),
             ("Scopes", joined(&self.scopes)),
             ("Redirect URIs", joined(&self.redirect_uris)),
             ("Audiences", joined(&self.audiences)),
@@ -324,6 +319,12 @@ impl Describe for GrantView {
     }
 }
 
+/// Grant types by their OAuth names.
+fn grant_names(list: &[GrantType]) -> String {
+    let names: Vec<String> = list.iter().map(|g| g.as_str().to_owned()).collect();
+    joined(&names)
+}
+
 /// Signature algorithms by their JOSE names.
 fn algorithms(list: &[Algorithm]) -> String {
     let names: Vec<String> = list.iter().map(|a| a.as_str().to_owned()).collect();
@@ -364,11 +365,6 @@ impl Describe for RegistrationPolicy {
     }
 
     fn fields(&self) -> Vec<(&'static str, String)> {
-        let grants: Vec<String> = self
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect();
         vec![
             ("Enabled", self.enabled.to_string()),
             ("Scopes", joined(&self.scopes)),
@@ -380,7 +376,7 @@ impl Describe for RegistrationPolicy {
                 "Metadata documents",
                 self.client_id_metadata_documents.to_string(),
             ),
-            ("Grant types", joined(&grants)),
+            ("Grant types", grant_names(&self.grant_types)),
             ("Client TTL", format!("{} s", self.client_ttl)),
             ("Version", self.version.to_string()),
         ]
