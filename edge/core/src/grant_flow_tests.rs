@@ -111,13 +111,7 @@ fn code_for(h: &Harness, client_id: &str, scope: &str) -> String {
     if r.status == 200 {
         // First time: the consent page; afterwards the consent is remembered.
         assert!(html(&r).contains("Read things") || !scope.contains("read"));
-        let mut fields = hidden(&html(&r));
-        fields.push(("decision".into(), "allow".into()));
-        let pairs: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        r = h.send(form("/oauth/authorize", &cookie, &pairs));
+        r = allow(h, &cookie, &r);
     }
     assert_eq!(r.status, 302, "{}", html(&r));
     let location = r.header_value("location").unwrap();
@@ -130,6 +124,17 @@ fn code_for(h: &Harness, client_id: &str, scope: &str) -> String {
     assert!(params.contains(&("state".into(), "s1".into())));
     assert!(params.contains(&("iss".into(), ORIGIN.into())));
     params.into_iter().find(|(k, _)| k == "code").unwrap().1
+}
+
+/// Allows on the consent page `page`: posts its hidden fields back with `decision=allow`.
+pub(crate) fn allow(h: &Harness, cookie: &str, page: &Response) -> Response {
+    let mut fields = hidden(&html(page));
+    fields.push(("decision".into(), "allow".into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    h.send(form("/oauth/authorize", cookie, &pairs))
 }
 
 pub(crate) fn redeem(h: &Harness, client_id: &str, code: &str, verifier: &str) -> Response {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::crypto::sha256_b64;
 use crate::grant_flow_tests::{
-    admin_post, body, cookie_of, form, hidden, html, redeem, CB, ORIGIN, VERIFIER,
+    admin_post, allow, body, cookie_of, form, hidden, html, redeem, CB, ORIGIN, VERIFIER,
 };
 use crate::http::{Method, Request, Response};
 use crate::id_token::{at_hash, IdClaims};
@@ -106,13 +106,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Consents on the page `r` (when it is one) and answers the code.
 fn consent_and_code(h: &Harness, cookie: &str, mut r: Response) -> String {
     if r.status == 200 {
-        let mut fields = hidden(&html(&r));
-        fields.push(("decision".into(), "allow".into()));
-        let pairs: Vec<(&str, &str)> = fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        r = h.send(form("/oauth/authorize", cookie, &pairs));
+        r = allow(h, cookie, &r);
     }
     param(&back_at_client(&r), "code").unwrap().to_owned()
 }
