@@ -6,7 +6,7 @@ use crate::api::{RegistrationPolicy, RouteTable, Scope};
 use crate::authority::{
     client_key, Authority, Command, Envelope, Reply, KEYS_KEY, REGISTRATION_KEY, SCOPES_KEY,
 };
-use crate::cache::{Caches, KEYS_TTL_MS, SCOPES_TTL_MS};
+use crate::cache::{Caches, Slot, KEYS_TTL_MS, SCOPES_TTL_MS};
 use crate::clients::{client_expired, ClientRecord};
 use crate::crypto::Secrets;
 use crate::denylist::{page_key, DenyHead, DenyPage, HEAD_KEY};
@@ -147,6 +147,22 @@ impl Context<'_> {
         crate::ports::parse_record(key, self.kv.get(key).await?)
     }
 
+    /// The JSON document at KV `key` (its default when absent), kept in `slot` for `ttl_ms`.
+    pub(crate) async fn cached_json<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        slot: &Slot<T>,
+        key: &str,
+        ttl_ms: u64,
+    ) -> Result<Rc<T>, StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(hit) = slot.get(now) {
+            return Ok(hit);
+        }
+        let value = Rc::new(self.kv_json(key).await?.unwrap_or_default());
+        slot.set(now, ttl_ms, Rc::clone(&value));
+        Ok(value)
+    }
+
     /// A client by id, from the isolate cache or KV. A client that registered itself and went
     /// unused for the policy's `client_ttl` is gone already ([`client_expired`]), before the
     /// Cron Trigger's sweep deletes it.
@@ -235,15 +251,8 @@ impl Context<'_> {
 
     /// The scope catalogue.
     pub async fn scopes(&self) -> Result<Rc<Vec<Scope>>, StoreError> {
-        let now = self.clock.now_ms();
-        if let Some(hit) = self.caches.scopes.get(now) {
-            return Ok(hit);
-        }
-        let scopes = Rc::new(self.kv_json(SCOPES_KEY).await?.unwrap_or_default());
-        self.caches
-            .scopes
-            .set(now, SCOPES_TTL_MS, Rc::clone(&scopes));
-        Ok(scopes)
+        self.cached_json(&self.caches.scopes, SCOPES_KEY, SCOPES_TTL_MS)
+            .await
     }
 
     /// The compiled route table, from the isolate cache or KV.
@@ -274,14 +283,8 @@ impl Context<'_> {
 
     /// The policy for clients nobody registered in advance, from the isolate cache or KV.
     pub async fn registration_policy(&self) -> Result<Rc<RegistrationPolicy>, StoreError> {
-        let slot = &self.caches.registration;
-        let now = self.clock.now_ms();
-        if let Some(hit) = slot.get(now) {
-            return Ok(hit);
-        }
-        let policy = Rc::new(self.kv_json(REGISTRATION_KEY).await?.unwrap_or_default());
-        slot.set(now, CONFIG_TTL_MS, Rc::clone(&policy));
-        Ok(policy)
+        self.cached_json(&self.caches.registration, REGISTRATION_KEY, CONFIG_TTL_MS)
+            .await
     }
 
     /// Whether `token` is revoked (by `jti`, client or signing key), from the isolate's copy

@@ -355,14 +355,8 @@ fn forward(
 
 /// The trusted issuers, from the isolate cache or KV.
 async fn issuer_table(ctx: &Context<'_>) -> Result<Rc<IssuerTable>, StoreError> {
-    let slot = &ctx.caches.gateway.issuers;
-    let now = ctx.clock.now_ms();
-    if let Some(hit) = slot.get(now) {
-        return Ok(hit);
-    }
-    let table = Rc::new(ctx.kv_json(ISSUERS_KEY).await?.unwrap_or_default());
-    slot.set(now, CONFIG_TTL_MS, Rc::clone(&table));
-    Ok(table)
+    ctx.cached_json(&ctx.caches.gateway.issuers, ISSUERS_KEY, CONFIG_TTL_MS)
+        .await
 }
 
 #[cfg(test)]
