@@ -36,7 +36,7 @@ use crate::people::apply_event;
 use crate::ports::StoreError;
 use crate::scope::{builtin_description, OPENID};
 use crate::session::{Session, SessionUser};
-use crate::uri::{origin_of, redirect_uri_matches, split_http_uri};
+use crate::uri::{origin_of, redirect_uri_matches, split_http_uri, with_params};
 
 /// The parameters of an authorization request carried through login and consent.
 const REQUEST_PARAMS: &[&str] = &[
@@ -127,20 +127,10 @@ impl<'r> OpenId<'r> {
 /// The answer to the client: a redirect with `params` in the query (code) or fragment
 /// (implicit), plus `iss` (RFC 9207).
 fn redirect(uri: &str, fragment: bool, params: &[(&str, &str)], issuer: &str) -> Response {
-    let mut ser = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        ser.append_pair(k, v);
-    }
-    ser.append_pair("iss", issuer);
-    let sep = if fragment {
-        '#'
-    } else if uri.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
+    let mut all = params.to_vec();
+    all.push(("iss", issuer));
     Response::empty(302)
-        .header("location", format!("{uri}{sep}{}", ser.finish()))
+        .header("location", with_params(uri, fragment, &all))
         .no_store()
 }
 

@@ -21,7 +21,7 @@ use crate::login::signed_out_cookie;
 use crate::pages;
 use crate::session::Session;
 use crate::tokens::Audience;
-use crate::uri::origin_of;
+use crate::uri::{origin_of, with_params};
 
 /// The parameters the confirmation form carries back.
 const CARRIED: &[&str] = &["post_logout_redirect_uri", "state", "client_id"];
@@ -87,18 +87,14 @@ pub async fn end_session(ctx: &Context<'_>, req: &Request) -> Response {
     }
     let ended = match back {
         Some(uri) => {
-            let mut ser = form_urlencoded::Serializer::new(String::new());
-            if let Some(state) = form.get("state") {
-                ser.append_pair("state", state);
-            }
-            let query = ser.finish();
-            let sep = if uri.contains('?') { '&' } else { '?' };
-            let location = if query.is_empty() {
-                uri.to_owned()
-            } else {
-                format!("{uri}{sep}{query}")
-            };
-            Response::empty(303).header("location", location).no_store()
+            let state: Vec<(&str, &str)> = form
+                .get("state")
+                .map(|s| ("state", s))
+                .into_iter()
+                .collect();
+            Response::empty(303)
+                .header("location", with_params(uri, false, &state))
+                .no_store()
         }
         None => pages::signed_out(),
     };

@@ -262,6 +262,24 @@ pub fn resource_metadata_path(path: &str) -> String {
     format!("{PROTECTED_RESOURCE_PREFIX}{}", path.trim_end_matches('/'))
 }
 
+/// `uri` with `params` form-encoded onto its query (or, with `fragment`, as its fragment);
+/// `uri` as it is when there are none.
+pub fn with_params(uri: &str, fragment: bool, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return uri.to_owned();
+    }
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    ser.extend_pairs(params);
+    let sep = if fragment {
+        '#'
+    } else if uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{uri}{sep}{}", ser.finish())
+}
+
 /// The well-known prefix of RFC 9728 metadata.
 pub const PROTECTED_RESOURCE_PREFIX: &str = "/.well-known/oauth-protected-resource";
 
