@@ -1,10 +1,12 @@
-//! ES256 and RS256 on the runtime's WebCrypto (`crypto.subtle`), with imported keys kept per
-//! isolate: ES256 generate, sign and verify; RS256 generate and sign (ID tokens) and verify
-//! (trusted issuers, ID-token hints).
+//! Ed25519, ES256 and RS256 on the runtime's WebCrypto (`crypto.subtle`), with imported keys
+//! kept per isolate: Ed25519 sign and verify; ES256 generate, sign and verify; RS256 generate
+//! and sign (ID tokens) and verify (trusted issuers, ID-token hints).
 //!
-//! Pure-Rust P-256 costs about 0.7 ms per signature in wasm and pure-Rust RSA doubles the
-//! worker's size; WebCrypto runs natively in workerd. Importing a key is itself costly, so each
-//! imported `CryptoKey` is cached by its key id.
+//! In wasm, Ed25519 costs about 66 µs a signature and 225 µs a verification, pure-Rust P-256
+//! about 0.7 ms a signature, and pure-Rust RSA doubles the worker's size; WebCrypto runs
+//! natively in workerd. Importing a key is itself costly, so each imported `CryptoKey` is
+//! cached by its key id, in caches of at most [`MAX_CACHED_KEYS`] each: keys named by callers
+//! (a DPoP proof's key) cannot grow the isolate's memory without bound.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -20,10 +22,28 @@ use web_sys::{
 };
 
 thread_local! {
+    static ED_SIGNING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+    static ED_VERIFYING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
     static SIGNING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
     static VERIFYING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
     static RSA: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
     static RSA_SIGNING: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+/// The most imported keys one cache holds; a cache that is full is emptied before it takes
+/// another key.
+const MAX_CACHED_KEYS: usize = 256;
+
+/// The PKCS #8 (RFC 8410 §7) prefix of an Ed25519 private key: what precedes its 32-byte seed.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// The `Ed25519` algorithm, for importing, signing and verifying.
+fn ed25519_params() -> Result<Object, CryptoError> {
+    let params = Object::new();
+    set(&params, "name", "Ed25519")?;
+    Ok(params)
 }
 
 /// `RSASSA-PKCS1-v1_5` with SHA-256, for importing an RSA key.
@@ -33,7 +53,7 @@ fn rs256_params() -> Result<RsaHashedImportParams, CryptoError> {
     Ok(params)
 }
 
-/// ES256 and RS256 through `crypto.subtle`.
+/// Ed25519, ES256 and RS256 through `crypto.subtle`.
 pub struct WebCryptoSignatures;
 
 fn err(e: impl std::fmt::Debug) -> CryptoError {
@@ -66,7 +86,13 @@ async fn cached_key(
         return Ok(hit);
     }
     let key = import.await?;
-    cache.with(|c| c.borrow_mut().insert(kid.to_owned(), key.clone()));
+    cache.with(|c| {
+        let mut keys = c.borrow_mut();
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(kid.to_owned(), key.clone());
+    });
     Ok(key)
 }
 
@@ -97,6 +123,39 @@ impl Signatures for WebCryptoSignatures {
             sign: &ecdsa_sha256(),
         };
         signing.sign(kid, pkcs8, message).await
+    }
+
+    async fn sign_ed25519(
+        &self,
+        kid: &str,
+        seed: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let params = ed25519_params()?;
+        let signing = SignWith {
+            cache: &ED_SIGNING,
+            import: &params,
+            sign: &params,
+        };
+        let pkcs8 = [&ED25519_PKCS8_PREFIX[..], seed].concat();
+        signing.sign(kid, &pkcs8, message).await
+    }
+
+    async fn verify_ed25519(
+        &self,
+        cache_key: &str,
+        public: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let subtle = subtle()?;
+        let params = ed25519_params()?;
+        let key = cached_key(&ED_VERIFYING, cache_key, async {
+            let raw: Object = Uint8Array::from(public).into();
+            import(&subtle, "raw", &raw, &params, "verify").await
+        })
+        .await?;
+        verify_with(&subtle, &params, &key, signature, message).await
     }
 
     async fn generate_rs256(&self) -> Result<Rs256KeyPair, CryptoError> {

@@ -66,7 +66,8 @@ pub enum KeyError {
 
 /// The private half of a current key, unsealed.
 pub enum SigningKey {
-    Ed25519(SecretKey),
+    /// The private seed (RFC 8032 §5.1.5), handed to the runtime.
+    Ed25519(Seed),
     /// PKCS #8 DER, handed to WebCrypto.
     P256(Vec<u8>),
     /// PKCS #8 DER, handed to WebCrypto.
@@ -224,9 +225,11 @@ impl StoredKey {
             .open(&self.kid, &self.sealed_private)
             .map_err(|_| unseal_err())?;
         let key = match self.alg {
-            KeyAlg::EdDSA => {
-                SigningKey::Ed25519(SecretKey::from_slice(&raw).map_err(|_| unseal_err())?)
-            }
+            KeyAlg::EdDSA => SigningKey::Ed25519(
+                SecretKey::from_slice(&raw)
+                    .map_err(|_| unseal_err())?
+                    .seed(),
+            ),
             KeyAlg::ES256 => SigningKey::P256(raw),
             KeyAlg::RS256 => SigningKey::Rsa(raw),
         };

@@ -203,12 +203,13 @@ pub struct Rs256KeyPair {
     pub e: String,
 }
 
-/// The signature algorithms the runtime's WebCrypto runs natively: ECDSA P-256 with SHA-256
-/// (`ES256`: generate, sign, verify) and RSA (`RS256`: generate and sign, for ID tokens;
-/// verify, for trusted issuers and ID-token hints). Pure-Rust
-/// P-256 costs about 0.7 ms per signature in wasm and pure-Rust RSA doubles the worker's size;
-/// WebCrypto is native code. `kid` lets the runtime keep
-/// an imported key instead of importing it again for every token.
+/// The signature algorithms the runtime's WebCrypto runs natively: Ed25519 (`EdDSA`: sign and
+/// verify, our access tokens, trusted issuers', DPoP proofs and client assertions), ECDSA P-256
+/// with SHA-256 (`ES256`: generate, sign, verify) and RSA (`RS256`: generate and sign, for ID
+/// tokens; verify, for trusted issuers and ID-token hints). In wasm, Ed25519 costs about 66 µs a
+/// signature and 225 µs a verification, pure-Rust P-256 about 0.7 ms a signature, and pure-Rust
+/// RSA doubles the worker's size; WebCrypto is native code. `kid` (or `cache_key`) lets the
+/// runtime keep an imported key instead of importing it again for every token.
 #[async_trait(?Send)]
 pub trait Signatures {
     /// Generates a key pair.
@@ -245,6 +246,25 @@ pub trait Signatures {
         let _ = (cache_key, n, e, message, signature);
         Err(CryptoError("RS256 is not available here".into()))
     }
+
+    /// Signs `message` with Ed25519 (RFC 8032) under the key `kid`, whose 32-byte private seed
+    /// is `seed`; answers the 64-byte signature.
+    async fn sign_ed25519(
+        &self,
+        kid: &str,
+        seed: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError>;
+
+    /// Checks an Ed25519 signature against the 32-byte public key `public`; `cache_key` names
+    /// the key for reuse.
+    async fn verify_ed25519(
+        &self,
+        cache_key: &str,
+        public: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError>;
 
     /// Checks a raw `r ‖ s` signature against the public point `(x, y)` (base64url).
     async fn verify(

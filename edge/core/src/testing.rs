@@ -460,6 +460,34 @@ impl crate::ports::Signatures for NativeSignatures {
         Ok(sig.to_bytes().to_vec())
     }
 
+    async fn sign_ed25519(
+        &self,
+        _kid: &str,
+        seed: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, crate::ports::CryptoError> {
+        let seed = ed25519_compact::Seed::from_slice(seed)
+            .map_err(|e| crate::ports::CryptoError(e.to_string()))?;
+        let pair = ed25519_compact::KeyPair::from_seed(seed);
+        Ok(pair.sk.sign(message, None).to_vec())
+    }
+
+    async fn verify_ed25519(
+        &self,
+        _cache_key: &str,
+        public: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, crate::ports::CryptoError> {
+        let (Ok(key), Ok(signature)) = (
+            ed25519_compact::PublicKey::from_slice(public),
+            ed25519_compact::Signature::from_slice(signature),
+        ) else {
+            return Ok(false);
+        };
+        Ok(key.verify(message, &signature).is_ok())
+    }
+
     async fn generate_rs256(
         &self,
     ) -> Result<crate::ports::Rs256KeyPair, crate::ports::CryptoError> {

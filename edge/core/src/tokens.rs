@@ -1,7 +1,8 @@
-//! Access tokens: RFC 9068 JWTs, signed and verified with `jwt-compact`.
+//! Access tokens: RFC 9068 JWTs, modelled and parsed with `jwt-compact`; every signature is
+//! made and checked through the [`Signatures`] port (the runtime's WebCrypto in the worker).
 //!
-//! Issuing: header `typ: at+jwt`, `kid`, `alg` (the current key's: `EdDSA` by default, `ES256`
-//! through WebCrypto); claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` plus
+//! Issuing: header `typ: at+jwt`, `kid`, `alg` (the current key's: `EdDSA` by default, or
+//! `ES256`); claims `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id`, `scope` plus
 //! the client's custom claims. Verifying (RFC 9068 §4, RFC 8725): a size cap, an algorithm
 //! allow-list (`EdDSA`, `ES256`: never `none`, never HMAC) that must also match the key the
 //! `kid` names, `typ`, no `crit`, no member named twice in the header or claims, the
@@ -16,8 +17,7 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use jwt_compact::alg::Ed25519;
-use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use jwt_compact::{Claims, UntrustedToken};
 use serde::de::DeserializeOwned;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -257,8 +257,8 @@ pub(crate) fn timed<T>(claims: T, iat: u64, ttl: u64) -> Claims<T> {
     full
 }
 
-/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `signer`, with header `typ`:
-/// Ed25519 through `jwt-compact`, ES256 and RS256 through the runtime's WebCrypto.
+/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `signer`, with header `typ`, through
+/// the [`Signatures`] port (in the worker, the runtime's WebCrypto for every algorithm).
 pub(crate) async fn sign_jws<T: Serialize>(
     signer: &Signer,
     typ: &str,
@@ -266,28 +266,20 @@ pub(crate) async fn sign_jws<T: Serialize>(
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
     let kid = signer.kid.as_str();
-    let (alg, pkcs8) = match &signer.key {
-        SigningKey::Ed25519(key) => {
-            let header = Header::empty().with_key_id(kid).with_token_type(typ);
-            return Ed25519
-                .token(&header, claims, key)
-                .map_err(|e| CryptoError(e.to_string()));
-        }
-        SigningKey::P256(pkcs8) => (KeyAlg::ES256, pkcs8),
-        SigningKey::Rsa(pkcs8) => (KeyAlg::RS256, pkcs8),
-    };
     // WebCrypto signs asynchronously, which jwt-compact's `Algorithm` cannot express: the
     // compact serialisation is assembled here.
-    let header = serde_json::json!({ "alg": alg.as_str(), "kid": kid, "typ": typ });
+    let header = serde_json::json!({ "alg": signer.alg.as_str(), "kid": kid, "typ": typ });
     let claims = serde_json::to_vec(claims).map_err(|e| CryptoError(e.to_string()))?;
     let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-    let signature = if alg == KeyAlg::RS256 {
-        signatures.sign_rs256(kid, pkcs8, token.as_bytes()).await?
-    } else {
-        signatures.sign(kid, pkcs8, token.as_bytes()).await?
-    };
+    let message = token.as_bytes();
+    let signature = match &signer.key {
+        SigningKey::Ed25519(seed) => signatures.sign_ed25519(kid, &seed[..], message),
+        SigningKey::P256(pkcs8) => signatures.sign(kid, pkcs8, message),
+        SigningKey::Rsa(pkcs8) => signatures.sign_rs256(kid, pkcs8, message),
+    }
+    .await?;
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(signature));
     Ok(token)
@@ -362,15 +354,11 @@ async fn checked_claims<T: DeserializeOwned>(
     let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
     let valid = match (alg, key) {
         (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
-            return Ok(Ed25519
-                .validator::<T>(key)
-                .validate(untrusted)
-                .map_err(|e| match e {
-                    jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
-                    _ => TokenError::Signature,
-                })?
-                .into_parts()
-                .1)
+            signature.len() == 64
+                && signatures
+                    .verify_ed25519(kid, &key[..], signed, signature)
+                    .await
+                    .unwrap_or(false)
         }
         (KeyAlg::ES256, VerifyingKey::P256 { x, y }) => {
             signature.len() == 64

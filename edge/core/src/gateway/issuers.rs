@@ -2,9 +2,9 @@
 //! through the [`HttpClient`](crate::ports::HttpClient) port and cached in the isolate, and
 //! verification of their tokens (RFC 7519, RFC 8725).
 //!
-//! Signatures: `EdDSA` with `jwt-compact` in wasm; `RS256` (2048-bit minimum) and `ES256`
-//! through the runtime's WebCrypto ([`Signatures`](crate::ports::Signatures) port), because pure-Rust RSA
-//! and P-256 would double the worker's size and P-256 is slow in wasm. Only the issuer's
+//! Signatures: `EdDSA`, `RS256` (2048-bit minimum) and `ES256` through the runtime's WebCrypto
+//! ([`Signatures`](crate::ports::Signatures) port), because pure-Rust RSA and P-256 would double
+//! the worker's size and every one of them is slower in wasm. Only the issuer's
 //! allow-listed algorithms are accepted, the header `alg` must match
 //! the key's type (and the JWK's own `alg` when it names one), and `none` and HMAC cannot be
 //! configured at all. An unknown `kid` refetches the JWKS at most once per cool-down, so a
@@ -18,8 +18,7 @@ use std::rc::Rc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwt_compact::alg::Ed25519;
-use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmExt, Claims, UntrustedToken};
+use jwt_compact::{Claims, UntrustedToken};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -42,17 +41,16 @@ pub const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
 /// Default least time between two fetches of one issuer's JWKS.
 pub const DEFAULT_JWKS_COOLDOWN_SECS: u64 = 30;
 
-type EdKey = <Ed25519 as JwtAlgorithm>::VerifyingKey;
-
 /// Least RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS: usize = 256;
 
 /// A public key from an issuer's JWKS, parsed for one algorithm family. RSA and P-256 keys stay
-/// as their JWK members (base64url), which is what WebCrypto imports.
+/// as their JWK members (base64url), which is what WebCrypto imports; an Ed25519 key is its 32
+/// raw bytes.
 enum KeyMaterial {
     Rsa { n: String, e: String },
     Ec { x: String, y: String },
-    Ed(EdKey),
+    Ed([u8; 32]),
 }
 
 /// One usable key of a JWKS (see [`parse_jwks`]).
@@ -106,15 +104,15 @@ impl ExternalKey {
             ),
             KeyMaterial::Ed(k) => format!(
                 r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-                URL_SAFE_NO_PAD.encode(&k[..])
+                URL_SAFE_NO_PAD.encode(k)
             ),
         };
         sha256_b64(json.as_bytes())
     }
 
-    /// Checks the signature of `token` (parsed as `untrusted`) under `alg` with this key:
-    /// `RS256` and `ES256` through the runtime's WebCrypto (`cache_key` names the imported
-    /// key there), `EdDSA` with `jwt-compact`. The claims are not checked.
+    /// Checks the signature of `token` (parsed as `untrusted`) under `alg` with this key,
+    /// through the [`Signatures`] port (`cache_key` and the key's public member name the
+    /// imported key there). The claims are not checked.
     pub(crate) async fn check_signature(
         &self,
         alg: Algorithm,
@@ -138,16 +136,16 @@ impl ExternalKey {
                         .unwrap_or(false)
             }
             (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
-                // RFC 9864's fully specified name is the same algorithm.
-                let checked = if untrusted.algorithm() == "Ed25519" {
-                    Ed25519::with_specific_name()
-                        .validator::<Value>(k)
-                        .validate(untrusted)
-                        .map(drop)
-                } else {
-                    Ed25519.validator::<Value>(k).validate(untrusted).map(drop)
-                };
-                return checked.map_err(|e| signature_error(&e));
+                signature.len() == 64
+                    && signatures
+                        .verify_ed25519(
+                            &format!("{cache_key}#{}", URL_SAFE_NO_PAD.encode(k)),
+                            k,
+                            signed,
+                            signature,
+                        )
+                        .await
+                        .unwrap_or(false)
             }
             _ => return Err(TokenError::Algorithm),
         };
@@ -330,7 +328,7 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
             {
                 return None;
             }
-            KeyMaterial::Ed(EdKey::from_slice(&bytes(jwk.get("x")?)?).ok()?)
+            KeyMaterial::Ed(bytes(jwk.get("x")?)?.try_into().ok()?)
         }
         _ => return None,
     };
@@ -423,13 +421,6 @@ pub async fn key_set(
         entry.fresh_until_ms = now + JWKS_TTL_MS;
     }
     Rc::clone(&entry.keys)
-}
-
-fn signature_error(e: &jwt_compact::ValidationError) -> TokenError {
-    match e {
-        jwt_compact::ValidationError::MalformedClaims(_) => TokenError::Malformed,
-        _ => TokenError::Signature,
-    }
 }
 
 /// A token of a trusted issuer that passed the structural checks of [`parse_untrusted`] (size,
@@ -566,13 +557,17 @@ mod tests {
             serde_json::json!({"kid": "a", "kty": "OKP", "crv": "Ed25519"}),
         ];
         for jwk in cases {
-            let by_jwt_compact =
-                serde_json::from_value::<jwt_compact::jwk::JsonWebKey<'_>>(jwk.clone())
+            let by_jwt_compact = serde_json::from_value::<jwt_compact::jwk::JsonWebKey<'_>>(
+                jwk.clone(),
+            )
+            .ok()
+            .and_then(|k| {
+                <jwt_compact::alg::Ed25519 as jwt_compact::Algorithm>::VerifyingKey::try_from(&k)
                     .ok()
-                    .and_then(|k| EdKey::try_from(&k).ok());
+            });
             let ours = parse_key(&jwk).map(|k| k.material);
             match (ours, by_jwt_compact) {
-                (Some(KeyMaterial::Ed(a)), Some(b)) => assert_eq!(a, b, "{jwk}"),
+                (Some(KeyMaterial::Ed(a)), Some(b)) => assert_eq!(a[..], b[..], "{jwk}"),
                 (None, None) => {}
                 _ => panic!("{jwk} parsed differently"),
             }

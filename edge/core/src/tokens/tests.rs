@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jwt_compact::{Algorithm, AlgorithmSignature};
+use jwt_compact::AlgorithmSignature;
 
 use super::*;
 use crate::api::KeyAlg;
@@ -270,11 +270,13 @@ fn header_algorithm_must_match_the_key() {
 
 /// `header.claims.signature` signed with our current Ed25519 key over the raw JSON texts.
 fn sign_raw(keys: &LoadedKeys, header: &str, claims: &str) -> String {
-    let SigningKey::Ed25519(key) = &keys.signer.key else {
+    let SigningKey::Ed25519(seed) = &keys.signer.key else {
         panic!("an EdDSA key set");
     };
     let input = format!("{}.{}", b64(header), b64(claims));
-    let signature = Ed25519.sign(key, input.as_bytes());
+    let signature = ed25519_compact::KeyPair::from_seed(*seed)
+        .sk
+        .sign(input.as_bytes(), None);
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_bytes()))
 }
 
