@@ -171,7 +171,10 @@ export const SCENARIOS = [
     name: "cpu",
     label: "CPU per operation inside workerd",
     section: "cpu",
-    measure: async (fx, { quick }) => cpu(await fx.portcullis(), quick ? 200 : 2000),
+    measure: async (fx, { quick }) => {
+      await fx.routes(1);
+      return cpu(await fx.portcullis(), quick ? 200 : 2000);
+    },
   },
   ...scale(10),
   ...scale(10_000),
@@ -287,6 +290,7 @@ export const CPU_OPERATIONS = {
   sign: "sign access token (EdDSA)",
   verify: "verify signature (EdDSA, uncached)",
   token: "whole token request in the core (no HTTP)",
+  gateway: "gateway decision in the core (cached token, one route; no HTTP)",
 };
 
 /** CPU per operation inside workerd: the probe runs a hot path n times per request; the time

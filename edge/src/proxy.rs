@@ -1,66 +1,10 @@
-//! Outgoing HTTP: forwarding a gateway request to its origin, and the core's
-//! [`HttpClient`] port (trusted issuers' JWKS, an origin's login endpoint), both on the
-//! runtime's `fetch`.
-//!
-//! Forwarding executes the core's [`Forward`] decision: the caller's method, the core's URL and
-//! header list, and the caller's body stream handed on untouched, so an upload streams through
-//! without being buffered. Redirects are not followed: the origin's answer, status, headers and
-//! streamed body, goes back as it is, except a `Set-Cookie` for one of Portcullis's own
-//! cookies, which is dropped ([`is_own_set_cookie`]).
+//! Outgoing HTTP: the core's [`HttpClient`] port (trusted issuers' JWKS, an origin's login
+//! endpoint, client ID metadata documents) on the runtime's `fetch`. Gateway requests are sent
+//! on by the JavaScript entry (`edge/entry.mjs`), which keeps the caller's `Request` there.
 
 use async_trait::async_trait;
-use portcullis_core::gateway::Forward;
-use portcullis_core::ports::{Failure, FetchError, Fetched, HttpClient};
-use portcullis_core::session::is_own_set_cookie;
-use worker::{Fetch, Headers, Request, Response, ResponseBody, Result};
-
-/// Sends `req` on to the origin as the core decided; a 502, and why, when the origin cannot be
-/// reached.
-pub async fn forward(req: &Request, decision: &Forward) -> Result<(Response, Option<Failure>)> {
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in &decision.headers {
-        headers.append(name, value)?;
-    }
-    let init = web_sys::RequestInit::new();
-    let method = req.inner().method();
-    init.set_method(&method);
-    init.set_headers(&headers);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    // A GET or HEAD may arrive with `Content-Length: 0`, but fetch refuses any body on them.
-    if method != "GET" && method != "HEAD" {
-        if let Some(body) = req.inner().body() {
-            init.set_body(&body);
-        }
-    }
-    let outgoing = web_sys::Request::new_with_str_and_init(&decision.url, &init)?;
-    match Fetch::Request(Request::from(outgoing)).send().await {
-        Ok(resp) => Ok((without_own_cookies(resp)?, None)),
-        Err(e) => {
-            let resp = crate::convert::into_worker(&portcullis_core::http::Response::json(
-                502,
-                &serde_json::json!({"error": "bad_gateway", "error_description": "the origin could not be reached"}),
-            ))?;
-            Ok((
-                resp,
-                Some(FetchError(format!("origin unreachable: {e}")).into()),
-            ))
-        }
-    }
-}
-
-/// The origin's answer without any `Set-Cookie` naming one of Portcullis's cookies: an origin
-/// cannot plant or clear the sign-in session. The runtime lists each `Set-Cookie` on its own.
-fn without_own_cookies(resp: Response) -> Result<Response> {
-    let own = |(name, value): &(String, String)| name == "set-cookie" && is_own_set_cookie(value);
-    if !resp.headers().entries().any(|entry| own(&entry)) {
-        return Ok(resp);
-    }
-    let kept = Headers::new();
-    for entry in resp.headers().entries().filter(|entry| !own(entry)) {
-        kept.append(&entry.0, &entry.1)?;
-    }
-    Ok(resp.with_headers(kept))
-}
+use portcullis_core::ports::{FetchError, Fetched, HttpClient};
+use worker::{Fetch, ResponseBody};
 
 /// `fetch` for the core's outgoing requests: neither follows a redirect (a 3xx is the
 /// answer), and answers are read only up to the length the core allows.

@@ -2,7 +2,7 @@
 //! runners in `bench/` (`run.mjs` holds the scenario table, `soak.mjs` the books check).
 
 use crate::tools::{apt_install_missing, run};
-use crate::wasm::{build_release, build_wasm};
+use crate::wasm::{build_release, build_wasm, build_worker};
 use crate::workspace::Workspace;
 use crate::Result;
 
@@ -19,7 +19,7 @@ pub fn bench(ws: &Workspace, extra: &[String]) -> Result {
     println!("==> building the release wasm");
     build_wasm(ws)?;
     println!("==> building the bench wasm (release + the CPU probe) into edge/build-probe");
-    build_release(ws, "edge", "build-probe", &["--features", "probe"])?;
+    build_worker(ws, "build-probe", &["--features", "probe"])?;
     println!("==> building the floor worker (bench/floor)");
     build_release(ws, "bench/floor", "build", &[])?;
     run(ws.command("node").arg("bench/run.mjs").args(extra))

@@ -44,5 +44,18 @@ pub fn build_release(ws: &Workspace, krate: &str, out_dir: &str, cargo_args: &[&
 
 /// Builds the release wasm and its JS shim into `edge/build/` (wrangler's build command).
 pub fn build_wasm(ws: &Workspace) -> Result {
-    build_release(ws, "edge", "build", &[])
+    build_worker(ws, "build", &[])
+}
+
+/// Builds the Portcullis worker into `edge/<out_dir>/`: the release wasm and worker-build's
+/// module, renamed `portcullis.mjs`, under the hand-written entry `edge/entry.mjs` as
+/// `index.js` (the gateway keeps each request in JavaScript; everything else goes on to the
+/// workers-rs handlers).
+pub fn build_worker(ws: &Workspace, out_dir: &str, cargo_args: &[&str]) -> Result {
+    build_release(ws, "edge", out_dir, cargo_args)?;
+    let out = ws.path("edge").join(out_dir);
+    let err = |e: std::io::Error| format!("installing edge/entry.mjs in edge/{out_dir}: {e}");
+    std::fs::rename(out.join("index.js"), out.join("portcullis.mjs")).map_err(err)?;
+    std::fs::copy(ws.path("edge/entry.mjs"), out.join("index.js")).map_err(err)?;
+    Ok(())
 }

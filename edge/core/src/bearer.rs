@@ -34,10 +34,10 @@ pub async fn verify_token(
     token: &str,
     audience: Option<&str>,
 ) -> Result<Rc<Verified>, BearerError> {
-    let keys = ctx.keys().await?;
-    let verified = if let Some(hit) = ctx.caches.verified(token, keys.version) {
+    let verified = if let Some(hit) = cached_token(ctx, token).await? {
         hit
     } else {
+        let keys = ctx.keys().await?;
         let fresh = Rc::new(
             tokens::verify_signature(token, &keys.loaded, ctx.signatures)
                 .await
@@ -47,6 +47,26 @@ pub async fn verify_token(
             .set_verified(token, keys.version, Rc::clone(&fresh));
         fresh
     };
+    accept(ctx, verified, audience).await
+}
+
+/// One of our access tokens whose signature this isolate verified under the current key set:
+/// a hash lookup, nothing parsed. Its claims have not been checked yet ([`accept`]).
+pub async fn cached_token(
+    ctx: &Context<'_>,
+    token: &str,
+) -> Result<Option<Rc<Verified>>, BearerError> {
+    let keys = ctx.keys().await?;
+    Ok(ctx.caches.verified(token, keys.version))
+}
+
+/// What a token whose signature holds must pass on every use: its time claims, `iss`, the
+/// audience when one is given, and the deny-list.
+pub async fn accept(
+    ctx: &Context<'_>,
+    verified: Rc<Verified>,
+    audience: Option<&str>,
+) -> Result<Rc<Verified>, BearerError> {
     let issuer = ctx.caller.issuer.clone();
     tokens::check_claims(
         &verified,

@@ -42,6 +42,8 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
         .with_body(format!(
             "grant_type=client_credentials&client_id={id}&client_secret={secret}"
         ));
+    let gateway_request = Request::new(crate::http::Method::Get, &req.origin, "/api/items")
+        .with_header("authorization", &format!("Bearer {token}"));
     let mut ok = true;
     for _ in 0..n {
         ok &= match param("op").as_str() {
@@ -62,6 +64,10 @@ pub async fn handle(ctx: &Context<'_>, req: &Request) -> Response {
                     .status
                     == 200
             }
+            "gateway" => matches!(
+                Box::pin(crate::gateway::decide(ctx, &gateway_request)).await,
+                crate::gateway::Decision::Forward(_)
+            ),
             "form" => crate::form::Form::parse(b"grant_type=client_credentials&scope=read").is_ok(),
             _ => true,
         };

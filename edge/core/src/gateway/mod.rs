@@ -22,12 +22,13 @@ use std::fmt::Write;
 use std::rc::Rc;
 
 use jwt_compact::{Empty, UntrustedToken};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use self::routes::{CanonicalPath, Match};
 use crate::api::{DpopPolicy, IssuerTable, Route, ScopeMode};
 use crate::bearer::{
-    bearer_challenge, check_binding, presented, scope_challenge, verify_token, BearerError, Refusal,
+    accept, bearer_challenge, cached_token, check_binding, presented, scope_challenge,
+    verify_token, BearerError, Refusal,
 };
 use crate::context::Context;
 use crate::error::{not_found, ErrorBody, OAuthError};
@@ -86,13 +87,18 @@ const REROUTING: &[&str] = &[
 /// Every `X-Forwarded-*` header (`-Host`, `-Proto`, `-Prefix`, `-Path`, `-Port`, `-Server`, …).
 const FORWARDED_PREFIX: &str = "x-forwarded-";
 
-/// A request to send on to the origin: the adapter streams the caller's body along.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request to send on to the origin: the caller's headers with a diff applied, and the
+/// caller's body streamed along. The adapter hands the runtime the original headers and the
+/// diff instead of rebuilding the list header by header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Forward {
     /// The origin plus the request's canonical path and its query, unchanged.
     pub url: String,
-    /// Every header to send, in order (lower-case names).
-    pub headers: Vec<(String, String)>,
+    /// Headers of the caller's not to send (lower-case names), removed first.
+    pub remove: Vec<String>,
+    /// Headers to send in place of any the caller sent under the name, set after the
+    /// removals (lower-case names).
+    pub set: Vec<(String, String)>,
     /// The matched route's path pattern, for the log.
     pub route: String,
 }
@@ -238,16 +244,26 @@ async fn verify(
     route: &Route,
     token: &str,
 ) -> Result<Rc<Verified>, BearerError> {
-    let iss = claimed_issuer(token).ok_or(BearerError::Token(TokenError::Malformed))?;
-    let own = ctx.caller.issuer.clone();
+    let own = ctx.caller.issuer.as_str();
     // A route accepts one issuer: the one it names, else Portcullis itself (RFC 9068 §4).
-    if iss != route.issuer.as_deref().unwrap_or(&own) {
-        return Err(BearerError::Token(TokenError::Issuer));
-    }
+    let expected = route.issuer.as_deref().unwrap_or(own);
     // A route's resource is the audience its tokens must hold (RFC 8707, RFC 9728 §7.4).
     let audience = route.resource.as_deref().or(route.audience.as_deref());
+    // A token of ours this isolate has verified before is found without parsing it.
+    if expected == own {
+        if let Some(hit) = cached_token(ctx, token).await? {
+            if hit.claims.iss != own {
+                return Err(BearerError::Token(TokenError::Issuer));
+            }
+            return accept(ctx, hit, Some(audience.unwrap_or(own))).await;
+        }
+    }
+    let iss = claimed_issuer(token).ok_or(BearerError::Token(TokenError::Malformed))?;
+    if iss != expected {
+        return Err(BearerError::Token(TokenError::Issuer));
+    }
     if iss == own {
-        return verify_token(ctx, token, Some(audience.unwrap_or(&own))).await;
+        return verify_token(ctx, token, Some(audience.unwrap_or(own))).await;
     }
     let table = issuer_table(ctx).await?;
     let trusted = table
@@ -305,33 +321,31 @@ fn forward(
         url.push('?');
         url.push_str(q);
     }
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(req.headers.len() + 7);
+    let mut remove = Vec::new();
+    let mut set: Vec<(String, String)> = Vec::with_capacity(7);
     // Header names arrive lower-cased (`Request::headers`).
     for (name, value) in &req.headers {
         let name = name.as_str();
-        if name.starts_with(RESERVED_PREFIX)
+        let dropped = name.starts_with(RESERVED_PREFIX)
             || name.starts_with(FORWARDED_PREFIX)
             || HOP_BY_HOP.contains(&name)
             || REROUTING.contains(&name)
-            || ((name == "authorization" || name == "dpop") && !route.forward_token)
-        {
-            continue;
-        }
-        let value = if name == "cookie" {
+            || ((name == "authorization" || name == "dpop") && !route.forward_token);
+        if dropped {
+            remove.push(name.to_owned());
+        } else if name == "cookie" {
             match without_own_cookies(value) {
-                Some(kept) => kept,
-                None => continue,
+                Some(kept) if kept == *value => {}
+                Some(kept) => set.push((name.to_owned(), kept)),
+                None => remove.push(name.to_owned()),
             }
-        } else {
-            value.clone()
-        };
-        headers.push((name.to_owned(), value));
+        }
     }
     let (scheme, host) = req.origin.split_once("://").unwrap_or(("https", ""));
-    headers.push(("x-forwarded-host".into(), host.to_owned()));
-    headers.push(("x-forwarded-proto".into(), scheme.to_owned()));
+    set.push(("x-forwarded-host".into(), host.to_owned()));
+    set.push(("x-forwarded-proto".into(), scheme.to_owned()));
     if let Some(ip) = req.client_ip() {
-        headers.push(("x-forwarded-for".into(), ip.to_string()));
+        set.push(("x-forwarded-for".into(), ip.to_string()));
     }
     if let Some(v) = who {
         let c = &v.claims;
@@ -342,13 +356,14 @@ fn forward(
             (SCOPE_HEADER, &c.scope),
         ] {
             if !value.is_empty() {
-                headers.push((name.to_owned(), value.clone()));
+                set.push((name.to_owned(), value.clone()));
             }
         }
     }
     Forward {
         url,
-        headers,
+        remove,
+        set,
         route: route.path.clone(),
     }
 }

@@ -38,14 +38,35 @@ fn refused(d: Decision) -> Response {
     }
 }
 
-fn forwarded(d: Decision) -> Forward {
-    match d {
-        Decision::Forward(f) => f,
-        Decision::Respond(r) => panic!("refused: {} {:?}", r.status, body(&r)),
-    }
+/// What the origin is sent: the request's URL and headers once the decision's diff is applied
+/// as the adapter applies it (removals, then each `set` replacing the name).
+struct Sent {
+    url: String,
+    headers: Vec<(String, String)>,
 }
 
-fn header<'f>(f: &'f Forward, name: &str) -> Vec<&'f str> {
+fn forwarded(h: &Harness, req: Request) -> Sent {
+    let Forward {
+        url, remove, set, ..
+    } = match send(h, req.clone()) {
+        Decision::Forward(f) => f,
+        Decision::Respond(r) => panic!("refused: {} {:?}", r.status, body(&r)),
+    };
+    let mut headers: Vec<(String, String)> = req
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !remove.contains(n))
+        .collect();
+    for (name, value) in set {
+        match headers.iter_mut().find(|(n, _)| *n == name) {
+            Some(kept) => kept.1 = value,
+            None => headers.push((name, value)),
+        }
+    }
+    Sent { url, headers }
+}
+
+fn header<'f>(f: &'f Sent, name: &str) -> Vec<&'f str> {
     f.headers
         .iter()
         .filter(|(n, _)| n == name)
@@ -85,14 +106,14 @@ fn gateway() -> (Harness, String) {
 #[test]
 fn public_route_forwards_without_token_and_strips_spoofed_identity() {
     let (h, _) = gateway();
-    let f = forwarded(send(
+    let f = forwarded(
         &h,
         get("/public/a?x=1")
             .with_header("X-Portcullis-Subject", "admin")
             .with_header("x-portcullis-scope", "everything")
             .with_header("authorization", "Bearer whatever")
             .with_header("accept", "text/plain"),
-    ));
+    );
     assert_eq!(f.url, "http://127.0.0.1:9000/public/a?x=1");
     assert!(f
         .headers
@@ -128,12 +149,12 @@ fn the_route_of_the_canonical_path_decides_and_that_path_is_forwarded() {
     ] {
         assert_eq!(refused(send(&h, get(sneaky))).status, 401, "{sneaky}");
     }
-    let f = forwarded(send(
+    let f = forwarded(
         &h,
         bearer(get("/public/%2e%2e//API/./y/../%7Ez/?q=%2e"), &t),
-    ));
+    );
     assert_eq!(f.url, "http://127.0.0.1:9000/API/~z/?q=%2e");
-    let f = forwarded(send(&h, bearer(get("/api"), &t)));
+    let f = forwarded(&h, bearer(get("/api"), &t));
     assert_eq!(f.url, "http://127.0.0.1:9000/api");
 }
 
@@ -159,7 +180,7 @@ fn rerouting_headers_never_reach_the_origin_and_forwarding_headers_are_the_gatew
     ] {
         req = req.with_header(name, value);
     }
-    let f = forwarded(send(&h, req));
+    let f = forwarded(&h, req);
     let names: Vec<&str> = f.headers.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -179,7 +200,7 @@ fn rerouting_headers_never_reach_the_origin_and_forwarding_headers_are_the_gatew
 #[test]
 fn portcullis_cookies_stay_with_portcullis() {
     let (h, _) = gateway();
-    let f = forwarded(send(
+    let f = forwarded(
         &h,
         get("/public/a")
             .with_header(
@@ -187,7 +208,7 @@ fn portcullis_cookies_stay_with_portcullis() {
                 "app=1; __Host-portcullis_session=abc.def; theme=dark",
             )
             .with_header("cookie", "portcullis_session=x.y"),
-    ));
+    );
     assert_eq!(header(&f, "cookie"), ["app=1; theme=dark"]);
 }
 
@@ -211,10 +232,10 @@ fn missing_token_has_no_error_attribute_and_bad_token_is_invalid_token() {
 #[test]
 fn a_verified_request_reads_no_kv_in_the_steady_state() {
     let (h, t) = gateway();
-    forwarded(send(&h, bearer(get("/api/items"), &t)));
+    forwarded(&h, bearer(get("/api/items"), &t));
     let reads = h.kv.2.get();
     for _ in 0..10 {
-        forwarded(send(&h, bearer(get("/api/items"), &t)));
+        forwarded(&h, bearer(get("/api/items"), &t));
     }
     assert_eq!(
         h.kv.2.get(),
@@ -226,10 +247,10 @@ fn a_verified_request_reads_no_kv_in_the_steady_state() {
 #[test]
 fn verified_token_forwards_identity_and_drops_authorization() {
     let (h, t) = gateway();
-    let f = forwarded(send(
+    let f = forwarded(
         &h,
         bearer(get("/api/items"), &t).with_header("x-portcullis-client-id", "spoofed"),
-    ));
+    );
     let claims: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(t.split('.').nth(1).unwrap())
@@ -248,7 +269,7 @@ fn verified_token_forwards_identity_and_drops_authorization() {
     assert_eq!(header(&f, "x-portcullis-issuer"), [ORIGIN]);
     assert!(header(&f, "authorization").is_empty());
     // `forward_token` keeps it; `any` mode is satisfied by `read` alone.
-    let f = forwarded(send(&h, bearer(get("/either"), &t)));
+    let f = forwarded(&h, bearer(get("/either"), &t));
     assert_eq!(
         header(&f, "authorization"),
         [format!("Bearer {t}").as_str()]
@@ -376,7 +397,7 @@ fn external_issuer_tokens_verify_and_map_azp_to_client_id() {
             &sk,
         )
         .unwrap();
-    let f = forwarded(send(&h, bearer(get("/ext/x"), &t)));
+    let f = forwarded(&h, bearer(get("/ext/x"), &t));
     assert_eq!(header(&f, "x-portcullis-subject"), ["user-7"]);
     assert_eq!(header(&f, "x-portcullis-client-id"), ["ext-app"]);
     assert_eq!(header(&f, "x-portcullis-issuer"), [EXT_ISS]);
@@ -415,7 +436,7 @@ fn unknown_kids_refetch_the_jwks_at_most_once_per_cooldown() {
     );
     h.advance(31);
     let t = ext_read_token(&h, &sk2, &kid2);
-    forwarded(send(&h, bearer(get("/ext/x"), &t)));
+    forwarded(&h, bearer(get("/ext/x"), &t));
     assert_eq!(h.http.calls.get(), 2);
 }
 
@@ -448,10 +469,7 @@ fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
     let (h, _) = gateway();
     let (sk, jwk, kid) = ed_key(1);
     trust_issuer(&h, &[jwk]);
-    forwarded(send(
-        &h,
-        bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)),
-    ));
+    forwarded(&h, bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)));
     // The JWKS moves elsewhere. The HTTP port follows no redirect, so the 302 is the answer,
     // whatever its body holds.
     let (sk2, jwk2, kid2) = ed_key(2);
@@ -478,10 +496,7 @@ fn a_jwks_that_redirects_is_a_failed_fetch_and_keeps_the_keys_at_hand() {
         )),
         "the failed fetch is logged"
     );
-    forwarded(send(
-        &h,
-        bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)),
-    ));
+    forwarded(&h, bearer(get("/ext/x"), &ext_read_token(&h, &sk, &kid)));
 }
 
 #[test]
@@ -501,7 +516,7 @@ fn external_algorithm_confusion_and_zero_signatures_are_refused() {
     let good = Es256
         .token(&Header::empty().with_key_id("ec-1"), &claims, &ec_key)
         .unwrap();
-    forwarded(send(&h, bearer(get("/ext/x"), &good)));
+    forwarded(&h, bearer(get("/ext/x"), &good));
     let (head, payload) = good.rsplit_once('.').unwrap().0.split_once('.').unwrap();
     let zero = format!("{head}.{payload}.{}", URL_SAFE_NO_PAD.encode([0u8; 64]));
     assert_eq!(refused(send(&h, bearer(get("/ext/x"), &zero))).status, 401);
@@ -543,7 +558,7 @@ fn external_id_tokens_and_unlisted_types_are_refused() {
         Some("at+jwt"),
         Some("application/AT+JWT"),
     ] {
-        forwarded(send(&h, bearer(get("/ext/x"), &sign(typ, json!({})))));
+        forwarded(&h, bearer(get("/ext/x"), &sign(typ, json!({}))));
     }
     for (typ, extra) in [
         (Some("JWT"), json!({"nonce": "n-0S6_WzA2Mj"})),
