@@ -12,6 +12,7 @@ import { COLD_WORKERS, CPU_OPERATIONS, DERIVED, SCENARIOS, TARGETS, median } fro
 
 const ratioOf = (a, b) => (a && b ? a.rps / b.rps : undefined);
 const times = (x) => (x === undefined ? "n/a" : `${x.toFixed(2)}×`);
+const met = (ok) => (ok ? "yes" : "no");
 const label = (name) => SCENARIOS.find((s) => s.name === name)?.label ?? name;
 const comparisons = (s) => (s.vs ?? []).map((v) => (typeof v === "string" ? { name: v } : v));
 /** `s`'s result over its first comparison's (1 for an entry compared with nothing: the base). */
@@ -91,10 +92,9 @@ function ratios(ran, r, wasmBytes) {
         continue;
       }
       rows.push(`| ${s.label} | ${label(v.name)} | ${times(x)} |`);
-      if (v.target !== undefined) targets.push(`| ${s.label} vs ${label(v.name)} | ≥ ${times(v.target)} | ${times(x)} | ${x >= v.target ? "yes" : "no"} |`);
+      if (v.target !== undefined) targets.push(`| ${s.label} vs ${label(v.name)} | ≥ ${times(v.target)} | ${times(x)} | ${met(x >= v.target)} |`);
     }
   }
-  const met = (ok) => (ok ? "yes" : "no");
   if (r.cpu) targets.push(`| verify an uncached token, CPU inside workerd (probe) | ≤ ${TARGETS.verifyUs} µs | ${r.cpu.us.verify.toFixed(1)} µs | ${met(r.cpu.us.verify <= TARGETS.verifyUs)} |`);
   const cold = coldVsJs(r);
   if (cold !== undefined) targets.push(`| cold start, Portcullis vs the empty JavaScript worker (medians) | ≤ ${times(TARGETS.coldStart)} | ${times(cold)} | ${met(cold <= TARGETS.coldStart)} |`);
@@ -183,7 +183,7 @@ function rateTable(ran, r) {
   return [
     "## Latency at a fixed rate",
     "",
-    "Each row is loaded at half the saturation req/s of the scenario named in its rate column (measured by wrk above, in this run): Portcullis next to its ceiling at the ceiling's half; `/verify` and introspection, which have no ceiling, at half their own saturation.",
+    "Each row runs at half the saturation req/s of the scenario in its \"half of\" column, measured by wrk earlier in this run: a Portcullis scenario that has a ceiling at half the ceiling's, with the ceiling beside it at the same rate; one that has none at half its own.",
     "",
     "| target | rate req/s | half of | achieved req/s | p50 ms | p99 ms | p99.9 ms | p99 / p50 | requests | non-2xx/3xx or failed |",
     "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
