@@ -1,9 +1,10 @@
 // What the benchmark scenarios run against, started on first use and stopped at the end:
 // Portcullis (the release wasm with the CPU probe, edge/build-probe), the ceiling and floor
 // workers, the npm peers, a loopback origin for the gateway, and the data some scenarios seed
-// (route tables, users and their grants, many clients, many revocations). Each fixture is
-// started once per run and shared by every scenario that asks for it, so `--only` starts only
-// what the chosen scenarios need.
+// (route tables, users and their grants, many clients, many revocations); and, for the cold
+// starts, fresh workerd processes on demand (Portcullis on state seeded once on disk). Each
+// fixture is started once per run and shared by every scenario that asks for it, so `--only`
+// starts only what the chosen scenarios need.
 import { Miniflare } from "miniflare";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
