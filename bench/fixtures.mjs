@@ -1,9 +1,10 @@
 // What the benchmark scenarios run against, started on first use and stopped at the end:
 // Portcullis (the release wasm with the CPU probe, edge/build-probe), the ceiling and floor
 // workers, the npm peers, a loopback origin for the gateway, and the data some scenarios seed
-// (route tables, users and their grants, many clients, many revocations). Each fixture is
-// started once per run and shared by every scenario that asks for it, so `--only` starts only
-// what the chosen scenarios need.
+// (route tables, users and their grants, many clients, many revocations); and, for the cold
+// starts, fresh workerd processes on demand (Portcullis on state seeded once on disk). Each
+// fixture is started once per run and shared by every scenario that asks for it, so `--only`
+// starts only what the chosen scenarios need.
 import { Miniflare } from "miniflare";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -15,6 +16,10 @@ import { startWorker, basic, pkce, Person } from "../tests/harness.mjs";
 
 export const FORM = "application/x-www-form-urlencoded";
 export const CLIENT_CREDENTIALS = "grant_type=client_credentials&scope=read";
+
+/** The worker still writes its log line per request; the bench reads and drops them, as a log
+ * pipeline would, instead of printing tens of thousands of lines. */
+const drain = (...streams) => streams.forEach((s) => s.resume());
 
 export class Fixtures {
   /** `root`: the repository; `tmp`: a scratch folder for this run; `connections`: wrk's. */
@@ -75,17 +80,25 @@ export class Fixtures {
    * Basic header and one access token. */
   portcullis() {
     return this.once("portcullis", async () => {
-      // The worker still writes its log line per request; the bench reads and drops them, as a
-      // log pipeline would, instead of printing tens of thousands of lines.
-      const drain = (...streams) => streams.forEach((s) => s.resume());
       const w = await startWorker({ build: "edge/build-probe", direct: true, stdio: drain });
       this.cleanups.push(() => w.stop());
-      await w.scope("read");
-      const client = await w.client({ name: "bench", scopes: ["read"] });
-      const authorization = basic(client.client_id, client.client_secret);
-      const r = await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization });
-      if (r.status !== 200) throw new Error(`the bench token: ${r.status} ${r.text}`);
-      return { w, client, authorization, token: r.body.access_token };
+      return { w, ...(await seed(w)) };
+    });
+  }
+
+  /** How to start Portcullis (the release wasm, `edge/build`) in a fresh workerd on state
+   * seeded once on disk (signing keys made, scope `read`, one confidential client), for the
+   * cold-start samples; answers { start (answers the started worker: `url`, `stop()`),
+   * authorization } (the client's Basic header). */
+  persistedPortcullis() {
+    return this.once("persisted-portcullis", async () => {
+      const start = () => startWorker({ build: "edge/build", direct: true, persist: path.join(this.tmp, "persist"), stdio: drain });
+      const w = await start();
+      try {
+        return { start, authorization: (await seed(w)).authorization };
+      } finally {
+        await w.stop();
+      }
     });
   }
 
@@ -149,23 +162,37 @@ export class Fixtures {
     this.routeCount = n;
   }
 
-  /** A worker of `bench/` (`file` relative to it) served the way Portcullis is; answers its URL. */
+  /** A worker of `bench/` (`file` relative to it) served the way Portcullis is, once for the
+   * run; answers its URL. */
   ceiling(file, bindings = {}) {
     return this.once(`ceiling:${file}`, async () => {
-      const mf = new Miniflare({
-        modules: true,
-        scriptPath: path.join(this.root, "bench", file),
-        modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-        compatibilityDate: "2026-04-01",
-        bindings,
-        host: "127.0.0.1",
-        port: 0,
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-      });
-      this.cleanups.push(() => mf.dispose());
-      await mf.ready;
-      return (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, "");
+      const w = await this.serve(file, bindings);
+      this.cleanups.push(() => w.stop());
+      return w.url;
     });
+  }
+
+  /** A fresh workerd serving the worker of `bench/` `file` with `bindings` on a direct socket;
+   * answers { url, stop() } once it listens. */
+  async serve(file, bindings = {}) {
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: path.join(this.root, "bench", file),
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: "2026-04-01",
+      bindings,
+      host: "127.0.0.1",
+      port: 0,
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    });
+    const stop = () => mf.dispose();
+    try {
+      await mf.ready;
+      return { url: (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, ""), stop };
+    } catch (e) {
+      await stop();
+      throw e;
+    }
   }
 
   /** A peer of `bench/peers/` on a free port, given `args` after the port; answers its URL. */
@@ -294,6 +321,18 @@ export class Fixtures {
       return { tokens, firstVerifyMs: performance.now() - t0, firstVerifyStatus: r.status };
     });
   }
+}
+
+/** Seeds a Portcullis just started: scope `read` and one confidential client; answers { client,
+ * authorization (its Basic header), token (one access token of it) }. The token request makes
+ * the signing keys if there are none yet. */
+async function seed(w) {
+  await w.scope("read");
+  const client = await w.client({ name: "bench", scopes: ["read"] });
+  const authorization = basic(client.client_id, client.client_secret);
+  const r = await w.form("/oauth/token", { grant_type: "client_credentials", scope: "read" }, { authorization });
+  if (r.status !== 200) throw new Error(`the bench token: ${r.status} ${r.text}`);
+  return { client, authorization, token: r.body.access_token };
 }
 
 async function waitFor(url) {

@@ -1,13 +1,15 @@
 // The Portcullis benchmark runner: takes the scenarios of bench/scenarios.mjs in order, starts
 // what each needs (bench/fixtures.mjs), loads it with wrk on loopback and its script from
-// bench/load/ (warm-up, then several fixed-duration runs, median kept), stops everything it
-// started, and writes the report (bench/report.mjs).
+// bench/load/ (warm-up, then several fixed-duration runs, median kept), or, for the entries that
+// measure otherwise (CPU probe, cold starts, fixed-rate latency with oha), calls their `measure`
+// with the results so far; stops everything it started, and writes the report (bench/report.mjs).
 //
 // Usage: node bench/run.mjs [--runs N] [--duration S] [--connections C] [--quick]
 //                           [--only NAME[,NAME…]] [--list] [--out FILE]
 //   --quick  one short run per scenario, the full-run-only ones (scale, revocations, native)
 //            left out
-//   --only   those scenarios alone (a name also selects the `NAME-…` ones: `--only scale`)
+//   --only   those scenarios alone (a name also selects the `NAME-…` ones: `--only scale`), and
+//            the ones whose figures they read (`rate-token` runs `ceiling-token` first)
 //   --list   the scenarios' names, nothing run
 //   --out    where the report goes. A full run writes BENCHMARKS.md; a --quick or --only run
 //            writes target/bench/BENCHMARKS.partial.md, so a partial run never overwrites the
@@ -43,17 +45,25 @@ const settings = {
   warmup: quick ? 1 : 3,
 };
 
-/** The scenarios this run takes, in table order. */
+/** The scenarios this run takes, in table order: the chosen ones and those whose figures a
+ * chosen one reads (`needs`), which the table lists earlier. */
 function selected() {
-  if (!opts.only) return SCENARIOS.filter((s) => !(quick && s.full));
-  const wanted = opts.only.split(",").map((n) => n.trim());
-  const picked = SCENARIOS.filter((s) => wanted.some((n) => s.name === n || s.name.startsWith(`${n}-`)));
-  const unknown = wanted.filter((n) => !SCENARIOS.some((s) => s.name === n || s.name.startsWith(`${n}-`)));
+  const picked = opts.only ? named(opts.only.split(",").map((n) => n.trim())) : SCENARIOS.filter((s) => !(quick && s.full));
+  const needed = new Set(picked.flatMap((s) => s.needs ?? []));
+  const added = SCENARIOS.filter((s) => needed.has(s.name) && !picked.includes(s));
+  for (const s of added) console.log(`also running ${s.name}: ${picked.filter((p) => p.needs?.includes(s.name)).map((p) => p.name).join(", ")} read(s) its figures`);
+  return SCENARIOS.filter((s) => picked.includes(s) || added.includes(s));
+}
+
+/** The scenarios `--only` names (a name also selects the `NAME-…` ones); exits on an unknown name. */
+function named(wanted) {
+  const matches = (s, n) => s.name === n || s.name.startsWith(`${n}-`);
+  const unknown = wanted.filter((n) => !SCENARIOS.some((s) => matches(s, n)));
   if (unknown.length) {
     console.error(`no scenario named ${unknown.join(", ")}; --list shows them`);
     process.exit(2);
   }
-  return picked;
+  return SCENARIOS.filter((s) => wanted.some((n) => matches(s, n)));
 }
 
 /** Runs wrk once on `url` with `script` (a file of bench/load/) and `env` for it; answers
@@ -104,7 +114,7 @@ async function main() {
   const results = {};
   try {
     console.log(`wrk: ${settings.connections} connections, ${settings.warmup} s warm-up, ${settings.runs} × ${settings.duration} s runs (median)\n`);
-    for (const s of ran) results[s.name] = s.measure ? await s.measure(fx, settings) : await measure(s, await s.load(fx));
+    for (const s of ran) results[s.name] = s.measure ? await s.measure(fx, settings, results) : await measure(s, await s.load(fx));
   } finally {
     await fx.stop();
     fs.rmSync(tmp, { recursive: true, force: true });

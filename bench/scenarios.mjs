@@ -7,16 +7,22 @@
 //   label     its row in the report
 //   what      one line for the report: what one request of the load does
 //   section   "results" (the main table), "scale" or "revocations" (their own tables), or
-//             "cpu" / "native" (not wrk: `measure` answers the figures)
+//             "cpu" / "native" / "cold" / "rate" (not wrk: `measure` answers the figures)
 //   full      only in a full run (left out by --quick unless --only names it)
 //   load      async (fixtures) => { url, script (a file of bench/load/), env (what it reads) }
 //             and, for figures measured while setting up, `facts`
-//   measure   async (fixtures, settings) => figures, for the entries that are not wrk loads
+//   measure   async (fixtures, settings, results) => figures, for the entries that are not wrk
+//             loads; `results` holds the figures of the entries run before it
+//   needs     the entries whose figures `measure` reads: earlier in the table, and run first
+//             even when `--only` does not name them
 //   vs        the entries it is compared with, each a name or { name, target } (a target is
 //             the ratio we aim for; the report states whether this run meets it)
 //   scale     { clients, op } for the scale table; revoked: the revocations table's count
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { CLIENT_CREDENTIALS, FORM } from "./fixtures.mjs";
+import { fixedRate } from "./oha.mjs";
 
 /** The deny-list the revocation scenario seeds: this many revoked ids in pages of this size. */
 const REVOKED = 100_000;
@@ -27,7 +33,8 @@ const PAGE = 1000;
  * more than this (a reused proof is refused and shows as non-2xx in the report). */
 const DPOP_PROOFS = 40_000;
 
-/** One fixed request (bench/load/request.lua). */
+/** One fixed request: for wrk (bench/load/request.lua and its environment) and, as `fixed`,
+ * for the fixed-rate load (bench/oha.mjs). */
 const request = (url, { method = "POST", body = "", authorization, contentType } = {}) => ({
   url,
   script: "request.lua",
@@ -37,10 +44,40 @@ const request = (url, { method = "POST", body = "", authorization, contentType }
     ...(authorization ? { BENCH_AUTHORIZATION: authorization } : {}),
     ...(contentType ? { BENCH_CONTENT_TYPE: contentType } : {}),
   },
+  fixed: { method, body, authorization, contentType },
 });
 
 /** A client-credentials token request, authenticated with HTTP Basic. */
 const tokenRequest = (url, authorization) => request(url, { body: CLIENT_CREDENTIALS, authorization, contentType: FORM });
+
+/** The ceiling and floor workers that the load scenarios serve once and the cold start once per
+ * sample, by their scenario's name: their file in bench/ and their bindings. */
+const WORKERS = {
+  "ceiling-token": (fx) => {
+    const p = fx.peerCredentials();
+    return ["ceiling/token.js", { SIGNING_JWK: p.edJwk, CLIENT_ID: p.clientId, CLIENT_SECRET: p.clientSecret }];
+  },
+  "floor-js": () => ["ceiling/empty.js"],
+  "floor-rust": () => ["floor/build/index.js"],
+};
+
+/** The URL of the worker `name` of WORKERS, served for the run. */
+const served = (fx, name) => fx.ceiling(...WORKERS[name](fx));
+
+/** Latency at a fixed rate: the Portcullis scenarios `names`, then `ceiling` when given, each
+ * loaded by oha at half the saturation req/s this run measured for `ceiling` (without one, for
+ * the scenario itself). */
+const atHalf = (name, names, ceiling) => ({
+  name: `rate-${name}`,
+  label: `Latency at half ${ceiling ? `${ceiling}'s` : "its own"} saturation: ${names.join(", ")}`,
+  section: "rate",
+  needs: ceiling ? [ceiling] : names,
+  measure: (fx, settings, results) =>
+    fixedRates(fx, settings, results, [
+      ...names.map((n) => ({ name: n, of: ceiling ?? n, portcullis: true })),
+      ...(ceiling ? [{ name: ceiling, of: ceiling, portcullis: false }] : []),
+    ]),
+});
 
 /** The scale scenarios: token issuance and verification with `clients` registered clients. */
 const scale = (clients) => {
@@ -83,7 +120,7 @@ export const SCENARIOS = [
     label: "Portcullis: client-credentials token",
     what: "client-credentials token, client authenticated with HTTP Basic",
     section: "results",
-    vs: [{ name: "ceiling-token", target: 0.9 }, { name: "peer-oidc", target: 2 }, "peer-express", "peer-node-oauth", "floor-rust"],
+    vs: [{ name: "ceiling-token", target: 0.75 }, { name: "peer-oidc", target: 2 }, "peer-express", "peer-node-oauth", "floor-rust"],
     load: async (fx) => {
       const { w, authorization } = await fx.portcullis();
       return tokenRequest(`${w.url}/oauth/token`, authorization);
@@ -210,11 +247,7 @@ export const SCENARIOS = [
     label: "Ceiling: minimal signing worker (WebCrypto)",
     what: "checks one Basic secret and signs an EdDSA JWT with WebCrypto (bench/ceiling/token.js)",
     section: "results",
-    load: async (fx) => {
-      const p = fx.peerCredentials();
-      const url = await fx.ceiling("ceiling/token.js", { SIGNING_JWK: p.edJwk, CLIENT_ID: p.clientId, CLIENT_SECRET: p.clientSecret });
-      return tokenRequest(url, p.authorization);
-    },
+    load: async (fx) => tokenRequest(await served(fx, "ceiling-token"), fx.peerCredentials().authorization),
   },
   {
     name: "ceiling-proxy",
@@ -233,7 +266,7 @@ export const SCENARIOS = [
     label: "Floor: empty JavaScript worker",
     what: "reads the Authorization header and the body, answers a small JSON body (bench/ceiling/empty.js)",
     section: "results",
-    load: async (fx) => tokenRequest(await fx.ceiling("ceiling/empty.js"), fx.peerCredentials().authorization),
+    load: async (fx) => tokenRequest(await served(fx, "floor-js"), fx.peerCredentials().authorization),
   },
   {
     name: "floor-rust",
@@ -241,7 +274,7 @@ export const SCENARIOS = [
     what: "the same in Rust with workers-rs (bench/floor, built and optimised like Portcullis)",
     section: "results",
     vs: ["floor-js"],
-    load: async (fx) => tokenRequest(await fx.ceiling("floor/build/index.js"), fx.peerCredentials().authorization),
+    load: async (fx) => tokenRequest(await served(fx, "floor-rust"), fx.peerCredentials().authorization),
   },
   {
     name: "peer-oidc",
@@ -280,7 +313,87 @@ export const SCENARIOS = [
     full: true,
     measure: async (fx) => criterion(fx.root),
   },
+  {
+    name: "cold-start",
+    label: "Cold start: a new workerd to the first token answer",
+    section: "cold",
+    measure: async (fx, { quick }) => coldStarts(fx, quick ? 5 : 10),
+  },
+  atHalf("token", ["token"], "ceiling-token"),
+  atHalf("gateway", ["gateway", "gateway-1000-routes"], "ceiling-proxy"),
+  atHalf("verify", ["verify"]),
+  atHalf("introspect", ["introspect"]),
 ];
+
+/** The workers the cold start compares, by their scenario's name, in the report's order. */
+export const COLD_WORKERS = ["token", "ceiling-token", "floor-rust", "floor-js"];
+
+/** Cold starts: each sample starts a fresh workerd for each worker of COLD_WORKERS in turn
+ * (interleaved, so a change in the machine's load spreads over all of them) and times, in ms,
+ * `ready` (from just before Miniflare is made until workerd listens on the worker's socket),
+ * `first` (then the first token request, until its body is read: the isolate's wasm
+ * instantiation and first run), `total` (the two), `second` (then a second token request on
+ * the same isolate, warm). Portcullis runs the release wasm on state seeded once (keys made, the
+ * client in KV), so a sample does not make keys. Answers those figures per worker, the number
+ * of samples and the wasm sizes. */
+async function coldStarts(fx, samples) {
+  const portcullis = await fx.persistedPortcullis();
+  const worker = (name) =>
+    name === "token"
+      ? { ...portcullis, url: (w) => `${w.url}/oauth/token` }
+      : { start: () => fx.serve(...WORKERS[name](fx)), authorization: fx.peerCredentials().authorization, url: (w) => w.url };
+  const workers = COLD_WORKERS.map((name) => ({ name, ...worker(name) }));
+  const out = Object.fromEntries(COLD_WORKERS.map((n) => [n, { ready: [], first: [], total: [], second: [] }]));
+  for (let i = 0; i < samples; i++) {
+    for (const { name, start, authorization, url } of workers) {
+      const t0 = performance.now();
+      const w = await start();
+      try {
+        const t1 = performance.now();
+        await tokenAnswer(url(w), authorization);
+        const t2 = performance.now();
+        await tokenAnswer(url(w), authorization);
+        const t3 = performance.now();
+        const x = out[name];
+        x.ready.push(t1 - t0);
+        x.first.push(t2 - t1);
+        x.total.push(t2 - t0);
+        x.second.push(t3 - t2);
+      } finally {
+        await w.stop();
+      }
+    }
+  }
+  for (const [name, x] of Object.entries(out)) {
+    console.log(`cold start: ${name.padEnd(14)} ${median(x.total).toFixed(1)} ms (ready ${median(x.ready).toFixed(1)}, first answer ${median(x.first).toFixed(1)}; second request ${median(x.second).toFixed(1)})`);
+  }
+  const size = (file) => fs.statSync(path.join(fx.root, file)).size;
+  return { samples, workers: out, wasmBytes: { token: size("edge/build/index_bg.wasm"), "floor-rust": size("bench/floor/build/index_bg.wasm") } };
+}
+
+/** Sends the client-credentials token request to `url` and reads the answer; throws unless 200. */
+async function tokenAnswer(url, authorization) {
+  const res = await fetch(url, { method: "POST", headers: { authorization, "content-type": FORM }, body: CLIENT_CREDENTIALS });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`cold start ${url}: ${res.status} ${text}`);
+}
+
+/** Fixed-rate latency: each of `rows` ({ name, of, portcullis }) loaded by oha at half the
+ * saturation req/s of the result `of` (warm-up, then one run as long as the saturation runs
+ * together); answers the rows with `rate` and oha's figures. */
+async function fixedRates(fx, { warmup, duration, runs, connections }, results, rows) {
+  const out = [];
+  for (const row of rows) {
+    const s = SCENARIOS.find((x) => x.name === row.name);
+    const rate = Math.max(1, Math.round(results[row.of].rps / 2));
+    const { url, fixed } = await s.load(fx);
+    await fixedRate(url, fixed, { rate, seconds: warmup, connections });
+    const x = await fixedRate(url, fixed, { rate, seconds: duration * runs, connections });
+    console.log(`${s.label.padEnd(48)} at ${String(rate).padStart(5)} req/s: p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  p99.9 ${x.p999.toFixed(2)} ms${x.non2xx ? `  NON-2XX ${x.non2xx}` : ""}`);
+    out.push({ ...row, rate, ...x });
+  }
+  return out;
+}
 
 /** The probe's operations and what each one is, in the report's order. */
 export const CPU_OPERATIONS = {
@@ -349,5 +462,8 @@ export const DERIVED = [
   { label: "empty workers-rs worker plus the core's token request", needs: ["floor-rust", "cpu"], us: (r) => perRequest(r["floor-rust"]) + r.cpu.us.token },
 ];
 
-/** The release wasm's size goal, bytes. */
-export const WASM_TARGET_BYTES = 1_000_000;
+/** The targets that are not a ratio of req/s (those are `vs` entries): the release wasm's size,
+ * bytes; the CPU of verifying an uncached token inside workerd (the probe's `verify`), µs; the
+ * cold start over the empty JavaScript worker's (medians); p99 over p50 at half the ceiling's
+ * saturation. */
+export const TARGETS = { wasmBytes: 1_000_000, verifyUs: 80, coldStart: 1.5, tail: 3 };
