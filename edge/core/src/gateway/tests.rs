@@ -95,6 +95,7 @@ fn gateway() -> (Harness, String) {
             {"path": "/other-aud/*", "audience": "https://elsewhere.test", "origin": UPSTREAM},
             {"path": "/default-aud/*", "origin": UPSTREAM},
             {"path": "/ext/*", "issuer": EXT_ISS, "scopes": ["read"], "origin": UPSTREAM},
+            {"path": "/ext-api/*", "issuer": EXT_ISS, "audience": "https://api.test", "origin": UPSTREAM},
         ]),
     );
     assert_eq!(r.status, 200, "{:?}", body(&r));
@@ -245,6 +246,23 @@ fn a_verified_request_reads_no_kv_in_the_steady_state() {
 }
 
 #[test]
+fn a_cached_verification_still_meets_each_routes_issuer_audience_and_expiry() {
+    let (h, t) = gateway();
+    trust_issuer(&h, &[ed_key(1).1]);
+    // Verified once: from here on the token is found in the isolate's cache, unparsed.
+    forwarded(&h, bearer(get("/api/items"), &t));
+    // A route naming another issuer, for the very audience the token holds.
+    assert_eq!(refused(send(&h, bearer(get("/ext-api/x"), &t))).status, 401);
+    assert_eq!(
+        refused(send(&h, bearer(get("/other-aud/x"), &t))).status,
+        401
+    );
+    forwarded(&h, bearer(get("/api/items"), &t));
+    h.advance(3600 + 61);
+    assert_eq!(refused(send(&h, bearer(get("/api/items"), &t))).status, 401);
+}
+
+#[test]
 fn verified_token_forwards_identity_and_drops_authorization() {
     let (h, t) = gateway();
     let f = forwarded(
@@ -313,7 +331,7 @@ fn route_table_is_versioned_validated_and_guarded_by_if_match() {
     let r = admin(&h, Method::Get, "/admin/v1/routes", None);
     assert_eq!(r.status, 200);
     assert_eq!(r.header_value("etag"), Some("\"1\""));
-    assert_eq!(body(&r)["routes"].as_array().unwrap().len(), 7);
+    assert_eq!(body(&r)["routes"].as_array().unwrap().len(), 8);
     let bad = put_routes(&h, json!([{"path": "/x", "scopes": ["a b"]}]));
     assert_eq!(
         (bad.status, body(&bad)["field"].clone()),
