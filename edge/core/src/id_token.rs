@@ -25,7 +25,7 @@ use crate::clients::ClientRecord;
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::grants::SignIn;
-use crate::keys::{LoadedKeys, Signer};
+use crate::keys::{JwsType, LoadedKeys, Signer};
 use crate::lifetimes::ID_TOKEN_TTL;
 use crate::ports::Failure;
 use crate::tokens::{sign_jws, timed, verify_id_token, Audience, TokenError};
@@ -91,7 +91,7 @@ pub async fn issue(
         sid: Some(sign_in.sid.clone()),
     };
     let claims = timed(claims, ctx.clock.now(), ID_TOKEN_TTL);
-    sign_jws(signer, "JWT", &claims, ctx.signatures)
+    sign_jws(signer, JwsType::IdToken, &claims, ctx.signatures)
         .await
         .map_err(|e| OAuthError::Unavailable(e.into()))
 }

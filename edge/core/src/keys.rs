@@ -81,11 +81,40 @@ pub enum VerifyingKey {
     Rsa { n: String, e: String },
 }
 
+/// The types of JWS a key signs (the header's `typ`, RFC 7515 §4.1.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwsType {
+    /// An access token, `at+jwt` (RFC 9068 §2.1).
+    AccessToken,
+    /// An OpenID Connect ID token, `JWT`.
+    IdToken,
+}
+
+impl JwsType {
+    /// The `typ` header value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "at+jwt",
+            Self::IdToken => "JWT",
+        }
+    }
+}
+
 /// A current key, unsealed, with its `kid` and algorithm.
 pub struct Signer {
     pub kid: String,
     pub alg: KeyAlg,
     pub key: SigningKey,
+    /// The base64url JWS header (`alg`, `kid`, `typ`) for each [`JwsType`], in its order:
+    /// encoded once when the key is loaded, not for every token.
+    headers: [String; 2],
+}
+
+impl Signer {
+    /// The base64url JWS header of a `typ` token signed by this key.
+    pub fn encoded_header(&self, typ: JwsType) -> &str {
+        &self.headers[typ as usize]
+    }
 }
 
 /// The key set an isolate uses: the loaded keys and the key-set version they came from (the
@@ -233,10 +262,15 @@ impl StoredKey {
             KeyAlg::ES256 => SigningKey::P256(raw),
             KeyAlg::RS256 => SigningKey::Rsa(raw),
         };
+        let header = |typ: JwsType| {
+            let json = serde_json::json!({ "alg": self.alg.as_str(), "kid": self.kid, "typ": typ.as_str() });
+            URL_SAFE_NO_PAD.encode(json.to_string())
+        };
         Ok(Signer {
             kid: self.kid.clone(),
             alg: self.alg,
             key,
+            headers: [header(JwsType::AccessToken), header(JwsType::IdToken)],
         })
     }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::KeyAlg;
-use crate::keys::{LoadedKeys, Signer, SigningKey, VerifyingKey};
+use crate::keys::{JwsType, LoadedKeys, Signer, SigningKey, VerifyingKey};
 use crate::ports::{CryptoError, Signatures};
 
 /// Longest token accepted for verification.
@@ -246,7 +246,7 @@ pub async fn sign(
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
     let full = timed(claims, iat, ttl);
-    sign_jws(&keys.signer, "at+jwt", &full, signatures).await
+    sign_jws(&keys.signer, JwsType::AccessToken, &full, signatures).await
 }
 
 /// `claims` valid `ttl` seconds from `iat`, as jwt-compact signs them.
@@ -257,22 +257,25 @@ pub(crate) fn timed<T>(claims: T, iat: u64, ttl: u64) -> Claims<T> {
     full
 }
 
-/// Signs `claims` as a compact JWS (RFC 7515 §7.1) under `signer`, with header `typ`, through
-/// the [`Signatures`] port (in the worker, the runtime's WebCrypto for every algorithm).
+/// Signs `claims` as a compact JWS (RFC 7515 §7.1) of type `typ` under `signer` (its header
+/// encoded once, when the key was loaded), through the [`Signatures`] port (in the worker, the
+/// runtime's WebCrypto for every algorithm).
 pub(crate) async fn sign_jws<T: Serialize>(
     signer: &Signer,
-    typ: &str,
+    typ: JwsType,
     claims: &Claims<T>,
     signatures: &dyn Signatures,
 ) -> Result<String, CryptoError> {
     let kid = signer.kid.as_str();
     // WebCrypto signs asynchronously, which jwt-compact's `Algorithm` cannot express: the
     // compact serialisation is assembled here.
-    let header = serde_json::json!({ "alg": signer.alg.as_str(), "kid": kid, "typ": typ });
     let claims = serde_json::to_vec(claims).map_err(|e| CryptoError(e.to_string()))?;
-    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    let header = signer.encoded_header(typ);
+    // The header, the claims and a signature of up to 256 bytes (RS256), each base64url.
+    let mut token = String::with_capacity(header.len() + (claims.len() + 258) * 4 / 3 + 2);
+    token.push_str(header);
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+    URL_SAFE_NO_PAD.encode_string(claims, &mut token);
     let message = token.as_bytes();
     let signature = match &signer.key {
         SigningKey::Ed25519(seed) => signatures.sign_ed25519(kid, &seed[..], message),
@@ -281,7 +284,7 @@ pub(crate) async fn sign_jws<T: Serialize>(
     }
     .await?;
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
 }
 
