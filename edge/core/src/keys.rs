@@ -13,7 +13,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
+use ed25519_compact::{KeyPair, SecretKey, Seed};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{KeyAlg, KeyState, PublicJwk};
@@ -74,11 +74,53 @@ pub enum SigningKey {
     Rsa(Vec<u8>),
 }
 
-/// A published public key.
+/// A public key, ours or a trusted issuer's, as the [`Signatures`] port checks it: P-256 and
+/// RSA keys as their JWK members (base64url), which is what WebCrypto imports; an Ed25519 key
+/// as its 32 bytes.
 pub enum VerifyingKey {
-    Ed25519(PublicKey),
+    Ed25519([u8; 32]),
     P256 { x: String, y: String },
     Rsa { n: String, e: String },
+}
+
+impl VerifyingKey {
+    /// The one algorithm the key checks.
+    pub fn alg(&self) -> KeyAlg {
+        match self {
+            Self::Ed25519(_) => KeyAlg::EdDSA,
+            Self::P256 { .. } => KeyAlg::ES256,
+            Self::Rsa { .. } => KeyAlg::RS256,
+        }
+    }
+
+    /// Whether `signature` over `signed` holds under this key, checked by the runtime
+    /// (`cache_key` names the imported key there). An `EdDSA` or `ES256` signature that is not
+    /// 64 bytes fails without asking; a failure of the runtime fails the signature.
+    pub async fn verifies(
+        &self,
+        signatures: &dyn Signatures,
+        cache_key: &str,
+        signed: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        let checked = match self {
+            Self::Ed25519(key) if signature.len() == 64 => {
+                signatures
+                    .verify_ed25519(cache_key, key, signed, signature)
+                    .await
+            }
+            Self::P256 { x, y } if signature.len() == 64 => {
+                signatures.verify(cache_key, x, y, signed, signature).await
+            }
+            Self::Rsa { n, e } => {
+                signatures
+                    .verify_rs256(cache_key, n, e, signed, signature)
+                    .await
+            }
+            _ => return false,
+        };
+        checked.unwrap_or(false)
+    }
 }
 
 /// The types of JWS a key signs (the header's `typ`, RFC 7515 §4.1.9).
@@ -229,7 +271,9 @@ impl StoredKey {
         match self.alg {
             KeyAlg::EdDSA => {
                 let raw = URL_SAFE_NO_PAD.decode(&self.x).ok()?;
-                PublicKey::from_slice(&raw).ok().map(VerifyingKey::Ed25519)
+                <[u8; 32]>::try_from(raw.as_slice())
+                    .ok()
+                    .map(VerifyingKey::Ed25519)
             }
             KeyAlg::ES256 => Some(VerifyingKey::P256 {
                 x: self.x.clone(),

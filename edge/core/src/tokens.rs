@@ -353,30 +353,14 @@ async fn checked_claims<T: DeserializeOwned>(
     key: &VerifyingKey,
     signatures: &dyn Signatures,
 ) -> Result<Claims<T>, TokenError> {
-    let signature = untrusted.signature_bytes();
+    if key.alg() != alg {
+        return Err(TokenError::Algorithm);
+    }
     let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
-    let valid = match (alg, key) {
-        (KeyAlg::EdDSA, VerifyingKey::Ed25519(key)) => {
-            signature.len() == 64
-                && signatures
-                    .verify_ed25519(kid, &key[..], signed, signature)
-                    .await
-                    .unwrap_or(false)
-        }
-        (KeyAlg::ES256, VerifyingKey::P256 { x, y }) => {
-            signature.len() == 64
-                && signatures
-                    .verify(kid, x, y, signed, signature)
-                    .await
-                    .unwrap_or(false)
-        }
-        (KeyAlg::RS256, VerifyingKey::Rsa { n, e }) => signatures
-            .verify_rs256(kid, n, e, signed, signature)
-            .await
-            .unwrap_or(false),
-        _ => return Err(TokenError::Algorithm),
-    };
-    if !valid {
+    if !key
+        .verifies(signatures, kid, signed, untrusted.signature_bytes())
+        .await
+    {
         return Err(TokenError::Signature);
     }
     untrusted

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use crate::api::{Algorithm, TrustedIssuer};
 use crate::crypto::sha256_b64;
 use crate::error::ApiError;
+use crate::keys::VerifyingKey;
 use crate::ports::{Failure, HttpClient, Signatures};
 use crate::tokens::{
     check_claims, parse_untrusted, to_secs, AccessClaims, Audience, Confirmation, Expectations,
@@ -44,21 +45,12 @@ pub const DEFAULT_JWKS_COOLDOWN_SECS: u64 = 30;
 /// Least RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS: usize = 256;
 
-/// A public key from an issuer's JWKS, parsed for one algorithm family. RSA and P-256 keys stay
-/// as their JWK members (base64url), which is what WebCrypto imports; an Ed25519 key is its 32
-/// raw bytes.
-enum KeyMaterial {
-    Rsa { n: String, e: String },
-    Ec { x: String, y: String },
-    Ed([u8; 32]),
-}
-
 /// One usable key of a JWKS (see [`parse_jwks`]).
 pub struct ExternalKey {
     kid: String,
     /// The JWK's own `alg`, when it names one.
     alg: Option<String>,
-    material: KeyMaterial,
+    material: VerifyingKey,
 }
 
 impl ExternalKey {
@@ -76,12 +68,7 @@ impl ExternalKey {
     /// Whether the key can check `alg`: its type fits, and its own `alg`, when it names one,
     /// is `alg`.
     pub fn fits(&self, alg: Algorithm) -> bool {
-        let family = matches!(
-            (alg, &self.material),
-            (Algorithm::RS256, KeyMaterial::Rsa { .. })
-                | (Algorithm::ES256, KeyMaterial::Ec { .. })
-                | (Algorithm::EdDSA, KeyMaterial::Ed(_))
-        );
+        let family = self.material.alg().as_str() == alg.as_str();
         family && self.alg.as_deref().is_none_or(|a| a == alg.as_str())
     }
 
@@ -92,17 +79,17 @@ impl ExternalKey {
             URL_SAFE_NO_PAD.encode(URL_SAFE_NO_PAD.decode(member).unwrap_or_default())
         };
         let json = match &self.material {
-            KeyMaterial::Rsa { n, e } => format!(
+            VerifyingKey::Rsa { n, e } => format!(
                 r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
                 canonical(e),
                 canonical(n)
             ),
-            KeyMaterial::Ec { x, y } => format!(
+            VerifyingKey::P256 { x, y } => format!(
                 r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
                 canonical(x),
                 canonical(y)
             ),
-            KeyMaterial::Ed(k) => format!(
+            VerifyingKey::Ed25519(k) => format!(
                 r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
                 URL_SAFE_NO_PAD.encode(k)
             ),
@@ -121,35 +108,21 @@ impl ExternalKey {
         signatures: &dyn Signatures,
         cache_key: &str,
     ) -> Result<(), TokenError> {
-        let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
-        let signature = untrusted.signature_bytes();
-        let valid = match (alg, &self.material) {
-            (Algorithm::RS256, KeyMaterial::Rsa { n, e }) => signatures
-                .verify_rs256(&format!("{cache_key}#{n}"), n, e, signed, signature)
-                .await
-                .unwrap_or(false),
-            (Algorithm::ES256, KeyMaterial::Ec { x, y }) => {
-                signature.len() == 64
-                    && signatures
-                        .verify(&format!("{cache_key}#{x}"), x, y, signed, signature)
-                        .await
-                        .unwrap_or(false)
-            }
-            (Algorithm::EdDSA, KeyMaterial::Ed(k)) => {
-                signature.len() == 64
-                    && signatures
-                        .verify_ed25519(
-                            &format!("{cache_key}#{}", URL_SAFE_NO_PAD.encode(k)),
-                            k,
-                            signed,
-                            signature,
-                        )
-                        .await
-                        .unwrap_or(false)
-            }
-            _ => return Err(TokenError::Algorithm),
+        if self.material.alg().as_str() != alg.as_str() {
+            return Err(TokenError::Algorithm);
+        }
+        // One `kid` may name other keys after a refetch: the public member tells them apart.
+        let cache_key = match &self.material {
+            VerifyingKey::Rsa { n, .. } => format!("{cache_key}#{n}"),
+            VerifyingKey::P256 { x, .. } => format!("{cache_key}#{x}"),
+            VerifyingKey::Ed25519(k) => format!("{cache_key}#{}", URL_SAFE_NO_PAD.encode(k)),
         };
-        if valid {
+        let signed = token.rsplit_once('.').map_or("", |(s, _)| s).as_bytes();
+        if self
+            .material
+            .verifies(signatures, &cache_key, signed, untrusted.signature_bytes())
+            .await
+        {
             Ok(())
         } else {
             Err(TokenError::Signature)
@@ -307,13 +280,13 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
             if significant < MIN_RSA_MODULUS {
                 return None;
             }
-            KeyMaterial::Rsa { n, e: member("e")? }
+            VerifyingKey::Rsa { n, e: member("e")? }
         }
         "EC" if jwk.get("crv")?.as_str()? == "P-256" => {
             if decoded_len("x")? != 32 || decoded_len("y")? != 32 {
                 return None;
             }
-            KeyMaterial::Ec {
+            VerifyingKey::P256 {
                 x: member("x")?,
                 y: member("y")?,
             }
@@ -328,7 +301,7 @@ fn parse_key(jwk: &Value) -> Option<ExternalKey> {
             {
                 return None;
             }
-            KeyMaterial::Ed(bytes(jwk.get("x")?)?.try_into().ok()?)
+            VerifyingKey::Ed25519(bytes(jwk.get("x")?)?.try_into().ok()?)
         }
         _ => return None,
     };
@@ -567,7 +540,7 @@ mod tests {
             });
             let ours = parse_key(&jwk).map(|k| k.material);
             match (ours, by_jwt_compact) {
-                (Some(KeyMaterial::Ed(a)), Some(b)) => assert_eq!(a[..], b[..], "{jwk}"),
+                (Some(VerifyingKey::Ed25519(a)), Some(b)) => assert_eq!(a[..], b[..], "{jwk}"),
                 (None, None) => {}
                 _ => panic!("{jwk} parsed differently"),
             }
